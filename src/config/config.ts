@@ -1,0 +1,63 @@
+import type { z } from 'zod';
+import { variables, type VariableName, type VariableSpec } from './variables.ts';
+
+type Vars = typeof variables;
+type Output<K extends VariableName> = z.output<Vars[K]['schema']>;
+type HasValue<K extends VariableName> = Vars[K] extends { default: string } | { devDefault: string }
+  ? true
+  : false;
+
+/** Parsed configuration: a variable with a default (or dev default) is always present. */
+export type Config = {
+  [K in VariableName]: HasValue<K> extends true ? Output<K> : Output<K> | undefined;
+};
+
+/** Thrown when the environment is invalid; `problems` names every bad or missing variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates the whole environment at once, so one start-up reports every problem.
+ * Empty strings count as unset (a common artefact of `.env` templates).
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  const problems: { variable: string; message: string }[] = [];
+  const out: Record<string, unknown> = {};
+
+  for (const [name, spec] of Object.entries(variables) as [VariableName, VariableSpec][]) {
+    const raw = env[name]?.trim() ? env[name] : undefined;
+    const value = raw ?? spec.default ?? (production ? undefined : spec.devDefault);
+    if (value === undefined) {
+      if (production && spec.requiredInProduction) {
+        problems.push({ variable: name, message: 'is required in production' });
+      }
+      out[name] = undefined;
+      continue;
+    }
+    const parsed = spec.schema.safeParse(value);
+    if (parsed.success) {
+      out[name] = parsed.data;
+    } else {
+      const shown = spec.secret ? '' : ` (got ${JSON.stringify(value)})`;
+      problems.push({
+        variable: name,
+        message: `${parsed.error.issues.map((i) => i.message).join('; ')}${shown}`,
+      });
+    }
+  }
+
+  if (production && !out.AUTH_SECRET && !out.AUTH_JWKS_URL) {
+    problems.push({ variable: 'AUTH_SECRET', message: 'AUTH_SECRET or AUTH_JWKS_URL is required in production' });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Config;
+}

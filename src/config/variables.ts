@@ -1,0 +1,213 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable foliostream reads, declared once with its meaning and default.
+ * The README's configuration table is generated from this list (`npm run docs:config`), and a
+ * test checks that the two agree.
+ *
+ * `devDefault` applies only outside production (NODE_ENV !== 'production'): it is what makes
+ * `npm run demo` work with no configuration. In production a variable without `default` and
+ * marked `required` must be set.
+ */
+export interface VariableSpec<T extends z.ZodType = z.ZodType> {
+  schema: T;
+  description: string;
+  /** Default in every environment. */
+  default?: string;
+  /** Default outside production only (sandbox credentials, development secrets). */
+  devDefault?: string;
+  /** Must be set in production (when it has no `default`). */
+  requiredInProduction?: boolean;
+  /** Never printed (README shows no default value; logs redact it). */
+  secret?: boolean;
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const url = z.url({ message: 'must be a URL' });
+const boolFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** 32 bytes, given as 64 hex characters or as base64. */
+const encryptionKey = z.string().transform((value, ctx) => {
+  const trimmed = value.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed)
+    ? Buffer.from(trimmed, 'hex')
+    : Buffer.from(trimmed, 'base64');
+  if (bytes.length !== 32) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be 32 bytes as 64 hex characters or base64 (try: openssl rand -hex 32)',
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+export const DEV_ENCRYPTION_KEY = 'ZGV2ZWxvcG1lbnQtb25seS1rZXktZm9saW9zdHJlYW0='; // "development-only-key-foliostream"
+export const SANDBOX_CLIENT_ID = 'FOLIOSTREAM-SANDBOX';
+export const SANDBOX_CONSUMER_KEY = 'sandbox-consumer-key-not-a-secret';
+export const SANDBOX_ALPACA_KEY_ID = 'SANDBOXKEYID';
+export const SANDBOX_ALPACA_SECRET = 'sandbox-alpaca-secret-not-a-secret';
+
+export const variables = {
+  NODE_ENV: {
+    schema: z.enum(['development', 'production', 'test']),
+    default: 'development',
+    description: 'Runtime mode. `production` removes every development default and requires real secrets.',
+  },
+  LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    description: 'pino log level.',
+  },
+  HOST: {
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+    description: 'Interface the HTTP server binds to (use 0.0.0.0 in a container).',
+  },
+  PORT: {
+    schema: port,
+    default: '3000',
+    description: 'HTTP port for the API, webhooks, socket.io and metrics.',
+  },
+  ROLES: {
+    schema: z
+      .string()
+      .transform((v) => v.split(',').map((r) => r.trim()).filter(Boolean))
+      .pipe(z.array(z.enum(['web', 'worker', 'market'])).min(1, 'must name at least one role')),
+    default: 'web,worker,market',
+    description: 'Roles `npm start` runs in this process: any of `web`, `worker`, `market`.',
+  },
+  DATABASE_URL: {
+    schema: url,
+    requiredInProduction: true,
+    description:
+      'Postgres connection string. Unset outside production: a local Postgres is started under `.foliostream/`.',
+  },
+  REDIS_URL: {
+    schema: url,
+    requiredInProduction: true,
+    description:
+      'Redis connection string (AOF persistence recommended). Unset outside production: a local `redis-server` is started.',
+  },
+  LOCAL_SERVICES_DIR: {
+    schema: z.string().min(1),
+    default: '.foliostream',
+    description: 'Folder for the data of locally started Redis and Postgres (demo and tests).',
+  },
+  SNAPTRADE_CLIENT_ID: {
+    schema: z.string().min(1),
+    devDefault: SANDBOX_CLIENT_ID,
+    requiredInProduction: true,
+    description: 'SnapTrade client id.',
+  },
+  SNAPTRADE_CONSUMER_KEY: {
+    schema: z.string().min(8, 'must be at least 8 characters'),
+    devDefault: SANDBOX_CONSUMER_KEY,
+    requiredInProduction: true,
+    secret: true,
+    description: 'SnapTrade consumer key: signs API requests and verifies webhook signatures.',
+  },
+  SNAPTRADE_PREVIOUS_CONSUMER_KEY: {
+    schema: z.string().min(8, 'must be at least 8 characters'),
+    secret: true,
+    description: 'The previous consumer key, still accepted for webhook signatures during a key rotation.',
+  },
+  SNAPTRADE_BASE_URL: {
+    schema: url,
+    devDefault: 'http://127.0.0.1:4010',
+    requiredInProduction: true,
+    description: 'SnapTrade API base URL, no trailing slash. Defaults to the local sandbox.',
+  },
+  ALPACA_KEY_ID: {
+    schema: z.string().min(1),
+    devDefault: SANDBOX_ALPACA_KEY_ID,
+    requiredInProduction: true,
+    description: 'Alpaca API key id (market data, and the broker account of internal users).',
+  },
+  ALPACA_SECRET_KEY: {
+    schema: z.string().min(1),
+    devDefault: SANDBOX_ALPACA_SECRET,
+    requiredInProduction: true,
+    secret: true,
+    description: 'Alpaca API secret key.',
+  },
+  ALPACA_TRADING_URL: {
+    schema: url,
+    devDefault: 'http://127.0.0.1:4020',
+    requiredInProduction: true,
+    description: 'Alpaca trading REST base URL (paper or live). Defaults to the local sandbox.',
+  },
+  ALPACA_DATA_URL: {
+    schema: url,
+    devDefault: 'http://127.0.0.1:4020',
+    requiredInProduction: true,
+    description: 'Alpaca market-data REST base URL. Defaults to the local sandbox.',
+  },
+  ALPACA_STREAM_URL: {
+    schema: url,
+    devDefault: 'ws://127.0.0.1:4020/v2/iex',
+    requiredInProduction: true,
+    description: 'Alpaca market-data WebSocket URL, feed included (`.../v2/iex` or `.../v2/sip`).',
+  },
+  AUTH_SECRET: {
+    schema: z.string().min(32, 'must be at least 32 characters (HS256 key)'),
+    devDefault: 'development-only-auth-secret-change-me-0123456789',
+    secret: true,
+    description: 'HS256 secret for user tokens. Production needs this or `AUTH_JWKS_URL`.',
+  },
+  AUTH_JWKS_URL: {
+    schema: url,
+    description: 'JWKS URL of the identity provider that signs user tokens (instead of `AUTH_SECRET`).',
+  },
+  ADMIN_TOKEN: {
+    schema: z.string().min(16, 'must be at least 16 characters'),
+    devDefault: 'development-admin-token',
+    requiredInProduction: true,
+    secret: true,
+    description: 'Bearer token for the admin API (replay, diff).',
+  },
+  ENCRYPTION_KEY: {
+    schema: encryptionKey,
+    devDefault: DEV_ENCRYPTION_KEY,
+    requiredInProduction: true,
+    secret: true,
+    description:
+      'AES-256-GCM key for stored brokerage secrets: 32 bytes as hex or base64 (`openssl rand -hex 32`).',
+  },
+  PARTITION_COUNT: {
+    schema: positiveInt.max(4096),
+    default: '16',
+    description: 'Number of user partitions (stream keys). Fixed for the life of a deployment.',
+  },
+  WEBHOOK_MAX_AGE_SECONDS: {
+    schema: positiveInt,
+    default: '21600',
+    description:
+      'Oldest `eventTimestamp` accepted. SnapTrade retries 30 minutes and more later; 6 hours covers its 3 retries.',
+  },
+  WEBHOOK_MAX_BYTES: {
+    schema: positiveInt,
+    default: '262144',
+    description: 'Largest webhook body accepted, in bytes.',
+  },
+  SNAPTRADE_REQUESTS_PER_MINUTE: {
+    schema: positiveInt,
+    default: '250',
+    description: 'SnapTrade request budget shared by all workers (rolling minute).',
+  },
+  SYNC_DEBOUNCE_MS: {
+    schema: z.coerce.number().int().min(0),
+    default: '2000',
+    description: 'Debounce window for account syncs: webhooks within it make one sync.',
+  },
+  START_SANDBOX: {
+    schema: boolFlag,
+    default: 'false',
+    description: 'Run the brokerage sandbox inside this process (the demo sets it).',
+  },
+} satisfies Record<string, VariableSpec>;
+
+export type VariableName = keyof typeof variables;

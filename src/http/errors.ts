@@ -1,0 +1,50 @@
+/**
+ * Every error the HTTP API returns, defined once: a stable code clients can branch on, its
+ * status, and what it means. Bodies are always `{ error: { code, message } }`.
+ * README's "Errors" section lists these; a test keeps the two in step.
+ */
+export const ERRORS = {
+  FS_VALIDATION: { status: 400, description: 'The request body or parameters failed validation.' },
+  FS_MALFORMED_JSON: { status: 400, description: 'The body is not valid JSON.' },
+  FS_UNAUTHENTICATED: { status: 401, description: 'Missing, expired or invalid credentials.' },
+  FS_WEBHOOK_SIGNATURE: { status: 401, description: 'Missing or wrong SnapTrade webhook Signature.' },
+  FS_FORBIDDEN: { status: 403, description: 'Authenticated, but not allowed to do this.' },
+  FS_NOT_FOUND: { status: 404, description: 'No such resource (or not yours).' },
+  FS_CONFLICT: { status: 409, description: 'The request conflicts with the current state.' },
+  FS_PAYLOAD_TOO_LARGE: { status: 413, description: 'The body exceeds the configured limit.' },
+  FS_UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The body must be application/json.' },
+  FS_RATE_LIMITED: { status: 429, description: 'Too many requests; retry later.' },
+  FS_INTERNAL: { status: 500, description: 'An unexpected error; it was logged.' },
+  FS_UPSTREAM: { status: 502, description: 'A brokerage answered with an error.' },
+  FS_STORAGE_UNAVAILABLE: { status: 503, description: 'Redis or Postgres is unavailable; retry.' },
+  FS_NOT_READY: { status: 503, description: 'The service is starting or stopping.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = ERRORS[code].status;
+  }
+
+  toBody(): ErrorBody {
+    return {
+      error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) },
+    };
+  }
+}
+
+export function errorBody(code: ErrorCode, message: string): ErrorBody {
+  return { error: { code, message } };
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/**
+ * The versioned envelope of every event in a partition stream. Producers write it as one JSON
+ * field (`e`) so a replay reads exactly what the actor read. `schema` is bumped when a payload
+ * shape changes incompatibly; readers keep accepting every version they have ever written.
+ */
+export const ENVELOPE_SCHEMA_VERSION = 1;
+export const ENVELOPE_FIELD = 'e';
+
+export const EVENT_TYPES = [
+  /** A verified SnapTrade webhook, payload = the webhook body as received. */
+  'snaptrade.webhook',
+  /** Positions and balances fetched for one account by a sync job. */
+  'positions.synced',
+  /** Accounts of a connection fetched by a sync job. */
+  'accounts.synced',
+  /** A sync job gave up (final error); the actor records it and tells the user. */
+  'sync.failed',
+  /** An Alpaca trade update (fill) for an internal account. */
+  'alpaca.trade_update',
+  /** The actor's own state at a point in the stream; replay starts from the latest one. */
+  'snapshot',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const envelopeSchema = z.object({
+  /** Producer-assigned event id (webhookId for webhooks), unique per user. */
+  id: z.string().min(1).max(200),
+  type: z.string().min(1).max(100),
+  /** Our user id, or the SnapTrade user id for webhooks (mapped by the actor). */
+  user: z.string().min(1).max(200),
+  partition: z.number().int().nonnegative(),
+  /** When the producer created the event (ISO 8601). */
+  time: z.string().datetime({ offset: true }),
+  schema: z.number().int().positive(),
+  payload: z.unknown(),
+});
+
+export type Envelope<P = unknown> = Omit<z.infer<typeof envelopeSchema>, 'payload'> & { payload: P };
+
+export function encodeEnvelope(envelope: Envelope): string {
+  return JSON.stringify(envelope);
+}
+
+/** Parses a stream entry's `e` field; throws a ZodError/SyntaxError for a malformed entry. */
+export function decodeEnvelope(raw: string): Envelope {
+  return envelopeSchema.parse(JSON.parse(raw)) as Envelope;
+}

@@ -1,0 +1,45 @@
+/**
+ * Redis key names. Every key of one partition carries the same Redis Cluster hash tag
+ * (`{p<n>}`), so a Lua script can dedupe, append and fence within a partition on one node.
+ * `namespace` isolates deployments sharing a Redis, and tests from each other.
+ */
+export interface StreamKeys {
+  readonly namespace: string;
+  /** The partition's event stream: every event of the users hashed to it, in order. */
+  partitionStream(partition: number): string;
+  /** Poison events of the partition, with the reason each was parked. */
+  deadLetterStream(partition: number): string;
+  /** Marks a SnapTrade webhookId as seen (dedupe), in the partition of the webhook's user. */
+  webhookSeen(partition: number, webhookId: string): string;
+  /** The partition's ownership lease (worker id + fencing token). */
+  partitionLease(partition: number): string;
+  /** Monotonic fencing-token counter of the partition. */
+  partitionFence(partition: number): string;
+  /** Live worker registry (sorted set of heartbeats). */
+  workers(): string;
+  /** Price ticks, sharded by security. */
+  priceStream(shard: number): string;
+  /** Last price per security (hash). */
+  lastPrices(): string;
+}
+
+export const CONSUMER_GROUP = 'actors';
+
+function tag(partition: number): string {
+  if (!Number.isInteger(partition) || partition < 0) throw new RangeError(`bad partition ${partition}`);
+  return `{p${partition}}`;
+}
+
+export function streamKeys(namespace = 'fs'): StreamKeys {
+  return {
+    namespace,
+    partitionStream: (p) => `${namespace}:${tag(p)}:events`,
+    deadLetterStream: (p) => `${namespace}:${tag(p)}:dead`,
+    webhookSeen: (p, webhookId) => `${namespace}:${tag(p)}:webhook:${webhookId}`,
+    partitionLease: (p) => `${namespace}:${tag(p)}:lease`,
+    partitionFence: (p) => `${namespace}:${tag(p)}:fence`,
+    workers: () => `${namespace}:workers`,
+    priceStream: (shard) => `${namespace}:{prices${shard}}:ticks`,
+    lastPrices: () => `${namespace}:prices:last`,
+  };
+}

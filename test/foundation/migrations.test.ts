@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateLatest, migrateRollback } from '../../src/db/migration-source.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+
+const TABLES = [
+  'users',
+  'snaptrade_users',
+  'brokerage_connections',
+  'accounts',
+  'securities',
+  'account_positions',
+  'holdings',
+  'cash_balances',
+  'actor_checkpoints',
+  'partition_fences',
+  'webhook_inbox',
+  'orders',
+  'portfolio_snapshots',
+  'fx_rates',
+  'sync_runs',
+];
+
+async function tables(db: TestDatabase): Promise<string[]> {
+  const rows = await db.knex('pg_tables').where({ schemaname: 'public' }).select('tablename');
+  return rows.map((r: { tablename: string }) => r.tablename).filter((t) => !t.startsWith('knex_'));
+}
+
+describe('migrations', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrate: false });
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('go up, down and up again on a clean database', async () => {
+    expect(await migrateLatest(db.knex)).toHaveLength(1);
+    expect((await tables(db)).sort()).toEqual([...TABLES].sort());
+    await migrateRollback(db.knex, true);
+    expect(await tables(db)).toEqual([]);
+    expect(await migrateLatest(db.knex)).toHaveLength(1);
+    expect((await tables(db)).sort()).toEqual([...TABLES].sort());
+    expect(await migrateLatest(db.knex)).toEqual([]);
+  });
+});
+
+describe('schema constraints make bad states impossible', () => {
+  let db: TestDatabase;
+  let connectionA: string;
+  let accountA: string;
+  let security: string;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const k = db.knex;
+    await k('users').insert([{ id: 'alice' }, { id: 'bob' }]);
+    [{ id: connectionA }] = await k('brokerage_connections')
+      .insert({ user_id: 'alice', provider: 'snaptrade', external_id: 'auth-1' })
+      .returning('id');
+    [{ id: accountA }] = await k('accounts')
+      .insert({
+        user_id: 'alice',
+        connection_id: connectionA,
+        provider: 'snaptrade',
+        external_id: 'acc-1',
+        institution_name: 'Questrade',
+        currency: 'CAD',
+      })
+      .returning('id');
+    [{ id: security }] = await k('securities')
+      .insert({ identity_key: 'figi:BBG000B9XRY4', figi: 'BBG000B9XRY4', ticker: 'AAPL', exchange_mic: 'XNAS', currency: 'USD' })
+      .returning('id');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('refuses an account that points at another user\'s connection', async () => {
+    await expect(
+      db.knex('accounts').insert({
+        user_id: 'bob',
+        connection_id: connectionA,
+        provider: 'snaptrade',
+        external_id: 'acc-2',
+        institution_name: 'Questrade',
+        currency: 'USD',
+      }),
+    ).rejects.toThrow(/foreign key/);
+  });
+
+  it('refuses a position with zero quantity or under another user', async () => {
+    const base = { account_id: accountA, security_id: security, currency: 'USD', as_of: new Date() };
+    await expect(db.knex('account_positions').insert({ ...base, user_id: 'alice', quantity: 0 })).rejects.toThrow(
+      /account_positions_nonzero/,
+    );
+    await expect(db.knex('account_positions').insert({ ...base, user_id: 'bob', quantity: 1 })).rejects.toThrow(
+      /foreign key/,
+    );
+  });
+
+  it('refuses an order with both or neither of quantity and notional, or a limit order without a price', async () => {
+    const base = {
+      user_id: 'alice',
+      account_id: accountA,
+      provider: 'snaptrade',
+      symbol: 'AAPL',
+      side: 'buy',
+    };
+    await expect(
+      db.knex('orders').insert({ ...base, client_order_id: 'o1', order_type: 'market', quantity: 1, notional: 100 }),
+    ).rejects.toThrow(/orders_quantity_xor_notional/);
+    await expect(
+      db.knex('orders').insert({ ...base, client_order_id: 'o2', order_type: 'limit', quantity: 1 }),
+    ).rejects.toThrow(/orders_limit_price_iff_limit/);
+    await db.knex('orders').insert({ ...base, client_order_id: 'o3', order_type: 'market', quantity: 1 });
+    await expect(
+      db.knex('orders').insert({ ...base, client_order_id: 'o3', order_type: 'market', quantity: 2 }),
+    ).rejects.toThrow(/unique/);
+  });
+
+  it('refuses a connection secret in clear and Alpaca credentials on a SnapTrade connection', async () => {
+    await expect(
+      db.knex('snaptrade_users').insert({ user_id: 'bob', snaptrade_user_id: 'st-bob', user_secret_sealed: 'plain' }),
+    ).rejects.toThrow(/snaptrade_users_secret_sealed/);
+    await expect(
+      db.knex('brokerage_connections').insert({
+        user_id: 'bob',
+        provider: 'snaptrade',
+        external_id: 'auth-9',
+        credentials_sealed: 'v1.a.b.c',
+      }),
+    ).rejects.toThrow(/brokerage_connections_credentials_only_for_alpaca/);
+  });
+
+  it('orders checkpoints by stream id and exposes the id as text', async () => {
+    await db.knex('actor_checkpoints').insert({
+      user_id: 'alice',
+      partition: 3,
+      last_stream_ms: 1732579200000,
+      last_stream_seq: 7,
+      fencing_token: 2,
+    });
+    const row = await db.knex('actor_checkpoints').where({ user_id: 'alice' }).first();
+    expect(row.last_stream_id).toBe('1732579200000-7');
+  });
+
+  it('removes everything of a purged user', async () => {
+    await db.knex('users').where({ id: 'alice' }).delete();
+    for (const table of ['brokerage_connections', 'accounts', 'orders']) {
+      expect(await db.knex(table).where({ user_id: 'alice' }).count('* as n').first()).toEqual({ n: 0 });
+    }
+  });
+});
