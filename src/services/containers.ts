@@ -1,3 +1,4 @@
+import type * as Testcontainers from 'testcontainers';
 import type { Logger } from '../logging/logger.ts';
 
 export interface ContainerServices {
@@ -12,7 +13,7 @@ export interface ContainerServices {
  * within milliseconds, so asking costs nothing on machines without Docker.
  */
 export async function tryStartContainers(database: string, log: Logger): Promise<ContainerServices | undefined> {
-  let tc: typeof import('testcontainers');
+  let tc: typeof Testcontainers;
   try {
     tc = await import('testcontainers');
   } catch {
