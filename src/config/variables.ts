@@ -148,9 +148,14 @@ export const variables = {
   },
   ALPACA_STREAM_URL: {
     schema: url,
-    devDefault: 'ws://127.0.0.1:4020/v2/iex',
+    devDefault: 'ws://127.0.0.1:4020',
     requiredInProduction: true,
-    description: 'Alpaca market-data WebSocket URL, feed included (`.../v2/iex` or `.../v2/sip`).',
+    description: 'Alpaca market-data WebSocket base URL, without the feed path (`wss://stream.data.alpaca.markets`).',
+  },
+  ALPACA_FEED: {
+    schema: z.enum(['iex', 'sip', 'test']),
+    default: 'iex',
+    description: 'Alpaca market-data feed: `/v2/<feed>` is appended to `ALPACA_STREAM_URL`.',
   },
   AUTH_SECRET: {
     schema: z.string().min(32, 'must be at least 32 characters (HS256 key)'),
@@ -202,6 +207,43 @@ export const variables = {
     schema: z.coerce.number().int().min(0),
     default: '2000',
     description: 'Debounce window for account syncs: webhooks within it make one sync.',
+  },
+  WORKER_ID: {
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 letters, digits, dot, dash or underscore'),
+    description:
+      'Name of this worker in the partition membership and its Redis consumer name. Unset: `<hostname>-<pid>-<random>`.',
+  },
+  LEASE_TTL_MS: {
+    schema: z.coerce.number().int().min(200).max(600_000),
+    default: '10000',
+    description:
+      'Partition lease and worker heartbeat lifetime. A dead worker\'s partitions are taken over after it; renewals run every third of it.',
+  },
+  MAX_ACTIVE_ACTORS: {
+    schema: positiveInt,
+    default: '20000',
+    description: 'Most user actors held in memory per worker; the least recently used idle one is passivated first.',
+  },
+  ACTOR_IDLE_MS: {
+    schema: positiveInt,
+    default: '60000',
+    description: 'An actor with no event for this long is passivated (its state dropped from memory).',
+  },
+  ACTOR_MAX_BATCH: {
+    schema: positiveInt.max(10_000),
+    default: '200',
+    description: 'Most queued events of one user applied in one Postgres transaction.',
+  },
+  PARTITION_MAX_IN_FLIGHT: {
+    schema: positiveInt.max(100_000),
+    default: '2000',
+    description:
+      'Most events of one partition read but not yet committed and acked: bounds memory and how far a slow user holds up its partition.',
+  },
+  MAX_DELIVERIES: {
+    schema: positiveInt.max(1000),
+    default: '5',
+    description: 'Attempts at an event whose handler keeps failing before it moves to the dead-letter stream.',
   },
   START_SANDBOX: {
     schema: boolFlag,

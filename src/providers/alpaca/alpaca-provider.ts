@@ -1,0 +1,139 @@
+import type { CredentialsStore, AlpacaCredentials } from '../credentials-store.ts';
+import type { HoldingsProvider, ProviderAccountList, ProviderHoldings, RefreshOutcome } from '../holdings-provider.ts';
+import { isRetryableStatus, networkError, ProviderError } from '../provider-error.ts';
+import { createAlpacaClient, type AlpacaClient } from './client.ts';
+
+export interface AlpacaProviderOptions {
+  tradingUrl?: string | undefined;
+  dataUrl?: string | undefined;
+  paper?: boolean;
+  timeoutMs?: number;
+}
+
+/** Alpaca-shaped account, as far as we read it. */
+interface AlpacaAccount {
+  id: string;
+  account_number?: string;
+  currency?: string;
+  cash?: string;
+  buying_power?: string;
+  status?: string;
+  trading_blocked?: boolean;
+}
+
+/**
+ * Internal Alpaca accounts as a HoldingsProvider. Each linked account has its own key pair
+ * (sealed in `brokerage_connections`); one "connection" per Alpaca account.
+ */
+export class AlpacaProvider implements HoldingsProvider {
+  readonly name = 'alpaca' as const;
+  private readonly clients = new Map<string, AlpacaClient>();
+
+  constructor(
+    private readonly credentials: CredentialsStore,
+    private readonly options: AlpacaProviderOptions,
+  ) {}
+
+  private client(creds: { keyId: string; secretKey: string }): AlpacaClient {
+    const key = `${creds.keyId}:${creds.secretKey}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      client = createAlpacaClient({
+        keyId: creds.keyId,
+        secretKey: creds.secretKey,
+        tradingUrl: this.options.tradingUrl,
+        dataUrl: this.options.dataUrl,
+        paper: this.options.paper ?? true,
+        timeoutMs: this.options.timeoutMs ?? 20_000,
+        // Retries are the sync job's business (jittered backoff), not the SDK's.
+        retry: false,
+      });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** Reads an Alpaca account with the given keys (used when linking, to learn its id). */
+  async fetchAccount(creds: { keyId: string; secretKey: string }): Promise<AlpacaAccount> {
+    return toWireShape(await call('getAccount', () => this.client(creds).sdk.trading.account.getAccount())) as AlpacaAccount;
+  }
+
+  async listAccounts(userId: string): Promise<ProviderAccountList> {
+    const links = await this.credentials.alpacaConnections(userId);
+    const result: ProviderAccountList = { connections: [], accounts: [] };
+    for (const link of links) {
+      const account = await this.fetchAccount(link);
+      result.connections.push({ externalId: link.accountId, brokerageSlug: 'ALPACA', brokerageName: 'Alpaca', status: 'active' });
+      result.accounts.push({
+        externalId: link.accountId,
+        connectionExternalId: link.accountId,
+        name: 'Alpaca brokerage account',
+        numberMasked: account.account_number ? `••${account.account_number.slice(-4)}` : null,
+        institutionName: 'Alpaca',
+        currency: account.currency ?? 'USD',
+        tradingAllowed: !account.trading_blocked,
+      });
+    }
+    return result;
+  }
+
+  async fetchHoldings(userId: string, accountExternalId: string): Promise<ProviderHoldings> {
+    const link: AlpacaCredentials | undefined = await this.credentials.alpacaByAccount(userId, accountExternalId);
+    if (!link) {
+      throw new ProviderError('alpaca', 'credentials', 404, 'not_linked', `no Alpaca account ${accountExternalId} linked for ${userId}`, false);
+    }
+    const client = this.client(link);
+    const asOf = new Date().toISOString();
+    const positions = (await call('getAllOpenPositions', () => client.sdk.trading.positions.getAllOpenPositions())).map(
+      toWireShape,
+    );
+    const account = await this.fetchAccount(link);
+    return {
+      positions,
+      balances: [{ currency: { code: account.currency ?? 'USD' }, cash: Number(account.cash ?? 0), buying_power: Number(account.buying_power ?? 0) }],
+      asOf,
+    };
+  }
+
+  async refreshConnections(): Promise<RefreshOutcome[]> {
+    // Alpaca's data is live: there is nothing to refresh.
+    return [];
+  }
+}
+
+async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const status = (err as { status?: number }).status;
+    if (typeof status === 'number') {
+      const code = (err as { code?: number | string }).code;
+      throw new ProviderError(
+        'alpaca',
+        operation,
+        status,
+        code === undefined ? undefined : String(code),
+        `${operation}: HTTP ${status}: ${(err as Error).message}`,
+        isRetryableStatus(status),
+      );
+    }
+    throw networkError('alpaca', operation, err);
+  }
+}
+
+/**
+ * The SDK turns Alpaca's snake_case JSON into camelCase models; events keep Alpaca's documented
+ * wire shape (`avg_entry_price`, ...) so they read the same as the API reference and replay does
+ * not depend on the SDK version.
+ */
+export function toWireShape(model: unknown): unknown {
+  if (Array.isArray(model)) return model.map(toWireShape);
+  if (model instanceof Date) return model.toISOString();
+  if (model === null || typeof model !== 'object') return model;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(model as Record<string, unknown>)) {
+    if (value === undefined) continue;
+    out[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = toWireShape(value);
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+import type { SecretBox } from '../crypto/secret-box.ts';
+import type { Knex } from '../db/knex.ts';
+
+/**
+ * Brokerage credentials at rest: sealed with AES-256-GCM (ENCRYPTION_KEY), bound to the owning
+ * user (SnapTrade) or connection (Alpaca) so a sealed value copied to another row fails.
+ */
+export interface SnapTradeCredentials {
+  userId: string;
+  snaptradeUserId: string;
+  userSecret: string;
+}
+
+export interface AlpacaCredentials {
+  connectionId: string;
+  accountId: string;
+  keyId: string;
+  secretKey: string;
+}
+
+export class CredentialsStore {
+  constructor(
+    private readonly db: Knex,
+    private readonly box: SecretBox,
+  ) {}
+
+  async snaptrade(userId: string): Promise<SnapTradeCredentials | undefined> {
+    const row = await this.db('snaptrade_users').where({ user_id: userId }).first();
+    if (!row) return undefined;
+    return {
+      userId,
+      snaptradeUserId: row.snaptrade_user_id,
+      userSecret: this.box.decrypt(row.user_secret_sealed, `snaptrade:${userId}`),
+    };
+  }
+
+  /** Stores a newly registered SnapTrade user (the user row is created when missing). */
+  async saveSnaptrade(userId: string, snaptradeUserId: string, userSecret: string, trx?: Knex.Transaction): Promise<void> {
+    const write = async (tx: Knex.Transaction) => {
+      await tx('users').insert({ id: userId }).onConflict('id').ignore();
+      await tx('snaptrade_users')
+        .insert({
+          user_id: userId,
+          snaptrade_user_id: snaptradeUserId,
+          user_secret_sealed: this.box.encrypt(userSecret, `snaptrade:${userId}`),
+        })
+        .onConflict('user_id')
+        .merge(['snaptrade_user_id', 'user_secret_sealed', 'updated_at']);
+    };
+    if (trx) await write(trx);
+    else await this.db.transaction(write);
+  }
+
+  async alpacaConnections(userId: string): Promise<AlpacaCredentials[]> {
+    const rows = await this.db('brokerage_connections')
+      .where({ user_id: userId, provider: 'alpaca' })
+      .whereNot({ status: 'removed' });
+    return rows.map((row) => this.openAlpaca(row));
+  }
+
+  async alpacaByAccount(userId: string, accountId: string): Promise<AlpacaCredentials | undefined> {
+    const row = await this.db('brokerage_connections')
+      .where({ user_id: userId, provider: 'alpaca', external_id: accountId })
+      .first();
+    return row ? this.openAlpaca(row) : undefined;
+  }
+
+  sealAlpaca(connectionId: string, keyId: string, secretKey: string): string {
+    return this.box.encrypt(JSON.stringify({ keyId, secretKey }), `alpaca:${connectionId}`);
+  }
+
+  private openAlpaca(row: { id: string; external_id: string; credentials_sealed: string }): AlpacaCredentials {
+    const { keyId, secretKey } = JSON.parse(this.box.decrypt(row.credentials_sealed, `alpaca:${row.id}`)) as {
+      keyId: string;
+      secretKey: string;
+    };
+    return { connectionId: row.id, accountId: row.external_id, keyId, secretKey };
+  }
+}

@@ -1,0 +1,52 @@
+import type { ProviderName } from './provider-error.ts';
+
+/**
+ * The one interface a source of holdings implements (SnapTrade, Alpaca; Plaid later). Sync jobs
+ * call it; they never write holdings, they append what it returns to the user's stream.
+ * Positions and balances stay in the provider's own shape (the actor normalizes them with the
+ * pure functions in src/portfolio), so a replay can re-derive holdings with improved rules.
+ */
+export interface ProviderConnection {
+  externalId: string;
+  brokerageSlug: string | null;
+  brokerageName: string | null;
+  status: 'active' | 'broken' | 'disabled';
+}
+
+export interface ProviderAccount {
+  externalId: string;
+  connectionExternalId: string;
+  name: string | null;
+  numberMasked: string | null;
+  institutionName: string;
+  currency: string;
+  tradingAllowed: boolean;
+}
+
+export interface ProviderAccountList {
+  connections: ProviderConnection[];
+  accounts: ProviderAccount[];
+}
+
+export interface ProviderHoldings {
+  /** Provider-shaped positions (SnapTrade AccountPosition[], Alpaca Position[]). */
+  positions: unknown[];
+  /** Provider-shaped balances (SnapTrade Balance[], or one synthesized from Alpaca's account). */
+  balances: unknown[];
+  /** When the brokerage says the data is from (ISO 8601). */
+  asOf: string;
+}
+
+export interface RefreshOutcome {
+  connectionExternalId: string;
+  ok: boolean;
+  error?: string;
+}
+
+export interface HoldingsProvider {
+  readonly name: ProviderName;
+  listAccounts(userId: string): Promise<ProviderAccountList>;
+  fetchHoldings(userId: string, accountExternalId: string): Promise<ProviderHoldings>;
+  /** Ask the brokerage for fresh data (SnapTrade's billed refresh); a no-op where data is live. */
+  refreshConnections(userId: string): Promise<RefreshOutcome[]>;
+}

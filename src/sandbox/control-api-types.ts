@@ -1,0 +1,138 @@
+import { z } from 'zod';
+
+/**
+ * Request schemas and response types of the sandbox control API (`/__sandbox/...` on the
+ * SnapTrade sandbox server). The server validates with these schemas; the typed client
+ * (`control-client.ts`) uses the same types, so both sides agree at compile time.
+ */
+
+const positionSchema = z.object({
+  symbol: z.string().min(1),
+  units: z.number().min(0),
+  /** Average purchase price per unit; the current price when absent. */
+  averageCost: z.number().positive().optional(),
+});
+
+const accountSchema = z.object({
+  name: z.string().optional(),
+  rawType: z.string().optional(),
+  currency: z.string().length(3).optional(),
+  cash: z.record(z.string(), z.number()).optional(),
+  positions: z.array(positionSchema).optional(),
+});
+
+const matchSchema = z
+  .object({ operationId: z.string().optional(), userId: z.string().optional(), accountId: z.string().optional() })
+  .optional();
+const limits = { durationMs: z.number().int().positive().optional(), times: z.number().int().positive().optional() };
+
+export const controlSchemas = {
+  createUser: z.object({ userId: z.string().min(1).optional(), webhook: z.boolean().optional() }),
+  connect: z.object({
+    brokerage: z.string().min(1),
+    accounts: z.array(accountSchema).optional(),
+    type: z.enum(['read', 'trade']).optional(),
+    populatingForMs: z.number().int().min(0).optional(),
+    webhooks: z.boolean().optional(),
+  }),
+  notify: z.object({ webhook: z.boolean().optional() }),
+  setPositions: z.object({
+    positions: z.array(positionSchema),
+    cash: z.record(z.string(), z.number()).optional(),
+    notify: z.boolean().optional(),
+  }),
+  upsertPosition: positionSchema.extend({ notify: z.boolean().optional() }),
+  setCash: z.object({ currency: z.string().length(3), amount: z.number(), notify: z.boolean().optional() }),
+  setPrices: z.union([
+    z.object({ symbol: z.string().min(1), price: z.number().positive() }),
+    z.object({ prices: z.record(z.string(), z.number().positive()) }),
+  ]),
+  setExchangeRate: z.object({ pair: z.string().regex(/^[A-Za-z]{3}-[A-Za-z]{3}$/), rate: z.number().positive() }),
+  addFault: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('latency'), latencyMs: z.number().int().min(0), match: matchSchema, ...limits }),
+    z.object({ kind: z.literal('error'), status: z.number().int().min(400).max(599), match: matchSchema, ...limits }),
+    /** Shorthand for `error` 503 (code 3002). */
+    z.object({ kind: z.literal('brokerage_error'), match: matchSchema, ...limits }),
+    /** Shorthand for `error` 425 (code 3012). */
+    z.object({ kind: z.literal('populating'), match: matchSchema, ...limits }),
+    z.object({
+      kind: z.literal('random'),
+      probability: z.number().min(0).max(1),
+      statuses: z.array(z.number().int().min(400).max(599)).optional(),
+      match: matchSchema,
+      ...limits,
+    }),
+  ]),
+  rateLimit: z.object({ limit: z.number().int().positive().optional(), windowMs: z.number().int().positive().optional() }),
+  webhookConfig: z.object({
+    url: z.url().nullable().optional(),
+    retryScheduleMs: z.array(z.number().int().min(0)).optional(),
+  }),
+  fireWebhook: z.object({
+    eventType: z.string().min(1),
+    userId: z.string().min(1),
+    accountId: z.string().optional(),
+    authorizationId: z.string().optional(),
+    /** Extra or overriding event fields. */
+    fields: z.record(z.string(), z.unknown()).optional(),
+  }),
+  autoHoldings: z.object({ intervalMs: z.number().int().min(0) }),
+  settings: z.object({
+    refreshDelayMs: z.number().int().min(0).optional(),
+    refreshCooldownMs: z.number().int().min(0).optional(),
+  }),
+};
+
+export type CreateUserInput = z.input<typeof controlSchemas.createUser>;
+export type ConnectInput = z.input<typeof controlSchemas.connect>;
+export type SetPositionsInput = z.input<typeof controlSchemas.setPositions>;
+export type UpsertPositionInput = z.input<typeof controlSchemas.upsertPosition>;
+export type SetPricesInput = z.input<typeof controlSchemas.setPrices>;
+export type AddFaultInput = z.input<typeof controlSchemas.addFault>;
+export type RateLimitInput = z.input<typeof controlSchemas.rateLimit>;
+export type WebhookConfigInput = z.input<typeof controlSchemas.webhookConfig>;
+export type FireWebhookInput = z.input<typeof controlSchemas.fireWebhook>;
+export type SettingsInput = z.input<typeof controlSchemas.settings>;
+
+export interface ControlPosition {
+  symbol: string;
+  units: number;
+  averageCost: number;
+  /** Current price and currency of the security. */
+  price: number | null;
+  currency: string;
+  snaptradeId: string;
+}
+
+export interface ControlAccount {
+  id: string;
+  userId: string;
+  authorizationId: string;
+  brokerage: string;
+  name: string;
+  number: string;
+  currency: string;
+  cash: Record<string, number>;
+  positions: ControlPosition[];
+  totalValue: number;
+}
+
+export interface ControlAuthorization {
+  id: string;
+  userId: string;
+  brokerage: string;
+  brokerageId: string;
+  type: 'read' | 'trade';
+  disabled: boolean;
+  accounts: ControlAccount[];
+}
+
+export interface ControlUser {
+  userId: string;
+  userSecret: string;
+  authorizations: ControlAuthorization[];
+}
+
+export interface ControlError {
+  error: { code: string; message: string; issues?: unknown };
+}

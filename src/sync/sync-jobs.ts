@@ -1,0 +1,35 @@
+import type { ProviderName } from '../providers/provider-error.ts';
+
+/** The BullMQ queue every sync job goes through. */
+export const SYNC_QUEUE = 'sync';
+
+/** Fetch one account's positions and balances and append `positions.synced`. */
+export interface AccountSyncJob {
+  kind: 'account';
+  userId: string;
+  provider: ProviderName;
+  /** The brokerage's account id (SnapTrade account id, Alpaca account id). */
+  accountId: string;
+  reason: string;
+  requestedAt: string;
+}
+
+/** List a user's connections and accounts, append `accounts.synced`, then sync each account. */
+export interface UserSyncJob {
+  kind: 'user';
+  userId: string;
+  reason: string;
+  /** Also ask SnapTrade to refresh each connection first (billed; used by the refresh API). */
+  refreshConnections: boolean;
+  requestedAt: string;
+}
+
+export type SyncJob = AccountSyncJob | UserSyncJob;
+
+export function accountDedupeId(userId: string, provider: ProviderName, accountId: string): string {
+  return `account:${userId}:${provider}:${accountId}`;
+}
+
+export function userDedupeId(userId: string): string {
+  return `user:${userId}`;
+}

@@ -1,0 +1,82 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { ProviderName } from '../providers/provider-error.ts';
+import { accountDedupeId, SYNC_QUEUE, userDedupeId, type AccountSyncJob, type SyncJob, type UserSyncJob } from './sync-jobs.ts';
+
+export interface SyncSchedulerOptions {
+  redisUrl: string;
+  /** BullMQ key prefix; carries a hash tag so a queue's keys share a Redis Cluster slot. */
+  prefix: string;
+  /** Debounce window: adds for the same account within it collapse into one job. */
+  debounceMs: number;
+  attempts?: number;
+}
+
+/**
+ * Adds sync jobs. Account syncs are *debounced*: BullMQ deduplication with `extend` and
+ * `replace` plus a `delay` keeps one delayed job per account and pushes it back on every add,
+ * so a burst of webhooks ends in one sync, run `debounceMs` after the last of them.
+ */
+export class SyncScheduler {
+  readonly queue: Queue<SyncJob>;
+  private readonly connection: Redis;
+
+  constructor(private readonly options: SyncSchedulerOptions) {
+    // Adds fail fast while Redis is down instead of queueing in memory.
+    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectionName: 'foliostream-sync-scheduler' });
+    this.connection.on('error', () => undefined);
+    this.queue = new Queue<SyncJob>(SYNC_QUEUE, {
+      connection: this.connection,
+      prefix: options.prefix,
+      defaultJobOptions: {
+        attempts: options.attempts ?? 8,
+        backoff: { type: 'jittered' },
+        removeOnComplete: { age: 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    });
+  }
+
+  async scheduleAccountSync(
+    userId: string,
+    provider: ProviderName,
+    accountId: string,
+    reason: string,
+    options: { debounceMs?: number } = {},
+  ): Promise<string | undefined> {
+    const debounceMs = options.debounceMs ?? this.options.debounceMs;
+    const data: AccountSyncJob = { kind: 'account', userId, provider, accountId, reason, requestedAt: new Date().toISOString() };
+    const opts: JobsOptions = {
+      delay: debounceMs,
+      deduplication: { id: accountDedupeId(userId, provider, accountId), ttl: Math.max(1, debounceMs), extend: true, replace: true },
+    };
+    const job = await this.queue.add('account', data, opts);
+    return job.id;
+  }
+
+  async scheduleUserSync(
+    userId: string,
+    reason: string,
+    options: { refreshConnections?: boolean; delayMs?: number; dedupe?: boolean } = {},
+  ): Promise<string | undefined> {
+    const data: UserSyncJob = {
+      kind: 'user',
+      userId,
+      reason,
+      refreshConnections: options.refreshConnections ?? false,
+      requestedAt: new Date().toISOString(),
+    };
+    const delay = options.delayMs ?? Math.min(this.options.debounceMs, 1_000);
+    const opts: JobsOptions =
+      options.dedupe === false
+        ? { delay }
+        : { delay, deduplication: { id: userDedupeId(userId), ttl: Math.max(1, delay), extend: true, replace: true } };
+    const job = await this.queue.add('user', data, opts);
+    return job.id;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    this.connection.disconnect();
+  }
+}

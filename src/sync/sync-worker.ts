@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { partitionOf } from '../../streams/partition.ts';
+import { ENVELOPE_SCHEMA_VERSION, type Envelope } from '../../streams/envelope.ts';
+import type { StreamProducer } from '../../streams/producer.ts';
+import type { HoldingsProvider } from '../providers/holdings-provider.ts';
+import { ProviderError, type ProviderName } from '../providers/provider-error.ts';
+import type { Logger } from '../logging/logger.ts';
+import { jitteredBackoff } from './backoff.ts';
+import { SYNC_QUEUE, type AccountSyncJob, type SyncJob, type UserSyncJob } from './sync-jobs.ts';
+
+/** What a user sync reports (the refresh API answers with it). */
+export interface SyncStats {
+  accounts: number;
+  positions: number;
+  symbols: number;
+  durationMs: number;
+  failures: { scope: string; error: string; retryable: boolean }[];
+  /** The last stream id this sync appended: the actor has applied it when its checkpoint reaches it. */
+  lastStreamId: string | null;
+}
+
+export interface SyncWorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  namespace: string;
+  partitionCount: number;
+  providers: Partial<Record<ProviderName, HoldingsProvider>>;
+  producer: StreamProducer;
+  log: Logger;
+  concurrency?: number;
+  /** Minimum time between two syncs of one account (the brokerage's data rarely changes faster). */
+  accountFloorMs?: number;
+  backoff?: { baseMs: number; capMs: number };
+}
+
+/**
+ * Runs sync jobs. A job fetches from the brokerage and appends what it got to the user's stream
+ * (`positions.synced`, `accounts.synced`, `sync.failed`); it never writes holdings. Retryable
+ * provider errors are retried with jittered exponential backoff; final ones stop at once.
+ */
+export class SyncWorker {
+  readonly worker: Worker<SyncJob, SyncStats | { streamId: string } | null>;
+  private readonly connection: Redis;
+  private readonly redis: Redis;
+
+  constructor(private readonly options: SyncWorkerOptions) {
+    // BullMQ workers block on Redis and must retry forever (maxRetriesPerRequest: null).
+    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'foliostream-sync-worker' });
+    this.connection.on('error', () => undefined);
+    this.redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectionName: 'foliostream-sync-floor' });
+    this.redis.on('error', () => undefined);
+    const backoff = options.backoff ?? { baseMs: 1_000, capMs: 5 * 60_000 };
+    this.worker = new Worker<SyncJob, SyncStats | { streamId: string } | null>(
+      SYNC_QUEUE,
+      (job, token) => this.process(job, token),
+      {
+        connection: this.connection,
+        prefix: options.prefix,
+        concurrency: options.concurrency ?? 8,
+        settings: { backoffStrategy: (attemptsMade: number) => jitteredBackoff(attemptsMade, backoff) },
+      },
+    );
+    this.worker.on('failed', (job, err) => {
+      options.log.warn({ jobId: job?.id, kind: job?.data.kind, attemptsMade: job?.attemptsMade, err }, 'sync job failed');
+    });
+    this.worker.on('error', (err) => options.log.warn({ err }, 'sync worker error'));
+  }
+
+  private async process(job: Job<SyncJob>, token: string | undefined) {
+    const data = job.data;
+    if (data.kind === 'account') return this.syncAccount(job as Job<AccountSyncJob>, token);
+    return this.syncUser(job as Job<UserSyncJob>);
+  }
+
+  private floorKey(provider: ProviderName, accountId: string): string {
+    return `${this.options.namespace}:sync-floor:${provider}:${accountId}`;
+  }
+
+  private envelope(userId: string, type: string, payload: unknown): Envelope {
+    return {
+      id: randomUUID(),
+      type,
+      user: userId,
+      partition: partitionOf(userId, this.options.partitionCount),
+      time: new Date().toISOString(),
+      schema: ENVELOPE_SCHEMA_VERSION,
+      payload,
+    };
+  }
+
+  private provider(name: ProviderName): HoldingsProvider {
+    const provider = this.options.providers[name];
+    if (!provider) throw new UnrecoverableError(`no provider configured for ${name}`);
+    return provider;
+  }
+
+  private async syncAccount(job: Job<AccountSyncJob>, token: string | undefined): Promise<{ streamId: string }> {
+    const { userId, provider, accountId } = job.data;
+    const floorMs = this.options.accountFloorMs ?? 0;
+    if (floorMs > 0) {
+      const remaining = await this.redis.pttl(this.floorKey(provider, accountId));
+      if (remaining > 0) {
+        await job.moveToDelayed(Date.now() + remaining, token);
+        throw new DelayedError();
+      }
+    }
+    try {
+      const holdings = await this.provider(provider).fetchHoldings(userId, accountId);
+      const streamId = await this.options.producer.append(
+        this.envelope(userId, 'positions.synced', {
+          provider,
+          accountId,
+          positions: holdings.positions,
+          balances: holdings.balances,
+          asOf: holdings.asOf,
+          fetchedAt: new Date().toISOString(),
+          reason: job.data.reason,
+        }),
+      );
+      if (floorMs > 0) await this.redis.set(this.floorKey(provider, accountId), '1', 'PX', floorMs);
+      return { streamId };
+    } catch (err) {
+      throw await this.failure(job, userId, { provider, accountId }, err);
+    }
+  }
+
+  private async syncUser(job: Job<UserSyncJob>): Promise<SyncStats> {
+    const started = Date.now();
+    const { userId } = job.data;
+    const stats: SyncStats = { accounts: 0, positions: 0, symbols: 0, durationMs: 0, failures: [], lastStreamId: null };
+    const symbols = new Set<string>();
+    for (const provider of Object.values(this.options.providers)) {
+      if (!provider) continue;
+      try {
+        if (job.data.refreshConnections) {
+          for (const outcome of await provider.refreshConnections(userId)) {
+            if (!outcome.ok) {
+              stats.failures.push({ scope: `connection ${outcome.connectionExternalId}`, error: outcome.error ?? 'refresh failed', retryable: true });
+            }
+          }
+        }
+        const list = await provider.listAccounts(userId);
+        stats.lastStreamId = await this.options.producer.append(
+          this.envelope(userId, 'accounts.synced', { provider: provider.name, ...list, fetchedAt: new Date().toISOString() }),
+        );
+        for (const account of list.accounts) {
+          try {
+            const holdings = await provider.fetchHoldings(userId, account.externalId);
+            stats.lastStreamId = await this.options.producer.append(
+              this.envelope(userId, 'positions.synced', {
+                provider: provider.name,
+                accountId: account.externalId,
+                positions: holdings.positions,
+                balances: holdings.balances,
+                asOf: holdings.asOf,
+                fetchedAt: new Date().toISOString(),
+                reason: job.data.reason,
+              }),
+            );
+            stats.accounts += 1;
+            stats.positions += holdings.positions.length;
+            for (const p of holdings.positions) symbols.add(symbolOf(p));
+          } catch (err) {
+            const failure = describe(err);
+            stats.failures.push({ scope: `account ${account.externalId}`, ...failure });
+            stats.lastStreamId = await this.options.producer.append(
+              this.envelope(userId, 'sync.failed', { provider: provider.name, accountId: account.externalId, ...failure, status: (err as ProviderError).status ?? null, code: (err as ProviderError).code ?? null }),
+            );
+          }
+        }
+      } catch (err) {
+        const failure = describe(err);
+        if (err instanceof ProviderError && err.code === 'not_registered') continue;
+        stats.failures.push({ scope: `provider ${provider.name}`, ...failure });
+      }
+    }
+    symbols.delete('');
+    stats.symbols = symbols.size;
+    stats.durationMs = Date.now() - started;
+    return stats;
+  }
+
+  /** Decides retry or give up; on giving up, tells the actor with a `sync.failed` event. */
+  private async failure(
+    job: Job<SyncJob>,
+    userId: string,
+    scope: { provider: ProviderName; accountId: string },
+    err: unknown,
+  ): Promise<Error> {
+    const retryable = err instanceof ProviderError ? err.retryable : true;
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (!retryable || lastAttempt) {
+      await this.options.producer.append(
+        this.envelope(userId, 'sync.failed', {
+          ...scope,
+          error: err instanceof Error ? err.message : String(err),
+          status: err instanceof ProviderError ? (err.status ?? null) : null,
+          code: err instanceof ProviderError ? (err.code ?? null) : null,
+          retryable,
+        }),
+      );
+    }
+    if (!retryable) return new UnrecoverableError(err instanceof Error ? err.message : String(err));
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    this.connection.disconnect();
+    this.redis.disconnect();
+  }
+}
+
+function describe(err: unknown): { error: string; retryable: boolean } {
+  return {
+    error: err instanceof Error ? err.message : String(err),
+    retryable: err instanceof ProviderError ? err.retryable : true,
+  };
+}
+
+function symbolOf(position: unknown): string {
+  const p = position as { symbol?: { symbol?: { symbol?: string; id?: string } }; instrument?: { symbol?: string }; symbol_id?: string };
+  if (typeof (position as { symbol?: unknown }).symbol === 'string') return (position as { symbol: string }).symbol;
+  return p.symbol?.symbol?.id ?? p.symbol?.symbol?.symbol ?? p.instrument?.symbol ?? '';
+}
