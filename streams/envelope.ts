@@ -36,6 +36,12 @@ export const envelopeSchema = z.object({
   time: z.string().datetime({ offset: true }),
   schema: z.number().int().positive(),
   payload: z.unknown(),
+  /**
+   * Optional producer annotations that are not part of the payload (the payload stays exactly as
+   * received). Webhooks set `eventType`, `webhookSchema` (`api_key` | `oauth_v1` | `unknown`) and
+   * `knownEventType` (false for event types SnapTrade had not documented when this was written).
+   */
+  meta: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
 });
 
 export type Envelope<P = unknown> = Omit<z.infer<typeof envelopeSchema>, 'payload'> & { payload: P };

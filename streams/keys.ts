@@ -21,6 +21,15 @@ export interface StreamKeys {
   priceStream(shard: number): string;
   /** Last price per security (hash). */
   lastPrices(): string;
+  /**
+   * Symbol collector, one hash tag (`{symbols}`) for all three keys so its Lua script is
+   * cluster-safe: the securities one user holds (set), as the collector last stored them.
+   */
+  userSymbols(userId: string): string;
+  /** Symbol collector: holder count per security across all users (hash: symbol -> count). */
+  symbolHolders(): string;
+  /** Symbol collector: `{op: add|remove, symbol}` whenever a security's holder count goes 0->1 or 1->0. */
+  symbolChanges(): string;
 }
 
 export const CONSUMER_GROUP = 'actors';
@@ -41,5 +50,8 @@ export function streamKeys(namespace = 'fs'): StreamKeys {
     workers: () => `${namespace}:workers`,
     priceStream: (shard) => `${namespace}:{prices${shard}}:ticks`,
     lastPrices: () => `${namespace}:prices:last`,
+    userSymbols: (userId) => `${namespace}:{symbols}:user:${userId}`,
+    symbolHolders: () => `${namespace}:{symbols}:holders`,
+    symbolChanges: () => `${namespace}:{symbols}:changes`,
   };
 }

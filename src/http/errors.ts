@@ -8,6 +8,10 @@ export const ERRORS = {
   FS_MALFORMED_JSON: { status: 400, description: 'The body is not valid JSON.' },
   FS_UNAUTHENTICATED: { status: 401, description: 'Missing, expired or invalid credentials.' },
   FS_WEBHOOK_SIGNATURE: { status: 401, description: 'Missing or wrong SnapTrade webhook Signature.' },
+  FS_WEBHOOK_STALE: {
+    status: 400,
+    description: 'A signed webhook whose eventTimestamp is older than WEBHOOK_MAX_AGE_SECONDS (or too far ahead).',
+  },
   FS_FORBIDDEN: { status: 403, description: 'Authenticated, but not allowed to do this.' },
   FS_NOT_FOUND: { status: 404, description: 'No such resource (or not yours).' },
   FS_CONFLICT: { status: 409, description: 'The request conflicts with the current state.' },

@@ -47,6 +47,8 @@ export async function startLocalRedis(options: {
   dir: string;
   persistent: boolean;
   log: Logger;
+  /** A fixed port (tests restart a server where clients expect it); a free one when unset. */
+  port?: number;
 }): Promise<LocalRedis> {
   const binary = ensureRedisServerBinary(options.log);
   mkdirSync(options.dir, { recursive: true });
@@ -56,7 +58,7 @@ export async function startLocalRedis(options: {
   if (stale) await terminate(stale);
 
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const child = spawn(
       binary,
       [
@@ -69,6 +71,7 @@ export async function startLocalRedis(options: {
         '--daemonize', 'no',
         '--protected-mode', 'yes',
         '--loglevel', 'warning',
+        '--maxmemory-policy', 'noeviction',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -86,7 +89,7 @@ export async function startLocalRedis(options: {
     const ready = await waitForRedis(url, () => exited, 10_000);
     if (!ready) {
       if (child.pid) await terminate(child.pid);
-      if (attempt < 3 && /Address already in use/i.test(output)) continue;
+      if (attempt < 3 && options.port === undefined && /Address already in use/i.test(output)) continue;
       throw new Error(`redis-server did not start on port ${port}: ${output.trim() || 'no output'}`);
     }
     const pid = child.pid!;

@@ -1,0 +1,172 @@
+import type { Redis } from 'ioredis';
+import { ENVELOPE_SCHEMA_VERSION, encodeEnvelope, type Envelope } from '../../streams/envelope.ts';
+import type { StreamKeys } from '../../streams/keys.ts';
+import { partitionOf } from '../../streams/partition.ts';
+import { defineAppendWebhook } from '../../streams/scripts/append-webhook.ts';
+import type { ErrorCode } from '../http/errors.ts';
+import type { WebhookRejectReason } from './webhook-metrics.ts';
+import { validateWebhook, type ValidWebhook } from './webhook-schemas.ts';
+import { verifyWebhookSignature } from './verify-signature.ts';
+
+/** How long a webhookId is remembered: far longer than SnapTrade's retries (30 min, then 3 times). */
+export const DEFAULT_SEEN_TTL_SECONDS = 7 * 24 * 3600;
+/** How far ahead of our clock an `eventTimestamp` may be (clock skew). */
+export const DEFAULT_MAX_FUTURE_SECONDS = 300;
+/** A Redis that does not answer within this is treated as down (503, SnapTrade retries). */
+export const DEFAULT_STORE_TIMEOUT_MS = 2_000;
+
+export interface WebhookIngestOptions {
+  redis: Redis;
+  keys: StreamKeys;
+  partitionCount: number;
+  /** Consumer keys a valid Signature may use (current first). */
+  signingKeys: readonly string[];
+  /** Oldest accepted `eventTimestamp`, in seconds before `now()` (WEBHOOK_MAX_AGE_SECONDS). */
+  maxAgeSeconds: number;
+  /** @default 300 */
+  maxFutureSeconds?: number;
+  /** TTL of the dedupe marker; must exceed `maxAgeSeconds`. @default 604800 (7 days) */
+  seenTtlSeconds?: number;
+  /** @default 2000 */
+  storeTimeoutMs?: number;
+  /** The clock (ms since epoch) for the age check and the envelope time. @default Date.now */
+  now?: () => number;
+}
+
+export type IngestOutcome =
+  | {
+      kind: 'accepted' | 'duplicate';
+      streamId: string;
+      webhook: ValidWebhook;
+      partition: number;
+    }
+  | { kind: 'rejected'; reason: WebhookRejectReason; code: ErrorCode; message: string }
+  | { kind: 'failed'; code: 'FS_STORAGE_UNAVAILABLE'; message: string; error: Error; webhook: ValidWebhook };
+
+export interface WebhookIngest {
+  /**
+   * Verifies, validates, dedupes and appends one webhook body (the raw text as received).
+   * Resolves with an outcome for every input; never rejects.
+   */
+  ingest(rawBody: string, signature: string | undefined): Promise<IngestOutcome>;
+}
+
+/** ioredis states in which a command would only wait in the offline queue for a reconnect. */
+const DISCONNECTED = new Set(['reconnecting', 'close', 'end']);
+
+/** Redis is known to be disconnected: answer 503 now rather than queue behind the reconnect backoff. */
+export class StoreUnavailableError extends Error {
+  constructor(status: string) {
+    super(`Redis is not connected (${status})`);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export class StoreTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Redis did not answer within ${ms} ms`);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
+/**
+ * The webhook pipeline without HTTP: parse, verify the signature (before looking at the fields,
+ * so an unauthenticated caller learns nothing about our schema), validate, check the age, then
+ * dedupe and append in one Lua script. The answer to SnapTrade is only "accepted" once Redis has
+ * acknowledged the append.
+ */
+export function createWebhookIngest(options: WebhookIngestOptions): WebhookIngest {
+  const now = options.now ?? Date.now;
+  const maxAgeMs = options.maxAgeSeconds * 1000;
+  const maxFutureMs = (options.maxFutureSeconds ?? DEFAULT_MAX_FUTURE_SECONDS) * 1000;
+  const seenTtl = options.seenTtlSeconds ?? DEFAULT_SEEN_TTL_SECONDS;
+  const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  if (seenTtl <= options.maxAgeSeconds) {
+    // A replay older than the dedupe memory but younger than the age limit would be appended twice.
+    throw new RangeError(`webhook dedupe TTL (${seenTtl} s) must exceed the max age (${options.maxAgeSeconds} s)`);
+  }
+  if (options.signingKeys.length === 0) throw new RangeError('at least one webhook signing key is required');
+  const appendWebhook = defineAppendWebhook(options.redis);
+
+  const reject = (reason: WebhookRejectReason, code: ErrorCode, message: string): IngestOutcome => ({
+    kind: 'rejected',
+    reason,
+    code,
+    message,
+  });
+
+  return {
+    async ingest(rawBody, signature) {
+      let body: unknown;
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        return reject('malformed_json', 'FS_MALFORMED_JSON', 'request body is not valid JSON');
+      }
+      if (!verifyWebhookSignature(body, signature, options.signingKeys)) {
+        return reject('bad_signature', 'FS_WEBHOOK_SIGNATURE', 'missing or invalid Signature header');
+      }
+      const validation = validateWebhook(body);
+      if (!validation.ok) return reject('invalid_schema', 'FS_VALIDATION', validation.reason);
+      const webhook = validation.webhook;
+
+      const clock = now();
+      const eventTime = Date.parse(webhook.eventTimestamp);
+      if (clock - eventTime > maxAgeMs) {
+        return reject(
+          'stale',
+          'FS_WEBHOOK_STALE',
+          `eventTimestamp ${webhook.eventTimestamp} is older than ${options.maxAgeSeconds} seconds`,
+        );
+      }
+      if (eventTime - clock > maxFutureMs) {
+        return reject('stale', 'FS_WEBHOOK_STALE', `eventTimestamp ${webhook.eventTimestamp} is in the future`);
+      }
+
+      const partition = partitionOf(webhook.userId, options.partitionCount);
+      const envelope: Envelope = {
+        id: webhook.webhookId,
+        type: 'snaptrade.webhook',
+        user: webhook.userId,
+        partition,
+        time: new Date(clock).toISOString(),
+        schema: ENVELOPE_SCHEMA_VERSION,
+        payload: webhook.body,
+        meta: { eventType: webhook.eventType, webhookSchema: webhook.schema, knownEventType: webhook.knownEventType },
+      };
+      try {
+        if (DISCONNECTED.has(options.redis.status)) throw new StoreUnavailableError(options.redis.status);
+        const stored = await withTimeout(
+          appendWebhook(
+            { seen: options.keys.webhookSeen(partition, webhook.webhookId), stream: options.keys.partitionStream(partition) },
+            encodeEnvelope(envelope),
+            seenTtl,
+          ),
+          storeTimeoutMs,
+        );
+        return { kind: stored.duplicate ? 'duplicate' : 'accepted', streamId: stored.streamId, webhook, partition };
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        return {
+          kind: 'failed',
+          code: 'FS_STORAGE_UNAVAILABLE',
+          message: 'the event could not be stored; retry later',
+          error,
+          webhook,
+        };
+      }
+    },
+  };
+}
+
+/**
+ * Bounds a Redis call. If the command still runs after we gave up, the webhook may be appended
+ * although we answered 503: SnapTrade's retry then meets the dedupe marker and gets 200.
+ */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreTimeoutError(ms)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

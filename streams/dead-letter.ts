@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+import type { StreamKeys } from './keys.ts';
+
+/**
+ * The dead-letter stream of a partition: events that could not be applied (a handler that kept
+ * failing, or an entry whose envelope does not decode), parked with the reason so the partition
+ * goes on. Each entry keeps the original stream id and the envelope exactly as it was read, so an
+ * operator can inspect it and re-append it once fixed. Writes are at-least-once: a crash between
+ * parking and acking parks the same `entryId` again, so readers dedupe on it.
+ */
+export interface DeadLetter {
+  /** Id of the entry in the partition stream. */
+  entryId: string;
+  /** The envelope's raw JSON (field `e`) as read; empty when the entry had none. */
+  envelope: string;
+  /** Why it was parked: the handler's error message, or the decode error. */
+  reason: string;
+  /** Attempts made before parking (0 for an entry that could not be decoded at all). */
+  deliveries: number;
+  /** Who parked it (worker id, or the producer's name). */
+  parkedBy?: string;
+}
+
+export interface StoredDeadLetter extends DeadLetter {
+  /** Id in the dead-letter stream. */
+  id: string;
+  parkedAt: string;
+}
+
+const MAX_REASON = 2_000;
+
+/** Appends one dead letter; returns its id in the dead-letter stream. */
+export async function appendDeadLetter(
+  redis: Redis,
+  keys: StreamKeys,
+  partition: number,
+  letter: DeadLetter,
+): Promise<string> {
+  const id = await redis.xadd(
+    keys.deadLetterStream(partition),
+    '*',
+    'entry',
+    letter.entryId,
+    'e',
+    letter.envelope,
+    'reason',
+    letter.reason.slice(0, MAX_REASON),
+    'deliveries',
+    String(letter.deliveries),
+    'by',
+    letter.parkedBy ?? '',
+    'at',
+    new Date().toISOString(),
+  );
+  return id!;
+}
+
+/** Reads a partition's dead letters, oldest first. */
+export async function readDeadLetters(
+  redis: Redis,
+  keys: StreamKeys,
+  partition: number,
+  options: { from?: string; count?: number } = {},
+): Promise<StoredDeadLetter[]> {
+  const rows = await redis.xrange(keys.deadLetterStream(partition), options.from ?? '-', '+', 'COUNT', options.count ?? 1000);
+  return rows.map(([id, fields]) => {
+    const f = new Map<string, string>();
+    for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+    const by = f.get('by');
+    return {
+      id,
+      entryId: f.get('entry') ?? '',
+      envelope: f.get('e') ?? '',
+      reason: f.get('reason') ?? '',
+      deliveries: Number(f.get('deliveries') ?? 0),
+      ...(by ? { parkedBy: by } : {}),
+      parkedAt: f.get('at') ?? '',
+    };
+  });
+}
