@@ -245,6 +245,47 @@ export const variables = {
     default: '5',
     description: 'Attempts at an event whose handler keeps failing before it moves to the dead-letter stream.',
   },
+  PRICE_SHARDS: {
+    schema: positiveInt.max(1024),
+    default: '8',
+    description:
+      'Number of price-tick streams; a security always lands on the same one. Fixed for the life of a deployment (readers tail them all).',
+  },
+  PRICE_STREAM_MAXLEN: {
+    schema: positiveInt,
+    default: '100000',
+    description: 'Approximate length each price-tick stream is trimmed to (`XADD MAXLEN ~`). Last prices are kept apart, untrimmed.',
+  },
+  MARKET_REST_CHUNK_SIZE: {
+    schema: positiveInt.max(1000),
+    default: '100',
+    description: 'Symbols per Alpaca latest-trades REST request when the market role refetches prices after a (re)connect.',
+  },
+  MARKET_RECONNECT_MAX_MS: {
+    schema: z.coerce.number().int().min(100).max(600_000),
+    default: '30000',
+    description:
+      'Longest wait between market-data stream reconnect attempts (backoff doubles from 1 s up to it, jittered; attempts never stop).',
+  },
+  MARKET_STALE_AFTER_MS: {
+    schema: positiveInt,
+    default: '60000',
+    description: 'A subscribed security with no tick for this long counts as stale in the `foliostream_market_stale_symbols` gauge.',
+  },
+  REALTIME_DELTA_WINDOW_MS: {
+    schema: z.coerce.number().int().min(0).max(10_000),
+    default: '100',
+    description:
+      'Coalescing window of live portfolio pushes: a user\'s changes within it go out as one `portfolio:delta` (at most one per user per window).',
+  },
+  REALTIME_CORS_ORIGIN: {
+    schema: z
+      .string()
+      .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+      .pipe(z.array(z.url({ message: 'must be a comma-separated list of origins' })).min(1)),
+    description:
+      'Origins (comma-separated) allowed to open socket.io long-polling connections cross-origin. Unset: same origin only.',
+  },
   START_SANDBOX: {
     schema: boolFlag,
     default: 'false',
