@@ -1,0 +1,262 @@
+import type { Socket } from 'socket.io-client';
+import type {
+  AccountSummary,
+  ClientToServerEvents,
+  ConnectionStatus,
+  HandshakeErrorData,
+  HoldingView,
+  PortfolioDelta,
+  PortfolioSnapshot,
+  PortfolioTotals,
+  ServerToClientEvents,
+  SnapshotRequestResult,
+  SyncStatus,
+} from '../events.ts';
+
+/**
+ * The browser's copy of one user's portfolio, kept in sync from `portfolio:snapshot` and
+ * `portfolio:delta`. Runs in the browser (no Node APIs) and in Node tests alike.
+ *
+ * Sequence rules:
+ * - a snapshot with `seq = S` includes every delta `<= S`: it replaces the state, and buffered
+ *   deltas `> S` are applied on top, in order;
+ * - a delta `<= last` is stale and ignored; `last + 1` is applied; anything later is a gap: it is
+ *   buffered and a snapshot is requested (once at a time, retried while the gap lasts);
+ * - after a (re)connect the server sends a snapshot; deltas arriving before it are buffered.
+ */
+export type PortfolioSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface PortfolioState {
+  seq: number;
+  asOf: string;
+  baseCurrency: string;
+  totals: PortfolioTotals;
+  holdings: ReadonlyMap<string, HoldingView>;
+  accounts: readonly AccountSummary[];
+}
+
+export type StoreEvent =
+  | { type: 'snapshot'; seq: number }
+  | { type: 'delta'; seq: number; upserted: string[]; removed: string[] }
+  | { type: 'gap'; expected: number; received: number }
+  | { type: 'sync'; status: SyncStatus }
+  | { type: 'connection'; status: ConnectionStatus }
+  | { type: 'socket'; connected: boolean; error?: { code: string | undefined; message: string } };
+
+export interface StoreStats {
+  snapshots: number;
+  deltasApplied: number;
+  /** Deltas dropped because the state already included them. */
+  deltasStale: number;
+  gaps: number;
+  snapshotRequests: number;
+}
+
+export interface PortfolioStore {
+  /** The current portfolio, `null` until the first snapshot. */
+  readonly state: PortfolioState | null;
+  /** Holdings sorted by symbol. */
+  holdings(): HoldingView[];
+  totals(): PortfolioTotals | null;
+  /** Latest sync status per account (key `''` for user-wide ones). */
+  syncStatuses(): SyncStatus[];
+  /** Latest status of each brokerage connection. */
+  connections(): ConnectionStatus[];
+  stats(): StoreStats;
+  /** Calls `listener` after every change; returns the unsubscribe function. */
+  subscribe(listener: (event: StoreEvent) => void): () => void;
+  /** Asks the server for a fresh snapshot (one request at a time). */
+  requestSnapshot(): Promise<SnapshotRequestResult>;
+  /** Stops listening to the socket (does not close it). */
+  dispose(): void;
+}
+
+export interface PortfolioStoreOptions {
+  /**
+   * Deltas held while waiting for a snapshot; the oldest are dropped beyond it.
+   * @default 512
+   */
+  maxBufferedDeltas?: number;
+  /**
+   * How long to wait for a snapshot (after connecting, or for an ack) before asking again.
+   * @default 5000
+   */
+  snapshotTimeoutMs?: number;
+}
+
+/**
+ * Create it before the socket connects (synchronously after `io(...)`, or with `autoConnect:
+ * false`) so the connect-time snapshot is not missed; on an already connected socket it requests
+ * one.
+ */
+export function createPortfolioStore(socket: PortfolioSocket, options: PortfolioStoreOptions = {}): PortfolioStore {
+  const maxBuffered = options.maxBufferedDeltas ?? 512;
+  const snapshotTimeoutMs = options.snapshotTimeoutMs ?? 5_000;
+  const listeners = new Set<(event: StoreEvent) => void>();
+  const buffer = new Map<number, PortfolioDelta>();
+  const syncStatuses = new Map<string, SyncStatus>();
+  const connections = new Map<string, ConnectionStatus>();
+  const stats: StoreStats = { snapshots: 0, deltasApplied: 0, deltasStale: 0, gaps: 0, snapshotRequests: 0 };
+  let state: (PortfolioState & { holdings: Map<string, HoldingView> }) | null = null;
+  /** True from (re)connect until a snapshot arrives: that snapshot is taken whatever its seq. */
+  let resync = true;
+  let inFlight: Promise<SnapshotRequestResult> | undefined;
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let disposed = false;
+
+  const notify = (event: StoreEvent) => {
+    for (const listener of listeners) listener(event);
+  };
+
+  /** While a snapshot is owed (connect or gap), ask again if none arrives in time. */
+  function armWatchdog(): void {
+    if (watchdog) clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      watchdog = undefined;
+      if (!disposed && socket.connected && (resync || buffer.size > 0)) void store.requestSnapshot();
+    }, snapshotTimeoutMs);
+  }
+
+  function onConnect(): void {
+    resync = true;
+    notify({ type: 'socket', connected: true });
+    armWatchdog();
+  }
+
+  function onDisconnect(): void {
+    notify({ type: 'socket', connected: false });
+  }
+
+  function onConnectError(err: Error & { data?: Partial<HandshakeErrorData> }): void {
+    notify({ type: 'socket', connected: false, error: { code: err.data?.code, message: err.message } });
+  }
+
+  function onSnapshot(snapshot: PortfolioSnapshot): void {
+    if (!resync && state && snapshot.seq < state.seq) {
+      // Built before deltas we already applied: it would roll them back.
+      drain();
+      return;
+    }
+    resync = false;
+    state = {
+      seq: snapshot.seq,
+      asOf: snapshot.asOf,
+      baseCurrency: snapshot.baseCurrency,
+      totals: snapshot.totals,
+      holdings: new Map(snapshot.holdings.map((h) => [h.id, h])),
+      accounts: snapshot.accounts,
+    };
+    stats.snapshots += 1;
+    notify({ type: 'snapshot', seq: snapshot.seq });
+    drain();
+  }
+
+  function onDelta(delta: PortfolioDelta): void {
+    if (state && !resync && delta.seq <= state.seq) {
+      stats.deltasStale += 1;
+      return;
+    }
+    buffer.set(delta.seq, delta);
+    if (buffer.size > maxBuffered) buffer.delete(Math.min(...buffer.keys()));
+    if (state && !resync) drain();
+  }
+
+  /** Applies the buffered deltas that follow the state; a remaining one means a gap. */
+  function drain(): void {
+    if (!state) return;
+    for (const seq of buffer.keys()) {
+      if (seq <= state.seq) {
+        buffer.delete(seq);
+        stats.deltasStale += 1;
+      }
+    }
+    let next = buffer.get(state.seq + 1);
+    while (next) {
+      buffer.delete(next.seq);
+      apply(state, next);
+      next = buffer.get(state.seq + 1);
+    }
+    if (buffer.size > 0) {
+      stats.gaps += 1;
+      notify({ type: 'gap', expected: state.seq + 1, received: Math.min(...buffer.keys()) });
+      void store.requestSnapshot();
+    }
+  }
+
+  function apply(current: PortfolioState & { holdings: Map<string, HoldingView> }, delta: PortfolioDelta): void {
+    for (const holding of delta.upserted) current.holdings.set(holding.id, holding);
+    for (const id of delta.removed) current.holdings.delete(id);
+    current.totals = delta.totals;
+    current.asOf = delta.asOf;
+    current.seq = delta.seq;
+    stats.deltasApplied += 1;
+    notify({ type: 'delta', seq: delta.seq, upserted: delta.upserted.map((h) => h.id), removed: [...delta.removed] });
+  }
+
+  function onSyncStatus(status: SyncStatus): void {
+    syncStatuses.set(status.accountId ?? '', status);
+    notify({ type: 'sync', status });
+  }
+
+  function onConnectionStatus(status: ConnectionStatus): void {
+    connections.set(status.connectionId, status);
+    notify({ type: 'connection', status });
+  }
+
+  socket.on('connect', onConnect);
+  socket.on('disconnect', onDisconnect);
+  socket.on('connect_error', onConnectError);
+  socket.on('portfolio:snapshot', onSnapshot);
+  socket.on('portfolio:delta', onDelta);
+  socket.on('sync:status', onSyncStatus);
+  socket.on('connection:status', onConnectionStatus);
+
+  const store: PortfolioStore = {
+    get state() {
+      return state;
+    },
+    holdings: () =>
+      state ? [...state.holdings.values()].sort((a, b) => a.symbol.localeCompare(b.symbol) || a.id.localeCompare(b.id)) : [],
+    totals: () => state?.totals ?? null,
+    syncStatuses: () => [...syncStatuses.values()],
+    connections: () => [...connections.values()],
+    stats: () => ({ ...stats }),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    requestSnapshot() {
+      inFlight ??= new Promise<SnapshotRequestResult>((resolve) => {
+        stats.snapshotRequests += 1;
+        socket.timeout(snapshotTimeoutMs).emit('portfolio:request-snapshot', (err, result) => {
+          inFlight = undefined;
+          const outcome: SnapshotRequestResult = err
+            ? { ok: false, error: { code: 'FS_RT_SNAPSHOT_UNAVAILABLE', message: 'no answer from the server' } }
+            : result;
+          // Still owed a snapshot (failed, or the one that came was older than a delta): ask again later.
+          if (!outcome.ok || resync || buffer.size > 0) armWatchdog();
+          resolve(outcome);
+        });
+      });
+      return inFlight;
+    },
+    dispose() {
+      disposed = true;
+      if (watchdog) clearTimeout(watchdog);
+      socket.off('connect', onConnect);
+      socket.off('disconnect', onDisconnect);
+      socket.off('connect_error', onConnectError);
+      socket.off('portfolio:snapshot', onSnapshot);
+      socket.off('portfolio:delta', onDelta);
+      socket.off('sync:status', onSyncStatus);
+      socket.off('connection:status', onConnectionStatus);
+      listeners.clear();
+    },
+  };
+
+  if (socket.connected) {
+    resync = true;
+    void store.requestSnapshot();
+  }
+  return store;
+}

@@ -1,0 +1,30 @@
+import { io } from 'socket.io-client';
+import { createPortfolioStore, type PortfolioSocket } from '../../client/portfolio-store.ts';
+import { renderDashboard, renderLogin } from './view.ts';
+import { forgetToken, saveToken, takeToken } from './token.ts';
+
+/** The dashboard's entry point (bundled by esbuild, runs in the browser). */
+function start(): void {
+  const root = document.getElementById('app');
+  if (!root) return;
+  const token = takeToken();
+  if (!token) {
+    renderLogin(root, (entered) => {
+      saveToken(entered);
+      location.reload();
+    });
+    return;
+  }
+  // WebSocket only: with several web nodes behind a load balancer, long-polling would need
+  // sticky sessions.
+  const socket: PortfolioSocket = io({ auth: { token }, transports: ['websocket'] });
+  const store = createPortfolioStore(socket);
+  renderDashboard(root, store, {
+    onTokenRefused: () => {
+      forgetToken();
+      socket.disconnect();
+    },
+  });
+}
+
+start();

@@ -1,0 +1,319 @@
+import type { PortfolioStore, StoreEvent } from '../../client/portfolio-store.ts';
+import type { HoldingView, PortfolioTotals } from '../../events.ts';
+import { money, price, quantity, sign, time } from './format.ts';
+
+/** Plain-DOM rendering of the dashboard: keyed rows updated in place, changed cells flashed. */
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+const FLASHES = ['flash-up', 'flash-down', 'flash'];
+
+/** Sets a cell's text; when it changed (not on first fill), flashes it up, down or neutral. */
+function setCell(cell: HTMLElement, text: string, numeric: string | null, extraClass = ''): void {
+  const previous = cell.dataset.value;
+  const changed = cell.textContent !== text && cell.dataset.filled === '1';
+  const flashing = FLASHES.find((f) => cell.classList.contains(f));
+  cell.textContent = text;
+  cell.dataset.filled = '1';
+  cell.dataset.value = numeric ?? '';
+  if (!changed) {
+    cell.className = flashing ? `${extraClass} ${flashing}` : extraClass;
+    return;
+  }
+  const before = previous ? Number(previous) : NaN;
+  const after = numeric !== null ? Number(numeric) : NaN;
+  const direction = after > before ? 'flash-up' : after < before ? 'flash-down' : 'flash';
+  cell.className = extraClass;
+  void cell.offsetWidth; // restart the animation when the cell changes again while flashing
+  cell.classList.add(direction);
+  cell.dataset.changes = String(Number(cell.dataset.changes ?? '0') + 1);
+}
+
+export function renderLogin(root: HTMLElement, onToken: (token: string) => void): void {
+  const input = el('input', { type: 'password', placeholder: 'eyJhbGciOi...', 'aria-label': 'user token' });
+  const button = el('button', { type: 'button' }, 'Open dashboard');
+  button.addEventListener('click', () => {
+    if (input.value.trim()) onToken(input.value.trim());
+  });
+  root.replaceChildren(
+    el(
+      'div',
+      { class: 'login' },
+      el('h2', {}, 'foliostream'),
+      el('p', {}, 'Open the link printed by ', el('code', {}, 'npm run demo'), ' (it ends in ', el('code', {}, '#token=…'), '), or paste a user token:'),
+      input,
+      button,
+    ),
+  );
+}
+
+const TOTALS: { key: keyof PortfolioTotals; label: string; signed?: boolean }[] = [
+  { key: 'totalValue', label: 'Total value' },
+  { key: 'cash', label: 'Cash' },
+  { key: 'invested', label: 'Invested' },
+  { key: 'costBasis', label: 'Cost basis' },
+  { key: 'unrealizedPl', label: 'Unrealized P/L', signed: true },
+  { key: 'dayChange', label: 'Day change', signed: true },
+];
+
+const COLUMNS = ['Symbol', 'Quantity', 'Price', 'Value', 'Unrealized P/L', 'Day change', 'Accounts'];
+
+interface HoldingRow {
+  row: HTMLTableRowElement;
+  cells: Record<'symbol' | 'quantity' | 'price' | 'value' | 'pl' | 'day' | 'accounts', HTMLTableCellElement>;
+  detail: HTMLTableRowElement;
+  expanded: boolean;
+}
+
+export function renderDashboard(
+  root: HTMLElement,
+  store: PortfolioStore,
+  hooks: { onTokenRefused: () => void },
+): void {
+  const connection = el('span', { class: 'pill', 'data-testid': 'connection' }, 'connecting…');
+  const meta = el('span', { class: 'meta', 'data-testid': 'meta' }, '');
+  const totalCells = new Map<keyof PortfolioTotals, HTMLElement>();
+  const totals = el('div', { class: 'totals' });
+  for (const { key, label } of TOTALS) {
+    const value = el('div', { class: 'value', 'data-total': key }, '—');
+    totalCells.set(key, value);
+    totals.append(el('div', { class: 'card' }, el('div', { class: 'label' }, label), value));
+  }
+  const syncList = el('div', { class: 'statuses', 'data-testid': 'sync-statuses' });
+  const connectionList = el('div', { class: 'statuses', 'data-testid': 'connection-statuses' });
+  const tbody = el('tbody');
+  const holdingsTable = el(
+    'table',
+    { 'data-testid': 'holdings' },
+    el('thead', {}, el('tr', {}, ...COLUMNS.map((c) => el('th', {}, c)))),
+    tbody,
+  );
+  const accountsBody = el('tbody');
+  const accountsTable = el(
+    'table',
+    { 'data-testid': 'accounts' },
+    el('thead', {}, el('tr', {}, ...['Institution', 'Account', 'Provider', 'Status', 'Connection'].map((c) => el('th', {}, c)))),
+    accountsBody,
+  );
+
+  root.replaceChildren(
+    el('header', {}, el('h1', {}, 'foliostream'), connection, meta),
+    el(
+      'main',
+      {},
+      totals,
+      el(
+        'section',
+        {},
+        el('h2', {}, 'Sync'),
+        syncList,
+      ),
+      el('section', {}, el('h2', {}, 'Brokerage connections'), connectionList),
+      el('section', {}, el('h2', {}, 'Holdings'), holdingsTable),
+      el('section', {}, el('h2', {}, 'Accounts'), accountsTable),
+    ),
+  );
+
+  const rows = new Map<string, HoldingRow>();
+
+  function holdingRow(holding: HoldingView): HoldingRow {
+    let entry = rows.get(holding.id);
+    if (entry) return entry;
+    const cell = () => el('td');
+    const cells = {
+      symbol: cell(),
+      quantity: cell(),
+      price: cell(),
+      value: cell(),
+      pl: cell(),
+      day: cell(),
+      accounts: cell(),
+    };
+    const row = el('tr', { class: 'holding', 'data-holding-id': holding.id });
+    for (const [field, td] of Object.entries(cells)) {
+      td.dataset.field = field;
+      row.append(td);
+    }
+    const detail = el('tr', { class: 'detail', hidden: '' });
+    const created: HoldingRow = { row, cells, detail, expanded: false };
+    row.addEventListener('click', () => {
+      created.expanded = !created.expanded;
+      detail.hidden = !created.expanded;
+      const current = store.state?.holdings.get(holding.id);
+      if (current) fillHolding(created, current);
+    });
+    rows.set(holding.id, created);
+    entry = created;
+    return entry;
+  }
+
+  function fillHolding(entry: HoldingRow, h: HoldingView): void {
+    const base = store.state?.baseCurrency ?? 'USD';
+    const { cells } = entry;
+    cells.symbol.className = 'symbol';
+    cells.symbol.replaceChildren(
+      el('span', { class: 'caret' }, entry.expanded ? '▾' : '▸'),
+      el('b', {}, h.symbol),
+      ...(h.description ? [el('span', { class: 'desc' }, h.description)] : []),
+    );
+    setCell(cells.quantity, quantity(h.quantity), h.quantity);
+    setCell(cells.price, price(h.price, h.currency), h.price);
+    setCell(cells.value, money(h.marketValueBase, base), h.marketValueBase);
+    setCell(cells.pl, money(h.unrealizedPl, h.currency), h.unrealizedPl, sign(h.unrealizedPl));
+    setCell(cells.day, money(h.dayChange, h.currency), h.dayChange, sign(h.dayChange));
+    setCell(cells.accounts, `${h.accounts.length} ${h.accounts.length === 1 ? 'account' : 'accounts'}`, null, 'muted');
+    if (entry.expanded) {
+      entry.detail.replaceChildren(
+        el(
+          'td',
+          { colspan: String(COLUMNS.length) },
+          el(
+            'table',
+            {},
+            el('thead', {}, el('tr', {}, ...['Institution', 'Account', 'Quantity', `Value (${h.currency})`].map((c) => el('th', {}, c)))),
+            el(
+              'tbody',
+              {},
+              ...h.accounts.map((a) =>
+                el(
+                  'tr',
+                  {},
+                  el('td', {}, a.institution),
+                  el('td', { class: 'muted' }, accountName(a.accountId)),
+                  el('td', {}, quantity(a.quantity)),
+                  el('td', {}, money(a.marketValue, h.currency)),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+  }
+
+  function accountName(accountId: string): string {
+    return store.state?.accounts.find((a) => a.id === accountId)?.name ?? accountId;
+  }
+
+  function renderHoldings(): void {
+    const holdings = store.holdings();
+    const seen = new Set<string>();
+    for (const holding of holdings) {
+      seen.add(holding.id);
+      const entry = holdingRow(holding);
+      fillHolding(entry, holding);
+      tbody.append(entry.row, entry.detail); // appends in order; existing rows move
+    }
+    for (const [id, entry] of rows) {
+      if (seen.has(id)) continue;
+      entry.row.remove();
+      entry.detail.remove();
+      rows.delete(id);
+    }
+    if (holdings.length === 0) {
+      tbody.replaceChildren(el('tr', {}, el('td', { colspan: String(COLUMNS.length), class: 'empty' }, 'No holdings yet')));
+    } else {
+      for (const child of Array.from(tbody.children)) if (!child.matches('tr.holding, tr.detail')) child.remove();
+    }
+  }
+
+  function renderTotals(): void {
+    const state = store.state;
+    if (!state) return;
+    for (const { key, signed } of TOTALS) {
+      const value = state.totals[key];
+      const cell = totalCells.get(key);
+      if (cell) setCell(cell, money(value, state.baseCurrency), value, `value ${signed ? sign(value) : ''}`);
+    }
+    meta.textContent = `${state.baseCurrency} · as of ${time(state.asOf)} · seq ${state.seq}`;
+  }
+
+  function renderAccounts(): void {
+    const accounts = store.state?.accounts ?? [];
+    accountsBody.replaceChildren(
+      ...accounts.map((a) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, a.institution),
+          el('td', {}, a.name),
+          el('td', { class: 'muted' }, a.provider),
+          el('td', {}, a.status),
+          el('td', { class: a.connectionStatus === 'active' ? 'pos' : 'neg' }, a.connectionStatus),
+        ),
+      ),
+    );
+  }
+
+  function renderStatuses(): void {
+    syncList.replaceChildren(
+      ...store.syncStatuses().map((s) =>
+        el(
+          'span',
+          { class: `status ${s.state}`, title: s.message ?? '' },
+          `${s.accountId ? `${accountName(s.accountId)}: ` : ''}${s.state}${s.message ? ` — ${s.message}` : ''} · ${time(s.at)}`,
+        ),
+      ),
+    );
+    connectionList.replaceChildren(
+      ...store.connections().map((c) =>
+        el(
+          'span',
+          { class: `status ${c.status}`, title: c.message ?? '' },
+          `${c.brokerage ?? c.connectionId}: ${c.status}${c.message ? ` — ${c.message}` : ''}`,
+        ),
+      ),
+    );
+  }
+
+  function onEvent(event: StoreEvent): void {
+    switch (event.type) {
+      case 'snapshot':
+        renderTotals();
+        renderHoldings();
+        renderAccounts();
+        renderStatuses();
+        break;
+      case 'delta':
+        renderTotals();
+        renderHoldings();
+        break;
+      case 'sync':
+      case 'connection':
+        renderStatuses();
+        break;
+      case 'gap':
+        connection.textContent = 'resyncing…';
+        break;
+      case 'socket':
+        if (event.connected) {
+          connection.textContent = 'live';
+          connection.className = 'pill ok';
+        } else if (event.error?.code?.startsWith('FS_RT_TOKEN')) {
+          connection.textContent = event.error.code === 'FS_RT_TOKEN_EXPIRED' ? 'token expired' : 'token refused';
+          connection.className = 'pill bad';
+          hooks.onTokenRefused();
+        } else {
+          connection.textContent = 'reconnecting…';
+          connection.className = 'pill bad';
+        }
+        break;
+    }
+    if (event.type === 'snapshot' || event.type === 'delta') {
+      connection.textContent = 'live';
+      connection.className = 'pill ok';
+    }
+  }
+
+  store.subscribe(onEvent);
+  if (store.state) onEvent({ type: 'snapshot', seq: store.state.seq });
+}

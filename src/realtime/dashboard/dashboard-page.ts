@@ -1,0 +1,65 @@
+/** The dashboard's HTML shell; `dashboard.js` (the esbuild bundle of `browser/main.ts`) fills it in. */
+export function dashboardPage(scriptUrl: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>foliostream</title>
+<link rel="icon" href="data:,">
+<style>
+  :root { --bg: #0f1419; --panel: #171d24; --line: #26303b; --text: #d8dee6; --muted: #8593a3;
+          --up: #3fb950; --down: #f85149; --accent: #58a6ff; --warn: #d29922; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; background: var(--bg); color: var(--text); }
+  header { display: flex; align-items: center; gap: 16px; padding: 14px 24px; border-bottom: 1px solid var(--line); }
+  header h1 { font-size: 18px; margin: 0; font-weight: 600; letter-spacing: .02em; }
+  header .meta { color: var(--muted); font-size: 12px; margin-left: auto; }
+  .pill { font-size: 12px; padding: 2px 10px; border-radius: 999px; border: 1px solid var(--line); color: var(--muted); }
+  .pill.ok { color: var(--up); border-color: var(--up); }
+  .pill.bad { color: var(--down); border-color: var(--down); }
+  main { padding: 20px 24px; max-width: 1280px; margin: 0 auto; }
+  .totals { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px; margin-bottom: 20px; }
+  .card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
+  .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .05em; }
+  .card .value { font-size: 20px; font-weight: 600; margin-top: 4px; font-variant-numeric: tabular-nums; }
+  section { margin-bottom: 22px; }
+  section h2 { font-size: 13px; color: var(--muted); text-transform: uppercase; letter-spacing: .06em; margin: 0 0 8px; }
+  .statuses { display: flex; flex-wrap: wrap; gap: 8px; }
+  .statuses:empty::before { content: "none yet"; color: var(--muted); font-size: 12px; }
+  .status { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 4px 10px; font-size: 12px; }
+  .status.failed, .status.broken { border-color: var(--down); color: var(--down); }
+  .status.syncing { border-color: var(--warn); color: var(--warn); }
+  table { width: 100%; border-collapse: collapse; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
+  th, td { padding: 8px 12px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+  th { color: var(--muted); font-weight: 500; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; background: #131920; }
+  th:first-child, td:first-child { text-align: left; }
+  tr.holding { cursor: pointer; }
+  tr.holding:hover td { background: #1c242d; }
+  td .desc { display: block; color: var(--muted); font-size: 11px; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
+  td.symbol b { color: var(--accent); }
+  .pos { color: var(--up); } .neg { color: var(--down); } .muted { color: var(--muted); }
+  tr.detail td { background: #12171d; padding: 6px 12px 12px 36px; }
+  tr.detail table { border: none; background: transparent; }
+  tr.detail th { background: transparent; }
+  .caret { display: inline-block; width: 12px; color: var(--muted); }
+  @keyframes flash-up { from { background: rgba(63, 185, 80, .45); } to { background: transparent; } }
+  @keyframes flash-down { from { background: rgba(248, 81, 73, .45); } to { background: transparent; } }
+  @keyframes flash { from { background: rgba(88, 166, 255, .4); } to { background: transparent; } }
+  .flash-up { animation: flash-up 1.2s ease-out; }
+  .flash-down { animation: flash-down 1.2s ease-out; }
+  .flash { animation: flash 1.2s ease-out; }
+  .login { max-width: 560px; margin: 80px auto; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 24px; }
+  .login input { width: 100%; padding: 8px; margin: 12px 0; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 4px; }
+  .login button { padding: 8px 16px; background: var(--accent); border: none; border-radius: 4px; color: #fff; cursor: pointer; }
+  .empty { color: var(--muted); text-align: center; padding: 24px; }
+</style>
+</head>
+<body>
+<div id="app"></div>
+<script type="module" src="${scriptUrl}"></script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,25 @@
+import { Router } from 'express';
+import type { Logger } from '../../logging/logger.ts';
+import { buildDashboardBundle, type DashboardBundle } from './dashboard-bundle.ts';
+import { dashboardPage } from './dashboard-page.ts';
+
+/**
+ * `GET /`: the live portfolio dashboard; `GET /dashboard.js`: its bundle, built with esbuild when
+ * the router is created and kept in memory. The user's token comes in the URL fragment
+ * (`/#token=<jwt>`), which browsers never send to the server.
+ */
+export function dashboardRouter(options: { log?: Logger } = {}): Router {
+  const bundle: Promise<DashboardBundle> = buildDashboardBundle();
+  // Fail loudly at start-up, not only on the first request.
+  bundle.catch((err: unknown) => options.log?.error({ err }, 'dashboard bundle failed to build'));
+
+  const router = Router();
+  router.get('/', (req, res) => {
+    res.type('html').set('Cache-Control', 'no-cache').send(dashboardPage(`${req.baseUrl}/dashboard.js`));
+  });
+  router.get('/dashboard.js', async (_req, res) => {
+    const { code, hash } = await bundle;
+    res.type('text/javascript').set({ 'Cache-Control': 'no-cache', ETag: `"${hash}"` }).send(code);
+  });
+  return router;
+}

@@ -1,0 +1,154 @@
+/**
+ * The socket.io contract between the realtime gateway and the browser: event names, payloads and
+ * the handshake's error codes, defined once and imported by both sides (server, workers through
+ * the room emitter, and the browser bundle). No Node imports here: this module is bundled for the
+ * browser.
+ *
+ * Numbers that are money or quantities travel as decimal strings so they stay exact.
+ */
+
+/** Portfolio totals in the base currency; `null` when unknown (e.g. a missing FX rate). */
+export interface PortfolioTotals {
+  totalValue: string | null;
+  cash: string | null;
+  invested: string | null;
+  costBasis: string | null;
+  unrealizedPl: string | null;
+  dayChange: string | null;
+}
+
+/** One account's share of a holding. */
+export interface HoldingAccountShare {
+  accountId: string;
+  institution: string;
+  quantity: string;
+  marketValue: string | null;
+}
+
+/** One security held across the user's accounts. */
+export interface HoldingView {
+  /** The security identity key: the same security at two brokerages is one holding. */
+  id: string;
+  symbol: string;
+  description: string | null;
+  /** The security's trading currency (`price`, `marketValue` and `costBasis` are in it). */
+  currency: string;
+  quantity: string;
+  price: string | null;
+  priceAsOf: string | null;
+  marketValue: string | null;
+  /** Market value converted to the portfolio's base currency (`null` without an FX rate). */
+  marketValueBase: string | null;
+  costBasis: string | null;
+  unrealizedPl: string | null;
+  dayChange: string | null;
+  /** When the positions behind this holding were last synced. */
+  positionsAsOf: string | null;
+  accounts: HoldingAccountShare[];
+}
+
+export interface AccountSummary {
+  id: string;
+  institution: string;
+  name: string;
+  provider: string;
+  status: string;
+  connectionStatus: string;
+}
+
+/**
+ * The whole portfolio. `seq` is the per-user sequence number of the last delta whose changes the
+ * snapshot is guaranteed to include: a client drops deltas with `seq <= snapshot.seq`.
+ */
+export interface PortfolioSnapshot {
+  seq: number;
+  asOf: string;
+  baseCurrency: string;
+  totals: PortfolioTotals;
+  holdings: HoldingView[];
+  accounts: AccountSummary[];
+}
+
+/** A snapshot as its builder produces it; the gateway stamps the `seq`. */
+export type PortfolioSnapshotBody = Omit<PortfolioSnapshot, 'seq'>;
+
+/**
+ * What changed since the previous delta (`seq - 1`). Holdings carry ABSOLUTE values, never
+ * increments, so applying a delta twice, or over a snapshot that already includes it, is harmless.
+ */
+export interface PortfolioDelta {
+  seq: number;
+  asOf: string;
+  totals: PortfolioTotals;
+  upserted: HoldingView[];
+  /** Holding ids no longer held. */
+  removed: string[];
+}
+
+export interface SyncStatus {
+  state: 'syncing' | 'idle' | 'failed';
+  accountId?: string;
+  message?: string;
+  at: string;
+}
+
+export interface ConnectionStatus {
+  connectionId: string;
+  brokerage: string | null;
+  status: 'active' | 'broken' | 'disabled' | 'removed';
+  message?: string;
+  at: string;
+}
+
+/** The answer to `portfolio:request-snapshot`; on success the snapshot itself arrives as `portfolio:snapshot` first. */
+export type SnapshotRequestResult =
+  | { ok: true; seq: number }
+  | { ok: false; error: { code: RealtimeErrorCode; message: string } };
+
+/** Events the server (a web node, or a worker through the room emitter) sends to a browser. */
+export interface ServerToClientEvents {
+  'portfolio:snapshot': (snapshot: PortfolioSnapshot) => void;
+  'portfolio:delta': (delta: PortfolioDelta) => void;
+  'sync:status': (status: SyncStatus) => void;
+  'connection:status': (status: ConnectionStatus) => void;
+}
+
+/** Events a browser sends. */
+export interface ClientToServerEvents {
+  /** Ask for a fresh `portfolio:snapshot` (after a gap in `seq`, or at will). */
+  'portfolio:request-snapshot': (ack: (result: SnapshotRequestResult) => void) => void;
+}
+
+/** Web nodes do not talk to each other directly; everything goes through rooms. */
+export type InterServerEvents = Record<string, never>;
+
+/** What the handshake leaves on `socket.data`. */
+export interface SocketData {
+  /** The token's subject. */
+  userId: string;
+  /** The token's expiry (epoch ms); the server disconnects the socket then. */
+  tokenExpiresAt: number;
+}
+
+/**
+ * Stable codes of realtime errors: `connect_error`'s `err.data.code` when the handshake is
+ * refused, and `error.code` of a failed snapshot request.
+ */
+export const REALTIME_ERRORS = {
+  FS_RT_TOKEN_MISSING: 'No token in the handshake (`auth.token`).',
+  FS_RT_TOKEN_EXPIRED: 'The token has expired: get a new one and reconnect.',
+  FS_RT_TOKEN_INVALID: 'The token is malformed, forged, or lacks a subject or expiry.',
+  FS_RT_SNAPSHOT_UNAVAILABLE: 'The snapshot could not be built; retry later.',
+} as const;
+
+export type RealtimeErrorCode = keyof typeof REALTIME_ERRORS;
+
+/** `err.data` of a refused handshake (`socket.on('connect_error', err => err.data)`). */
+export interface HandshakeErrorData {
+  code: RealtimeErrorCode;
+}
+
+/** The room every socket of one user joins; deltas and statuses are emitted to it. */
+export function userRoom(userId: string): string {
+  return `user:${userId}`;
+}

@@ -1,0 +1,74 @@
+import { Emitter } from '@socket.io/redis-emitter';
+import type { Redis } from 'ioredis';
+import type {
+  ConnectionStatus,
+  PortfolioDelta,
+  PortfolioSnapshot,
+  ServerToClientEvents,
+  SyncStatus,
+} from './events.ts';
+import { userRoom } from './events.ts';
+import { realtimeKeys } from './realtime-keys.ts';
+
+/**
+ * How a process without an HTTP server (a worker, the market role) pushes to a user's browsers:
+ * it publishes on the socket.io Redis adapter's channel of the room `user:<id>`, and every web
+ * node with a socket in that room delivers it. Each call resolves with the number of web nodes
+ * that received the message (0 when none is subscribed), or rejects when Redis does.
+ */
+export interface RoomEmitter {
+  /**
+   * Replaces the state of every open tab of the user (after a replay, say). Its `seq` must be
+   * `PortfolioSequence.current(userId)` read BEFORE the portfolio was read, like the gateway's.
+   */
+  snapshot(userId: string, snapshot: PortfolioSnapshot): Promise<number>;
+  /** Normally sent by the delta coalescer, which numbers it. */
+  delta(userId: string, delta: PortfolioDelta): Promise<number>;
+  syncStatus(userId: string, status: SyncStatus): Promise<number>;
+  connectionStatus(userId: string, status: ConnectionStatus): Promise<number>;
+}
+
+export interface RoomEmitterOptions {
+  /**
+   * Key namespace shared with the gateways (`attachRealtimeGateway`'s `namespace`).
+   * @default 'fs'
+   */
+  namespace?: string;
+}
+
+/**
+ * `redis` is a regular (non-subscriber) connection; it is used only to PUBLISH and is not closed
+ * here. Messages published on one connection reach each web node in order, so a worker's deltas
+ * for one user arrive in the order of their seq as long as it emits them in that order.
+ */
+export function createRoomEmitter(redis: Redis, options: RoomEmitterOptions = {}): RoomEmitter {
+  // The emitter fires PUBLISH and drops the promise; this shim keeps it so callers can await it
+  // and so a Redis error is the caller's rejection, not an unhandled one.
+  let lastPublish: Promise<number> | undefined;
+  const publisher = {
+    publish(channel: string, message: Buffer | string): Promise<number> {
+      lastPublish = redis.publish(channel, message);
+      return lastPublish;
+    },
+  };
+  const emitter = new Emitter<ServerToClientEvents>(publisher, { key: realtimeKeys(options.namespace).channelPrefix });
+
+  function send<E extends keyof ServerToClientEvents>(
+    userId: string,
+    event: E,
+    ...args: Parameters<ServerToClientEvents[E]>
+  ): Promise<number> {
+    lastPublish = undefined;
+    emitter.to(userRoom(userId)).emit(event, ...args);
+    const published = lastPublish as Promise<number> | undefined;
+    if (!published) return Promise.reject(new Error(`socket.io emitter did not publish ${event}`));
+    return published;
+  }
+
+  return {
+    snapshot: (userId, snapshot) => send(userId, 'portfolio:snapshot', snapshot),
+    delta: (userId, delta) => send(userId, 'portfolio:delta', delta),
+    syncStatus: (userId, status) => send(userId, 'sync:status', status),
+    connectionStatus: (userId, status) => send(userId, 'connection:status', status),
+  };
+}

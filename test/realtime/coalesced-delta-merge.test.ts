@@ -1,0 +1,124 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { HoldingView, PortfolioTotals } from '../../src/realtime/events.ts';
+import { mergeChange, mergePending, toDelta, type PortfolioChange } from '../../src/realtime/pending-delta.ts';
+import { holding } from './realtime-harness.ts';
+
+const T0 = '2026-06-02T14:30:00.000Z';
+const totals = (value: string): PortfolioTotals => ({
+  totalValue: value,
+  cash: '0',
+  invested: value,
+  costBasis: null,
+  unrealizedPl: null,
+  dayChange: null,
+});
+
+function mergeAll(changes: PortfolioChange[]) {
+  let pending;
+  for (const change of changes) pending = mergeChange(pending, change, T0);
+  if (!pending) throw new Error('no changes');
+  return pending;
+}
+
+describe('coalescing changes into one delta', () => {
+  it('keeps the last value of each holding and the latest totals', () => {
+    const pending = mergeAll([
+      { totals: totals('1'), upserted: [holding('u', 'AAPL', '190'), holding('u', 'MSFT', '400')] },
+      { totals: totals('2'), upserted: [holding('u', 'AAPL', '191')] },
+      { totals: totals('3'), upserted: [holding('u', 'AAPL', '192')], asOf: '2026-06-02T14:30:01.000Z' },
+    ]);
+    const delta = toDelta(pending, 7);
+    expect(delta.seq).toBe(7);
+    expect(delta.totals.totalValue).toBe('3');
+    expect(delta.asOf).toBe('2026-06-02T14:30:01.000Z');
+    expect(delta.removed).toEqual([]);
+    expect(delta.upserted.map((h) => [h.id, h.price])).toEqual([
+      ['u/MSFT', '400'],
+      ['u/AAPL', '192'],
+    ]);
+    expect(pending.changes).toBe(3);
+  });
+
+  it('a removal after an upsert removes the holding; an upsert after a removal brings it back', () => {
+    const removedLast = toDelta(
+      mergeAll([
+        { totals: totals('1'), upserted: [holding('u', 'AAPL', '190')] },
+        { totals: totals('0'), removed: ['u/AAPL'] },
+      ]),
+      1,
+    );
+    expect(removedLast.upserted).toEqual([]);
+    expect(removedLast.removed).toEqual(['u/AAPL']);
+
+    const upsertedLast = toDelta(
+      mergeAll([
+        { totals: totals('0'), removed: ['u/AAPL'] },
+        { totals: totals('1'), upserted: [holding('u', 'AAPL', '195')] },
+      ]),
+      2,
+    );
+    expect(upsertedLast.removed).toEqual([]);
+    expect(upsertedLast.upserted.map((h) => h.price)).toEqual(['195']);
+  });
+
+  it('within one change a removal wins over an upsert of the same holding', () => {
+    const delta = toDelta(
+      mergeAll([{ totals: totals('0'), upserted: [holding('u', 'AAPL', '190')], removed: ['u/AAPL'] }]),
+      1,
+    );
+    expect(delta.upserted).toEqual([]);
+    expect(delta.removed).toEqual(['u/AAPL']);
+  });
+
+  it('a delta that could not be sent is merged under the changes that came meanwhile', () => {
+    const failed = mergeAll([
+      { totals: totals('1'), upserted: [holding('u', 'AAPL', '190'), holding('u', 'MSFT', '400')] },
+    ]);
+    const meanwhile = mergeAll([{ totals: totals('2'), upserted: [holding('u', 'AAPL', '191')], removed: ['u/TSLA'] }]);
+    const delta = toDelta(mergePending(failed, meanwhile), 3);
+    expect(delta.totals.totalValue).toBe('2');
+    expect(Object.fromEntries(delta.upserted.map((h) => [h.id, h.price]))).toEqual({ 'u/AAPL': '191', 'u/MSFT': '400' });
+    expect(delta.removed).toEqual(['u/TSLA']);
+    expect(toDelta(mergePending(failed, undefined), 4).upserted).toHaveLength(2);
+  });
+
+  it('applying the coalesced delta gives the same portfolio as applying every change in turn', () => {
+    const ids = ['A', 'B', 'C', 'D'];
+    const changeArb: fc.Arbitrary<PortfolioChange> = fc.record({
+      totals: fc.integer({ min: 0, max: 1000 }).map((n) => totals(String(n))),
+      upserted: fc.array(
+        fc.record({ id: fc.constantFrom(...ids), price: fc.integer({ min: 1, max: 500 }) }).map(({ id, price }) =>
+          holding('u', id, String(price)),
+        ),
+        { maxLength: 3 },
+      ),
+      removed: fc.array(fc.constantFrom(...ids.map((id) => `u/${id}`)), { maxLength: 2 }),
+    });
+    const stateArb = fc.uniqueArray(fc.constantFrom(...ids), { maxLength: 4 }).map((present) =>
+      present.map((id) => holding('u', id, '100')),
+    );
+    fc.assert(
+      fc.property(stateArb, fc.array(changeArb, { minLength: 1, maxLength: 20 }), (initial, changes) => {
+        const oneByOne = new Map<string, HoldingView>(initial.map((h) => [h.id, h]));
+        let lastTotals: PortfolioTotals | undefined;
+        for (const change of changes) {
+          for (const h of change.upserted ?? []) oneByOne.set(h.id, h);
+          for (const id of change.removed ?? []) oneByOne.delete(id);
+          lastTotals = change.totals;
+        }
+        const delta = toDelta(mergeAll(changes), 1);
+        const coalesced = new Map<string, HoldingView>(initial.map((h) => [h.id, h]));
+        for (const h of delta.upserted) coalesced.set(h.id, h);
+        for (const id of delta.removed) coalesced.delete(id);
+        expect(coalesced).toEqual(oneByOne);
+        expect(delta.totals).toEqual(lastTotals);
+        // Deltas carry absolute values: applying it a second time changes nothing.
+        for (const h of delta.upserted) coalesced.set(h.id, h);
+        for (const id of delta.removed) coalesced.delete(id);
+        expect(coalesced).toEqual(oneByOne);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,117 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeltaCoalescer } from '../../src/realtime/delta-coalescer.ts';
+import type { PortfolioDelta } from '../../src/realtime/events.ts';
+import { createPortfolioSequence } from '../../src/realtime/portfolio-sequence.ts';
+import { realtimeKeys } from '../../src/realtime/realtime-keys.ts';
+import { createTestRedis, type TestRedis } from '../support/redis.ts';
+import { holding, totalsOf, uniqueUser, until } from './realtime-harness.ts';
+
+let redis: TestRedis;
+let keys: ReturnType<typeof realtimeKeys>;
+
+beforeAll(async () => {
+  redis = await createTestRedis();
+  keys = realtimeKeys(redis.prefix.replace(/:$/, ''));
+});
+afterAll(async () => {
+  await redis.cleanup();
+});
+
+const change = (user: string, symbol: string, price: string) => {
+  const h = holding(user, symbol, price);
+  return { totals: totalsOf([h]), upserted: [h] };
+};
+
+function collector() {
+  const sent: { userId: string; delta: PortfolioDelta; at: number }[] = [];
+  return { sent, emit: async (userId: string, delta: PortfolioDelta) => void sent.push({ userId, delta, at: Date.now() }) };
+}
+
+describe('per-user delta coalescing over a window', () => {
+  it('changes pushed within one window leave as one delta numbered from the shared counter', async () => {
+    const sequence = createPortfolioSequence(redis.client, keys);
+    const { sent, emit } = collector();
+    const coalescer = createDeltaCoalescer({ sequence, emit, windowMs: 40 });
+    const [ann, bob] = [uniqueUser('ann'), uniqueUser('bob')];
+    for (let i = 1; i <= 10; i++) coalescer.push(ann, change(ann, 'AAPL', `${190 + i}`));
+    coalescer.push(ann, change(ann, 'MSFT', '400'));
+    coalescer.push(bob, change(bob, 'AAPL', '10'));
+    expect(sent).toEqual([]);
+    await until(() => sent.length === 2, 'one delta per user');
+    const annDelta = sent.find((s) => s.userId === ann)?.delta;
+    expect(annDelta?.seq).toBe(1);
+    expect(annDelta?.upserted.map((h) => [h.symbol, h.price])).toEqual([
+      ['AAPL', '200'],
+      ['MSFT', '400'],
+    ]);
+    expect(await sequence.current(ann)).toBe(1);
+
+    coalescer.push(ann, change(ann, 'AAPL', '201'));
+    await until(() => sent.length === 3, 'the next window');
+    expect(sent[2]?.delta.seq).toBe(2);
+    await coalescer.close();
+    expect(coalescer.activeUsers()).toBe(0);
+  });
+
+  it('sends at most one delta per user per window under a steady stream of changes', async () => {
+    const sequence = createPortfolioSequence(redis.client, keys);
+    const { sent, emit } = collector();
+    const windowMs = 100;
+    const coalescer = createDeltaCoalescer({ sequence, emit, windowMs });
+    const user = uniqueUser('busy');
+    const started = Date.now();
+    let price = 100;
+    while (Date.now() - started < 450) {
+      coalescer.push(user, change(user, 'AAPL', String(price++)));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await coalescer.close();
+    const pushes = price - 100;
+    expect(pushes).toBeGreaterThan(20);
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    expect(sent.length).toBeLessThanOrEqual(6);
+    expect(sent.map((s) => s.delta.seq)).toEqual(sent.map((_, i) => i + 1));
+    // Timers may fire a little early or late; never two deltas within much less than a window.
+    for (let i = 1; i < sent.length - 1; i++) {
+      expect((sent[i]?.at ?? 0) - (sent[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(windowMs - 15);
+    }
+    expect(sent.at(-1)?.delta.upserted[0]?.price).toBe(String(price - 1));
+  });
+
+  it('changes that could not be numbered while Redis was unreachable go out merged once it is back', async () => {
+    const flaky = new Redis(redis.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    try {
+      const { sent, emit } = collector();
+      const coalescer = createDeltaCoalescer({ sequence: createPortfolioSequence(flaky, keys), emit, windowMs: 30 });
+      const user = uniqueUser('offline');
+      coalescer.push(user, change(user, 'AAPL', '101'));
+      coalescer.push(user, change(user, 'MSFT', '401'));
+      await coalescer.flush(user); // INCR fails: not connected, no offline queue
+      expect(sent).toEqual([]);
+      expect(coalescer.activeUsers()).toBe(1);
+      coalescer.push(user, change(user, 'AAPL', '102'));
+      // The failed command made the lazy client start connecting; the retry needs no help from us.
+      await until(() => flaky.status === 'ready', 'the connection to come up');
+      await until(() => sent.length === 1, 'the retried delta');
+      expect(sent[0]?.delta.seq).toBe(1);
+      expect(Object.fromEntries(sent[0]?.delta.upserted.map((h) => [h.symbol, h.price]) ?? [])).toEqual({
+        AAPL: '102',
+        MSFT: '401',
+      });
+      await coalescer.close();
+      expect(() => coalescer.push(user, change(user, 'AAPL', '1'))).toThrow(/closed/);
+    } finally {
+      flaky.disconnect();
+    }
+  });
+
+  it('close() sends what is pending without waiting for the window', async () => {
+    const { sent, emit } = collector();
+    const coalescer = createDeltaCoalescer({ sequence: createPortfolioSequence(redis.client, keys), emit, windowMs: 60_000 });
+    const user = uniqueUser('closing');
+    coalescer.push(user, change(user, 'AAPL', '5'));
+    await coalescer.close();
+    expect(sent.map((s) => s.delta.seq)).toEqual([1]);
+  });
+});

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPortfolioStore, type StoreEvent } from '../../src/realtime/client/portfolio-store.ts';
+import type { HoldingView, PortfolioDelta } from '../../src/realtime/events.ts';
+import {
+  connected,
+  createRealtimeHarness,
+  holding,
+  totalsOf,
+  uniqueUser,
+  until,
+  type RealtimeHarness,
+  type WebNode,
+} from './realtime-harness.ts';
+
+let h: RealtimeHarness;
+let node: WebNode;
+
+beforeAll(async () => {
+  h = await createRealtimeHarness();
+  node = await h.startWebNode();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+function deltaOf(seq: number, holdings: HoldingView[], removed: string[] = []): PortfolioDelta {
+  return { seq, asOf: new Date().toISOString(), totals: totalsOf(holdings), upserted: holdings, removed };
+}
+
+const prices = (holdings: HoldingView[]) => Object.fromEntries(holdings.map((x) => [x.symbol, x.price]));
+
+describe('the browser portfolio store', () => {
+  it('applies deltas in order, ignores stale ones, and recovers from a gap with a snapshot', async () => {
+    const user = uniqueUser('store');
+    h.book.set(user, [holding(user, 'AAPL', '190.00'), holding(user, 'MSFT', '400.00')]);
+    const socket = h.connect(node, { token: await h.token(user) });
+    const store = createPortfolioStore(socket);
+    const events: StoreEvent[] = [];
+    store.subscribe((e) => events.push(e));
+    await connected(socket);
+    await until(() => store.state !== null, 'the first snapshot');
+    expect(store.state?.seq).toBe(0);
+    expect(prices(store.holdings())).toEqual({ AAPL: '190.00', MSFT: '400.00' });
+
+    // seq 1: a price change; seq 2: MSFT sold, TSLA bought.
+    await h.worker.emitter.delta(user, deltaOf(await h.worker.sequence.next(user), [holding(user, 'AAPL', '191.00')]));
+    await h.worker.emitter.delta(
+      user,
+      deltaOf(await h.worker.sequence.next(user), [holding(user, 'TSLA', '250.00')], [`${user}/MSFT`]),
+    );
+    await until(() => store.state?.seq === 2, 'deltas 1 and 2');
+    expect(prices(store.holdings())).toEqual({ AAPL: '191.00', TSLA: '250.00' });
+    expect(store.totals()?.invested).toBe('2500.00');
+
+    // A stale delta (seq 1 again, older values) changes nothing.
+    await h.worker.emitter.delta(user, deltaOf(1, [holding(user, 'AAPL', '150.00')]));
+    await until(() => store.stats().deltasStale === 1, 'the stale delta to be dropped');
+    expect(prices(store.holdings())).toEqual({ AAPL: '191.00', TSLA: '250.00' });
+
+    // seq 3 is lost on the way (numbered, never delivered); seq 4 arrives: a gap.
+    // (The portfolio the snapshot will read already has both changes: they were committed first.)
+    const lost = await h.worker.sequence.next(user);
+    h.book.set(user, [holding(user, 'AAPL', '193.00'), holding(user, 'TSLA', '251.00'), holding(user, 'AMZN', '180.00')]);
+    const builds = h.book.requested.length;
+    const afterGap = await h.worker.sequence.next(user);
+    expect(afterGap).toBe(lost + 1);
+    await h.worker.emitter.delta(user, deltaOf(afterGap, [holding(user, 'AAPL', '193.00')]));
+    await until(() => store.state?.seq === 4, 'the snapshot that closes the gap');
+    expect(events).toContainEqual({ type: 'gap', expected: 3, received: 4 });
+    expect(store.stats()).toMatchObject({ gaps: 1, snapshotRequests: 1, snapshots: 2 });
+    expect(h.book.requested.length).toBe(builds + 1);
+    expect(prices(store.holdings())).toEqual({ AAPL: '193.00', AMZN: '180.00', TSLA: '251.00' });
+
+    // And it goes on from there.
+    await h.worker.emitter.delta(user, deltaOf(await h.worker.sequence.next(user), [holding(user, 'AMZN', '181.00')]));
+    await until(() => store.state?.seq === 5, 'delta 5');
+    expect(store.holdings().find((x) => x.symbol === 'AMZN')?.price).toBe('181.00');
+    store.dispose();
+  });
+
+  it('a delta that arrives before the connect snapshot is applied on top of it', async () => {
+    const user = uniqueUser('early');
+    h.book.set(user, [holding(user, 'AAPL', '100.00')]);
+    let release!: () => void;
+    h.book.gate = new Promise<void>((resolve) => (release = resolve));
+    const socket = h.connect(node, { token: await h.token(user) });
+    const store = createPortfolioStore(socket);
+    try {
+      await connected(socket);
+      // The gateway joined the room and read seq 0, and is building the snapshot; a worker commits
+      // a change the snapshot will not include and sends its delta, which overtakes the snapshot.
+      await until(() => h.book.requested.includes(user), 'the snapshot build to start');
+      const seq = await h.worker.sequence.next(user);
+      await h.worker.emitter.delta(user, deltaOf(seq, [holding(user, 'AAPL', '105.00')]));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(store.state).toBeNull();
+    } finally {
+      h.book.gate = undefined;
+      release();
+    }
+    await until(() => store.state?.seq === 1, 'the snapshot plus the buffered delta');
+    expect(store.holdings()[0]?.price).toBe('105.00');
+    expect(store.stats()).toMatchObject({ snapshots: 1, deltasApplied: 1, gaps: 0, snapshotRequests: 0 });
+    store.dispose();
+  });
+
+  it('a store created on an already connected socket asks for the snapshot it missed', async () => {
+    const user = uniqueUser('late-store');
+    h.book.set(user, [holding(user, 'NVDA', '900.00')]);
+    const socket = h.connect(node, { token: await h.token(user) });
+    await connected(socket);
+    const store = createPortfolioStore(socket);
+    await until(() => store.state !== null, 'the requested snapshot');
+    expect(store.holdings().map((x) => x.symbol)).toEqual(['NVDA']);
+    expect(store.stats().snapshotRequests).toBe(1);
+    store.dispose();
+  });
+});
