@@ -286,6 +286,16 @@ export const variables = {
     description:
       'Origins (comma-separated) allowed to open socket.io long-polling connections cross-origin. Unset: same origin only.',
   },
+  SYNC_ACCOUNT_FLOOR_MS: {
+    schema: z.coerce.number().int().min(0),
+    default: '5000',
+    description: 'Minimum time between two syncs of one account; a sync asked for sooner is delayed.',
+  },
+  REFRESH_WAIT_MS: {
+    schema: z.coerce.number().int().positive(),
+    default: '20000',
+    description: 'Longest `POST /api/snaptrade/refresh` waits for its sync to be fetched and applied.',
+  },
   START_SANDBOX: {
     schema: boolFlag,
     default: 'false',

@@ -1,0 +1,54 @@
+import { ConfigError, loadConfig } from '../src/config/config.ts';
+import { createLogger } from '../src/logging/logger.ts';
+import { createContext } from '../src/runtime/context.ts';
+import { installShutdownHandlers } from '../src/runtime/shutdown.ts';
+import type { ActorBehavior } from './actor-behavior.ts';
+import { countingProjection } from './behaviors/counting-projection.ts';
+import { eventLogProjection } from './behaviors/event-log-projection.ts';
+import { startWorkerRuntime } from './worker-runtime.ts';
+
+/**
+ * A standalone worker process running the actor runtime with a demonstration behavior: what the
+ * fault tests and the benchmark start several of (`node --import tsx actors/worker-process.ts`).
+ * The product's worker role runs the same runtime from `npm start` with the portfolio actor.
+ *
+ * Environment: REDIS_URL and DATABASE_URL (required), NAMESPACE (key prefix), WORKER_ID,
+ * BEHAVIOR (`event-log` default, or `counting`), APPLY_DELAY_MS (event-log: awaited in apply),
+ * and the runtime's own variables (LEASE_TTL_MS, PARTITION_COUNT, ...). SIGTERM stops it
+ * gracefully: leases are handed over after in-flight work committed.
+ */
+const log = createLogger('worker-process');
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+const redisUrl = process.env.REDIS_URL;
+const databaseUrl = process.env.DATABASE_URL;
+if (!redisUrl || !databaseUrl) {
+  console.error('worker-process needs REDIS_URL and DATABASE_URL');
+  process.exit(1);
+}
+
+function behaviorFromEnv(): ActorBehavior<unknown> {
+  const name = process.env.BEHAVIOR ?? 'event-log';
+  if (name === 'counting') return countingProjection() as ActorBehavior<unknown>;
+  if (name === 'event-log') {
+    const delay = Number(process.env.APPLY_DELAY_MS ?? 0);
+    return eventLogProjection({ applyDelayMs: delay > 0 ? delay : undefined }) as ActorBehavior<unknown>;
+  }
+  console.error(`unknown BEHAVIOR ${name}: use event-log or counting`);
+  process.exit(1);
+}
+
+const ctx = createContext({ config, redisUrl, databaseUrl, namespace: process.env.NAMESPACE || undefined, log });
+const runtime = await startWorkerRuntime(ctx, { behavior: behaviorFromEnv() });
+installShutdownHandlers(async () => {
+  await runtime.stop();
+  await ctx.close();
+}, log);

@@ -1,0 +1,88 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  backlog,
+  createActorTestEnv,
+  eventLogCount,
+  killAll,
+  leaseHolders,
+  replayMismatches,
+  spawnWorker,
+  steadyLoad,
+  waitFor,
+  type ActorTestEnv,
+  type WorkerProcess,
+} from './support/harness.ts';
+
+const PARTITIONS = 16;
+const TTL = 2000;
+
+describe('fault: a worker process is killed (SIGKILL) under steady load', () => {
+  let env: ActorTestEnv;
+  let workers: WorkerProcess[] = [];
+  beforeAll(async () => {
+    env = await createActorTestEnv({ LEASE_TTL_MS: String(TTL) });
+  });
+  afterAll(async () => {
+    await killAll(workers);
+    await env.cleanup();
+  });
+
+  it('the survivors take its partitions within about one lease TTL, and every event is applied exactly once', async () => {
+    workers = ['crash-1', 'crash-2', 'crash-3'].map((id) => spawnWorker(env, id, { APPLY_DELAY_MS: '2' }));
+    await waitFor(
+      'three workers owning every partition',
+      async () => {
+        const holders = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
+        return holders.every((h) => h !== null) && new Set(holders).size === 3;
+      },
+      30_000,
+      100,
+    );
+
+    const users = Array.from({ length: 200 }, (_, i) => `crash-user-${i}`);
+    const load = steadyLoad(env, users, PARTITIONS, 40, 50);
+    await sleep(1500);
+
+    const victim = workers[1]!;
+    const before = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
+    const victimPartitions = before.flatMap((h, p) => (h === victim.id ? [p] : []));
+    expect(victimPartitions.length).toBeGreaterThanOrEqual(5);
+    const killedAt = Date.now();
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+
+    await waitFor(
+      'the survivors to own every partition of the killed worker',
+      async () => {
+        const holders = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
+        return victimPartitions.every((p) => holders[p] !== null && holders[p] !== victim.id);
+      },
+      4 * TTL,
+      20,
+    );
+    const takeoverMs = Date.now() - killedAt;
+    // The lease runs out at most one TTL after the kill; the next ownership round (every TTL/3) takes it.
+    expect(takeoverMs).toBeLessThan(TTL + TTL / 3 + 500);
+    console.log(`takeover after SIGKILL: ${takeoverMs} ms (lease TTL ${TTL} ms)`);
+
+    await sleep(2000);
+    const appended = await load.stop();
+
+    await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= appended, 30_000, 100);
+    await waitFor('nothing pending or undelivered', async () => {
+      const left = await backlog(env.redis.client, env.keys, PARTITIONS);
+      return left.pending === 0 && left.lag === 0;
+    });
+    expect(await eventLogCount(env.database)).toBe(appended);
+    expect(await replayMismatches(env.redis.client, env.keys, env.database, PARTITIONS)).toEqual([]);
+    const holders = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
+    expect(new Set(holders)).toEqual(new Set(['crash-1', 'crash-3']));
+
+    // The survivors stop gracefully on SIGTERM and release their leases.
+    for (const w of [workers[0]!, workers[2]!]) w.child.kill('SIGTERM');
+    const exits = await Promise.all([workers[0]!.exited, workers[2]!.exited]);
+    expect(exits.map((e) => e.code)).toEqual([0, 0]);
+    expect(await leaseHolders(env.redis.client, env.keys, PARTITIONS)).toEqual(Array(PARTITIONS).fill(null));
+  }, 60_000);
+});

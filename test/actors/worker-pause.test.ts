@@ -1,0 +1,103 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseLeaseValue } from '../../actors/partition-lease.ts';
+import { partitionOf } from '../../streams/partition.ts';
+import {
+  backlog,
+  createActorTestEnv,
+  eventLogCount,
+  killAll,
+  leaseHolders,
+  replayMismatches,
+  spawnWorker,
+  steadyLoad,
+  waitFor,
+  type ActorTestEnv,
+  type WorkerProcess,
+} from './support/harness.ts';
+
+const PARTITIONS = 16;
+const TTL = 2000;
+
+describe('fault: a worker paused (SIGSTOP) past its lease', () => {
+  let env: ActorTestEnv;
+  let workers: WorkerProcess[] = [];
+  beforeAll(async () => {
+    env = await createActorTestEnv({ LEASE_TTL_MS: String(TTL) });
+  });
+  afterAll(async () => {
+    await killAll(workers);
+    await env.cleanup();
+  });
+
+  /** Event-log rows the paused worker committed under the tenures it held when paused. */
+  async function rowsUnderOldTenures(workerId: string, tenures: Map<number, number>): Promise<number> {
+    const rows = (await env.database
+      .knex('actor_event_log')
+      .where({ worker_id: workerId })
+      .select('user_id', 'fencing_token')) as { user_id: string; fencing_token: number | string }[];
+    return rows.filter((r) => tenures.get(partitionOf(r.user_id, PARTITIONS)) === Number(r.fencing_token)).length;
+  }
+
+  it('is replaced after the lease expires and, resumed, commits nothing under its old leases', async () => {
+    // apply awaits 20 ms inside its transaction, so the paused worker is caught mid-transaction.
+    workers = ['pause-1', 'pause-2', 'pause-3'].map((id) => spawnWorker(env, id, { APPLY_DELAY_MS: '20' }));
+    await waitFor(
+      'three workers owning every partition',
+      async () => {
+        const holders = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
+        return holders.every((h) => h !== null) && new Set(holders).size === 3;
+      },
+      30_000,
+      100,
+    );
+    const users = Array.from({ length: 150 }, (_, i) => `pause-user-${i}`);
+    const load = steadyLoad(env, users, PARTITIONS, 30, 50);
+    await sleep(1500);
+
+    const victim = workers[0]!;
+    const tenures = new Map<number, number>();
+    for (let p = 0; p < PARTITIONS; p++) {
+      const value = await env.redis.client.get(env.keys.partitionLease(p));
+      if (value && parseLeaseValue(value).workerId === victim.id) tenures.set(p, parseLeaseValue(value).token);
+    }
+    expect(tenures.size).toBeGreaterThanOrEqual(5);
+    victim.child.kill('SIGSTOP');
+    const pausedAt = Date.now();
+
+    await waitFor(
+      'the other workers to take every partition of the paused one',
+      async () => {
+        const holders = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
+        return [...tenures.keys()].every((p) => holders[p] !== null && holders[p] !== victim.id);
+      },
+      4 * TTL,
+      20,
+    );
+    const takeoverMs = Date.now() - pausedAt;
+    expect(takeoverMs).toBeGreaterThanOrEqual(TTL / 2);
+    // Stay paused well past the lease; the new owners keep committing meanwhile.
+    await sleep(TTL);
+    const committedBeforeResume = await rowsUnderOldTenures(victim.id, tenures);
+
+    victim.child.kill('SIGCONT');
+    await sleep(2 * TTL);
+    const appended = await load.stop();
+
+    await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= appended, 30_000, 100);
+    await waitFor('nothing pending or undelivered', async () => {
+      const left = await backlog(env.redis.client, env.keys, PARTITIONS);
+      return left.pending === 0 && left.lag === 0;
+    });
+
+    // Resumed, the paused worker committed nothing more under the leases it had lost ...
+    expect(await rowsUnderOldTenures(victim.id, tenures)).toBe(committedBeforeResume);
+    // ... it found out it had lost them ...
+    expect(victim.output()).toMatch(/partition lost: stopped without committing|partition lease lost/);
+    // ... and every event was still applied exactly once, in order.
+    expect(await eventLogCount(env.database)).toBe(appended);
+    expect(await replayMismatches(env.redis.client, env.keys, env.database, PARTITIONS)).toEqual([]);
+    console.log(`takeover after SIGSTOP: ${takeoverMs} ms; paused worker's log after resume:\n` +
+      victim.output().split('\n').filter((l) => /lost|fenced|failed/.test(l)).slice(0, 6).join('\n'));
+  }, 60_000);
+});
