@@ -60,6 +60,13 @@ export class ActorRegistry<S> {
     }
   }
 
+  /** Runs a local task on the active actor of `userId` (see `Actor.tell`); false when none is. */
+  tell(userId: string, task: (state: S) => void): boolean {
+    const actor = this.actors.get(userId);
+    if (!actor || !actor.tenure.active) return false;
+    return actor.tell(task);
+  }
+
   /** Passivates actors idle for `idleMs` (or more); returns how many. */
   passivateIdle(now = Date.now(), idleMs = this.options.idleMs): number {
     let passivated = 0;

@@ -106,6 +106,8 @@ export class Actor<S> {
   private transientFailures = 0;
   /** Date.now() of the last event received or finished. */
   lastActive = Date.now();
+  /** Local tasks (price ticks) waiting for the running batch to finish. */
+  private readonly local: ((state: S) => void)[] = [];
 
   constructor(
     readonly userId: string,
@@ -132,6 +134,34 @@ export class Actor<S> {
     return true;
   }
 
+  /**
+   * Runs `task` on the actor's state in memory, between batches and never during one, so it
+   * sees only committed state and a batch never sees it half-done. For effects that are not
+   * events (a price tick revaluing holdings): nothing is persisted or acked, and a task is
+   * dropped when the state is (a failed batch reloads it). Returns false when the actor has no
+   * state to run it on. It does not count as activity: a user who only receives ticks is still
+   * passivated when idle.
+   */
+  tell(task: (state: S) => void): boolean {
+    if (this.state === undefined) return false;
+    if (this.running) this.local.push(task);
+    else task(this.state);
+    return true;
+  }
+
+  private runLocal(): void {
+    if (this.local.length === 0) return;
+    const tasks = this.local.splice(0);
+    if (this.state === undefined) return;
+    for (const task of tasks) {
+      try {
+        task(this.state);
+      } catch (err) {
+        this.host.log.warn({ err, userId: this.userId }, 'local task failed');
+      }
+    }
+  }
+
   /** Drops the queued events (the tenure ended: the next owner reads them from the pending list). */
   drop(): number {
     return this.mailbox.clear().length;
@@ -145,6 +175,7 @@ export class Actor<S> {
           break;
         }
         await this.step();
+        this.runLocal();
       }
     } catch (err) {
       // step() handles its own failures; reaching here is a bug worth seeing.
@@ -152,6 +183,7 @@ export class Actor<S> {
       this.mailbox.clear();
     } finally {
       this.running = false;
+      this.runLocal();
       this.lastActive = Date.now();
       this.host.onIdle(this);
     }
@@ -282,6 +314,7 @@ export class Actor<S> {
   private async failed(batch: readonly ActorMessage[], err: unknown): Promise<void> {
     // Whatever apply did to the state in memory is void after a rollback.
     this.state = undefined;
+    this.local.length = 0;
     if (err instanceof FencedError) {
       this.host.metrics.fenced();
       this.mailbox.clear();
@@ -352,6 +385,7 @@ export class Actor<S> {
   private async transientFailure(err: unknown, what: string): Promise<void> {
     this.transientFailures++;
     this.state = undefined;
+    this.local.length = 0;
     if (!this.tenure.active) return;
     this.host.log.warn({ err, userId: this.userId, failures: this.transientFailures }, what);
     await sleep(this.host.retryDelayMs(Math.min(this.transientFailures, 8)));

@@ -32,11 +32,13 @@ export interface WorkerRuntimeOptions<S> {
   retryDelayMs?: (attempt: number) => number;
 }
 
-export interface WorkerRuntime {
+export interface WorkerRuntime<S = unknown> {
   readonly workerId: string;
   /** Partitions this worker reads now, sorted. */
   ownedPartitions(): number[];
   activeActors(): number;
+  /** Runs `task` on the in-memory state of the user's active actor, between its batches; false when not active here. */
+  tell(userId: string, task: (state: S) => void): boolean;
   /** The live workers as of the last heartbeat. */
   liveWorkers(): string[];
   /** Runs a heartbeat/renew/rebalance round now. */
@@ -62,7 +64,7 @@ function defaultRetryDelay(attempt: number): number {
  * first ownership round ran (partitions held by others are taken as they are released or
  * expire).
  */
-export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRuntimeOptions<S>): Promise<WorkerRuntime> {
+export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRuntimeOptions<S>): Promise<WorkerRuntime<S>> {
   const config = ctx.config;
   const workerId = options.workerId ?? config.WORKER_ID ?? defaultWorkerId();
   const partitionCount = options.partitionCount ?? config.PARTITION_COUNT;
@@ -179,6 +181,7 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
     workerId,
     ownedPartitions: () => [...partitions.keys()].sort((a, b) => a - b),
     activeActors: () => registry.size,
+    tell: (userId, task) => registry.tell(userId, task),
     liveWorkers: () => rebalancer.liveWorkers(),
     rebalance: () => rebalancer.tick(),
     passivateIdle: (ms) => registry.passivateIdle(Date.now(), ms ?? idleMs),

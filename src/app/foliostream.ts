@@ -18,7 +18,11 @@ export interface Foliostream {
  * Starts foliostream in this process: Redis and Postgres (the configured ones, or local ones
  * outside production), migrations, then the configured roles. `stop()` undoes it in reverse.
  */
-export async function startFoliostream(config: Config, log: Logger = createLogger('foliostream')): Promise<Foliostream> {
+export async function startFoliostream(
+  config: Config,
+  log: Logger = createLogger('foliostream'),
+  options: { namespace?: string } = {},
+): Promise<Foliostream> {
   const services = await startServices({
     redisUrl: config.REDIS_URL,
     databaseUrl: config.DATABASE_URL,
@@ -31,7 +35,13 @@ export async function startFoliostream(config: Config, log: Logger = createLogge
       'using locally started services (set REDIS_URL and DATABASE_URL to use your own)',
     );
   }
-  const ctx = createContext({ config, redisUrl: services.redisUrl, databaseUrl: services.databaseUrl, log });
+  const ctx = createContext({
+    config,
+    redisUrl: services.redisUrl,
+    databaseUrl: services.databaseUrl,
+    log,
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+  });
   try {
     const applied = await migrateLatest(ctx.db);
     if (applied.length) log.info({ applied }, 'database migrated');

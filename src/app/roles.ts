@@ -1,9 +1,41 @@
-import type { AppContext } from '../runtime/context.ts';
+import { QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { UserPortfolioBehavior, type UserPortfolioState } from '../../actors/portfolio/user-portfolio-behavior.ts';
+import { TickerHolders } from '../../actors/portfolio/ticker-holders.ts';
+import { readLastPrices } from '../market/price-reader.ts';
+import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
+import { startWorkerRuntime, type WorkerRuntime } from '../../actors/worker-runtime.ts';
+import { createStreamProducer } from '../../streams/producer.ts';
+import { alpacaRouter } from '../api/alpaca-routes.ts';
+import { portfolioRouter } from '../api/portfolio-routes.ts';
+import { snaptradeRouter } from '../api/snaptrade-routes.ts';
+import { createUserTokenVerifier } from '../auth/user-tokens.ts';
 import { startHttpServer, type HttpServer } from '../http/server.ts';
-import { apiRouters } from './routes.ts';
+import { startMarketIngester } from '../market/market-data-ingester.ts';
+import { createSymbolCollector } from '../market/symbol-collector.ts';
+import { AlpacaProvider } from '../providers/alpaca/alpaca-provider.ts';
+import { CredentialsStore } from '../providers/credentials-store.ts';
+import { createRateLimiter } from '../providers/rate-limiter.ts';
+import { SnapTradeClient } from '../providers/snaptrade/client.ts';
+import { SnapTradeProvider } from '../providers/snaptrade/snaptrade-provider.ts';
+import { attachRealtimeGateway, type RealtimeGateway } from '../realtime/gateway.ts';
+import { dashboardRouter } from '../realtime/dashboard/dashboard-router.ts';
+import { createDeltaCoalescer } from '../realtime/delta-coalescer.ts';
+import { createPortfolioSequence } from '../realtime/portfolio-sequence.ts';
+import { realtimeKeys } from '../realtime/realtime-keys.ts';
+import { createRoomEmitter } from '../realtime/room-emitter.ts';
+import type { AppContext } from '../runtime/context.ts';
+import { SYNC_QUEUE } from '../sync/sync-jobs.ts';
+import { SyncScheduler } from '../sync/sync-scheduler.ts';
+import { SyncWorker } from '../sync/sync-worker.ts';
+import { createWebhookHandler } from '../webhooks/webhook-router.ts';
+import { realtimeNotifier } from './realtime-notifier.ts';
+import { startPriceRevaluation } from './price-revaluation.ts';
 
 export interface RunningRoles {
   web: HttpServer | undefined;
+  worker: WorkerRuntime<UserPortfolioState> | undefined;
+  scheduler: SyncScheduler;
   stop(): Promise<void>;
 }
 
@@ -13,26 +45,139 @@ export interface RoleConnections {
 }
 
 /**
- * Starts the roles named in `ROLES`. Each role stops in reverse order of starting, so the web
- * role stops taking requests before the workers finish their in-flight work.
+ * Builds the shared clients once, then starts the roles named in `ROLES`. Roles stop in reverse
+ * order of starting: the web role stops taking requests before the workers finish their
+ * in-flight work, and the workers before the market role.
  */
-export async function startRoles(ctx: AppContext, _connections: RoleConnections): Promise<RunningRoles> {
+export async function startRoles(ctx: AppContext, connections: RoleConnections): Promise<RunningRoles> {
+  const config = ctx.config;
   const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) {
+      await stop().catch((err: unknown) => ctx.log.error({ err }, 'error while stopping a role'));
+    }
+  };
+  const bullPrefix = `{${ctx.keys.namespace}-bull}`;
+  const scheduler = new SyncScheduler({ redisUrl: connections.redisUrl, prefix: bullPrefix, debounceMs: config.SYNC_DEBOUNCE_MS });
+  stops.push(() => scheduler.close());
+  const credentials = new CredentialsStore(ctx.db, ctx.secretBox);
+  // One budget for every process: the key is shared through Redis. The window is a second
+  // longer than SnapTrade's so clock and network jitter never push us over.
+  const limiter = createRateLimiter(ctx.redis, `${ctx.keys.namespace}:snaptrade:budget`, {
+    limit: config.SNAPTRADE_REQUESTS_PER_MINUTE,
+    windowMs: 61_000,
+  });
+  const snaptrade = new SnapTradeClient({
+    clientId: config.SNAPTRADE_CLIENT_ID!,
+    consumerKey: config.SNAPTRADE_CONSUMER_KEY!,
+    basePath: config.SNAPTRADE_BASE_URL!,
+    limiter,
+  });
+  const alpaca = new AlpacaProvider(credentials, { tradingUrl: config.ALPACA_TRADING_URL, dataUrl: config.ALPACA_DATA_URL });
+  const verifier = createUserTokenVerifier({ secret: config.AUTH_SECRET, jwksUrl: config.AUTH_JWKS_URL });
+  const rtKeys = realtimeKeys(ctx.keys.namespace);
+
   let web: HttpServer | undefined;
+  let worker: WorkerRuntime<UserPortfolioState> | undefined;
   try {
-    if (ctx.config.ROLES.includes('web')) {
-      web = await startHttpServer(ctx, apiRouters(ctx));
-      stops.push(() => web!.close());
+    if (config.ROLES.includes('market')) {
+      const ingester = await startMarketIngester(ctx);
+      stops.push(() => ingester.stop());
+      ctx.log.info('market role started');
+    }
+
+    if (config.ROLES.includes('worker')) {
+      const publisher = new Redis(connections.redisUrl, { maxRetriesPerRequest: 1, connectionName: 'foliostream-realtime-publisher' });
+      publisher.on('error', (err) => ctx.log.warn({ err }, 'realtime publisher connection error'));
+      stops.push(async () => publisher.disconnect());
+      const emitter = createRoomEmitter(publisher, { namespace: ctx.keys.namespace });
+      const coalescer = createDeltaCoalescer({
+        sequence: createPortfolioSequence(publisher, rtKeys),
+        emit: (userId, delta) => emitter.delta(userId, delta),
+        windowMs: config.REALTIME_DELTA_WINDOW_MS,
+        log: ctx.log,
+      });
+      stops.push(() => coalescer.close());
+      const collector = createSymbolCollector(ctx.redis, ctx.keys);
+      const holders = new TickerHolders();
+      const behavior = new UserPortfolioBehavior({
+        holders,
+        lastPrices: (tickers) => readLastPrices(ctx.redis, ctx.keys, tickers),
+        sync: {
+          scheduleAccountSync: (userId, provider, accountId, reason) => scheduler.scheduleAccountSync(userId, provider, accountId, reason),
+          scheduleUserSync: (userId, reason) => scheduler.scheduleUserSync(userId, reason),
+        },
+        notifier: realtimeNotifier({ coalescer, emitter, collector, log: ctx.log }),
+      });
+      const syncWorker = new SyncWorker({
+        redisUrl: connections.redisUrl,
+        prefix: bullPrefix,
+        namespace: ctx.keys.namespace,
+        partitionCount: config.PARTITION_COUNT,
+        providers: { snaptrade: new SnapTradeProvider(snaptrade, credentials), alpaca },
+        producer: createStreamProducer(ctx.redis, ctx.keys),
+        log: ctx.log.child({ module: 'sync' }),
+        db: ctx.db,
+        snaptrade,
+        scheduler,
+        requestsPerMinute: config.SNAPTRADE_REQUESTS_PER_MINUTE,
+        accountFloorMs: config.SYNC_ACCOUNT_FLOOR_MS,
+      });
+      stops.push(() => syncWorker.close());
+      await scheduler.installRepeatingJobs();
+      // Prices are followed before the first actor loads, so no tick falls between an actor's
+      // load (seeded from the last prices) and the tail.
+      const runtimeRef: { current?: WorkerRuntime<UserPortfolioState> } = {};
+      const revaluation = startPriceRevaluation(ctx, { tell: (userId, task) => runtimeRef.current?.tell(userId, task) ?? false }, holders, coalescer);
+      stops.push(() => revaluation.stop());
+      worker = await startWorkerRuntime(ctx, { behavior });
+      const runtime = worker;
+      runtimeRef.current = runtime;
+      stops.push(() => runtime.stop());
+      ctx.log.info({ workerId: worker.workerId }, 'worker role started');
+    }
+
+    if (config.ROLES.includes('web')) {
+      const queueEvents = new QueueEvents(SYNC_QUEUE, {
+        connection: new Redis(connections.redisUrl, { maxRetriesPerRequest: null, connectionName: 'foliostream-queue-events' }),
+        prefix: bullPrefix,
+      });
+      stops.push(() => queueEvents.close());
+      web = await startHttpServer(
+        ctx,
+        [
+          { path: '/api/snaptrade', router: snaptradeRouter({ db: ctx.db, verifier, client: snaptrade, credentials, scheduler, queueEvents, refreshWaitMs: config.REFRESH_WAIT_MS }) },
+          { path: '/api/alpaca', router: alpacaRouter({ db: ctx.db, verifier, alpaca, credentials, scheduler }) },
+          { path: '/api', router: portfolioRouter({ db: ctx.db, redis: ctx.redis, keys: ctx.keys, verifier }) },
+          { path: '/', router: dashboardRouter() },
+        ],
+        { fastRoutes: [{ method: 'POST', path: '/api/snaptrade/webhook', handler: createWebhookHandler(ctx) }] },
+      );
+      const server = web;
+      let gateway: RealtimeGateway | undefined;
+      try {
+        gateway = await attachRealtimeGateway(server.server, {
+          verifier,
+          redisUrl: connections.redisUrl,
+          snapshot: async (userId) => (await readPortfolio(ctx.db, ctx.redis, ctx.keys, userId)).snapshot,
+          log: ctx.log.child({ module: 'realtime' }),
+          metrics: ctx.metrics,
+          corsOrigin: config.REALTIME_CORS_ORIGIN,
+          namespace: ctx.keys.namespace,
+        });
+      } catch (err) {
+        await server.close();
+        throw err;
+      }
+      const rt = gateway;
+      // The gateway closes first (its sockets ride on the HTTP server), then the server.
+      stops.push(() => server.close());
+      stops.push(() => rt.close());
       ctx.log.info({ url: web.url }, 'web role listening');
     }
   } catch (err) {
-    for (const stop of stops.reverse()) await stop();
+    await stopAll();
     throw err;
   }
-  return {
-    web,
-    async stop() {
-      for (const stop of stops.splice(0).reverse()) await stop();
-    },
-  };
+  return { web, worker, scheduler, stop: stopAll };
 }

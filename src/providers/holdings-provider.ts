@@ -29,12 +29,15 @@ export interface ProviderAccountList {
 }
 
 export interface ProviderHoldings {
-  /** Provider-shaped positions (SnapTrade AccountPosition[], Alpaca Position[]). */
-  positions: unknown[];
-  /** Provider-shaped balances (SnapTrade Balance[], or one synthesized from Alpaca's account). */
-  balances: unknown[];
+  /** The provider's positions body as fetched (SnapTrade `positions/all` response, Alpaca `/v2/positions`). */
+  positions: unknown;
+  /** The provider's cash body (SnapTrade `/balances`, Alpaca `/v2/account`). */
+  balances: unknown;
   /** When the brokerage says the data is from (ISO 8601). */
   asOf: string;
+  /** Positions in the body, and their tickers (for sync stats). */
+  positionCount: number;
+  symbols: string[];
 }
 
 export interface RefreshOutcome {

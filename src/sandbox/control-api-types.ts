@@ -21,6 +21,14 @@ const accountSchema = z.object({
   positions: z.array(positionSchema).optional(),
 });
 
+const alpacaPositionSchema = z.object({
+  symbol: z.string().min(1),
+  /** Shares held; 0 leaves the symbol out. */
+  qty: z.number().min(0),
+  /** Average entry price per share; the current price when absent. */
+  avgEntryPrice: z.number().positive().optional(),
+});
+
 const matchSchema = z
   .object({ operationId: z.string().optional(), userId: z.string().optional(), accountId: z.string().optional() })
   .optional();
@@ -81,6 +89,37 @@ export const controlSchemas = {
     refreshDelayMs: z.number().int().min(0).optional(),
     refreshCooldownMs: z.number().int().min(0).optional(),
   }),
+
+  // --- Alpaca sandbox (`/__sandbox/alpaca/...`) -----------------------------------------
+  alpacaCreateAccount: z.object({
+    /** API key id; generated (seeded) when absent. Must not be in use. */
+    keyId: z.string().min(1).optional(),
+    /** API secret; generated (seeded) when absent. */
+    secretKey: z.string().min(1).optional(),
+    /** Starting cash in USD. @default 100000 */
+    cash: z.number().min(0).optional(),
+  }),
+  /** Deposit (negative: withdraw) USD. */
+  alpacaFund: z.object({ amount: z.number() }),
+  alpacaSetPositions: z.object({ positions: z.array(alpacaPositionSchema) }),
+  alpacaKillStreams: z.object({
+    /** Which stream sockets to drop. @default 'all' */
+    kind: z.enum(['market-data', 'trade-updates', 'all']).optional(),
+  }),
+  /** REST requests per minute per key; 0 disables the limit. */
+  alpacaRateLimit: z.object({ perMinute: z.number().int().min(0) }),
+  /** Most distinct symbols per market-data connection (error 405); 0 removes the limit. */
+  alpacaSymbolLimit: z.object({ limit: z.number().int().min(0) }),
+  alpacaFaults: z.object({
+    /** Chance in [0, 1] that a REST request fails instead of being served. */
+    probability: z.number().min(0).max(1),
+    /** Statuses to fail with, picked at random. @default [500] */
+    statuses: z.array(z.number().int().min(400).max(599)).optional(),
+    /** Only paths starting with one of these fail (e.g. `/v2/orders`). @default every path */
+    pathPrefixes: z.array(z.string().min(1)).optional(),
+    /** Stop after this many injected failures. @default unlimited */
+    maxFaults: z.number().int().positive().optional(),
+  }),
 };
 
 export type CreateUserInput = z.input<typeof controlSchemas.createUser>;
@@ -93,6 +132,10 @@ export type RateLimitInput = z.input<typeof controlSchemas.rateLimit>;
 export type WebhookConfigInput = z.input<typeof controlSchemas.webhookConfig>;
 export type FireWebhookInput = z.input<typeof controlSchemas.fireWebhook>;
 export type SettingsInput = z.input<typeof controlSchemas.settings>;
+export type AlpacaCreateAccountInput = z.input<typeof controlSchemas.alpacaCreateAccount>;
+export type AlpacaSetPositionsInput = z.input<typeof controlSchemas.alpacaSetPositions>;
+export type AlpacaStreamKind = NonNullable<z.input<typeof controlSchemas.alpacaKillStreams>['kind']>;
+export type AlpacaFaultsInput = z.input<typeof controlSchemas.alpacaFaults>;
 
 export interface ControlPosition {
   symbol: string;
@@ -131,6 +174,46 @@ export interface ControlUser {
   userId: string;
   userSecret: string;
   authorizations: ControlAuthorization[];
+}
+
+export interface ControlAlpacaPosition {
+  symbol: string;
+  qty: number;
+  costBasis: number;
+  avgEntryPrice: number;
+}
+
+/** An Alpaca sandbox account, with the key pair that authenticates as it. */
+export interface ControlAlpacaAccount {
+  id: string;
+  accountNumber: string;
+  keyId: string;
+  secretKey: string;
+  cash: number;
+  positions: ControlAlpacaPosition[];
+  openOrders: number;
+}
+
+/** `GET /__sandbox/alpaca`: where the Alpaca server is and how it is limited. */
+export interface ControlAlpacaInfo {
+  /** REST base URL (trading and market data). */
+  url: string;
+  /** WebSocket base: market data at `${wsUrl}/v2/iex`, trade updates at `${wsUrl}/stream`. */
+  wsUrl: string;
+  defaultAccountId: string;
+  rateLimit: { perMinute: number };
+  symbolLimit: number;
+}
+
+/** Open stream sockets (or, from `POST /alpaca/streams/kill`, how many were dropped). */
+export interface ControlAlpacaConnections {
+  marketData: number;
+  tradeUpdates: number;
+}
+
+export interface ControlAlpacaFaults {
+  /** The active fault config, or null when no faults are injected. */
+  faults: z.output<typeof controlSchemas.alpacaFaults> | null;
 }
 
 export interface ControlError {

@@ -1,6 +1,15 @@
+import type { RequestCounts as AlpacaRequestCounts } from './alpaca/request-guards.ts';
 import type {
   AddFaultInput,
+  AlpacaCreateAccountInput,
+  AlpacaFaultsInput,
+  AlpacaSetPositionsInput,
+  AlpacaStreamKind,
   ConnectInput,
+  ControlAlpacaAccount,
+  ControlAlpacaConnections,
+  ControlAlpacaFaults,
+  ControlAlpacaInfo,
   ControlAccount,
   ControlAuthorization,
   ControlUser,
@@ -17,7 +26,7 @@ import type { RequestCountFilter, RequestCounts } from './snaptrade/request-coun
 import type { WebhookDelivery, WebhookDeliveryState } from './snaptrade/webhook-dispatcher.ts';
 
 export type * from './control-api-types.ts';
-export type { FaultRule, RateLimitConfig, RequestCounts, WebhookDelivery };
+export type { AlpacaRequestCounts, FaultRule, RateLimitConfig, RequestCounts, WebhookDelivery };
 
 /** A control API call answered with an error (`{error: {code, message}}`). */
 export class SandboxControlError extends Error {
@@ -32,7 +41,8 @@ export class SandboxControlError extends Error {
 }
 
 /**
- * Typed client of the sandbox control API (`/__sandbox/...` on the SnapTrade sandbox).
+ * Typed client of the sandbox control API (`/__sandbox/...` on the SnapTrade sandbox; the
+ * `alpaca*` methods script the Alpaca sandbox through it).
  * `new SandboxControlClient('http://127.0.0.1:4010')`. Every method is one HTTP call.
  */
 export class SandboxControlClient {
@@ -193,5 +203,64 @@ export class SandboxControlClient {
   }
   resetRequests(): Promise<{ ok: true }> {
     return this.call('DELETE', '/requests');
+  }
+
+  // --- Alpaca sandbox (`/__sandbox/alpaca`); accounts by account id or key id ------------
+  /** The Alpaca server's URLs, default account and limits. */
+  alpaca(): Promise<ControlAlpacaInfo> {
+    return this.call('GET', '/alpaca');
+  }
+  alpacaAccounts(): Promise<ControlAlpacaAccount[]> {
+    return this.call<{ accounts: ControlAlpacaAccount[] }>('GET', '/alpaca/accounts').then((r) => r.accounts);
+  }
+  /** A new account with its key pair (generated unless given); 409 if the key id is taken. */
+  alpacaCreateAccount(input: AlpacaCreateAccountInput = {}): Promise<ControlAlpacaAccount> {
+    return this.call('POST', '/alpaca/accounts', input);
+  }
+  alpacaAccount(idOrKeyId: string): Promise<ControlAlpacaAccount> {
+    return this.call('GET', `/alpaca/accounts/${encodeURIComponent(idOrKeyId)}`);
+  }
+  /** Deposit (negative: withdraw) USD; 422 `insufficient_cash` when a withdrawal exceeds cash. */
+  alpacaFund(idOrKeyId: string, amount: number): Promise<ControlAlpacaAccount> {
+    return this.call('POST', `/alpaca/accounts/${encodeURIComponent(idOrKeyId)}/fund`, { amount });
+  }
+  /** Replace the account's positions (cash is unchanged). */
+  alpacaSetPositions(idOrKeyId: string, input: AlpacaSetPositionsInput): Promise<ControlAlpacaAccount> {
+    return this.call('PUT', `/alpaca/accounts/${encodeURIComponent(idOrKeyId)}/positions`, input);
+  }
+  /** Open stream sockets. */
+  alpacaConnections(): Promise<ControlAlpacaConnections> {
+    return this.call('GET', '/alpaca/connections');
+  }
+  /** Drop stream sockets (SDK clients reconnect); answers how many of each were dropped. */
+  alpacaKillStreams(kind: AlpacaStreamKind = 'all'): Promise<ControlAlpacaConnections> {
+    return this.call('POST', '/alpaca/streams/kill', { kind });
+  }
+  /** Most distinct symbols per market-data connection (error 405 beyond it); 0 removes the limit. */
+  alpacaSetSymbolLimit(limit: number): Promise<{ limit: number }> {
+    return this.call('PUT', '/alpaca/streams/symbol-limit', { limit });
+  }
+  alpacaRateLimit(): Promise<{ perMinute: number }> {
+    return this.call('GET', '/alpaca/rate-limit');
+  }
+  /** REST requests per minute per key (429 beyond it); 0 disables the limit. */
+  alpacaSetRateLimit(perMinute: number): Promise<{ perMinute: number }> {
+    return this.call('PUT', '/alpaca/rate-limit', { perMinute });
+  }
+  alpacaFaults(): Promise<ControlAlpacaFaults> {
+    return this.call('GET', '/alpaca/faults');
+  }
+  /** Fail REST requests at random (replaces the previous config). */
+  alpacaSetFaults(input: AlpacaFaultsInput): Promise<ControlAlpacaFaults> {
+    return this.call('PUT', '/alpaca/faults', input);
+  }
+  alpacaClearFaults(): Promise<{ ok: true }> {
+    return this.call('DELETE', '/alpaca/faults');
+  }
+  alpacaRequests(): Promise<AlpacaRequestCounts> {
+    return this.call('GET', '/alpaca/requests');
+  }
+  alpacaResetRequests(): Promise<{ ok: true }> {
+    return this.call('DELETE', '/alpaca/requests');
   }
 }

@@ -15,7 +15,8 @@ import { startSnaptradeSandbox, type SnaptradeSandbox } from './snaptrade/server
 /**
  * The whole brokerage sandbox: the SnapTrade-compatible server (API, connection portal, control
  * API) and the Alpaca-compatible server, sharing one price book. Point the product at
- * `snaptradeUrl` (SNAPTRADE_BASE_URL) and `alpacaUrl` (ALPACA_*_URL); script it with `control`.
+ * `snaptradeUrl` (SNAPTRADE_BASE_URL) and `alpacaUrl` (ALPACA_*_URL); script both with `control`
+ * (the control API on the SnapTrade server; Alpaca under `/__sandbox/alpaca/...`).
  */
 export interface SandboxOptions {
   /** SnapTrade server port; 0 picks a free one. @default 4010 */
@@ -69,31 +70,36 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const consumerKey = options.consumerKey ?? SANDBOX_CONSUMER_KEY;
   const host = options.host ?? '127.0.0.1';
 
-  const snaptrade = await startSnaptradeSandbox({
-    port: options.snaptradePort ?? 4010,
+  // Alpaca first: the control API on the SnapTrade server scripts it (`/__sandbox/alpaca/...`).
+  const alpaca = await startAlpacaSandbox({
+    port: options.alpacaPort ?? 4020,
     host,
     priceBook,
-    clientId,
-    consumerKey,
+    keyId: options.alpacaKeyId ?? SANDBOX_ALPACA_KEY_ID,
+    secretKey: options.alpacaSecretKey ?? SANDBOX_ALPACA_SECRET,
     seed,
-    webhookUrl: options.webhookUrl ?? null,
-    webhookRetryScheduleMs: options.webhookRetryScheduleMs,
-    rateLimit: options.rateLimit,
-    logger: options.logger?.child({ module: 'sandbox-snaptrade' }),
+    logger: options.logger?.child({ module: 'sandbox-alpaca' }) ?? createLogger('sandbox-alpaca'),
+  }).catch((err: unknown) => {
+    if (ownsBook) priceBook.close();
+    throw err;
   });
-  let alpaca: AlpacaSandbox;
+  let snaptrade: SnaptradeSandbox;
   try {
-    alpaca = await startAlpacaSandbox({
-      port: options.alpacaPort ?? 4020,
+    snaptrade = await startSnaptradeSandbox({
+      port: options.snaptradePort ?? 4010,
       host,
       priceBook,
-      keyId: options.alpacaKeyId ?? SANDBOX_ALPACA_KEY_ID,
-      secretKey: options.alpacaSecretKey ?? SANDBOX_ALPACA_SECRET,
+      clientId,
+      consumerKey,
       seed,
-      logger: options.logger?.child({ module: 'sandbox-alpaca' }) ?? createLogger('sandbox-alpaca'),
+      webhookUrl: options.webhookUrl ?? null,
+      webhookRetryScheduleMs: options.webhookRetryScheduleMs,
+      rateLimit: options.rateLimit,
+      alpaca,
+      logger: options.logger?.child({ module: 'sandbox-snaptrade' }),
     });
   } catch (err) {
-    await snaptrade.close();
+    await alpaca.close();
     if (ownsBook) priceBook.close();
     throw err;
   }

@@ -24,7 +24,17 @@ export interface UserSyncJob {
   requestedAt: string;
 }
 
-export type SyncJob = AccountSyncJob | UserSyncJob;
+/** Refresh the FX table from SnapTrade's exchange rates (hourly). */
+export interface FxRatesJob {
+  kind: 'fx';
+}
+
+/** Enqueue a user sync for every user, spread over time to stay inside the request budget. */
+export interface NightlySyncJob {
+  kind: 'nightly';
+}
+
+export type SyncJob = AccountSyncJob | UserSyncJob | FxRatesJob | NightlySyncJob;
 
 export function accountDedupeId(userId: string, provider: ProviderName, accountId: string): string {
   return `account:${userId}:${provider}:${accountId}`;

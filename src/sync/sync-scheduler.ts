@@ -75,6 +75,16 @@ export class SyncScheduler {
     return job.id;
   }
 
+  /**
+   * Installs the repeating jobs (idempotent: every worker may call it): FX rates hourly and at
+   * once, and the nightly full sync at `nightlyPattern` (cron, UTC).
+   */
+  async installRepeatingJobs(nightlyPattern = '0 4 * * *'): Promise<void> {
+    // Every-jobs run at once when first installed; the rates are needed before the first sync.
+    await this.queue.upsertJobScheduler('fx-rates', { every: 3_600_000 }, { name: 'fx', data: { kind: 'fx' } });
+    await this.queue.upsertJobScheduler('nightly-sync', { pattern: nightlyPattern, tz: 'UTC' }, { name: 'nightly', data: { kind: 'nightly' } });
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
     this.connection.disconnect();

@@ -9,6 +9,10 @@ import { ProviderError, type ProviderName } from '../providers/provider-error.ts
 import type { Logger } from '../logging/logger.ts';
 import { jitteredBackoff } from './backoff.ts';
 import { SYNC_QUEUE, type AccountSyncJob, type SyncJob, type UserSyncJob } from './sync-jobs.ts';
+import type { SyncScheduler } from './sync-scheduler.ts';
+import type { Knex } from '../db/knex.ts';
+import type { SnapTradeClient } from '../providers/snaptrade/client.ts';
+import { fxTableFromSnapTrade } from '../portfolio/index.ts';
 
 /** What a user sync reports (the refresh API answers with it). */
 export interface SyncStats {
@@ -33,6 +37,12 @@ export interface SyncWorkerOptions {
   /** Minimum time between two syncs of one account (the brokerage's data rarely changes faster). */
   accountFloorMs?: number;
   backoff?: { baseMs: number; capMs: number };
+  /** For the FX refresh and the nightly fan-out. */
+  db: Knex;
+  snaptrade?: SnapTradeClient;
+  scheduler: SyncScheduler;
+  /** SnapTrade requests per minute the nightly fan-out may plan for. */
+  requestsPerMinute: number;
 }
 
 /**
@@ -71,7 +81,9 @@ export class SyncWorker {
   private async process(job: Job<SyncJob>, token: string | undefined) {
     const data = job.data;
     if (data.kind === 'account') return this.syncAccount(job as Job<AccountSyncJob>, token);
-    return this.syncUser(job as Job<UserSyncJob>);
+    if (data.kind === 'user') return this.syncUser(job as Job<UserSyncJob>);
+    if (data.kind === 'fx') return this.refreshFxRates();
+    return this.fanOutNightly();
   }
 
   private floorKey(provider: ProviderName, accountId: string): string {
@@ -160,8 +172,8 @@ export class SyncWorker {
               }),
             );
             stats.accounts += 1;
-            stats.positions += holdings.positions.length;
-            for (const p of holdings.positions) symbols.add(symbolOf(p));
+            stats.positions += holdings.positionCount;
+            for (const symbol of holdings.symbols) symbols.add(symbol);
           } catch (err) {
             const failure = describe(err);
             stats.failures.push({ scope: `account ${account.externalId}`, ...failure });
@@ -176,10 +188,48 @@ export class SyncWorker {
         stats.failures.push({ scope: `provider ${provider.name}`, ...failure });
       }
     }
-    symbols.delete('');
     stats.symbols = symbols.size;
     stats.durationMs = Date.now() - started;
     return stats;
+  }
+
+  /** Stores SnapTrade's exchange rates; actors pick them up on their next activation. */
+  private async refreshFxRates(): Promise<null> {
+    if (!this.options.snaptrade) return null;
+    const body = await this.options.snaptrade.exchangeRates().catch((err: unknown) => {
+      throw err instanceof ProviderError && !err.retryable ? new UnrecoverableError(err.message) : err;
+    });
+    const table = fxTableFromSnapTrade(body);
+    const now = new Date();
+    const rows = (body as { src?: { code?: string }; dst?: { code?: string }; exchange_rate?: number }[])
+      .filter((r) => r.src?.code && r.dst?.code && r.src.code !== r.dst.code && Number(r.exchange_rate) > 0)
+      .map((r) => ({ base: r.src!.code!, quote: r.dst!.code!, rate: String(r.exchange_rate), as_of: now, source: 'snaptrade' }));
+    if (rows.length) await this.options.db('fx_rates').insert(rows).onConflict(['base', 'quote']).merge();
+    this.options.log.info({ pairs: rows.length, currencies: table.rates.size }, 'exchange rates refreshed');
+    return null;
+  }
+
+  /**
+   * Every user with a brokerage gets a user sync, delayed so the whole night stays inside the
+   * SnapTrade budget: a user sync costs about 2 + 2 x accounts requests.
+   */
+  private async fanOutNightly(): Promise<null> {
+    const users = await this.options.db('users as u')
+      .leftJoin('accounts as a', function joinOpen() {
+        this.on('a.user_id', '=', 'u.id').andOnVal('a.status', '<>', 'removed');
+      })
+      .groupBy('u.id')
+      .select('u.id')
+      .count('a.id as accounts');
+    const perMinute = Math.max(1, Math.floor(this.options.requestsPerMinute * 0.8));
+    let requests = 0;
+    for (const user of users) {
+      const delayMs = Math.floor((requests / perMinute) * 60_000);
+      await this.options.scheduler.scheduleUserSync(user.id as string, 'nightly', { delayMs, dedupe: false });
+      requests += 2 + 2 * Number(user.accounts);
+    }
+    this.options.log.info({ users: users.length, spreadMinutes: Math.ceil(requests / perMinute) }, 'nightly sync planned');
+    return null;
   }
 
   /** Decides retry or give up; on giving up, tells the actor with a `sync.failed` event. */
@@ -218,10 +268,4 @@ function describe(err: unknown): { error: string; retryable: boolean } {
     error: err instanceof Error ? err.message : String(err),
     retryable: err instanceof ProviderError ? err.retryable : true,
   };
-}
-
-function symbolOf(position: unknown): string {
-  const p = position as { symbol?: { symbol?: { symbol?: string; id?: string } }; instrument?: { symbol?: string }; symbol_id?: string };
-  if (typeof (position as { symbol?: unknown }).symbol === 'string') return (position as { symbol: string }).symbol;
-  return p.symbol?.symbol?.id ?? p.symbol?.symbol?.symbol ?? p.instrument?.symbol ?? '';
 }

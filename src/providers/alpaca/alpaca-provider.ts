@@ -86,12 +86,14 @@ export class AlpacaProvider implements HoldingsProvider {
     const asOf = new Date().toISOString();
     const positions = (await call('getAllOpenPositions', () => client.sdk.trading.positions.getAllOpenPositions())).map(
       toWireShape,
-    );
+    ) as { symbol?: string }[];
     const account = await this.fetchAccount(link);
     return {
       positions,
-      balances: [{ currency: { code: account.currency ?? 'USD' }, cash: Number(account.cash ?? 0), buying_power: Number(account.buying_power ?? 0) }],
+      balances: account,
       asOf,
+      positionCount: positions.length,
+      symbols: positions.map((p) => p.symbol ?? '').filter(Boolean),
     };
   }
 

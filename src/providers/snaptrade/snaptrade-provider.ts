@@ -72,14 +72,17 @@ export class SnapTradeProvider implements HoldingsProvider {
   async fetchHoldings(userId: string, accountExternalId: string): Promise<ProviderHoldings> {
     const user = await this.user(userId);
     const positions = (await this.client.positions(user, accountExternalId)) as unknown as {
-      results?: unknown[];
+      results?: { instrument?: { symbol?: string }; symbol?: { symbol?: { symbol?: string } } }[];
       data_freshness?: { as_of?: string | null } | null;
     };
-    const balances = (await this.client.balances(user, accountExternalId)) as unknown as unknown[];
+    const balances = await this.client.balances(user, accountExternalId);
+    const results = positions.results ?? [];
     return {
-      positions: positions.results ?? [],
-      balances: Array.isArray(balances) ? balances : [],
+      positions,
+      balances,
       asOf: positions.data_freshness?.as_of ?? new Date().toISOString(),
+      positionCount: results.length,
+      symbols: results.map((p) => p.instrument?.symbol ?? p.symbol?.symbol?.symbol ?? '').filter(Boolean),
     };
   }
 

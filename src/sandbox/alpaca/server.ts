@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../../logging/logger.ts';
 import type { PriceBook } from '../market/price-book.types.ts';
 import { tapeOf } from './assets.ts';
 import { AlpacaBrokerage, type CreateAccountInput, type PositionInput, type SandboxAccount } from './brokerage.ts';
+import { roundTo } from './decimal.ts';
 import { MarketDataStreamServer, MARKET_DATA_PATHS } from './market-data-stream.ts';
 import { MarketFeed } from './market-feed.ts';
 import { FaultInjector, KeyRateLimiter, RequestCounter, type FaultConfig, type RequestCounts } from './request-guards.ts';
@@ -53,7 +54,7 @@ export interface AlpacaSandboxAccountInfo {
   /** The account's API secret: the control API hands it to the user who links the account. */
   secretKey: string;
   cash: number;
-  positions: Array<{ symbol: string; qty: number; costBasis: number }>;
+  positions: Array<{ symbol: string; qty: number; costBasis: number; avgEntryPrice: number }>;
   openOrders: number;
 }
 
@@ -78,10 +79,14 @@ export interface AlpacaSandbox {
   killTradeUpdateConnections(): number;
   /** Most distinct symbols per market-data connection; 0 removes the limit. */
   setSymbolLimit(limit: number): void;
+  symbolLimit(): number;
   /** REST requests per minute per key; 0 disables. */
   setRateLimit(perMinute: number): void;
+  rateLimit(): number;
   /** Fail REST requests at random with the given statuses; `undefined` stops. */
   setFaults(config: FaultConfig | undefined): void;
+  /** The active fault config, if any. */
+  faults(): FaultConfig | undefined;
   requestCounts(): RequestCounts;
   resetRequestCounts(): void;
   connectionCounts(): { marketData: number; tradeUpdates: number };
@@ -95,7 +100,12 @@ function accountInfo(account: SandboxAccount): AlpacaSandboxAccountInfo {
     keyId: account.keyId,
     secretKey: account.secretKey,
     cash: account.cash,
-    positions: [...account.positions.values()].map((p) => ({ symbol: p.symbol, qty: p.qty, costBasis: p.costBasis })),
+    positions: [...account.positions.values()].map((p) => ({
+      symbol: p.symbol,
+      qty: p.qty,
+      costBasis: p.costBasis,
+      avgEntryPrice: p.qty === 0 ? 0 : roundTo(p.costBasis / p.qty, 6),
+    })),
     openOrders: [...account.orders.values()].filter((o) => o.status === 'new' || o.status === 'partially_filled').length,
   };
 }
@@ -113,6 +123,7 @@ export async function startAlpacaSandbox(options: AlpacaSandboxOptions): Promise
   const limiter = new KeyRateLimiter(options.rateLimitPerMinute ?? 200);
   const faults = new FaultInjector(seed);
   const counter = new RequestCounter();
+  let symbolLimit = options.symbolLimit ?? 0;
 
   const marketData = new MarketDataStreamServer({
     feed,
@@ -181,12 +192,18 @@ export async function startAlpacaSandbox(options: AlpacaSandboxOptions): Promise
     },
     killMarketDataConnections: () => marketData.killAll(),
     killTradeUpdateConnections: () => tradeUpdates.killAll(),
-    setSymbolLimit: (limit) => marketData.setSymbolLimit(limit),
+    setSymbolLimit(limit) {
+      marketData.setSymbolLimit(limit);
+      symbolLimit = limit;
+    },
+    symbolLimit: () => symbolLimit,
     setRateLimit: (perMinute) => limiter.setLimit(perMinute),
+    rateLimit: () => limiter.limit,
     setFaults(config) {
       faults.set(config);
       log.info({ faults: config ?? null }, 'alpaca sandbox faults set');
     },
+    faults: () => (faults.current ? structuredClone(faults.current) : undefined),
     requestCounts: () => counter.snapshot(),
     resetRequestCounts: () => counter.reset(),
     connectionCounts: () => ({ marketData: marketData.connectionCount(), tradeUpdates: tradeUpdates.connectionCount() }),

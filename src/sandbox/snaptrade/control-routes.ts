@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { z } from 'zod';
 import type { Logger } from '../../logging/logger.ts';
+import type { AlpacaSandbox } from '../alpaca/server.ts';
+import { ALPACA_CONTROL_ENDPOINTS, alpacaControlRouter } from '../alpaca/control-routes.ts';
 import {
   controlSchemas,
   type ControlAccount,
   type ControlAuthorization,
   type ControlUser,
 } from '../control-api-types.ts';
+import { ControlError, parse } from '../control-errors.ts';
 import type { ScenarioEngine } from '../scenario/scenario-engine.ts';
 import type { SandboxAccount, SandboxAuthorization } from '../scenario/scenario-store.ts';
 import type { FaultInjector, FaultRuleInput } from './fault-injector.ts';
@@ -28,26 +30,9 @@ export interface ControlDeps {
   faults: FaultInjector;
   rateLimiter: RollingRateLimiter;
   requests: RequestCounter;
+  /** The Alpaca sandbox scripted under `/__sandbox/alpaca`; without it those routes answer 404. */
+  alpaca?: AlpacaSandbox;
   logger: Logger;
-}
-
-class ControlError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const result = schema.safeParse(body ?? {});
-  if (!result.success) {
-    const message = result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-    throw new ControlError(400, 'invalid_body', message);
-  }
-  return result.data;
 }
 
 /** Wrap engine RangeErrors (unknown user, account, security...) as 404s. */
@@ -142,6 +127,7 @@ const ENDPOINTS = [
   'PUT    /__sandbox/auto-holdings                    {intervalMs} (0 stops) random holdings changes',
   'POST   /__sandbox/auto-holdings/step               one random holdings change now',
   'PUT    /__sandbox/settings                         {refreshDelayMs?, refreshCooldownMs?}',
+  ...ALPACA_CONTROL_ENDPOINTS,
 ];
 
 export function controlRouter(deps: ControlDeps): Router {
@@ -415,6 +401,11 @@ export function controlRouter(deps: ControlDeps): Router {
     if (input.refreshCooldownMs !== undefined) engine.refreshCooldownMs = input.refreshCooldownMs;
     res.json({ refreshDelayMs: engine.refreshDelayMs, refreshCooldownMs: engine.refreshCooldownMs });
   });
+
+  if (deps.alpaca) router.use('/alpaca', alpacaControlRouter(deps.alpaca));
+  else {
+    router.use('/alpaca', (_req, _res, next) => next(new ControlError(404, 'not_found', 'this sandbox has no Alpaca server')));
+  }
 
   router.use((_req, _res, next) => next(new ControlError(404, 'not_found', 'no such control endpoint (GET /__sandbox lists them)')));
 

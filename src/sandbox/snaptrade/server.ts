@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createLogger, type Logger } from '../../logging/logger.ts';
+import type { AlpacaSandbox } from '../alpaca/server.ts';
 import type { PriceBook } from '../market/price-book.types.ts';
 import { ScenarioEngine } from '../scenario/scenario-engine.ts';
 import { GONE_OPERATIONS, HANDLERS, type HandlerResult } from './api-handlers.ts';
@@ -27,7 +28,7 @@ import { DEFAULT_RETRY_SCHEDULE_MS, WebhookDispatcher } from './webhook-dispatch
  * SnapTrade behaviour). Deprecated holdings endpoints answer 410.
  *
  * Also served: the connection portal (`/snapTrade/redeemToken`) and the control API
- * (`/__sandbox/...`).
+ * (`/__sandbox/...`, including `/__sandbox/alpaca/...` when an Alpaca sandbox is given).
  */
 export interface SnaptradeSandboxOptions {
   /** Port to listen on; 0 picks a free one. @default 4010 */
@@ -56,6 +57,8 @@ export interface SnaptradeSandboxOptions {
   /** See ScenarioEngineOptions. */
   refreshDelayMs?: number;
   refreshCooldownMs?: number;
+  /** An Alpaca sandbox to script through the control API (`/__sandbox/alpaca/...`). */
+  alpaca?: AlpacaSandbox;
   logger?: Logger;
 }
 
@@ -117,7 +120,7 @@ export async function startSnaptradeSandbox(options: SnaptradeSandboxOptions): P
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use('/__sandbox', controlRouter({ engine, webhooks, faults, rateLimiter, requests, logger }));
+  app.use('/__sandbox', controlRouter({ engine, webhooks, faults, rateLimiter, requests, alpaca: options.alpaca, logger }));
   app.use(connectionPortalRouter({ engine, portal, logger }));
   app.use(express.json({ limit: '1mb' }));
 

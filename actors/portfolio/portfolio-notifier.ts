@@ -1,0 +1,23 @@
+import type { Holding, PortfolioTotals } from '../../src/portfolio/index.ts';
+
+/**
+ * What the user actor tells the outside world after a commit: browser pushes and the symbol
+ * collector. Optional: the actor works without (tests, replay).
+ */
+export interface PortfolioNotifier {
+  holdingsChanged(userId: string, change: { upserted: readonly Holding[]; removed: readonly string[]; totals: PortfolioTotals }): void;
+  syncStatus(userId: string, status: { state: 'syncing' | 'idle' | 'failed'; accountId?: string; message?: string }): void;
+  connectionStatus(
+    userId: string,
+    status: { connectionId: string; brokerage: string | null; status: 'active' | 'broken' | 'disabled' | 'removed'; message?: string },
+  ): void;
+  /** The user's Alpaca-quotable tickers after this batch (idempotent: the same set changes nothing). */
+  heldSymbols(userId: string, symbols: readonly string[]): Promise<void> | void;
+  userPurged(userId: string): Promise<void> | void;
+}
+
+/** Sync scheduling the actor needs (BullMQ in production). */
+export interface SyncRequests {
+  scheduleAccountSync(userId: string, provider: 'snaptrade' | 'alpaca', accountId: string, reason: string): Promise<unknown>;
+  scheduleUserSync(userId: string, reason: string): Promise<unknown>;
+}

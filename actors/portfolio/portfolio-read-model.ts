@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis';
+import type { Knex } from '../../src/db/knex.ts';
+import { readLastPrices } from '../../src/market/price-reader.ts';
+import { applyPrice, type PortfolioTotals } from '../../src/portfolio/index.ts';
+import type { PortfolioSnapshotBody } from '../../src/realtime/events.ts';
+import type { StreamKeys } from '../../streams/keys.ts';
+import { loadPortfolio } from './portfolio-repository.ts';
+import { holdingView, totalsView } from './portfolio-views.ts';
+import { alpacaTicker } from './us-listings.ts';
+
+export interface PortfolioReadout {
+  snapshot: PortfolioSnapshotBody;
+  totals: PortfolioTotals;
+}
+
+/**
+ * The user's portfolio as the actor would hold it: the committed projection from Postgres,
+ * valued with the latest market prices. Serves `GET /api/portfolio` and the socket.io snapshot;
+ * uses the same pure functions as the actor, so the two agree.
+ */
+export async function readPortfolio(db: Knex, redis: Redis, keys: StreamKeys, userId: string): Promise<PortfolioReadout> {
+  const loaded = await loadPortfolio(db, userId);
+  const state = loaded.portfolio;
+  const tickers = new Map<string, string>();
+  for (const h of state.holdings.values()) {
+    const ticker = alpacaTicker(h);
+    if (ticker) tickers.set(ticker, h.identityKey);
+  }
+  const prices = await readLastPrices(redis, keys, [...tickers.keys()]);
+  for (const [ticker, price] of prices) {
+    applyPrice(state, tickers.get(ticker)!, { price: String(price.price), asOf: new Date(price.at).toISOString() });
+  }
+  const connections = await db('brokerage_connections').where({ user_id: userId }).select('id', 'status');
+  const connectionStatus = new Map(connections.map((c) => [c.id as string, c.status as string]));
+  const holdings = [...state.holdings.values()]
+    .sort((a, b) => (a.security.ticker < b.security.ticker ? -1 : a.security.ticker > b.security.ticker ? 1 : 0))
+    .map(holdingView);
+  return {
+    totals: state.totals,
+    snapshot: {
+      asOf: new Date().toISOString(),
+      baseCurrency: state.baseCurrency,
+      totals: totalsView(state.totals),
+      holdings,
+      accounts: loaded.accounts.map((a) => ({
+        id: a.id,
+        institution: a.institution,
+        name: a.name ?? a.institution,
+        provider: a.provider,
+        status: a.status,
+        connectionStatus: connectionStatus.get(a.connectionId) ?? 'active',
+      })),
+    },
+  };
+}

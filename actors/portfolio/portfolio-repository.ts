@@ -1,0 +1,247 @@
+import type { Knex } from '../../src/db/knex.ts';
+import {
+  aggregateHoldings,
+  createFxTable,
+  type AccountPositions,
+  type FxTable,
+  type Holding,
+  type NormalizedBalance,
+  type NormalizedPosition,
+  type PortfolioState,
+  type SecurityRef,
+} from '../../src/portfolio/index.ts';
+
+/**
+ * Postgres side of the user portfolio projection: what the actor loads on activation and the
+ * writes it makes inside the runtime's commit transaction. Every function takes the
+ * transaction (or the pool, for reads), never opens its own.
+ */
+export type Provider = 'snaptrade' | 'alpaca';
+
+export interface ConnectionRow {
+  id: string;
+  provider: Provider;
+  externalId: string;
+  brokerageName: string | null;
+  status: 'active' | 'broken' | 'disabled' | 'removed';
+}
+
+export interface AccountRow {
+  id: string;
+  connectionId: string;
+  provider: Provider;
+  externalId: string;
+  institution: string;
+  name: string | null;
+  currency: string;
+  status: 'open' | 'closed' | 'removed';
+  positionsAsOf: string | null;
+}
+
+export interface LoadedPortfolio {
+  baseCurrency: string;
+  userExists: boolean;
+  connections: ConnectionRow[];
+  accounts: AccountRow[];
+  portfolio: PortfolioState;
+}
+
+export const providerKey = (provider: string, externalId: string) => `${provider}:${externalId}`;
+
+/** The FX table from stored rates (refreshed from SnapTrade's rates by the sync). */
+export async function loadFxTable(db: Knex): Promise<FxTable> {
+  const rows = await db('fx_rates').select('base', 'quote', 'rate');
+  return createFxTable(rows.map((r) => ({ from: r.base, to: r.quote, rate: r.rate })));
+}
+
+function securityFromRow(row: Record<string, unknown>): SecurityRef {
+  const ref: SecurityRef = {
+    identityKey: row.identity_key as string,
+    ticker: row.ticker as string,
+    currency: (row.security_currency as string).trim(),
+    cashEquivalent: row.is_cash_equivalent as boolean,
+  };
+  if (row.figi) ref.figi = row.figi as string;
+  if (row.snaptrade_symbol_id) ref.snaptradeSymbolId = row.snaptrade_symbol_id as string;
+  if (row.exchange_mic) ref.exchangeMic = row.exchange_mic as string;
+  if (row.description) ref.description = row.description as string;
+  if (row.security_type) ref.type = row.security_type as string;
+  return ref;
+}
+
+/** Everything the actor needs, rebuilt from the tables (no live prices: those arrive as ticks). */
+export async function loadPortfolio(db: Knex, userId: string, fx?: FxTable): Promise<LoadedPortfolio> {
+  const user = await db('users').where({ id: userId }).first('base_currency');
+  const baseCurrency = (user?.base_currency as string | undefined)?.trim() ?? 'USD';
+  const connections = (
+    await db('brokerage_connections').where({ user_id: userId }).select('id', 'provider', 'external_id', 'brokerage_name', 'status')
+  ).map((r) => ({ id: r.id, provider: r.provider, externalId: r.external_id, brokerageName: r.brokerage_name, status: r.status }));
+  const accounts: AccountRow[] = (
+    await db('accounts').where({ user_id: userId }).whereNot({ status: 'removed' })
+  ).map((r) => ({
+    id: r.id,
+    connectionId: r.connection_id,
+    provider: r.provider,
+    externalId: r.external_id,
+    institution: r.institution_name,
+    name: r.name,
+    currency: r.currency.trim(),
+    status: r.status,
+    positionsAsOf: r.positions_as_of ? r.positions_as_of.toISOString() : null,
+  }));
+  const positions = await db('account_positions as p')
+    .join('securities as s', 's.id', 'p.security_id')
+    .where('p.user_id', userId)
+    .select('p.*', 's.identity_key', 's.figi', 's.snaptrade_symbol_id', 's.ticker', 's.exchange_mic', 's.description',
+      's.security_type', 's.is_cash_equivalent', 's.currency as security_currency');
+  const cash = await db('cash_balances').where({ user_id: userId });
+
+  const byAccount = new Map<string, AccountPositions>();
+  for (const account of accounts) {
+    const accountPositions: NormalizedPosition[] = positions
+      .filter((p) => p.account_id === account.id)
+      .map((p) => {
+        const position: NormalizedPosition = {
+          security: securityFromRow(p),
+          quantity: p.quantity,
+          currency: p.currency.trim(),
+          cashEquivalent: p.is_cash_equivalent,
+        };
+        if (p.average_cost !== null) position.averageCost = p.average_cost;
+        if (p.price !== null) position.price = p.price;
+        return position;
+      });
+    const balances: NormalizedBalance[] = cash
+      .filter((c) => c.account_id === account.id)
+      .map((c) => {
+        const balance: NormalizedBalance = { currency: c.currency.trim(), cash: c.amount };
+        if (c.buying_power !== null) balance.buyingPower = c.buying_power;
+        return balance;
+      });
+    if (account.positionsAsOf === null && accountPositions.length === 0 && balances.length === 0) continue;
+    byAccount.set(account.id, {
+      institution: account.institution,
+      currency: account.currency,
+      asOf: account.positionsAsOf ?? new Date(0).toISOString(),
+      positions: accountPositions,
+      balances,
+    });
+  }
+  const portfolio = aggregateHoldings(byAccount, { baseCurrency, fx: fx ?? (await loadFxTable(db)) });
+  return { baseCurrency, userExists: Boolean(user), connections, accounts, portfolio };
+}
+
+/** Upserts securities by identity key; returns identity key -> row id. */
+export async function upsertSecurities(tx: Knex.Transaction, refs: Iterable<SecurityRef>): Promise<Map<string, string>> {
+  const unique = new Map<string, SecurityRef>();
+  for (const ref of refs) unique.set(ref.identityKey, ref);
+  const ids = new Map<string, string>();
+  if (unique.size === 0) return ids;
+  // A FIGI or SnapTrade id already stored under another identity key (a listing first seen
+  // without them) is not repeated: the unique constraints keep one row per identifier.
+  const rows = [...unique.values()].sort((a, b) => (a.identityKey < b.identityKey ? -1 : 1)).map((ref) => ({
+    identity_key: ref.identityKey,
+    figi: ref.identityKey.startsWith('figi:') ? (ref.figi ?? null) : null,
+    snaptrade_symbol_id: ref.identityKey.startsWith('snaptrade:') ? (ref.snaptradeSymbolId ?? null) : null,
+    ticker: ref.ticker,
+    exchange_mic: ref.exchangeMic && /^[A-Z0-9]{4}$/.test(ref.exchangeMic) ? ref.exchangeMic : null,
+    currency: ref.currency,
+    description: ref.description ?? null,
+    security_type: ref.type ?? null,
+    is_cash_equivalent: ref.cashEquivalent,
+  }));
+  const inserted = await tx('securities')
+    .insert(rows)
+    .onConflict('identity_key')
+    .merge(['ticker', 'description', 'security_type', 'is_cash_equivalent', 'updated_at'])
+    .returning(['id', 'identity_key']);
+  for (const row of inserted) ids.set(row.identity_key, row.id);
+  return ids;
+}
+
+/** Replaces one account's positions and cash with a sync's result. */
+export async function replaceAccountHoldings(
+  tx: Knex.Transaction,
+  userId: string,
+  accountId: string,
+  data: { asOf: string; positions: readonly NormalizedPosition[]; balances: readonly NormalizedBalance[] },
+  securityIds: ReadonlyMap<string, string>,
+): Promise<void> {
+  await tx('account_positions').where({ account_id: accountId }).delete();
+  await tx('cash_balances').where({ account_id: accountId }).delete();
+  // Two lots of one security in an account (rare: some brokerages split them) become one row.
+  const merged = new Map<string, NormalizedPosition[]>();
+  for (const position of data.positions) {
+    if (Number(position.quantity) === 0) continue;
+    const list = merged.get(position.security.identityKey) ?? [];
+    list.push(position);
+    merged.set(position.security.identityKey, list);
+  }
+  const positionRows = [...merged.entries()].map(([key, lots]) => {
+    const first = lots[0]!;
+    const quantity = lots.reduce((sum, p) => sum + Number(p.quantity), 0);
+    return {
+      account_id: accountId,
+      user_id: userId,
+      security_id: securityIds.get(key)!,
+      quantity: lots.length === 1 ? first.quantity : String(quantity),
+      average_cost: first.averageCost !== undefined && Number(first.averageCost) >= 0 ? first.averageCost : null,
+      price: first.price !== undefined && Number(first.price) >= 0 ? first.price : null,
+      price_as_of: first.price !== undefined ? data.asOf : null,
+      currency: first.currency,
+      as_of: data.asOf,
+    };
+  });
+  if (positionRows.length) await tx('account_positions').insert(positionRows);
+  const cashRows = data.balances.map((b) => ({
+    account_id: accountId,
+    user_id: userId,
+    currency: b.currency,
+    amount: b.cash,
+    buying_power: b.buyingPower ?? null,
+    as_of: data.asOf,
+  }));
+  if (cashRows.length) await tx('cash_balances').insert(cashRows).onConflict(['account_id', 'currency']).merge();
+}
+
+/** Writes the holdings that changed and deletes the removed ones. */
+export async function writeHoldings(
+  tx: Knex.Transaction,
+  userId: string,
+  baseCurrency: string,
+  upserted: readonly Holding[],
+  removed: readonly string[],
+): Promise<void> {
+  if (removed.length) {
+    const ids = await tx('securities').whereIn('identity_key', removed).pluck('id');
+    if (ids.length) await tx('holdings').where({ user_id: userId }).whereIn('security_id', ids).delete();
+  }
+  if (!upserted.length) return;
+  const securityIds = await upsertSecurities(tx, upserted.map((h) => h.security));
+  const rows = upserted.map((h) => ({
+    user_id: userId,
+    security_id: securityIds.get(h.identityKey)!,
+    quantity: h.quantity,
+    currency: h.currency,
+    average_cost: h.averageCost,
+    cost_basis: h.costBasis,
+    price: h.price,
+    price_as_of: h.priceAsOf,
+    market_value: h.marketValue,
+    unrealized_pl: h.unrealizedPnl,
+    base_currency: baseCurrency,
+    market_value_base: h.base.marketValue,
+    account_count: h.accountCount,
+    accounts: JSON.stringify(
+      h.accounts.map((a) => ({
+        accountId: a.accountId,
+        institution: a.institution,
+        quantity: a.quantity,
+        averageCost: a.averageCost,
+        marketValue: a.marketValue,
+      })),
+    ),
+    updated_at: tx.fn.now(),
+  }));
+  await tx('holdings').insert(rows).onConflict(['user_id', 'security_id']).merge();
+}

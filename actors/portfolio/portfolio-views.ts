@@ -1,0 +1,39 @@
+import type { Holding, PortfolioTotals } from '../../src/portfolio/index.ts';
+import type { HoldingView, PortfolioTotals as TotalsView } from '../../src/realtime/events.ts';
+
+/** The wire view of a holding (socket.io and `GET /api/portfolio` share it). */
+export function holdingView(h: Holding): HoldingView {
+  return {
+    id: h.identityKey,
+    symbol: h.security.ticker,
+    description: h.security.description ?? null,
+    currency: h.currency,
+    quantity: h.quantity,
+    price: h.price,
+    priceAsOf: h.priceAsOf,
+    marketValue: h.marketValue,
+    marketValueBase: h.base.marketValue,
+    costBasis: h.costBasis,
+    unrealizedPl: h.unrealizedPnl,
+    dayChange: h.dayChange,
+    positionsAsOf: h.positionsAsOf || null,
+    accounts: h.accounts.map((a) => ({
+      accountId: a.accountId,
+      institution: a.institution,
+      quantity: a.quantity,
+      marketValue: a.marketValue,
+    })),
+  };
+}
+
+/** Totals in the base currency; a figure that could not be completed is still the sum of what was valued. */
+export function totalsView(t: PortfolioTotals): TotalsView {
+  return {
+    totalValue: t.totalValue,
+    cash: t.cash,
+    invested: t.investedValue,
+    costBasis: t.costBasis,
+    unrealizedPl: t.unrealizedPnl,
+    dayChange: t.dayChange,
+  };
+}

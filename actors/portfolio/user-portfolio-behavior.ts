@@ -1,0 +1,541 @@
+import type { Knex } from '../../src/db/knex.ts';
+import {
+  applyPrice,
+  EMPTY_FX_TABLE,
+  normalizeAlpacaAccount,
+  normalizeSnapTradeAccount,
+  reaggregateSymbols,
+  type AccountPositions,
+  type Holding,
+  type NormalizedAccountData,
+  type PortfolioState,
+  type PortfolioTotals,
+} from '../../src/portfolio/index.ts';
+import type { Envelope } from '../../streams/envelope.ts';
+import type { ActorBehavior, ApplyContext } from '../actor-behavior.ts';
+import type { PortfolioNotifier, SyncRequests } from './portfolio-notifier.ts';
+import {
+  loadPortfolio,
+  providerKey,
+  replaceAccountHoldings,
+  upsertSecurities,
+  writeHoldings,
+  type AccountRow,
+  type ConnectionRow,
+  type Provider,
+} from './portfolio-repository.ts';
+import type { TickerHolders } from './ticker-holders.ts';
+import { alpacaTicker } from './us-listings.ts';
+
+type Notification =
+  | { kind: 'holdings'; upserted: Holding[]; removed: string[]; totals: PortfolioTotals }
+  | { kind: 'sync'; state: 'syncing' | 'idle' | 'failed'; accountId?: string; message?: string }
+  | {
+      kind: 'connection';
+      connectionId: string;
+      brokerage: string | null;
+      status: 'active' | 'broken' | 'disabled' | 'removed';
+      message?: string;
+    }
+  | { kind: 'purged' };
+
+/** One user's portfolio, owned by its actor. */
+export interface UserPortfolioState {
+  userId: string;
+  userExists: boolean;
+  baseCurrency: string;
+  /** provider:externalId -> connection. */
+  connections: Map<string, ConnectionRow>;
+  /** provider:externalId -> account (not removed). */
+  accounts: Map<string, AccountRow>;
+  portfolio: PortfolioState;
+  /** Market-data ticker -> canonical identity key of the holding it prices. */
+  tickers: Map<string, string>;
+  /** Filled by `apply`, drained by `afterCommit`. */
+  outbox: Notification[];
+}
+
+interface AccountsSyncedPayload {
+  provider: Provider;
+  connections: { externalId: string; brokerageSlug: string | null; brokerageName: string | null; status: 'active' | 'broken' | 'disabled' }[];
+  accounts: {
+    externalId: string;
+    connectionExternalId: string;
+    name: string | null;
+    numberMasked: string | null;
+    institutionName: string;
+    currency: string;
+    tradingAllowed: boolean;
+  }[];
+}
+
+interface PositionsSyncedPayload {
+  provider: Provider;
+  accountId: string;
+  positions: unknown;
+  balances: unknown;
+  asOf: string;
+  fetchedAt: string;
+}
+
+interface SyncFailedPayload {
+  provider: Provider;
+  accountId?: string;
+  error: string;
+  status: number | null;
+  code: string | null;
+  retryable: boolean;
+}
+
+interface Webhook {
+  eventType?: string;
+  webhookId?: string;
+  userId?: string;
+  accountId?: string;
+  brokerageAuthorizationId?: string;
+  connectionId?: string;
+  eventTimestamp?: string;
+  details?: Record<string, { success?: boolean; error?: unknown } | undefined>;
+}
+
+export interface UserPortfolioBehaviorDeps {
+  sync: SyncRequests;
+  notifier?: PortfolioNotifier;
+  /** Latest market prices by ticker: a loaded portfolio starts valued like the read model. */
+  lastPrices?: (tickers: readonly string[]) => Promise<ReadonlyMap<string, { price: number; at: number }>>;
+  /** This worker's ticker -> active users index, kept current on load and commit. */
+  holders?: TickerHolders;
+}
+
+function tickersOf(holdings: Iterable<Holding>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const h of holdings) {
+    const ticker = alpacaTicker(h);
+    if (ticker) out.set(ticker, h.identityKey);
+  }
+  return out;
+}
+
+/**
+ * Normalizes a `positions.synced` payload with the provider's rules. Throws a
+ * PayloadValidationError on a malformed payload: the runtime then retries and finally parks the
+ * event in the dead-letter stream with the reason, and the partition goes on.
+ */
+export function normalizeSynced(payload: PositionsSyncedPayload): NormalizedAccountData {
+  if (payload.provider === 'alpaca') {
+    return normalizeAlpacaAccount({ positions: payload.positions, account: payload.balances }, payload.asOf);
+  }
+  return normalizeSnapTradeAccount({ positions: payload.positions, balances: payload.balances });
+}
+
+/**
+ * The user portfolio actor: applies webhooks and sync results to the user's projection
+ * (connections, accounts, positions, cash, aggregated holdings) inside the runtime's commit
+ * transaction, schedules the syncs the events call for, and after the commit tells the browser
+ * and the symbol collector what changed.
+ */
+export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> {
+  readonly name = 'user-portfolio';
+
+  constructor(private readonly deps: UserPortfolioBehaviorDeps) {}
+
+  async load(db: Knex, userId: string): Promise<UserPortfolioState> {
+    const loaded = await loadPortfolio(db, userId);
+    const tickers = tickersOf(loaded.portfolio.holdings.values());
+    if (this.deps.lastPrices && tickers.size) {
+      const prices = await this.deps.lastPrices([...tickers.keys()]);
+      for (const [ticker, price] of prices) {
+        applyPrice(loaded.portfolio, tickers.get(ticker)!, { price: String(price.price), asOf: new Date(price.at).toISOString() });
+      }
+    }
+    this.deps.holders?.set(userId, tickers.keys());
+    return {
+      userId,
+      userExists: loaded.userExists,
+      baseCurrency: loaded.baseCurrency,
+      connections: new Map(loaded.connections.map((c) => [providerKey(c.provider, c.externalId), c])),
+      accounts: new Map(loaded.accounts.map((a) => [providerKey(a.provider, a.externalId), a])),
+      portfolio: loaded.portfolio,
+      tickers,
+      outbox: [],
+    };
+  }
+
+  async apply(
+    tx: Knex.Transaction,
+    state: UserPortfolioState,
+    events: readonly Envelope[],
+    context: ApplyContext,
+  ): Promise<UserPortfolioState> {
+    const schedules: (() => Promise<unknown>)[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      switch (event.type) {
+        case 'snaptrade.webhook':
+          await this.applyWebhook(tx, state, event, context.streamIds[i] ?? null, context.partition, schedules);
+          break;
+        case 'accounts.synced':
+          await this.ensureUser(tx, state);
+          await this.applyAccountsSynced(tx, state, event.payload as AccountsSyncedPayload);
+          break;
+        case 'positions.synced':
+          await this.ensureUser(tx, state);
+          await this.applyPositionsSynced(tx, state, event.payload as PositionsSyncedPayload, schedules);
+          break;
+        case 'sync.failed':
+          await this.applySyncFailed(tx, state, event.payload as SyncFailedPayload);
+          break;
+        case 'alpaca.trade_update': {
+          const payload = event.payload as { accountId?: string };
+          if (payload.accountId) {
+            schedules.push(() => this.deps.sync.scheduleAccountSync(state.userId, 'alpaca', payload.accountId!, 'alpaca-fill'));
+          }
+          break;
+        }
+        default:
+          // Snapshots and event types newer than this code: nothing to apply.
+          break;
+      }
+    }
+    // Before the commit: a schedule that ran for a batch that then rolled back only causes an
+    // extra sync (debounced, idempotent); one lost after a commit would leave data stale.
+    for (const schedule of schedules) await schedule();
+    return state;
+  }
+
+  afterCommit(state: UserPortfolioState): Promise<void> | void {
+    if (state.userExists) this.deps.holders?.set(state.userId, state.tickers.keys());
+    else this.deps.holders?.remove(state.userId);
+    const notifier = this.deps.notifier;
+    const outbox = state.outbox.splice(0);
+    if (!notifier || outbox.length === 0) return;
+    let symbolsChanged = false;
+    for (const item of outbox) {
+      if (item.kind === 'holdings') {
+        notifier.holdingsChanged(state.userId, item);
+        symbolsChanged = true;
+      } else if (item.kind === 'sync') {
+        notifier.syncStatus(state.userId, item);
+      } else if (item.kind === 'connection') {
+        notifier.connectionStatus(state.userId, item);
+      } else {
+        return notifier.userPurged(state.userId);
+      }
+    }
+    if (symbolsChanged) return notifier.heldSymbols(state.userId, [...state.tickers.keys()].sort());
+  }
+
+  private async ensureUser(tx: Knex.Transaction, state: UserPortfolioState): Promise<void> {
+    if (state.userExists) return;
+    await tx('users').insert({ id: state.userId }).onConflict('id').ignore();
+    state.userExists = true;
+  }
+
+  private async applyWebhook(
+    tx: Knex.Transaction,
+    state: UserPortfolioState,
+    event: Envelope,
+    streamId: string | null,
+    partition: number,
+    schedules: (() => Promise<unknown>)[],
+  ): Promise<void> {
+    const hook = event.payload as Webhook;
+    const type = hook.eventType ?? String(event.meta?.eventType ?? 'UNKNOWN');
+    const userId = state.userId;
+    if (type !== 'USER_DELETED') {
+      await this.ensureUser(tx, state);
+      await tx('webhook_inbox')
+        .insert({
+          webhook_id: hook.webhookId ?? event.id,
+          event_type: type,
+          snaptrade_user_id: hook.userId ?? null,
+          partition,
+          stream_id: streamId,
+          event_timestamp: hook.eventTimestamp && !Number.isNaN(Date.parse(hook.eventTimestamp)) ? hook.eventTimestamp : null,
+          applied_at: tx.fn.now(),
+          payload: JSON.stringify(hook),
+        })
+        .onConflict('webhook_id')
+        .ignore();
+    }
+    const authorizationId = hook.brokerageAuthorizationId ?? hook.connectionId;
+    switch (type) {
+      case 'CONNECTION_ADDED':
+      case 'CONNECTION_FIXED':
+      case 'CONNECTION_UPDATED':
+      case 'NEW_ACCOUNT_AVAILABLE':
+        if (authorizationId && (type === 'CONNECTION_FIXED' || type === 'CONNECTION_ADDED')) {
+          await this.setConnectionStatus(tx, state, 'snaptrade', authorizationId, 'active', null);
+        }
+        state.outbox.push({ kind: 'sync', state: 'syncing', message: type });
+        schedules.push(() => this.deps.sync.scheduleUserSync(userId, type.toLowerCase()));
+        break;
+      case 'ACCOUNT_HOLDINGS_UPDATED': {
+        const failed = Object.entries(hook.details ?? {}).filter(([, d]) => d && d.success === false);
+        if (failed.length) {
+          state.outbox.push({
+            kind: 'sync',
+            state: 'failed',
+            ...(hook.accountId ? { accountId: hook.accountId } : {}),
+            message: `brokerage sync reported failures: ${failed.map(([k]) => k).join(', ')}`,
+          });
+        }
+        if (hook.accountId) {
+          schedules.push(() => this.deps.sync.scheduleAccountSync(userId, 'snaptrade', hook.accountId!, 'holdings-updated'));
+        }
+        break;
+      }
+      case 'TRADE_DETECTION':
+      case 'TRADE_UPDATE':
+        if (hook.accountId) {
+          schedules.push(() => this.deps.sync.scheduleAccountSync(userId, 'snaptrade', hook.accountId!, type.toLowerCase()));
+        }
+        break;
+      case 'CONNECTION_BROKEN':
+        if (authorizationId) await this.setConnectionStatus(tx, state, 'snaptrade', authorizationId, 'broken', 'the brokerage connection needs to be re-authenticated');
+        break;
+      case 'CONNECTION_DELETED':
+        if (authorizationId) await this.removeConnection(tx, state, 'snaptrade', authorizationId);
+        break;
+      case 'ACCOUNT_REMOVED':
+        if (hook.accountId) await this.removeAccounts(tx, state, [providerKey('snaptrade', hook.accountId)]);
+        break;
+      case 'USER_DELETED':
+        await tx('users').where({ id: userId }).delete();
+        state.userExists = false;
+        state.connections.clear();
+        state.accounts.clear();
+        state.portfolio = (await loadPortfolio(tx, '\u0000none', EMPTY_FX_TABLE)).portfolio;
+        state.tickers.clear();
+        state.outbox.push({ kind: 'purged' });
+        break;
+      default:
+        // CONNECTION_ATTEMPTED/FAILED, transactions, unknown types: recorded in the inbox only.
+        break;
+    }
+  }
+
+  private async setConnectionStatus(
+    tx: Knex.Transaction,
+    state: UserPortfolioState,
+    provider: Provider,
+    externalId: string,
+    status: ConnectionRow['status'],
+    reason: string | null,
+  ): Promise<void> {
+    const key = providerKey(provider, externalId);
+    const known = state.connections.get(key);
+    if (known?.status === status) return;
+    const changes = { status, status_reason: reason, status_changed_at: tx.fn.now(), updated_at: tx.fn.now() };
+    // Alpaca rows exist before any event names them (the link API creates them with their keys).
+    const [row] =
+      provider === 'alpaca'
+        ? await tx('brokerage_connections')
+            .where({ provider, external_id: externalId, user_id: state.userId })
+            .update(changes)
+            .returning(['id', 'brokerage_name', 'user_id'])
+        : await tx('brokerage_connections')
+            .insert({ user_id: state.userId, provider, external_id: externalId, status, status_reason: reason })
+            .onConflict(['provider', 'external_id'])
+            .merge(changes)
+            .returning(['id', 'brokerage_name', 'user_id']);
+    if (!row) return;
+    if (row.user_id !== state.userId) throw new Error(`connection ${externalId} belongs to another user`);
+    state.connections.set(key, { id: row.id, provider, externalId, brokerageName: row.brokerage_name, status });
+    state.outbox.push({
+      kind: 'connection',
+      connectionId: row.id,
+      brokerage: row.brokerage_name,
+      status,
+      ...(reason ? { message: reason } : {}),
+    });
+  }
+
+  private async removeConnection(tx: Knex.Transaction, state: UserPortfolioState, provider: Provider, externalId: string) {
+    const connection = state.connections.get(providerKey(provider, externalId));
+    await this.setConnectionStatus(tx, state, provider, externalId, 'removed', null);
+    const id = connection?.id ?? state.connections.get(providerKey(provider, externalId))?.id;
+    const keys = [...state.accounts.entries()].filter(([, a]) => a.connectionId === id).map(([k]) => k);
+    await this.removeAccounts(tx, state, keys);
+  }
+
+  /** Marks accounts removed, deletes their positions and cash, re-aggregates what they held. */
+  private async removeAccounts(tx: Knex.Transaction, state: UserPortfolioState, keys: readonly string[]) {
+    const removed = keys.map((k) => state.accounts.get(k)).filter((a): a is AccountRow => a !== undefined);
+    if (removed.length === 0) return;
+    const ids = removed.map((a) => a.id);
+    await tx('accounts').whereIn('id', ids).update({ status: 'removed', updated_at: tx.fn.now() });
+    await tx('account_positions').whereIn('account_id', ids).delete();
+    await tx('cash_balances').whereIn('account_id', ids).delete();
+    for (const key of keys) state.accounts.delete(key);
+    await this.reaggregate(tx, state, new Map(ids.map((id) => [id, null])));
+  }
+
+  private async reaggregate(tx: Knex.Transaction, state: UserPortfolioState, changed: Map<string, AccountPositions | null>) {
+    const { state: next, changes } = reaggregateSymbols(state.portfolio, changed);
+    state.portfolio = next;
+    await writeHoldings(tx, state.userId, state.baseCurrency, changes.upserted, changes.removed);
+    if (changes.upserted.length || changes.removed.length || changed.size) {
+      state.tickers = tickersOf(next.holdings.values());
+      state.outbox.push({ kind: 'holdings', upserted: changes.upserted, removed: changes.removed, totals: next.totals });
+    }
+  }
+
+  private async applyAccountsSynced(tx: Knex.Transaction, state: UserPortfolioState, payload: AccountsSyncedPayload) {
+    const provider = payload.provider;
+    const listed = new Set<string>();
+    for (const c of payload.connections) {
+      listed.add(providerKey(provider, c.externalId));
+      const key = providerKey(provider, c.externalId);
+      const before = state.connections.get(key);
+      const status = c.status;
+      if (provider === 'alpaca') {
+        // Alpaca links are created by the link API with their sealed keys (the schema requires
+        // them); a listing only refreshes them.
+        const [row] = await tx('brokerage_connections')
+          .where({ provider, external_id: c.externalId, user_id: state.userId })
+          .update({ status, last_synced_at: tx.fn.now(), updated_at: tx.fn.now() })
+          .returning(['id']);
+        if (!row) continue;
+        state.connections.set(key, { id: row.id, provider, externalId: c.externalId, brokerageName: c.brokerageName, status });
+        if (before?.status !== status) state.outbox.push({ kind: 'connection', connectionId: row.id, brokerage: c.brokerageName, status });
+        continue;
+      }
+      const [row] = await tx('brokerage_connections')
+        .insert({
+          user_id: state.userId,
+          provider,
+          external_id: c.externalId,
+          brokerage_slug: c.brokerageSlug,
+          brokerage_name: c.brokerageName,
+          status,
+          // Alpaca rows are created by the link API with their sealed keys; never here.
+        })
+        .onConflict(['provider', 'external_id'])
+        .merge({
+          brokerage_slug: c.brokerageSlug,
+          brokerage_name: c.brokerageName,
+          status,
+          last_synced_at: tx.fn.now(),
+          updated_at: tx.fn.now(),
+        })
+        .returning(['id', 'user_id']);
+      if (row.user_id !== state.userId) throw new Error(`connection ${c.externalId} belongs to another user`);
+      state.connections.set(key, { id: row.id, provider, externalId: c.externalId, brokerageName: c.brokerageName, status });
+      if (before?.status !== status) {
+        state.outbox.push({ kind: 'connection', connectionId: row.id, brokerage: c.brokerageName, status });
+      }
+    }
+    for (const [key, c] of state.connections) {
+      if (c.provider === provider && !listed.has(key) && c.status !== 'removed') {
+        await this.removeConnection(tx, state, provider, c.externalId);
+      }
+    }
+    const listedAccounts = new Set<string>();
+    for (const a of payload.accounts) {
+      const key = providerKey(provider, a.externalId);
+      listedAccounts.add(key);
+      const connection = state.connections.get(providerKey(provider, a.connectionExternalId));
+      if (!connection) throw new Error(`account ${a.externalId} names unknown connection ${a.connectionExternalId}`);
+      const [row] = await tx('accounts')
+        .insert({
+          user_id: state.userId,
+          connection_id: connection.id,
+          provider,
+          external_id: a.externalId,
+          name: a.name,
+          number_masked: a.numberMasked,
+          institution_name: a.institutionName,
+          currency: a.currency,
+          trading_allowed: a.tradingAllowed,
+          status: 'open',
+        })
+        .onConflict(['provider', 'external_id'])
+        .merge({
+          connection_id: connection.id,
+          name: a.name,
+          number_masked: a.numberMasked,
+          institution_name: a.institutionName,
+          currency: a.currency,
+          trading_allowed: a.tradingAllowed,
+          status: 'open',
+          updated_at: tx.fn.now(),
+        })
+        .returning(['id', 'user_id', 'positions_as_of']);
+      if (row.user_id !== state.userId) throw new Error(`account ${a.externalId} belongs to another user`);
+      state.accounts.set(key, {
+        id: row.id,
+        connectionId: connection.id,
+        provider,
+        externalId: a.externalId,
+        institution: a.institutionName,
+        name: a.name,
+        currency: a.currency,
+        status: 'open',
+        positionsAsOf: row.positions_as_of ? row.positions_as_of.toISOString() : null,
+      });
+    }
+    const gone = [...state.accounts.entries()]
+      .filter(([key, a]) => a.provider === provider && !listedAccounts.has(key))
+      .map(([key]) => key);
+    await this.removeAccounts(tx, state, gone);
+  }
+
+  private async applyPositionsSynced(
+    tx: Knex.Transaction,
+    state: UserPortfolioState,
+    payload: PositionsSyncedPayload,
+    schedules: (() => Promise<unknown>)[],
+  ) {
+    const account = state.accounts.get(providerKey(payload.provider, payload.accountId));
+    if (!account) {
+      // Positions of an account we have not listed yet (a webhook raced the account list):
+      // list the user's accounts, which syncs this one again.
+      schedules.push(() => this.deps.sync.scheduleUserSync(state.userId, 'unknown-account'));
+      return;
+    }
+    const data = normalizeSynced(payload);
+    if (account.positionsAsOf && Date.parse(data.asOf) < Date.parse(account.positionsAsOf)) return;
+    const securityIds = await upsertSecurities(tx, data.positions.map((p) => p.security));
+    await replaceAccountHoldings(tx, state.userId, account.id, data, securityIds);
+    await tx('accounts')
+      .where({ id: account.id })
+      .update({ positions_as_of: data.asOf, last_synced_at: tx.fn.now(), updated_at: tx.fn.now() });
+    await tx('brokerage_connections').where({ id: account.connectionId }).update({ last_synced_at: tx.fn.now() });
+    account.positionsAsOf = data.asOf;
+    await this.reaggregate(
+      tx,
+      state,
+      new Map([
+        [
+          account.id,
+          {
+            institution: account.institution,
+            currency: account.currency,
+            asOf: data.asOf,
+            positions: data.positions,
+            balances: data.balances,
+          },
+        ],
+      ]),
+    );
+    state.outbox.push({ kind: 'sync', state: 'idle', accountId: account.id });
+  }
+
+  private async applySyncFailed(tx: Knex.Transaction, state: UserPortfolioState, payload: SyncFailedPayload) {
+    const account = payload.accountId ? state.accounts.get(providerKey(payload.provider, payload.accountId)) : undefined;
+    // 402/3003: SnapTrade says the connection is disabled; the user must reconnect.
+    if (account && (payload.code === '3003' || payload.status === 402)) {
+      const connection = [...state.connections.values()].find((c) => c.id === account.connectionId);
+      if (connection) {
+        await this.setConnectionStatus(tx, state, connection.provider, connection.externalId, 'broken', payload.error);
+      }
+    }
+    state.outbox.push({
+      kind: 'sync',
+      state: 'failed',
+      ...(account ? { accountId: account.id } : {}),
+      message: payload.error,
+    });
+  }
+}

@@ -1,0 +1,48 @@
+import { Router } from 'express';
+import type { Redis } from 'ioredis';
+import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
+import type { StreamKeys } from '../../streams/keys.ts';
+import { requireUser } from '../auth/middleware.ts';
+import type { UserTokenVerifier } from '../auth/user-tokens.ts';
+import type { Knex } from '../db/knex.ts';
+import { listAccounts } from './accounts-query.ts';
+import { userHandler } from './async-handler.ts';
+
+export interface PortfolioRoutesDeps {
+  db: Knex;
+  redis: Redis;
+  keys: StreamKeys;
+  verifier: UserTokenVerifier;
+}
+
+/**
+ * `GET /api/portfolio`: aggregated holdings with per-account breakdown, totals in the base
+ * currency, and the freshness of each number (`positionsAsOf`, `priceAsOf`, `complete`).
+ * `GET /api/accounts`: accounts with their connection's status and cash.
+ */
+export function portfolioRouter(deps: PortfolioRoutesDeps): Router {
+  const router = Router();
+  router.use(requireUser(deps.verifier));
+  router.get(
+    '/portfolio',
+    userHandler(async (req, res) => {
+      const { snapshot, totals } = await readPortfolio(deps.db, deps.redis, deps.keys, req.userId);
+      res.json({
+        ...snapshot,
+        completeness: {
+          complete: totals.complete,
+          unpricedHoldings: totals.unpricedHoldings,
+          holdingsMissingFx: totals.holdingsMissingFx,
+          cashLinesMissingFx: totals.cashLinesMissingFx,
+        },
+      });
+    }),
+  );
+  router.get(
+    '/accounts',
+    userHandler(async (req, res) => {
+      res.json({ accounts: await listAccounts(deps.db, req.userId) });
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,41 @@
+import type { PortfolioNotifier } from '../../actors/portfolio/portfolio-notifier.ts';
+import { holdingView, totalsView } from '../../actors/portfolio/portfolio-views.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { SymbolCollector } from '../market/symbol-collector.ts';
+import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
+import type { RoomEmitter } from '../realtime/room-emitter.ts';
+
+/**
+ * The user actor's window on the outside: holdings changes go to the browser through the delta
+ * coalescer, statuses straight to the user's room, held tickers to the symbol collector (which
+ * drives the market-data subscription).
+ */
+export function realtimeNotifier(deps: {
+  coalescer: DeltaCoalescer;
+  emitter: RoomEmitter;
+  collector: SymbolCollector;
+  log: Logger;
+}): PortfolioNotifier {
+  const warn = (what: string) => (err: unknown) => deps.log.warn({ err }, `${what} failed`);
+  return {
+    holdingsChanged(userId, change) {
+      deps.coalescer.push(userId, {
+        totals: totalsView(change.totals),
+        upserted: change.upserted.map(holdingView),
+        removed: change.removed,
+      });
+    },
+    syncStatus(userId, status) {
+      deps.emitter.syncStatus(userId, { ...status, at: new Date().toISOString() }).catch(warn('sync status push'));
+    },
+    connectionStatus(userId, status) {
+      deps.emitter.connectionStatus(userId, { ...status, at: new Date().toISOString() }).catch(warn('connection status push'));
+    },
+    async heldSymbols(userId, symbols) {
+      await deps.collector.setUserSymbols(userId, symbols).catch(warn('symbol collector update'));
+    },
+    async userPurged(userId) {
+      await deps.collector.removeUser(userId).catch(warn('symbol collector removal'));
+    },
+  };
+}

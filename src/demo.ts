@@ -1,0 +1,144 @@
+import { issueUserToken } from './auth/user-tokens.ts';
+import { ConfigError, loadConfig, type Config } from './config/config.ts';
+import { startFoliostream } from './app/foliostream.ts';
+import { createLogger } from './logging/logger.ts';
+import { installShutdownHandlers } from './runtime/shutdown.ts';
+import { startSandbox, type Sandbox } from './sandbox/sandbox.ts';
+
+/**
+ * `npm run demo`: the whole product on the brokerage sandbox, in one process, with no
+ * configuration. It starts the sandbox (SnapTrade and Alpaca), Redis and Postgres when none are
+ * configured, every role of the engine, then connects a demo user to two brokerages and an
+ * internal Alpaca account through the real APIs, and prints where to look.
+ */
+const DEMO_USER = 'demo-user';
+const log = createLogger('demo');
+
+function portOf(url: string | undefined, fallback: number): number {
+  if (!url) return fallback;
+  const parsed = new URL(url);
+  return parsed.port ? Number(parsed.port) : fallback;
+}
+
+async function startDemoSandbox(config: Config): Promise<Sandbox> {
+  const options = { webhookUrl: null, tickRateHz: 1, webhookRetryScheduleMs: [1_000, 5_000, 30_000] };
+  try {
+    return await startSandbox({
+      ...options,
+      snaptradePort: portOf(config.SNAPTRADE_BASE_URL, 4010),
+      alpacaPort: portOf(config.ALPACA_TRADING_URL, 4020),
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    log.warn('sandbox ports are taken: using free ports instead');
+    return startSandbox({ ...options, snaptradePort: 0, alpacaPort: 0 });
+  }
+}
+
+async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+let config: Config;
+try {
+  config = loadConfig({ ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' });
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+if (config.NODE_ENV === 'production') {
+  console.error('npm run demo runs against the brokerage sandbox; it refuses NODE_ENV=production.');
+  process.exit(1);
+}
+
+const sandbox = await startDemoSandbox(config);
+config = {
+  ...config,
+  SNAPTRADE_BASE_URL: sandbox.snaptradeUrl,
+  SNAPTRADE_CLIENT_ID: sandbox.clientId,
+  SNAPTRADE_CONSUMER_KEY: sandbox.consumerKey,
+  ALPACA_TRADING_URL: sandbox.alpacaUrl,
+  ALPACA_DATA_URL: sandbox.alpacaUrl,
+  ALPACA_STREAM_URL: sandbox.alpacaWsUrl,
+};
+let app;
+try {
+  app = await startFoliostream(config, log);
+} catch (err) {
+  await sandbox.close();
+  throw err;
+}
+const running = app;
+installShutdownHandlers(async () => {
+  await running.stop();
+  await sandbox.close();
+}, log);
+
+const base = app.url!;
+await sandbox.control.configureWebhooks({ url: `${base}/api/snaptrade/webhook` });
+
+// A fresh demo user each run: the sandbox forgets its users when it stops, so last run's
+// SnapTrade registration would no longer be valid there.
+await app.ctx.db('users').where({ id: DEMO_USER }).delete();
+const token = await issueUserToken(config.AUTH_SECRET!, DEMO_USER, 24 * 3600);
+
+// 1. Register with SnapTrade and get a connection portal URL, as a browser client would.
+const portal = (await api(base, token, 'POST', '/api/snaptrade/connection-url', {})) as { redirectURI: string };
+// 2. Two brokerages holding some of the same securities (the sandbox sends the webhooks).
+await sandbox.control.connect(DEMO_USER, {
+  brokerage: 'QUESTRADE',
+  accounts: [
+    { name: 'TFSA', currency: 'CAD', cash: { CAD: 2500 }, positions: [{ symbol: 'AAPL', units: 10, averageCost: 150 }, { symbol: 'SHOP.TO', units: 20 }, { symbol: 'RY.TO', units: 15 }] },
+    { name: 'Margin', currency: 'USD', cash: { USD: 1200 }, positions: [{ symbol: 'MSFT', units: 8, averageCost: 300 }, { symbol: 'SPY', units: 5 }] },
+  ],
+});
+await sandbox.control.connect(DEMO_USER, {
+  brokerage: 'ROBINHOOD',
+  accounts: [{ name: 'Individual', currency: 'USD', cash: { USD: 800 }, positions: [{ symbol: 'AAPL', units: 4, averageCost: 170 }, { symbol: 'NVDA', units: 12 }] }],
+});
+// 3. An internal Alpaca account, linked through the API with its own keys.
+const alpacaAccount = sandbox.alpaca.createAccount({ cash: 25_000 });
+sandbox.alpaca.setPositions(alpacaAccount.keyId, [
+  { symbol: 'AAPL', qty: 6, avgEntryPrice: 180 },
+  { symbol: 'GOOGL', qty: 9 },
+]);
+await api(base, token, 'POST', '/api/alpaca/accounts', { keyId: alpacaAccount.keyId, secretKey: alpacaAccount.secretKey });
+
+// Wait until the holdings of all three have been synced and aggregated.
+const deadline = Date.now() + 60_000;
+let portfolio: { holdings: { symbol: string; quantity: string; accounts: unknown[] }[]; totals: { totalValue: string | null } } | undefined;
+while (Date.now() < deadline) {
+  portfolio = (await api(base, token, 'GET', '/api/portfolio')) as typeof portfolio;
+  const aapl = portfolio?.holdings.find((h) => h.symbol === 'AAPL');
+  if (aapl && aapl.accounts.length === 3) break;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}
+
+const line = '-'.repeat(78);
+console.log(`
+${line}
+ foliostream demo is running (Ctrl-C to stop)
+
+ Dashboard (live prices):  ${base}/#token=${token}
+ Portfolio API:            curl -H "Authorization: Bearer ${token.slice(0, 16)}…" ${base}/api/portfolio
+                           (full token: the part after #token= above)
+ Metrics / readiness:      ${base}/metrics   ${base}/readyz
+
+ Demo user "${DEMO_USER}" holds ${portfolio?.holdings.length ?? 0} securities across Questrade, Robinhood and Alpaca;
+ total value ${portfolio?.totals.totalValue ?? 'n/a'} USD. AAPL is held in all three.
+
+ Connect another brokerage in the SnapTrade sandbox portal:
+   ${portal.redirectURI}
+ Script the sandbox:       ${sandbox.snaptradeUrl}/__sandbox  (see README, "Brokerage sandbox")
+${line}
+`);

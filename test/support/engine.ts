@@ -1,0 +1,118 @@
+import pino from 'pino';
+import { startFoliostream, type Foliostream } from '../../src/app/foliostream.ts';
+import { issueUserToken } from '../../src/auth/user-tokens.ts';
+import { loadConfig, type Config } from '../../src/config/config.ts';
+import { setRootLogger } from '../../src/logging/logger.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { createTestRedis, type TestRedis } from './redis.ts';
+
+export interface TestEngine {
+  app: Foliostream;
+  sandbox: Sandbox;
+  db: TestDatabase;
+  redis: TestRedis;
+  config: Config;
+  /** The web role's base URL. */
+  url: string;
+  namespace: string;
+  token(userId: string, ttlSeconds?: number): Promise<string>;
+  /** Calls the engine's HTTP API as `userId`; returns status and parsed body. */
+  api<T = unknown>(userId: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole engine in this process, as `npm start` runs it (every role unless `ROLES` says
+ * otherwise), on the test Redis (own key namespace) and a fresh database, against a sandbox of
+ * its own on free ports. For end-to-end tests; `stop()` removes everything it made.
+ */
+export async function startTestEngine(
+  options: { env?: Record<string, string>; sandbox?: SandboxOptions } = {},
+): Promise<TestEngine> {
+  setRootLogger(pino({ level: process.env.TEST_LOG_LEVEL ?? 'error' }));
+  const redis = await createTestRedis();
+  const db = await createTestDatabase({ migrate: false });
+  const sandbox = await startSandbox({
+    snaptradePort: 0,
+    alpacaPort: 0,
+    webhookUrl: null,
+    webhookRetryScheduleMs: [200, 500, 1_000],
+    ...options.sandbox,
+  });
+  const namespace = redis.prefix.replace(/:$/, '');
+  let app: Foliostream | undefined;
+  try {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      REDIS_URL: redis.url,
+      DATABASE_URL: db.url,
+      SNAPTRADE_BASE_URL: sandbox.snaptradeUrl,
+      SNAPTRADE_CLIENT_ID: sandbox.clientId,
+      SNAPTRADE_CONSUMER_KEY: sandbox.consumerKey,
+      ALPACA_TRADING_URL: sandbox.alpacaUrl,
+      ALPACA_DATA_URL: sandbox.alpacaUrl,
+      ALPACA_STREAM_URL: sandbox.alpacaWsUrl,
+      LEASE_TTL_MS: '3000',
+      SYNC_DEBOUNCE_MS: '300',
+      SYNC_ACCOUNT_FLOOR_MS: '0',
+      PARTITION_COUNT: '4',
+      REALTIME_DELTA_WINDOW_MS: '50',
+      ...options.env,
+    });
+    app = await startFoliostream(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'error' }), { namespace });
+    const url = app.url!;
+    await sandbox.control.configureWebhooks({ url: `${url}/api/snaptrade/webhook` });
+    const started = app;
+    return {
+      app: started,
+      sandbox,
+      db,
+      redis,
+      config,
+      url,
+      namespace,
+      token: (userId, ttl = 3600) => issueUserToken(config.AUTH_SECRET!, userId, ttl),
+      async api(userId, method, path, body) {
+        const token = await issueUserToken(config.AUTH_SECRET!, userId, 600);
+        const response = await fetch(`${url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        const text = await response.text();
+        return { status: response.status, body: (text ? JSON.parse(text) : null) as never };
+      },
+      async stop() {
+        await started.stop();
+        await sandbox.close();
+        await redis.cleanup();
+        await db.drop();
+      },
+    };
+  } catch (err) {
+    await app?.stop();
+    await sandbox.close();
+    await redis.cleanup();
+    await db.drop();
+    throw err;
+  }
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
