@@ -1,3 +1,4 @@
+import { ERRORS } from '../http/errors.ts';
 import { variables, type VariableSpec } from './variables.ts';
 
 /** The README's configuration table, generated from the declarations in `variables.ts`. */
@@ -20,13 +21,25 @@ export function configurationTable(): string {
   ].join('\n');
 }
 
-const BEGIN = '<!-- config-table:begin -->';
-const END = '<!-- config-table:end -->';
+/** The README's error-code table, generated from `src/http/errors.ts`. */
+export function errorTable(): string {
+  return [
+    '| code | status | meaning |',
+    '| --- | --- | --- |',
+    ...Object.entries(ERRORS).map(([code, e]) => `| \`${code}\` | ${e.status} | ${e.description} |`),
+  ].join('\n');
+}
 
-/** Rewrites the table between the README's markers (`npm run docs:config`). */
+function replaceBetween(readme: string, name: string, table: string): string {
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  const start = readme.indexOf(begin);
+  const stop = readme.indexOf(end);
+  if (start < 0 || stop < start) throw new Error(`README.md needs ${begin} and ${end} markers`);
+  return `${readme.slice(0, start + begin.length)}\n${table}\n${readme.slice(stop)}`;
+}
+
+/** Rewrites the generated tables between the README's markers (`npm run docs:config`). */
 export function withConfigurationTable(readme: string): string {
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md needs ${BEGIN} and ${END} markers`);
-  return `${readme.slice(0, start + BEGIN.length)}\n${configurationTable()}\n${readme.slice(end)}`;
+  return replaceBetween(replaceBetween(readme, 'config-table', configurationTable()), 'error-table', errorTable());
 }

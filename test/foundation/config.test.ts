@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
-import { configurationTable } from '../../src/config/docs-table.ts';
+import { configurationTable, errorTable } from '../../src/config/docs-table.ts';
 
 function problemsOf(env: Record<string, string>): { variable: string; message: string }[] {
   try {
@@ -63,5 +63,10 @@ describe('configuration', () => {
   it('keeps the README configuration table in step with the declarations', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(configurationTable());
+  });
+
+  it('keeps the README error-code table in step with the error registry', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(errorTable());
   });
 });
