@@ -1,13 +1,13 @@
 /**
  * The server under test for `npm run bench:ingest`, run as a child process so the load generator
- * does not share its event loop. It serves the real webhook route (the production router on a
- * real Redis) and, on the same Express app, a bare baseline route that answers 200 without reading
- * the body. A second listener serves the same webhook handler straight from `node:http` (no
- * Express), next to a bare `node:http` baseline: what a fast path in front of Express would give.
- * Parent protocol (IPC): child sends `{url, rawUrl}` when listening; exits on disconnect.
+ * does not share its event loop. It is the web role's server as production mounts it
+ * (`startHttpServer` with the webhook on the fast path in front of Express, on a real Redis), with
+ * two baselines on the same server: a fast-path route that reads the body and answers 200, and an
+ * Express route that does the same; plus the webhook router mounted through Express, to show what
+ * the fast path buys.
+ * Parent protocol (IPC): child sends `{url}` when listening; exits on disconnect.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from 'express';
 import { loadConfig } from '../../src/config/config.ts';
 import { startHttpServer } from '../../src/http/server.ts';
@@ -17,6 +17,18 @@ import { createWebhookHandler, webhookRouter } from '../../src/webhooks/webhook-
 
 export const WEBHOOK_PATH = '/api/snaptrade/webhook';
 export const BASELINE_PATH = '/bench/baseline';
+export const FAST_BASELINE_PATH = '/bench/fast-baseline';
+export const EXPRESS_WEBHOOK_PATH = '/bench/express-webhook';
+
+/** Reads the body and answers 200: the least a webhook endpoint can do. */
+function bare(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  req.once('end', () => {
+    res.statusCode = 200;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.end('{"status":"ok"}');
+  });
+}
 
 async function main() {
   const config = loadConfig(process.env);
@@ -30,39 +42,25 @@ async function main() {
   await ctx.redis.ping();
 
   const baseline = Router();
-  baseline.post('/', (_req, res) => {
-    res.status(200).json({ status: 'ok' });
-  });
+  baseline.post('/', (req, res) => bare(req, res));
 
   const http = await startHttpServer(
     ctx,
     [
-      { path: WEBHOOK_PATH, router: webhookRouter(ctx) },
+      { path: EXPRESS_WEBHOOK_PATH, router: webhookRouter(ctx) },
       { path: BASELINE_PATH, router: baseline },
     ],
-    { port: 0 },
+    {
+      port: 0,
+      fastRoutes: [
+        { method: 'POST', path: WEBHOOK_PATH, handler: createWebhookHandler(ctx) },
+        { method: 'POST', path: FAST_BASELINE_PATH, handler: bare },
+      ],
+    },
   );
-  const handler = createWebhookHandler(ctx);
-  const raw = createServer((req, res) => {
-    if (req.method === 'POST' && req.url === WEBHOOK_PATH) {
-      handler(req, res);
-      return;
-    }
-    req.resume();
-    req.once('end', () => {
-      res.statusCode = 200;
-      res.setHeader('content-type', 'application/json; charset=utf-8');
-      res.end('{"status":"ok"}');
-    });
-  });
-  raw.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
-  const rawUrl = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
 
-  process.send?.({ url: http.url, rawUrl });
+  process.send?.({ url: http.url });
   process.on('disconnect', () => {
-    raw.close();
-    raw.closeAllConnections();
     void http.close().then(() => ctx.close()).finally(() => process.exit(0));
   });
 }

@@ -138,7 +138,9 @@ function respond(res: ServerResponse, outcome: IngestOutcome, metrics: WebhookMe
         partition: outcome.partition,
         streamId: outcome.streamId,
       };
-      if (webhook.knownEventType && webhook.schema !== 'unknown') log.info(fields, 'webhook accepted');
+      // Debug, not info: at thousands per second a line each costs more than the dedupe itself, and
+      // the stream entry plus foliostream_webhooks_accepted_total already record every one.
+      if (webhook.knownEventType && webhook.schema !== 'unknown') log.debug(fields, 'webhook accepted');
       else log.warn({ ...fields, webhookSchema: webhook.schema }, 'webhook of an unknown type accepted and recorded');
       sendJson(res, 200, { status: 'accepted', streamId: outcome.streamId });
       return;

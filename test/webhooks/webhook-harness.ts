@@ -63,7 +63,7 @@ export async function startWebhookServer(options: {
       callback();
     },
   });
-  const log = pino({ level: 'info' }, sink);
+  const log = pino({ level: 'debug' }, sink);
   const config = loadConfig({
     NODE_ENV: 'test',
     SNAPTRADE_CONSUMER_KEY: CONSUMER_KEY,
