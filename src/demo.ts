@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type Config } from './config/config.ts';
 import { startFoliostream } from './app/foliostream.ts';
 import { createLogger } from './logging/logger.ts';
 import { installShutdownHandlers } from './runtime/shutdown.ts';
-import { startSandbox, type Sandbox } from './sandbox/sandbox.ts';
+import { startEmbeddedSandbox } from './app/embedded-sandbox.ts';
 
 /**
  * `npm run demo`: the whole product on the brokerage sandbox, in one process, with no
@@ -13,27 +13,6 @@ import { startSandbox, type Sandbox } from './sandbox/sandbox.ts';
  */
 const DEMO_USER = 'demo-user';
 const log = createLogger('demo');
-
-function portOf(url: string | undefined, fallback: number): number {
-  if (!url) return fallback;
-  const parsed = new URL(url);
-  return parsed.port ? Number(parsed.port) : fallback;
-}
-
-async function startDemoSandbox(config: Config): Promise<Sandbox> {
-  const options = { webhookUrl: null, tickRateHz: 1, webhookRetryScheduleMs: [1_000, 5_000, 30_000] };
-  try {
-    return await startSandbox({
-      ...options,
-      snaptradePort: portOf(config.SNAPTRADE_BASE_URL, 4010),
-      alpacaPort: portOf(config.ALPACA_TRADING_URL, 4020),
-    });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    log.warn('sandbox ports are taken: using free ports instead');
-    return startSandbox({ ...options, snaptradePort: 0, alpacaPort: 0 });
-  }
-}
 
 async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(`${base}${path}`, {
@@ -61,16 +40,9 @@ if (config.NODE_ENV === 'production') {
   process.exit(1);
 }
 
-const sandbox = await startDemoSandbox(config);
-config = {
-  ...config,
-  SNAPTRADE_BASE_URL: sandbox.snaptradeUrl,
-  SNAPTRADE_CLIENT_ID: sandbox.clientId,
-  SNAPTRADE_CONSUMER_KEY: sandbox.consumerKey,
-  ALPACA_TRADING_URL: sandbox.alpacaUrl,
-  ALPACA_DATA_URL: sandbox.alpacaUrl,
-  ALPACA_STREAM_URL: sandbox.alpacaWsUrl,
-};
+const embedded = await startEmbeddedSandbox(config, log);
+const sandbox = embedded.sandbox;
+config = embedded.config;
 let app;
 try {
   app = await startFoliostream(config, log);

@@ -1,10 +1,12 @@
-import { ConfigError, loadConfig } from './config/config.ts';
+import { ConfigError, loadConfig, type Config } from './config/config.ts';
 import { startFoliostream } from './app/foliostream.ts';
 import { createLogger } from './logging/logger.ts';
+import { startEmbeddedSandbox } from './app/embedded-sandbox.ts';
+import type { Sandbox } from './sandbox/sandbox.ts';
 import { installShutdownHandlers } from './runtime/shutdown.ts';
 
 /** `npm start`: the roles in ROLES (all of them by default) in one process. */
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
@@ -15,5 +17,17 @@ try {
   throw err;
 }
 const log = createLogger('main');
+let sandbox: Sandbox | undefined;
+if (config.START_SANDBOX) {
+  if (config.NODE_ENV === 'production') {
+    console.error('START_SANDBOX: the brokerage sandbox cannot run with NODE_ENV=production');
+    process.exit(1);
+  }
+  ({ sandbox, config } = await startEmbeddedSandbox(config, log));
+}
 const app = await startFoliostream(config, log);
-installShutdownHandlers(app.stop, log);
+if (sandbox && app.url) await sandbox.control.configureWebhooks({ url: `${app.url}/api/snaptrade/webhook` });
+installShutdownHandlers(async () => {
+  await app.stop();
+  await sandbox?.close();
+}, log);

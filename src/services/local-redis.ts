@@ -73,7 +73,8 @@ export async function startLocalRedis(options: {
         '--loglevel', 'warning',
         '--maxmemory-policy', 'noeviction',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      // Its own process group: a Ctrl-C in the terminal reaches us, and we stop it after the roles.
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
