@@ -12,6 +12,7 @@ import {
   type PortfolioTotals,
 } from '../../src/portfolio/index.ts';
 import type { Envelope } from '../../streams/envelope.ts';
+import type { ProviderAccountList } from '../../src/providers/holdings-provider.ts';
 import type { ActorBehavior, ApplyContext } from '../actor-behavior.ts';
 import type { PortfolioNotifier, SyncRequests } from './portfolio-notifier.ts';
 import {
@@ -55,19 +56,8 @@ export interface UserPortfolioState {
   outbox: Notification[];
 }
 
-interface AccountsSyncedPayload {
-  provider: Provider;
-  connections: { externalId: string; brokerageSlug: string | null; brokerageName: string | null; status: 'active' | 'broken' | 'disabled' }[];
-  accounts: {
-    externalId: string;
-    connectionExternalId: string;
-    name: string | null;
-    numberMasked: string | null;
-    institutionName: string;
-    currency: string;
-    tradingAllowed: boolean;
-  }[];
-}
+/** `accounts.synced`: a provider's full list of the user's connections and accounts. */
+type AccountsSyncedPayload = ProviderAccountList & { provider: Provider };
 
 interface PositionsSyncedPayload {
   provider: Provider;

@@ -4,55 +4,92 @@ import { holdingView, totalsView } from '../../actors/portfolio/portfolio-views.
 import type { WorkerRuntime } from '../../actors/worker-runtime.ts';
 import { followPrices } from '../market/price-reader.ts';
 import type { StoredPriceTick } from '../market/price-tick.ts';
-import { applyPrice } from '../portfolio/index.ts';
+import { aggregateHoldings, applyPrice, canonical, type Holding } from '../portfolio/index.ts';
 import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
 import type { HoldingView } from '../realtime/events.ts';
 import type { AppContext } from '../runtime/context.ts';
 
+/**
+ * How a tick revalues a user's portfolio.
+ * - `incremental` (the product): `applyPrice` recomputes the one holding the tick prices and moves
+ *   the totals by its difference; exact, so equal to a full recomputation digit for digit.
+ * - `naive`: the baseline of `npm run bench:ticks` (`PRICE_REVALUATION_MODE=naive`): every tick
+ *   recomputes the whole portfolio with `aggregateHoldings` over the actor's accounts. Same
+ *   results, same deltas; only the cost of the revaluation differs.
+ */
+export type PriceRevaluationMode = 'incremental' | 'naive';
+
+export interface PriceRevaluationStats {
+  /** Ticks read from the price streams. */
+  ticks: number;
+  /** Actor tasks run (one per user per read batch with a tick the user holds). */
+  revaluations: number;
+  /** Read batches handled. */
+  batches: number;
+  /** Epoch ms of the newest price-stream entry handled (from its entry id), 0 before the first. */
+  lastEntryMs: number;
+  /** Users in the ticker index (loaded actors holding a quoted security). */
+  indexedUsers: number;
+}
+
 export interface PriceRevaluation {
-  /** Ticks read, and user revaluations they caused (for metrics and the benchmark). */
-  stats(): { ticks: number; revaluations: number };
+  /** Counters (for metrics and the benchmark). */
+  stats(): PriceRevaluationStats;
   stop(): Promise<void>;
 }
 
+export interface PriceRevaluationOptions {
+  fromIds?: ReadonlyArray<string | undefined>;
+  /** @default 'incremental' */
+  mode?: PriceRevaluationMode;
+}
+
+const entryMs = (id: string): number => Number(id.slice(0, id.indexOf('-')));
+
 /**
- * Revalues the active actors of this worker from the price streams. A tick goes only to the
- * users holding its ticker (TickerHolders); within one read batch, a user's ticks are folded
- * into one task run on its actor's state between batches, and the changed holdings go to the
- * delta coalescer. Cost per tick: the holders of that security, not the size of portfolios.
+ * Revalues the active actors of this worker from the price streams. A read batch is first folded
+ * to the newest tick of each security (an older tick of the same security in the same batch
+ * changes nothing the newer one does not overwrite), then each tick goes only to the users
+ * holding its ticker (TickerHolders); a user's ticks of the batch become one task run on its
+ * actor's state between event batches, and the changed holdings go to the delta coalescer.
+ * Cost per batch: the holders of the securities that ticked, not the ticks nor the size of
+ * portfolios.
  */
 export function startPriceRevaluation(
   ctx: AppContext,
   runtime: Pick<WorkerRuntime<UserPortfolioState>, 'tell'>,
   holders: TickerHolders,
   coalescer: Pick<DeltaCoalescer, 'push'>,
-  options: { fromIds?: ReadonlyArray<string | undefined> } = {},
+  options: PriceRevaluationOptions = {},
 ): PriceRevaluation {
-  let ticks = 0;
-  let revaluations = 0;
+  const mode = options.mode ?? 'incremental';
+  const revalue = mode === 'naive' ? revalueNaive : revalueIncremental;
+  const stats: Omit<PriceRevaluationStats, 'indexedUsers'> = { ticks: 0, revaluations: 0, batches: 0, lastEntryMs: 0 };
   const onBatch = (batch: StoredPriceTick[]) => {
-    ticks += batch.length;
-    const perUser = new Map<string, Map<string, StoredPriceTick>>();
+    stats.ticks += batch.length;
+    stats.batches += 1;
+    // Newest tick per security: ticks of one security come from one shard, in stream order.
+    const newest = new Map<string, StoredPriceTick>();
     for (const tick of batch) {
+      newest.set(tick.symbol, tick);
+      const ms = entryMs(tick.id);
+      if (ms > stats.lastEntryMs) stats.lastEntryMs = ms;
+    }
+    const perUser = new Map<string, StoredPriceTick[]>();
+    for (const tick of newest.values()) {
       const users = holders.holders(tick.symbol);
       if (!users) continue;
       for (const userId of users) {
-        let pending = perUser.get(userId);
-        if (!pending) perUser.set(userId, (pending = new Map()));
-        pending.set(tick.symbol, tick);
+        const pending = perUser.get(userId);
+        if (pending) pending.push(tick);
+        else perUser.set(userId, [tick]);
       }
     }
     for (const [userId, pending] of perUser) {
       const told = runtime.tell(userId, (state) => {
-        const upserted: HoldingView[] = [];
-        for (const [symbol, tick] of pending) {
-          const key = state.tickers.get(symbol);
-          if (!key) continue;
-          const change = applyPrice(state.portfolio, key, { price: String(tick.price), asOf: new Date(tick.at).toISOString() });
-          if (change?.holding) upserted.push(holdingView(change.holding));
-        }
+        const upserted = revalue(state, pending);
         if (upserted.length === 0) return;
-        revaluations++;
+        stats.revaluations++;
         coalescer.push(userId, { totals: totalsView(state.portfolio.totals), upserted });
       });
       if (!told) holders.remove(userId);
@@ -61,7 +98,42 @@ export function startPriceRevaluation(
   const follower = followPrices(ctx.redis, ctx.keys, { shards: ctx.config.PRICE_SHARDS, ...(options.fromIds ? { fromIds: options.fromIds } : {}) }, onBatch);
   follower.done.catch((err: unknown) => ctx.log.error({ err }, 'price revaluation stopped'));
   return {
-    stats: () => ({ ticks, revaluations }),
+    stats: () => ({ ...stats, indexedUsers: holders.users }),
     stop: () => follower.stop(),
   };
+}
+
+function revalueIncremental(state: UserPortfolioState, ticks: readonly StoredPriceTick[]): HoldingView[] {
+  const upserted: HoldingView[] = [];
+  for (const tick of ticks) {
+    const key = state.tickers.get(tick.symbol);
+    if (!key) continue;
+    const change = applyPrice(state.portfolio, key, { price: String(tick.price), asOf: new Date(tick.at).toISOString() });
+    if (change?.holding) upserted.push(holdingView(change.holding));
+  }
+  return upserted;
+}
+
+/** The baseline: every tick stores its quote and recomputes the whole portfolio. */
+function revalueNaive(state: UserPortfolioState, ticks: readonly StoredPriceTick[]): HoldingView[] {
+  const changed: string[] = [];
+  for (const tick of ticks) {
+    const key = state.tickers.get(tick.symbol);
+    if (!key) continue;
+    const asOf = new Date(tick.at).toISOString();
+    const stored = state.portfolio.prices.get(key);
+    // Out-of-order ticks are ignored, as applyPrice does.
+    if (stored !== undefined && Date.parse(stored.asOf) > tick.at) continue;
+    const prices = state.portfolio.prices;
+    prices.set(key, { price: canonical(String(tick.price)), asOf });
+    // aggregateHoldings copies `prices` into the new state.
+    state.portfolio = aggregateHoldings(state.portfolio.accounts, { baseCurrency: state.baseCurrency, fx: state.portfolio.fx, prices });
+    changed.push(key);
+  }
+  const upserted: HoldingView[] = [];
+  for (const key of new Set(changed)) {
+    const holding: Holding | undefined = state.portfolio.holdings.get(state.portfolio.keyByFacet.get(key) ?? key);
+    if (holding) upserted.push(holdingView(holding));
+  }
+  return upserted;
 }

@@ -30,11 +30,13 @@ import { SyncScheduler } from '../sync/sync-scheduler.ts';
 import { SyncWorker } from '../sync/sync-worker.ts';
 import { createWebhookHandler } from '../webhooks/webhook-router.ts';
 import { realtimeNotifier } from './realtime-notifier.ts';
-import { startPriceRevaluation } from './price-revaluation.ts';
+import { startPriceRevaluation, type PriceRevaluation } from './price-revaluation.ts';
 
 export interface RunningRoles {
   web: HttpServer | undefined;
   worker: WorkerRuntime<UserPortfolioState> | undefined;
+  /** The worker role's price revaluation (its counters), when the worker role runs here. */
+  priceRevaluation: PriceRevaluation | undefined;
   scheduler: SyncScheduler;
   stop(): Promise<void>;
 }
@@ -65,7 +67,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
   // longer than SnapTrade's so clock and network jitter never push us over.
   const limiter = createRateLimiter(ctx.redis, `${ctx.keys.namespace}:snaptrade:budget`, {
     limit: config.SNAPTRADE_REQUESTS_PER_MINUTE,
-    windowMs: 61_000,
+    windowMs: config.SNAPTRADE_RATE_WINDOW_MS + 1_000,
   });
   const snaptrade = new SnapTradeClient({
     clientId: config.SNAPTRADE_CLIENT_ID!,
@@ -79,6 +81,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
 
   let web: HttpServer | undefined;
   let worker: WorkerRuntime<UserPortfolioState> | undefined;
+  let priceRevaluation: PriceRevaluation | undefined;
   try {
     if (config.ROLES.includes('market')) {
       const ingester = await startMarketIngester(ctx);
@@ -120,15 +123,23 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         db: ctx.db,
         snaptrade,
         scheduler,
-        requestsPerMinute: config.SNAPTRADE_REQUESTS_PER_MINUTE,
+        requestsPerMinute: Math.floor((config.SNAPTRADE_REQUESTS_PER_MINUTE * 60_000) / config.SNAPTRADE_RATE_WINDOW_MS),
         accountFloorMs: config.SYNC_ACCOUNT_FLOOR_MS,
+        backoff: { baseMs: config.SYNC_BACKOFF_BASE_MS, capMs: 5 * 60_000 },
       });
       stops.push(() => syncWorker.close());
       await scheduler.installRepeatingJobs();
       // Prices are followed before the first actor loads, so no tick falls between an actor's
       // load (seeded from the last prices) and the tail.
       const runtimeRef: { current?: WorkerRuntime<UserPortfolioState> } = {};
-      const revaluation = startPriceRevaluation(ctx, { tell: (userId, task) => runtimeRef.current?.tell(userId, task) ?? false }, holders, coalescer);
+      const revaluation = startPriceRevaluation(
+        ctx,
+        { tell: (userId, task) => runtimeRef.current?.tell(userId, task) ?? false },
+        holders,
+        coalescer,
+        { mode: config.PRICE_REVALUATION_MODE },
+      );
+      priceRevaluation = revaluation;
       stops.push(() => revaluation.stop());
       worker = await startWorkerRuntime(ctx, { behavior });
       const runtime = worker;
@@ -179,5 +190,5 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
     await stopAll();
     throw err;
   }
-  return { web, worker, scheduler, stop: stopAll };
+  return { web, worker, priceRevaluation, scheduler, stop: stopAll };
 }

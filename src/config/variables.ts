@@ -201,7 +201,14 @@ export const variables = {
   SNAPTRADE_REQUESTS_PER_MINUTE: {
     schema: positiveInt,
     default: '250',
-    description: 'SnapTrade request budget shared by all workers (rolling minute).',
+    description:
+      'SnapTrade request budget shared by all workers, per rolling window of `SNAPTRADE_RATE_WINDOW_MS` (a minute, as SnapTrade counts it).',
+  },
+  SNAPTRADE_RATE_WINDOW_MS: {
+    schema: positiveInt,
+    default: '60000',
+    description:
+      'Length of the rolling window SnapTrade counts the budget over. The engine counts over one second more, so clock and network jitter never push it past the limit. Only tests and sandboxes change it.',
   },
   SYNC_DEBOUNCE_MS: {
     schema: z.coerce.number().int().min(0),
@@ -278,6 +285,12 @@ export const variables = {
     description:
       'Coalescing window of live portfolio pushes: a user\'s changes within it go out as one `portfolio:delta` (at most one per user per window).',
   },
+  PRICE_REVALUATION_MODE: {
+    schema: z.enum(['incremental', 'naive']),
+    default: 'incremental',
+    description:
+      'How the worker revalues a portfolio on a price tick: `incremental` (one holding and the totals\' difference, exact) or `naive` (the whole portfolio recomputed on every tick: the baseline of `npm run bench:ticks`, not for production).',
+  },
   REALTIME_CORS_ORIGIN: {
     schema: z
       .string()
@@ -290,6 +303,12 @@ export const variables = {
     schema: z.coerce.number().int().min(0),
     default: '5000',
     description: 'Minimum time between two syncs of one account; a sync asked for sooner is delayed.',
+  },
+  SYNC_BACKOFF_BASE_MS: {
+    schema: positiveInt,
+    default: '1000',
+    description:
+      'Base of the jittered exponential backoff between attempts of a failed sync job: retry n waits a random time in [base, min(5 min, base x 2^(n-1))].',
   },
   REFRESH_WAIT_MS: {
     schema: z.coerce.number().int().positive(),

@@ -1,0 +1,41 @@
+/**
+ * The engine under test for `npm run bench:ticks`: `startFoliostream` with the roles of
+ * `ROLES` (the bench runs `web,worker`: the market role is replaced by the bench's own price
+ * writer), in a child process so the tick writer and the socket.io clients do not share its
+ * event loop. Configuration comes from the environment, as `npm start` takes it.
+ *
+ * IPC: sends `{type: 'ready', url}`; answers `{cmd: 'stats'}` with `{type: 'stats', ...}`
+ * (CPU time, revaluation counters, active actors, event-loop delay); `{cmd: 'stop'}` stops and exits.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import pino from 'pino';
+import { startFoliostream } from '../../src/app/foliostream.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { setRootLogger } from '../../src/logging/logger.ts';
+
+const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+setRootLogger(log);
+const config = loadConfig(process.env);
+const app = await startFoliostream(config, log, { namespace: process.env.BENCH_NAMESPACE ?? 'bench-ticks' });
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+process.on('message', (message: { cmd: string }) => {
+  if (message.cmd === 'stats') {
+    const revaluation = app.roles.priceRevaluation?.stats();
+    process.send!({
+      type: 'stats',
+      now: Date.now(),
+      cpu: process.cpuUsage(),
+      rss: process.memoryUsage().rss,
+      activeActors: app.roles.worker?.activeActors() ?? 0,
+      revaluation,
+      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    });
+    loopDelay.reset();
+  } else if (message.cmd === 'stop') {
+    void app.stop().finally(() => process.exit(0));
+  }
+});
+process.on('disconnect', () => void app.stop().finally(() => process.exit(0)));
+process.send!({ type: 'ready', url: app.url });

@@ -1,0 +1,202 @@
+import { io as connectClient } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
+import { readLastPrices } from '../../src/market/price-reader.ts';
+import { createPortfolioStore, type PortfolioSocket, type PortfolioStore } from '../../src/realtime/client/portfolio-store.ts';
+import type { HoldingView, PortfolioSnapshot } from '../../src/realtime/events.ts';
+import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+
+/**
+ * The live-prices path end to end: sandbox price book → Alpaca market-data WebSocket → market
+ * ingester → price streams → worker (TickerHolders → actor state → applyPrice) → delta
+ * coalescer → Redis adapter → socket.io → the product's browser store. After 1,000 random
+ * ticks, what the client holds must equal a full recomputation from the committed positions and
+ * the last prices, digit for digit, and the prices must be the sandbox's.
+ */
+
+const USER = 'live-prices-user';
+const TICKS = 1_000;
+
+let engine: TestEngine;
+
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+/** A seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What the comparison looks at: every value a price moves, per holding, plus the totals. */
+function valuesOf(holdings: readonly HoldingView[]) {
+  return Object.fromEntries(
+    [...holdings]
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map((h) => [
+        h.id,
+        {
+          symbol: h.symbol,
+          quantity: h.quantity,
+          price: h.price,
+          priceAsOf: h.priceAsOf,
+          marketValue: h.marketValue,
+          marketValueBase: h.marketValueBase,
+          unrealizedPl: h.unrealizedPl,
+          dayChange: h.dayChange,
+          accounts: h.accounts.map((a) => ({ accountId: a.accountId, quantity: a.quantity, marketValue: a.marketValue })),
+        },
+      ]),
+  );
+}
+
+describe('live prices follow the sandbox to a connected client', () => {
+  it('after 1,000 random ticks the client holds exactly what a full recomputation gives', async () => {
+    const { sandbox } = engine;
+    const book = sandbox.priceBook;
+    const keys = engine.app.ctx.keys;
+
+    // A user with two brokerages (AAPL held at both: one aggregated holding over two accounts).
+    expect((await engine.api(USER, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
+    await sandbox.control.connect(USER, {
+      brokerage: 'ROBINHOOD',
+      accounts: [
+        {
+          name: 'Individual',
+          currency: 'USD',
+          cash: { USD: 1234.56 },
+          positions: [
+            { symbol: 'AAPL', units: 10, averageCost: 150.25 },
+            { symbol: 'MSFT', units: 3.5, averageCost: 300 },
+            { symbol: 'NVDA', units: 12 },
+          ],
+        },
+      ],
+    });
+    await sandbox.control.connect(USER, {
+      brokerage: 'QUESTRADE',
+      accounts: [
+        {
+          name: 'Margin',
+          currency: 'USD',
+          cash: { USD: 800 },
+          positions: [
+            { symbol: 'AAPL', units: 4.25, averageCost: 170 },
+            { symbol: 'SPY', units: 5, averageCost: 480.1 },
+            { symbol: 'AMD', units: 20 },
+          ],
+        },
+      ],
+    });
+    const symbols = ['AAPL', 'AMD', 'MSFT', 'NVDA', 'SPY'];
+    await eventually(
+      async () => {
+        const { body } = await engine.api<{ holdings: HoldingView[] }>(USER, 'GET', '/api/portfolio');
+        const aapl = body.holdings?.find((h) => h.symbol === 'AAPL');
+        return body.holdings?.length === symbols.length && aapl?.accounts.length === 2 ? true : undefined;
+      },
+      30_000,
+      'both brokerages synced and aggregated',
+    );
+
+    // The ingester subscribes to what the user holds; a tick of every symbol reaching the last
+    // prices means the whole market-data leg is up.
+    await eventually(
+      async () => {
+        for (const symbol of symbols) book.setPrice(symbol, book.quote(symbol)!.price);
+        await sleep(100);
+        const last = await readLastPrices(engine.redis.client, keys, symbols);
+        return symbols.every((s) => last.get(s)?.source === 'stream') ? true : undefined;
+      },
+      20_000,
+      'market data subscribed for the held symbols',
+    );
+
+    const socket: PortfolioSocket = connectClient(engine.url, {
+      auth: { token: await engine.token(USER) },
+      transports: ['websocket'],
+      reconnection: false,
+    });
+    let store: PortfolioStore | undefined;
+    try {
+      store = createPortfolioStore(socket);
+      const client = store;
+      let received: PortfolioSnapshot | undefined;
+      socket.on('portfolio:snapshot', (s) => (received = s));
+      await eventually(async () => client.state ?? undefined, 10_000, 'the connect snapshot');
+      expect(received?.holdings.map((h) => h.symbol).sort()).toEqual(symbols);
+
+      // 1,000 ticks: random absolute prices and random-walk steps over the user's symbols, in
+      // bursts (several ticks of one symbol can share a millisecond and a coalescing window).
+      const rand = random(20261126);
+      let sent = 0;
+      while (sent < TICKS) {
+        const burst = Math.min(1 + Math.floor(rand() * 12), TICKS - sent);
+        for (let i = 0; i < burst; i++) {
+          const symbol = symbols[Math.floor(rand() * symbols.length)]!;
+          if (rand() < 0.6) {
+            // Sub-dollar prices too: four decimals below $1 (sub-penny), cents above.
+            const price = rand() < 0.1 ? 0.01 + rand() : 5 + rand() * 900;
+            book.setPrice(symbol, price);
+          } else {
+            book.step([symbol]);
+          }
+        }
+        sent += burst;
+        await sleep(Math.floor(rand() * 100));
+      }
+      const finalPrices = Object.fromEntries(symbols.map((s) => [s, book.quote(s)!.price]));
+
+      // Converged: the market leg has written the book's final prices ...
+      await eventually(
+        async () => {
+          const last = await readLastPrices(engine.redis.client, keys, symbols);
+          return symbols.every((s) => last.get(s)?.price === finalPrices[s]) ? true : undefined;
+        },
+        20_000,
+        'the final prices in the last-prices hash',
+      );
+      // ... and the client's prices have caught up with them through deltas.
+      await eventually(
+        async () =>
+          client.holdings().every((h) => Number(h.price) === finalPrices[h.symbol]) ? true : undefined,
+        20_000,
+        'the client to show the final prices',
+      );
+
+      const full = await readPortfolio(engine.app.ctx.db, engine.redis.client, keys, USER);
+      const state = client.state!;
+      expect(valuesOf(client.holdings())).toEqual(valuesOf(full.snapshot.holdings));
+      expect(state.totals).toEqual(full.snapshot.totals);
+      expect(state.totals.totalValue).not.toBeNull();
+      // And the HTTP read model says the same.
+      const http = await engine.api<PortfolioSnapshot>(USER, 'GET', '/api/portfolio');
+      expect(valuesOf(client.holdings())).toEqual(valuesOf(http.body.holdings));
+      expect(state.totals).toEqual(http.body.totals);
+      for (const h of client.holdings()) expect(Number(h.price)).toBe(finalPrices[h.symbol]);
+
+      // The values came from deltas, not from a fresh snapshot: one snapshot (the connect one),
+      // no gap, and many deltas (coalesced: fewer than the ticks).
+      const stats = client.stats();
+      expect(stats).toMatchObject({ snapshots: 1, gaps: 0, snapshotRequests: 0 });
+      expect(stats.deltasApplied).toBeGreaterThan(20);
+      expect(stats.deltasApplied).toBeLessThan(TICKS);
+      expect(state.seq).toBeGreaterThanOrEqual(stats.deltasApplied);
+    } finally {
+      store?.dispose();
+      socket.disconnect();
+    }
+  }, 60_000);
+});
