@@ -5,6 +5,8 @@ export interface ActorRegistryOptions {
   maxActive: number;
   /** Idle time after which the sweep passivates an actor. */
   idleMs: number;
+  /** Idle actors of these users are not passivated by the sweep (evicted only as a last resort). */
+  keepActive?: (userId: string) => boolean;
 }
 
 /**
@@ -71,7 +73,7 @@ export class ActorRegistry<S> {
   passivateIdle(now = Date.now(), idleMs = this.options.idleMs): number {
     let passivated = 0;
     for (const [userId, actor] of this.actors) {
-      if (!actor.busy && now - actor.lastActive >= idleMs) {
+      if (!actor.busy && now - actor.lastActive >= idleMs && !this.options.keepActive?.(userId)) {
         this.actors.delete(userId);
         passivated++;
       }
@@ -104,10 +106,13 @@ export class ActorRegistry<S> {
   }
 
   private evictOne(): boolean {
-    for (const [userId, actor] of this.actors) {
-      if (!actor.busy) {
-        this.actors.delete(userId);
-        return true;
+    const keep = this.options.keepActive;
+    for (const pass of keep ? [false, true] : [true]) {
+      for (const [userId, actor] of this.actors) {
+        if (!actor.busy && (pass || !keep!(userId))) {
+          this.actors.delete(userId);
+          return true;
+        }
       }
     }
     return false;

@@ -28,6 +28,8 @@ export interface WorkerRuntimeOptions<S> {
   drainTimeoutMs?: number;
   /** Pending entries idle this long are reclaimed by the periodic sweep. Default max(60 s, 3 × TTL). */
   staleClaimIdleMs?: number;
+  /** Users whose idle actors stay in memory (someone is watching their portfolio live). */
+  keepActive?: (userId: string) => boolean;
   /** Delay before the n-th retry of a failing handler or commit. Default 50 ms × 2^(n-1), max 2 s, jittered. */
   retryDelayMs?: (attempt: number) => number;
 }
@@ -90,7 +92,11 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
       log,
       retryDelayMs: options.retryDelayMs ?? defaultRetryDelay,
     },
-    { maxActive: options.maxActiveActors ?? config.MAX_ACTIVE_ACTORS, idleMs },
+    {
+      maxActive: options.maxActiveActors ?? config.MAX_ACTIVE_ACTORS,
+      idleMs,
+      ...(options.keepActive ? { keepActive: options.keepActive } : {}),
+    },
     (size) => metrics.activeActors(size),
   );
 

@@ -21,6 +21,8 @@ export const EVENT_TYPES = [
   'alpaca.trade_update',
   /** The actor's own state at a point in the stream; replay starts from the latest one. */
   'snapshot',
+  /** A browser opened the user's portfolio: the owning worker activates the actor (no effect). */
+  'presence.watch',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -34,6 +34,10 @@ export class TickerHolders {
     return this.byTicker.get(ticker);
   }
 
+  tickersOf(userId: string): string[] {
+    return [...(this.byUser.get(userId) ?? [])];
+  }
+
   get users(): number {
     return this.byUser.size;
   }

@@ -7,6 +7,8 @@ import type { StoredPriceTick } from '../market/price-tick.ts';
 import { aggregateHoldings, applyPrice, canonical, type Holding } from '../portfolio/index.ts';
 import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
 import type { HoldingView } from '../realtime/events.ts';
+import type { PresenceView } from '../realtime/presence.ts';
+import { readLastPrices } from '../market/price-reader.ts';
 import type { AppContext } from '../runtime/context.ts';
 
 /**
@@ -42,6 +44,14 @@ export interface PriceRevaluationOptions {
   fromIds?: ReadonlyArray<string | undefined>;
   /** @default 'incremental' */
   mode?: PriceRevaluationMode;
+  /**
+   * Only users someone watches (a browser open) are revalued on ticks; when a user becomes
+   * watched, their actor first catches up with the last prices. Without it, every active actor
+   * holding the security is revalued.
+   */
+  presence?: PresenceView;
+  /** How often the presence view is re-read. @default 1000 */
+  presencePollMs?: number;
 }
 
 const entryMs = (id: string): number => Number(id.slice(0, id.indexOf('-')));
@@ -65,6 +75,7 @@ export function startPriceRevaluation(
   const mode = options.mode ?? 'incremental';
   const revalue = mode === 'naive' ? revalueNaive : revalueIncremental;
   const stats: Omit<PriceRevaluationStats, 'indexedUsers'> = { ticks: 0, revaluations: 0, batches: 0, lastEntryMs: 0 };
+  const presence = options.presence;
   const onBatch = (batch: StoredPriceTick[]) => {
     stats.ticks += batch.length;
     stats.batches += 1;
@@ -80,6 +91,7 @@ export function startPriceRevaluation(
       const users = holders.holders(tick.symbol);
       if (!users) continue;
       for (const userId of users) {
+        if (presence && !presence.isWatched(userId)) continue;
         const pending = perUser.get(userId);
         if (pending) pending.push(tick);
         else perUser.set(userId, [tick]);
@@ -95,11 +107,43 @@ export function startPriceRevaluation(
       if (!told) holders.remove(userId);
     }
   };
+  /** A newly watched user's actor has skipped ticks: bring it to the last prices, then push. */
+  const catchUp = async (userId: string) => {
+    const tickers = holders.tickersOf(userId);
+    if (tickers.length === 0) return;
+    const prices = await readLastPrices(ctx.redis, ctx.keys, tickers);
+    const ticks: StoredPriceTick[] = [...prices].map(([symbol, p]) => ({ symbol, price: p.price, at: p.at, size: 0, source: p.source, shard: -1, id: '0-0' }));
+    runtime.tell(userId, (state) => {
+      const upserted = revalue(state, ticks);
+      if (upserted.length) coalescer.push(userId, { totals: totalsView(state.portfolio.totals), upserted });
+    });
+  };
+  let presenceTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  if (presence) {
+    const poll = () => {
+      if (stopped) return;
+      presence
+        .refresh()
+        .then((joined) => Promise.all(joined.map(catchUp)))
+        .catch((err: unknown) => ctx.log.warn({ err }, 'presence refresh failed'))
+        .finally(() => {
+          if (stopped) return;
+          presenceTimer = setTimeout(poll, options.presencePollMs ?? 1_000);
+          presenceTimer.unref();
+        });
+    };
+    poll();
+  }
   const follower = followPrices(ctx.redis, ctx.keys, { shards: ctx.config.PRICE_SHARDS, ...(options.fromIds ? { fromIds: options.fromIds } : {}) }, onBatch);
   follower.done.catch((err: unknown) => ctx.log.error({ err }, 'price revaluation stopped'));
   return {
     stats: () => ({ ...stats, indexedUsers: holders.users }),
-    stop: () => follower.stop(),
+    stop: async () => {
+      stopped = true;
+      clearTimeout(presenceTimer);
+      await follower.stop();
+    },
   };
 }
 

@@ -24,6 +24,10 @@ import { createDeltaCoalescer } from '../realtime/delta-coalescer.ts';
 import { createPortfolioSequence } from '../realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../realtime/realtime-keys.ts';
 import { createRoomEmitter } from '../realtime/room-emitter.ts';
+import { createPresenceTracker, createPresenceView } from '../realtime/presence.ts';
+import { randomUUID } from 'node:crypto';
+import { partitionOf } from '../../streams/partition.ts';
+import { ENVELOPE_SCHEMA_VERSION } from '../../streams/envelope.ts';
 import type { AppContext } from '../runtime/context.ts';
 import { SYNC_QUEUE } from '../sync/sync-jobs.ts';
 import { SyncScheduler } from '../sync/sync-scheduler.ts';
@@ -128,20 +132,25 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         backoff: { baseMs: config.SYNC_BACKOFF_BASE_MS, capMs: 5 * 60_000 },
       });
       stops.push(() => syncWorker.close());
+      // Runs before the close above: jobs waiting for the SnapTrade budget fail (and are
+      // retried later) instead of keeping the worker from closing for up to a window.
+      stops.push(async () => snaptrade.stopWaiting());
       await scheduler.installRepeatingJobs();
       // Prices are followed before the first actor loads, so no tick falls between an actor's
       // load (seeded from the last prices) and the tail.
       const runtimeRef: { current?: WorkerRuntime<UserPortfolioState> } = {};
+      const presence = createPresenceView(ctx.redis, ctx.keys.namespace);
       const revaluation = startPriceRevaluation(
         ctx,
         { tell: (userId, task) => runtimeRef.current?.tell(userId, task) ?? false },
         holders,
         coalescer,
-        { mode: config.PRICE_REVALUATION_MODE },
+        { mode: config.PRICE_REVALUATION_MODE, presence },
       );
       priceRevaluation = revaluation;
       stops.push(() => revaluation.stop());
-      worker = await startWorkerRuntime(ctx, { behavior });
+      // A watched user's actor stays in memory, so live prices keep reaching the open browser.
+      worker = await startWorkerRuntime(ctx, { behavior, keepActive: (userId) => presence.isWatched(userId) });
       const runtime = worker;
       runtimeRef.current = runtime;
       stops.push(() => runtime.stop());
@@ -165,6 +174,9 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         { fastRoutes: [{ method: 'POST', path: '/api/snaptrade/webhook', handler: createWebhookHandler(ctx) }] },
       );
       const server = web;
+      const presenceTracker = createPresenceTracker(ctx.redis, ctx.keys.namespace);
+      stops.push(() => presenceTracker.close());
+      const producer = createStreamProducer(ctx.redis, ctx.keys);
       let gateway: RealtimeGateway | undefined;
       try {
         gateway = await attachRealtimeGateway(server.server, {
@@ -175,6 +187,24 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           metrics: ctx.metrics,
           corsOrigin: config.REALTIME_CORS_ORIGIN,
           namespace: ctx.keys.namespace,
+          onSocket: {
+            async connected(userId) {
+              // A user's first browser on this node: an event on their stream makes the owning
+              // worker activate their actor (with the last prices), which then stays active.
+              if (await presenceTracker.connected(userId)) {
+                await producer.append({
+                  id: randomUUID(),
+                  type: 'presence.watch',
+                  user: userId,
+                  partition: partitionOf(userId, config.PARTITION_COUNT),
+                  time: new Date().toISOString(),
+                  schema: ENVELOPE_SCHEMA_VERSION,
+                  payload: {},
+                });
+              }
+            },
+            disconnected: (userId) => presenceTracker.disconnected(userId),
+          },
         });
       } catch (err) {
         await server.close();

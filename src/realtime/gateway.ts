@@ -45,6 +45,11 @@ export interface RealtimeGatewayOptions {
    * @default 'fs'
    */
   namespace?: string;
+  /**
+   * Called when a user's first socket on this node connects, and when one leaves (presence:
+   * the workers revalue only watched portfolios on price ticks).
+   */
+  onSocket?: { connected(userId: string): Promise<unknown>; disconnected(userId: string): void };
 }
 
 export interface RealtimeGateway {
@@ -133,7 +138,9 @@ export async function attachRealtimeGateway(
     socket.on('disconnect', () => {
       metrics.connectedClients.dec();
       clearTimeout(expiryTimer);
+      options.onSocket?.disconnected(userId);
     });
+    await options.onSocket?.connected(userId).catch((err: unknown) => log.warn({ err, userId }, 'presence update failed'));
 
     const requestSnapshot = snapshotSender(socket, userId);
     socket.on('portfolio:request-snapshot', (ack) => {
