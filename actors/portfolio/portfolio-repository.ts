@@ -150,11 +150,21 @@ export async function upsertSecurities(tx: Knex.Transaction, refs: Iterable<Secu
     security_type: ref.type ?? null,
     is_cash_equivalent: ref.cashEquivalent,
   }));
-  const inserted = await tx('securities')
+  // Securities are shared by every user. Updating a row on every sync would lock it until the
+  // actor's commit and make users' transactions wait on (and deadlock with) each other; a row is
+  // only written when it is new or one of its descriptive fields really changed.
+  const inserted: { id: string; identity_key: string }[] = await tx('securities')
     .insert(rows)
     .onConflict('identity_key')
     .merge(['ticker', 'description', 'security_type', 'is_cash_equivalent', 'updated_at'])
+    .where(
+      tx.raw(
+        '(securities.ticker, securities.description, securities.security_type, securities.is_cash_equivalent) IS DISTINCT FROM (excluded.ticker, excluded.description, excluded.security_type, excluded.is_cash_equivalent)',
+      ),
+    )
     .returning(['id', 'identity_key']);
+  const missing = rows.map((r) => r.identity_key).filter((k) => !inserted.some((row) => row.identity_key === k));
+  if (missing.length) inserted.push(...(await tx('securities').whereIn('identity_key', missing).select('id', 'identity_key')));
   for (const row of inserted) ids.set(row.identity_key, row.id);
   return ids;
 }

@@ -19,19 +19,36 @@ export interface AlpacaCredentials {
 }
 
 export class CredentialsStore {
+  /**
+   * Recently used SnapTrade credentials: a sync makes several calls per user, and each would
+   * otherwise take a database connection from the pool the actors commit with. Short-lived, so
+   * a re-registration elsewhere is seen within `cacheTtlMs`.
+   */
+  private readonly cache = new Map<string, { value: SnapTradeCredentials; expires: number }>();
+
   constructor(
     private readonly db: Knex,
     private readonly box: SecretBox,
+    private readonly cacheTtlMs = 30_000,
+    private readonly cacheMax = 10_000,
   ) {}
 
   async snaptrade(userId: string): Promise<SnapTradeCredentials | undefined> {
+    const cached = this.cache.get(userId);
+    if (cached && cached.expires > Date.now()) return cached.value;
     const row = await this.db('snaptrade_users').where({ user_id: userId }).first();
-    if (!row) return undefined;
-    return {
+    if (!row) {
+      this.cache.delete(userId);
+      return undefined;
+    }
+    const value = {
       userId,
       snaptradeUserId: row.snaptrade_user_id,
       userSecret: this.box.decrypt(row.user_secret_sealed, `snaptrade:${userId}`),
     };
+    if (this.cache.size >= this.cacheMax) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(userId, { value, expires: Date.now() + this.cacheTtlMs });
+    return value;
   }
 
   /** Stores a newly registered SnapTrade user (the user row is created when missing). */
@@ -49,6 +66,7 @@ export class CredentialsStore {
     };
     if (trx) await write(trx);
     else await this.db.transaction(write);
+    this.cache.delete(userId);
   }
 
   async alpacaConnections(userId: string): Promise<AlpacaCredentials[]> {

@@ -44,6 +44,8 @@ export interface RefreshOutcome {
   connectionExternalId: string;
   ok: boolean;
   error?: string;
+  /** Whether asking again later can succeed (false for a disabled connection: the user must reconnect). */
+  retryable?: boolean;
 }
 
 export interface HoldingsProvider {

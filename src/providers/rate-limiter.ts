@@ -55,7 +55,7 @@ export function createRateLimiter(
         const wait = await client.foliostreamRateAcquire(key, options.windowMs, options.limit, randomUUID());
         if (wait === 0) return;
         // Jitter spreads the waiters so they do not all retry in the same millisecond.
-        await new Promise((resolve) => setTimeout(resolve, wait + Math.floor(Math.random() * 50)));
+        await sleep(wait + Math.floor(Math.random() * 50), signal);
       }
     },
     async used() {
@@ -63,4 +63,23 @@ export function createRateLimiter(
       return redis.zcard(key);
     },
   };
+}
+
+/** Sleeps `ms`, or less when `signal` aborts (it then rejects with the abort reason). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

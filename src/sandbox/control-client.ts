@@ -22,11 +22,11 @@ import type {
 } from './control-api-types.ts';
 import type { FaultRule } from './snaptrade/fault-injector.ts';
 import type { RateLimitConfig } from './snaptrade/rate-limiter.ts';
-import type { RequestCountFilter, RequestCounts } from './snaptrade/request-counter.ts';
+import type { RequestCountFilter, RequestCounts, RequestRecord } from './snaptrade/request-counter.ts';
 import type { WebhookDelivery, WebhookDeliveryState } from './snaptrade/webhook-dispatcher.ts';
 
 export type * from './control-api-types.ts';
-export type { AlpacaRequestCounts, FaultRule, RateLimitConfig, RequestCounts, WebhookDelivery };
+export type { AlpacaRequestCounts, FaultRule, RateLimitConfig, RequestCounts, RequestRecord, WebhookDelivery };
 
 /** A control API call answered with an error (`{error: {code, message}}`). */
 export class SandboxControlError extends Error {
@@ -200,6 +200,15 @@ export class SandboxControlClient {
   /** How many requests matched the filter (e.g. positions/all calls for one account). */
   async requestCount(filter: RequestCountFilter): Promise<number> {
     return (await this.requests(filter)).total;
+  }
+  /** The matching requests themselves, in arrival order (`at` in epoch ms, `outcome`). */
+  requestLog(filter: RequestCountFilter = {}): Promise<RequestRecord[]> {
+    const query = new URLSearchParams(
+      Object.entries(filter)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]),
+    );
+    return this.call<{ requests: RequestRecord[] }>('GET', `/requests/log?${query.toString()}`).then((r) => r.requests);
   }
   resetRequests(): Promise<{ ok: true }> {
     return this.call('DELETE', '/requests');

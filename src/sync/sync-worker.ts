@@ -149,7 +149,7 @@ export class SyncWorker {
         if (job.data.refreshConnections) {
           for (const outcome of await provider.refreshConnections(userId)) {
             if (!outcome.ok) {
-              stats.failures.push({ scope: `connection ${outcome.connectionExternalId}`, error: outcome.error ?? 'refresh failed', retryable: true });
+              stats.failures.push({ scope: `connection ${outcome.connectionExternalId}`, error: outcome.error ?? 'refresh failed', retryable: outcome.retryable ?? true });
             }
           }
         }
@@ -177,6 +177,12 @@ export class SyncWorker {
           } catch (err) {
             const failure = describe(err);
             stats.failures.push({ scope: `account ${account.externalId}`, ...failure });
+            if (failure.retryable) {
+              // A throttled or failing brokerage: this account gets a sync job of its own, with
+              // its own attempts and backoff (it reports sync.failed if it finally gives up).
+              await this.options.scheduler.scheduleAccountSync(userId, provider.name, account.externalId, `retry:${job.data.reason}`);
+              continue;
+            }
             stats.lastStreamId = await this.options.producer.append(
               this.envelope(userId, 'sync.failed', { provider: provider.name, accountId: account.externalId, ...failure, status: (err as ProviderError).status ?? null, code: (err as ProviderError).code ?? null }),
             );
@@ -185,7 +191,13 @@ export class SyncWorker {
       } catch (err) {
         const failure = describe(err);
         if (err instanceof ProviderError && err.code === 'not_registered') continue;
+        // Listing the connections or accounts failed: nothing of this provider was synced. A
+        // transient failure retries the whole user sync (jittered backoff) while attempts last.
+        if (failure.retryable && job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err;
         stats.failures.push({ scope: `provider ${provider.name}`, ...failure });
+        stats.lastStreamId = await this.options.producer.append(
+          this.envelope(userId, 'sync.failed', { provider: provider.name, ...failure, status: (err as ProviderError).status ?? null, code: (err as ProviderError).code ?? null }),
+        );
       }
     }
     stats.symbols = symbols.size;

@@ -37,6 +37,8 @@ export interface SnapTradeClientOptions {
 export class SnapTradeClient {
   private readonly sdk: Snaptrade<CommercialApiKeyAuth>;
   private readonly axiosOptions: CallOptions;
+  /** Aborted on shutdown: calls still waiting for the rate limiter give up at once. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: SnapTradeClientOptions) {
     this.sdk = new Snaptrade({
@@ -46,8 +48,22 @@ export class SnapTradeClient {
     this.axiosOptions = { validateStatus: () => true, timeout: options.timeoutMs ?? 20_000 };
   }
 
+  /**
+   * Stops waiting for the rate limiter: a call still waiting fails at once with a retryable
+   * error (its sync job is retried later, by this worker or another) instead of holding the
+   * shutdown for up to a whole budget window.
+   */
+  stopWaiting(): void {
+    this.stopping.abort(new Error('the engine is stopping'));
+  }
+
   private async call<T>(operation: string, run: (opts: CallOptions) => Promise<HttpAnswer<T>>): Promise<T> {
-    await this.options.limiter.acquire();
+    try {
+      await this.options.limiter.acquire(this.stopping.signal);
+    } catch (err) {
+      if (!this.stopping.signal.aborted) throw networkError('snaptrade', operation, err);
+      throw new ProviderError('snaptrade', operation, undefined, 'stopping', `${operation}: not sent, the engine is stopping`, true);
+    }
     let response: HttpAnswer<T>;
     try {
       response = await run(this.axiosOptions);

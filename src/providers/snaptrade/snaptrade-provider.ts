@@ -99,6 +99,7 @@ export class SnapTradeProvider implements HoldingsProvider {
           connectionExternalId: auth.id,
           ok: false,
           error: err instanceof Error ? err.message : String(err),
+          retryable: err instanceof ProviderError ? err.retryable : true,
         });
       }
     }

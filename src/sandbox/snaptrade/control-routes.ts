@@ -14,7 +14,7 @@ import type { ScenarioEngine } from '../scenario/scenario-engine.ts';
 import type { SandboxAccount, SandboxAuthorization } from '../scenario/scenario-store.ts';
 import type { FaultInjector, FaultRuleInput } from './fault-injector.ts';
 import type { RollingRateLimiter } from './rate-limiter.ts';
-import type { RequestCounter } from './request-counter.ts';
+import type { RequestCounter, RequestCountFilter, RequestOutcome } from './request-counter.ts';
 import type { WebhookDeliveryState, WebhookDispatcher } from './webhook-dispatcher.ts';
 import { eventFieldKeys, holdingsUpdatedDetails } from './webhook-events.ts';
 
@@ -34,6 +34,8 @@ export interface ControlDeps {
   alpaca?: AlpacaSandbox;
   logger: Logger;
 }
+
+const REQUEST_OUTCOMES: readonly RequestOutcome[] = ['ok', 'error', 'rate_limited', 'injected'];
 
 /** Wrap engine RangeErrors (unknown user, account, security...) as 404s. */
 function attempt<T>(run: () => T): T {
@@ -122,7 +124,8 @@ const ENDPOINTS = [
   'GET    /__sandbox/webhooks/config                  {url, retryScheduleMs}',
   'PUT    /__sandbox/webhooks/config                  {url?, retryScheduleMs?}',
   'POST   /__sandbox/webhooks/fire                    {eventType, userId, accountId?, authorizationId?, fields?}',
-  'GET    /__sandbox/requests                         ?operationId&accountId&userId&status request counts',
+  'GET    /__sandbox/requests                         ?operationId&accountId&userId&status&outcome request counts',
+  'GET    /__sandbox/requests/log                     same filters: the requests themselves, in arrival order',
   'DELETE /__sandbox/requests                         reset request counts',
   'PUT    /__sandbox/auto-holdings                    {intervalMs} (0 stops) random holdings changes',
   'POST   /__sandbox/auto-holdings/step               one random holdings change now',
@@ -367,16 +370,27 @@ export function controlRouter(deps: ControlDeps): Router {
     res.status(201).json(delivery);
   });
 
-  router.get('/requests', (req, res) => {
+  const requestFilter = (req: Request): RequestCountFilter => {
     const status = q(req, 'status');
-    res.json(
-      requests.summary({
-        operationId: q(req, 'operationId'),
-        accountId: q(req, 'accountId'),
-        userId: q(req, 'userId'),
-        status: status === undefined ? undefined : Number(status),
-      }),
-    );
+    const outcome = q(req, 'outcome');
+    if (outcome !== undefined && !REQUEST_OUTCOMES.includes(outcome as RequestOutcome)) {
+      throw new ControlError(400, 'invalid_query', `outcome must be one of ${REQUEST_OUTCOMES.join(', ')}`);
+    }
+    return {
+      operationId: q(req, 'operationId'),
+      accountId: q(req, 'accountId'),
+      userId: q(req, 'userId'),
+      status: status === undefined ? undefined : Number(status),
+      outcome: outcome as RequestOutcome | undefined,
+    };
+  };
+
+  router.get('/requests', (req, res) => {
+    res.json(requests.summary(requestFilter(req)));
+  });
+
+  router.get('/requests/log', (req, res) => {
+    res.json({ requests: requests.log(requestFilter(req)) });
   });
 
   router.delete('/requests', (_req, res) => {

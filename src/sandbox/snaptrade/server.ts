@@ -163,12 +163,14 @@ export async function startSnaptradeSandbox(options: SnaptradeSandboxOptions): P
     }
     const accountId =
       match.params.accountId ?? (typeof req.body?.account_id === 'string' ? (req.body.account_id as string) : undefined);
+    let outcome: 'rate_limited' | 'injected' | undefined;
     res.on('finish', () => {
       requests.record({
         operationId: match.operationId,
         method: req.method,
         pathTemplate: match.pathTemplate,
         status: res.statusCode,
+        outcome: outcome ?? (res.statusCode >= 200 && res.statusCode < 300 ? 'ok' : 'error'),
         userId: query.userId,
         accountId,
         at: Date.now(),
@@ -188,6 +190,7 @@ export async function startSnaptradeSandbox(options: SnaptradeSandboxOptions): P
           'X-RateLimit-Reset': String(decision.resetSeconds),
         });
         if (!decision.allowed) {
+          outcome = 'rate_limited';
           throw new SnaptradeApiError('RATE_LIMITED', `Request was throttled. Expected available in ${decision.resetSeconds} seconds.`);
         }
       }
@@ -195,6 +198,7 @@ export async function startSnaptradeSandbox(options: SnaptradeSandboxOptions): P
       const fault = faults.evaluate({ operationId: match.operationId, userId: query.userId, accountId });
       if (fault.latencyMs > 0) await sleep(fault.latencyMs);
       if (fault.error) {
+        outcome = 'injected';
         logger.debug({ operationId: match.operationId, status: fault.error.status, rule: fault.error.ruleId }, 'injected fault');
         send(fault.error.status, fault.error.body);
         return;
