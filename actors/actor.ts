@@ -6,6 +6,7 @@ import { compareStreamIds, type StreamId } from '../streams/stream-id.ts';
 import type { ActorBehavior, ApplyContext } from './actor-behavior.ts';
 import { beginFencedCommit, FencedError, readCheckpoint } from './checkpoint-store.ts';
 import { Mailbox } from './mailbox.ts';
+import type { ActivationGate } from './activation-gate.ts';
 import type { ActorMetrics } from './runtime-metrics.ts';
 
 /** One event read from a partition stream, on its way through a user's actor. */
@@ -53,6 +54,8 @@ export interface ActorHost<S> {
   retryDelayMs(attempt: number): number;
   /** The actor ran out of work (the registry may passivate it, or let a waiting activation in). */
   onIdle(actor: Actor<S>): void;
+  /** Limits concurrent activations (state loads) to spare the database pool. */
+  activationGate?: ActivationGate;
 }
 
 /** An error thrown by the behavior's `apply` (as opposed to the runtime's own statements). */
@@ -228,10 +231,15 @@ export class Actor<S> {
   private async activate(): Promise<void> {
     // Checkpoint first, then state: a state newer than the checkpoint is caught at commit time
     // (the stored checkpoint differs from ours, and the state is loaded again in the transaction).
-    const checkpoint = await readCheckpoint(this.host.db, this.userId);
-    const state = await this.host.behavior.load(this.host.db, this.userId);
-    this.checkpoint = checkpoint;
-    this.state = state;
+    const release = await this.host.activationGate?.acquire();
+    try {
+      const checkpoint = await readCheckpoint(this.host.db, this.userId);
+      const state = await this.host.behavior.load(this.host.db, this.userId);
+      this.checkpoint = checkpoint;
+      this.state = state;
+    } finally {
+      release?.();
+    }
   }
 
   private context(batch: readonly ActorMessage[]): ApplyContext {

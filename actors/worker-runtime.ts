@@ -4,6 +4,7 @@ import { createLogger } from '../src/logging/logger.ts';
 import type { AppContext } from '../src/runtime/context.ts';
 import type { ActorBehavior } from './actor-behavior.ts';
 import { ActorRegistry } from './actor-registry.ts';
+import { ActivationGate } from './activation-gate.ts';
 import { readFences } from './checkpoint-store.ts';
 import { workerMembership } from './membership.ts';
 import { partitionLeases, type Lease } from './partition-lease.ts';
@@ -91,6 +92,8 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
       metrics,
       log,
       retryDelayMs: options.retryDelayMs ?? defaultRetryDelay,
+      // Half the pool at most: the other half stays free for commits of running actors.
+      activationGate: new ActivationGate(Math.max(1, Math.floor(((ctx.db.client.config.pool?.max as number | undefined) ?? 10) / 2))),
     },
     {
       maxActive: options.maxActiveActors ?? config.MAX_ACTIVE_ACTORS,
