@@ -150,21 +150,41 @@ export async function upsertSecurities(tx: Knex.Transaction, refs: Iterable<Secu
     security_type: ref.type ?? null,
     is_cash_equivalent: ref.cashEquivalent,
   }));
-  // Securities are shared by every user. Updating a row on every sync would lock it until the
-  // actor's commit and make users' transactions wait on (and deadlock with) each other; a row is
-  // only written when it is new or one of its descriptive fields really changed.
+  // Securities are shared by every user. ON CONFLICT DO UPDATE would lock an existing row until
+  // the actor's commit (even when its WHERE skips the update), so users holding the same
+  // securities would wait on, and deadlock with, each other. Insert what is new without touching
+  // what exists, then update only rows whose descriptive fields really changed (rare).
   const inserted: { id: string; identity_key: string }[] = await tx('securities')
     .insert(rows)
     .onConflict('identity_key')
-    .merge(['ticker', 'description', 'security_type', 'is_cash_equivalent', 'updated_at'])
-    .where(
-      tx.raw(
-        '(securities.ticker, securities.description, securities.security_type, securities.is_cash_equivalent) IS DISTINCT FROM (excluded.ticker, excluded.description, excluded.security_type, excluded.is_cash_equivalent)',
-      ),
-    )
+    .ignore()
     .returning(['id', 'identity_key']);
-  const missing = rows.map((r) => r.identity_key).filter((k) => !inserted.some((row) => row.identity_key === k));
-  if (missing.length) inserted.push(...(await tx('securities').whereIn('identity_key', missing).select('id', 'identity_key')));
+  const fresh = new Set(inserted.map((row) => row.identity_key));
+  const existing = rows.filter((r) => !fresh.has(r.identity_key));
+  if (existing.length) {
+    const stored = await tx('securities')
+      .whereIn('identity_key', existing.map((r) => r.identity_key))
+      .select('id', 'identity_key', 'ticker', 'description', 'security_type', 'is_cash_equivalent');
+    const wanted = new Map(existing.map((r) => [r.identity_key, r]));
+    for (const row of stored) {
+      inserted.push({ id: row.id, identity_key: row.identity_key });
+      const want = wanted.get(row.identity_key)!;
+      if (
+        row.ticker !== want.ticker ||
+        (row.description ?? null) !== want.description ||
+        (row.security_type ?? null) !== want.security_type ||
+        row.is_cash_equivalent !== want.is_cash_equivalent
+      ) {
+        await tx('securities').where({ id: row.id }).update({
+          ticker: want.ticker,
+          description: want.description,
+          security_type: want.security_type,
+          is_cash_equivalent: want.is_cash_equivalent,
+          updated_at: tx.fn.now(),
+        });
+      }
+    }
+  }
   for (const row of inserted) ids.set(row.identity_key, row.id);
   return ids;
 }
