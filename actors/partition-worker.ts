@@ -236,11 +236,14 @@ export class PartitionWorker<S> implements PartitionTenure {
       const room = await this.room();
       if (!this.reading) return;
       const read = await this.withRetry(() => this.reader.readNew(Math.min(room, READ_COUNT)));
-      if (!read || !this.reading) continue;
+      if (!read) continue;
+      // Entries this read delivered are in our pending list even if a stop came meanwhile:
+      // apply and ack them (the drain waits for them) rather than leave them to a successor.
       if (read.entries.length > 0) {
         for (const entry of read.entries) await this.dispatch(entry, 1);
         continue;
       }
+      if (!this.reading) return;
       try {
         await waitForNew(this.blockingConnection(), this.reader.stream, read.lastId, BLOCK_MS);
       } catch (err) {
