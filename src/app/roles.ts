@@ -32,6 +32,7 @@ import type { AppContext } from '../runtime/context.ts';
 import { SYNC_QUEUE } from '../sync/sync-jobs.ts';
 import { SyncScheduler } from '../sync/sync-scheduler.ts';
 import { SyncWorker } from '../sync/sync-worker.ts';
+import { startAlpacaFillListener } from '../sync/alpaca-fill-listener.ts';
 import { createWebhookHandler } from '../webhooks/webhook-router.ts';
 import { realtimeNotifier } from './realtime-notifier.ts';
 import { startPriceRevaluation, type PriceRevaluation } from './price-revaluation.ts';
@@ -90,6 +91,18 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
     if (config.ROLES.includes('market')) {
       const ingester = await startMarketIngester(ctx);
       stops.push(() => ingester.stop());
+      // Fills of internal Alpaca accounts arrive on their trade_updates streams: each becomes an
+      // event that makes the user's actor sync that account.
+      const fills = startAlpacaFillListener({
+        db: ctx.db,
+        credentials,
+        producer: createStreamProducer(ctx.redis, ctx.keys),
+        partitionCount: config.PARTITION_COUNT,
+        tradingUrl: config.ALPACA_TRADING_URL,
+        log: ctx.log.child({ module: 'alpaca-fills' }),
+        refreshMs: config.ALPACA_LINK_REFRESH_MS,
+      });
+      stops.push(() => fills.stop());
       ctx.log.info('market role started');
     }
 

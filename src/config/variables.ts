@@ -315,6 +315,11 @@ export const variables = {
     default: '20000',
     description: 'Longest `POST /api/snaptrade/refresh` waits for its sync to be fetched and applied.',
   },
+  ALPACA_LINK_REFRESH_MS: {
+    schema: z.coerce.number().int().positive(),
+    default: '15000',
+    description: 'How often the market role re-reads linked Alpaca accounts to open (or close) their trade-update streams.',
+  },
   START_SANDBOX: {
     schema: boolFlag,
     default: 'false',
