@@ -15,18 +15,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import pino from 'pino';
+import { deleteNamespace, freshDatabase, writeBenchmarkSection, type BenchDatabase } from './lib/bench-support.ts';
 import type { ActorBehavior } from '../actors/actor-behavior.ts';
 import { createEventCountTable, totalCounted } from '../actors/behaviors/counting-projection.ts';
 import { startWorkerRuntime } from '../actors/worker-runtime.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createDatabase, type Knex } from '../src/db/knex.ts';
-import { migrateLatest } from '../src/db/migration-source.ts';
 import { setRootLogger } from '../src/logging/logger.ts';
 import { createContext } from '../src/runtime/context.ts';
 import { startServices } from '../src/services/services.ts';
@@ -74,43 +72,12 @@ async function append(redis: Redis, keys: StreamKeys, events: readonly Envelope[
 }
 
 /** A database of its own, migrated, with the counting projection's table. */
-async function freshDatabase(serverUrl: string): Promise<{ url: string; knex: Knex; drop(): Promise<void> }> {
-  const name = `bench_${randomUUID().replace(/-/g, '')}`;
-  const adminUrl = new URL(serverUrl);
-  adminUrl.pathname = '/postgres';
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl.toString() });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const knex = createDatabase({ url: url.toString(), poolMax: 4 });
-  await migrateLatest(knex);
-  await createEventCountTable(knex);
-  return {
-    url: url.toString(),
-    knex,
-    async drop() {
-      await knex.destroy();
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
-  };
+async function freshBenchDatabase(serverUrl: string): Promise<BenchDatabase> {
+  const db = await freshDatabase(serverUrl, { prefix: 'bench_actors' });
+  await createEventCountTable(db.knex);
+  return db;
 }
 
-async function deleteNamespace(redis: Redis, namespace: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${namespace}*`, 'COUNT', 1000);
-    cursor = next;
-    if (found.length) await redis.del(...found);
-  } while (cursor !== '0');
-}
 
 /** Bare consumer-group throughput: XREADGROUP (500 per call) + XACK per partition, no actors. */
 async function baseline(redisUrl: string): Promise<number> {
@@ -170,7 +137,7 @@ async function throughput(
   const redis = new Redis(services.redisUrl);
   const namespace = `bench-${randomUUID()}:`;
   const keys = streamKeys(namespace);
-  const db = await freshDatabase(services.databaseUrl);
+  const db = await freshBenchDatabase(services.databaseUrl);
   const children: ChildProcess[] = [];
   try {
     for (let w = 0; w < workers; w++) {
@@ -281,7 +248,7 @@ function heapUsed(): number {
 
 async function memoryChild(): Promise<void> {
   const redisUrl = process.env.REDIS_URL!;
-  const db = await freshDatabase(process.env.DATABASE_URL!);
+  const db = await freshBenchDatabase(process.env.DATABASE_URL!);
   const namespace = `bench-${randomUUID()}:`;
   const config = loadConfig({ ...process.env, PARTITION_COUNT: String(PARTITIONS), ACTOR_IDLE_MS: '3600000' });
   const ctx = createContext({ config, redisUrl, databaseUrl: db.url, namespace });
@@ -351,22 +318,6 @@ async function memory(services: { redisUrl: string; databaseUrl: string }): Prom
 
 // --- report ------------------------------------------------------------------------------------
 
-function writeSection(lines: string[]): void {
-  const path = `${root}docs/BENCHMARKS.md`;
-  const current = existsSync(path)
-    ? readFileSync(path, 'utf8')
-    : '# Benchmarks\n\nMeasured performance; each section says how to reproduce it.\n';
-  const section = lines.join('\n');
-  const start = current.indexOf('## Actor runtime');
-  let next: string;
-  if (start === -1) {
-    next = `${current.trimEnd()}\n\n${section}`;
-  } else {
-    const after = current.indexOf('\n## ', start + 1);
-    next = current.slice(0, start) + section + (after === -1 ? '' : `\n${current.slice(after + 1)}`);
-  }
-  writeFileSync(path, `${next.trimEnd()}\n`);
-}
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -453,7 +404,7 @@ async function main(): Promise<void> {
     ];
     console.log(`\n${lines.join('\n')}\n`);
     if (WRITE_DOCS) {
-      writeSection(lines);
+      writeBenchmarkSection(lines);
       console.log('docs/BENCHMARKS.md updated');
     }
   } finally {

@@ -18,7 +18,6 @@
  * BENCH_LOG_LEVEL of the server (info), BENCH_WRITE=0 to skip updating docs/BENCHMARKS.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type Request, type Result } from 'autocannon';
@@ -28,6 +27,7 @@ import { loadConfig } from '../src/config/config.ts';
 import { startServices } from '../src/services/services.ts';
 import { signWebhook } from '../src/snaptrade/signature.ts';
 import { streamKeys } from '../streams/keys.ts';
+import { deleteNamespace, writeBenchmarkSection } from './lib/bench-support.ts';
 
 const WEBHOOK_PATH = '/api/snaptrade/webhook';
 const BASELINE_PATH = '/bench/baseline';
@@ -100,14 +100,6 @@ async function countAppended(redis: Redis, namespace: string): Promise<number> {
   return results.reduce((sum, [, n]) => sum + Number(n), 0);
 }
 
-async function deleteNamespace(redis: Redis, namespace: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
 
 function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
@@ -230,7 +222,7 @@ async function main() {
     console.log(`\n${table}\n\n${verdict}\n`);
 
     if (WRITE_DOCS) {
-      writeSection([
+      writeBenchmarkSection([
         '## Webhook ingest',
         '',
         `Measured ${machine.date} with \`npm run bench:ingest\` (BENCH_DURATION=${DURATION}, BENCH_ROUNDS=${ROUNDS}, ` +
@@ -276,21 +268,6 @@ async function main() {
   }
 }
 
-/** Replaces (or appends) this benchmark's section, leaving the other sections alone. */
-function writeSection(lines: string[]): void {
-  const path = `${root}docs/BENCHMARKS.md`;
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n\nMeasured performance; each section says how to reproduce it.\n';
-  const section = lines.join('\n');
-  const start = current.indexOf('## Webhook ingest');
-  let next: string;
-  if (start === -1) {
-    next = `${current.trimEnd()}\n\n${section}`;
-  } else {
-    const after = current.indexOf('\n## ', start + 1);
-    next = current.slice(0, start) + section + (after === -1 ? '' : `\n${current.slice(after + 1)}`);
-  }
-  writeFileSync(path, `${next.trimEnd()}\n`);
-}
 
 main().catch((err: unknown) => {
   console.error(err);

@@ -30,18 +30,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import pino from 'pino';
+import { freshDatabase, writeBenchmarkSection, type BenchDatabase } from './lib/bench-support.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createSecretBox } from '../src/crypto/secret-box.ts';
-import { createDatabase, type Knex } from '../src/db/knex.ts';
-import { migrateLatest } from '../src/db/migration-source.ts';
+import { type Knex } from '../src/db/knex.ts';
 import { setRootLogger } from '../src/logging/logger.ts';
 import { CredentialsStore } from '../src/providers/credentials-store.ts';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox.ts';
@@ -104,38 +102,14 @@ const fmt = (n: number, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—';
 const seconds = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s` : '—');
 
-/** A database of its own on the server, migrated. */
-async function freshDatabase(serverUrl: string): Promise<{ url: string; knex: Knex; version: string; drop(): Promise<void> }> {
-  const name = `bench_sync_${randomUUID().replace(/-/g, '')}`;
-  const adminUrl = new URL(serverUrl);
-  adminUrl.pathname = '/postgres';
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl.toString() });
-    await client.connect();
-    try {
-      return await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const knex = createDatabase({ url: url.toString(), poolMax: 4, applicationName: 'bench-sync' });
-  await migrateLatest(knex);
-  const settings = (await knex.raw(
+/** A database of its own on the server, migrated; its version line records the durability settings. */
+async function freshBenchDatabase(serverUrl: string): Promise<BenchDatabase> {
+  const db = await freshDatabase(serverUrl, { prefix: 'bench_sync', applicationName: 'bench-sync' });
+  const settings = (await db.knex.raw(
     `SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sync, version() AS version`,
   )) as { rows: { fsync: string; sync: string; version: string }[] };
   const s = settings.rows[0]!;
-  return {
-    url: url.toString(),
-    knex,
-    version: `${s.version.split(' ').slice(0, 2).join(' ')} (fsync ${s.fsync}, synchronous_commit ${s.sync})`,
-    async drop() {
-      await knex.destroy();
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
-  };
+  return { ...db, version: `${s.version.split(' ').slice(0, 2).join(' ')} (fsync ${s.fsync}, synchronous_commit ${s.sync})` };
 }
 
 async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
@@ -488,22 +462,6 @@ async function limitedRun(
 
 // --- report ------------------------------------------------------------------------------------
 
-function writeSection(lines: string[]): void {
-  const path = `${root}docs/BENCHMARKS.md`;
-  const current = existsSync(path)
-    ? readFileSync(path, 'utf8')
-    : '# Benchmarks\n\nMeasured performance; each section says how to reproduce it.\n';
-  const section = lines.join('\n');
-  const start = current.indexOf(SECTION);
-  let next: string;
-  if (start === -1) {
-    next = `${current.trimEnd()}\n\n${section}`;
-  } else {
-    const after = current.indexOf('\n## ', start + 1);
-    next = current.slice(0, start) + section + (after === -1 ? '' : `\n${current.slice(after + 1)}`);
-  }
-  writeFileSync(path, `${next.trimEnd()}\n`);
-}
 
 // --- main --------------------------------------------------------------------------------------
 
@@ -520,7 +478,7 @@ async function main(): Promise<void> {
   });
   const namespace = `bench-sync-${randomUUID().slice(0, 8)}`;
   const redis = new Redis(services.redisUrl);
-  const db = await freshDatabase(services.databaseUrl);
+  const db = await freshBenchDatabase(services.databaseUrl);
   const sandbox = await startSandbox({
     snaptradePort: 0,
     alpacaPort: 0,
@@ -700,7 +658,7 @@ async function main(): Promise<void> {
     ];
     console.log(`\n${lines.join('\n')}\n`);
     if (WRITE_DOCS) {
-      writeSection(lines);
+      writeBenchmarkSection(lines);
       console.log('docs/BENCHMARKS.md updated');
     }
   } finally {

@@ -23,16 +23,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import pino from 'pino';
+import { freshDatabase, writeBenchmarkSection } from './lib/bench-support.ts';
 import { issueUserToken } from '../src/auth/user-tokens.ts';
-import { createDatabase, type Knex } from '../src/db/knex.ts';
-import { migrateLatest } from '../src/db/migration-source.ts';
+import { type Knex } from '../src/db/knex.ts';
 import { createPriceWriter } from '../src/market/price-writer.ts';
 import { encodeLastPrice } from '../src/market/price-tick.ts';
 import type { PriceRevaluationStats } from '../src/app/price-revaluation.ts';
@@ -74,33 +72,6 @@ function random(seed: number): () => number {
   };
 }
 
-async function freshDatabase(serverUrl: string): Promise<{ url: string; knex: Knex; drop(): Promise<void> }> {
-  const name = `bench_ticks_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const adminUrl = new URL(serverUrl);
-  adminUrl.pathname = '/postgres';
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl.toString() });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const knex = createDatabase({ url: url.toString(), poolMax: 4, applicationName: 'bench-ticks' });
-  await migrateLatest(knex);
-  return {
-    url: url.toString(),
-    knex,
-    async drop() {
-      await knex.destroy();
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
-  };
-}
 
 async function insertChunked(knex: Knex, table: string, rows: Record<string, unknown>[], size = 2_000): Promise<void> {
   for (let i = 0; i < rows.length; i += size) await knex(table).insert(rows.slice(i, i + size));
@@ -409,7 +380,7 @@ async function main() {
     database: 'foliostream_bench',
     log,
   });
-  const db = await freshDatabase(services.databaseUrl);
+  const db = await freshDatabase(services.databaseUrl, { prefix: 'bench_ticks', applicationName: 'bench-ticks' });
   const all: StepResult[] = [];
   const namespaces: string[] = [];
   try {
@@ -475,18 +446,7 @@ async function main() {
     '',
   ].join('\n');
   console.log(`\n${section}`);
-  if (WRITE_DOCS) {
-    const path = `${root}docs/BENCHMARKS.md`;
-    const current = readFileSync(path, 'utf8');
-    const start = current.indexOf('## Live prices (bench:ticks)');
-    let next: string;
-    if (start === -1) next = `${current.trimEnd()}\n\n${section}`;
-    else {
-      const end = current.indexOf('\n## ', start + 1);
-      next = current.slice(0, start) + section + (end === -1 ? '' : current.slice(end + 1));
-    }
-    writeFileSync(path, next);
-  }
+  if (WRITE_DOCS) writeBenchmarkSection(section.split('\n'));
 }
 
 await main();
