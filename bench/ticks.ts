@@ -39,6 +39,7 @@ import { ENVELOPE_SCHEMA_VERSION, type Envelope } from '../streams/envelope.ts';
 import { streamKeys } from '../streams/keys.ts';
 import { partitionOf } from '../streams/partition.ts';
 import { createStreamProducer } from '../streams/producer.ts';
+import { createRandom } from '../src/sandbox/market/seeded-random.ts';
 
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const HOLDINGS = Number(process.env.BENCH_HOLDINGS ?? 25);
@@ -60,17 +61,6 @@ const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const symbolOf = (i: number) => `SYN${String(i + 1).padStart(5, '0')}`;
 const userOf = (i: number) => `bench-u${String(i + 1).padStart(5, '0')}`;
 
-/** Seeded PRNG (mulberry32): the same portfolios every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 
 async function insertChunked(knex: Knex, table: string, rows: Record<string, unknown>[], size = 2_000): Promise<void> {
@@ -79,7 +69,7 @@ async function insertChunked(knex: Knex, table: string, rows: Record<string, unk
 
 /** The projection rows a synced user has: user, connection, account, positions (bulk). */
 async function seed(knex: Knex, prices: Float64Array): Promise<void> {
-  const rand = random(42);
+  const rand = createRandom(42);
   const asOf = new Date().toISOString();
   const securityIds = Array.from({ length: SECURITIES }, () => randomUUID());
   await insertChunked(
@@ -269,7 +259,7 @@ async function runMode(
     console.log(`[${mode}] ${CLIENTS} clients connected with their snapshots in ${((Date.now() - connectStarted) / 1000).toFixed(1)} s`);
 
     const writer = createPriceWriter(redis, keys, { shards: SHARDS, maxLen: 200_000 });
-    const rand = random(7);
+    const rand = createRandom(7);
     for (const rate of RATES) {
       // Drain: wait until the worker has read everything written so far.
       await writer.flush();

@@ -5,6 +5,7 @@ import { readLastPrices } from '../../src/market/price-reader.ts';
 import { createPortfolioStore, type PortfolioSocket, type PortfolioStore } from '../../src/realtime/client/portfolio-store.ts';
 import type { HoldingView, PortfolioSnapshot } from '../../src/realtime/events.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+import { createRandom } from '../../src/sandbox/market/seeded-random.ts';
 
 /**
  * The live-prices path end to end: sandbox price book → Alpaca market-data WebSocket → market
@@ -26,17 +27,6 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-/** A seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -140,7 +130,7 @@ describe('live prices follow the sandbox to a connected client', () => {
 
       // 1,000 ticks: random absolute prices and random-walk steps over the user's symbols, in
       // bursts (several ticks of one symbol can share a millisecond and a coalescing window).
-      const rand = random(20261126);
+      const rand = createRandom(20261126);
       let sent = 0;
       while (sent < TICKS) {
         const burst = Math.min(1 + Math.floor(rand() * 12), TICKS - sent);

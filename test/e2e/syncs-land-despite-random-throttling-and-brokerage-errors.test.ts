@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../src/sandbox/control-client.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+import { createRandom } from '../../src/sandbox/market/seeded-random.ts';
 
 /**
  * While the brokerage answers 429 and 503 at random, holdings change for several users and
@@ -34,18 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine?.stop();
 });
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure replays the same changes. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface PortfolioBody {
   holdings: { symbol: string; quantity: string; accounts: { accountId: string; quantity: string }[] }[];
@@ -102,7 +91,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('random 429s and 503s from the brokerage, with the budget under pressure', () => {
   it('lands every sync, equals the brokerage in the end, and never exceeds the budget', { timeout: 55_000 }, async () => {
     const control = engine.sandbox.control;
-    const random = seeded(20_240_611);
+    // Seeded, so a failure replays the same changes.
+    const random = createRandom(20_240_611);
     for (const user of [...USERS, QUIET_USER]) {
       expect((await engine.api(user, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
     }
