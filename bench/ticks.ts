@@ -49,6 +49,13 @@ const RATES = (process.env.BENCH_RATES ?? '2500,5000,10000,20000').split(',').ma
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 20);
 const MODES = (process.env.BENCH_MODES ?? 'incremental,naive').split(',') as ('incremental' | 'naive')[];
 const WRITE_DOCS = process.env.BENCH_WRITE !== '0';
+/**
+ * BENCH_PASSIVATE=1: once the clients are connected, the engine passivates every idle actor
+ * nobody watches, as its idle sweep does after ACTOR_IDLE_MS in production, so only the watched
+ * portfolios stay in memory. Unset: every actor stays in memory for the whole run (the worst
+ * case: all 10,000 users recently active).
+ */
+const PASSIVATE = process.env.BENCH_PASSIVATE === '1';
 const WINDOW_MS = 100;
 const PARTITIONS = 16;
 const SHARDS = 8;
@@ -257,6 +264,12 @@ async function runMode(
     const connectStarted = Date.now();
     await clients.request({ cmd: 'connect', url, tokens }, 'connected');
     console.log(`[${mode}] ${CLIENTS} clients connected with their snapshots in ${((Date.now() - connectStarted) / 1000).toFixed(1)} s`);
+    if (PASSIVATE) {
+      // Presence reaches the workers within a poll (1 s): wait for it, then sweep.
+      await sleep(2_000);
+      const done = await engine.request<{ passivated: number; activeActors: number }>({ cmd: 'passivate' }, 'passivated');
+      console.log(`[${mode}] ${done.passivated} unwatched actors passivated; ${done.activeActors} active`);
+    }
 
     const writer = createPriceWriter(redis, keys, { shards: SHARDS, maxLen: 200_000 });
     const rand = createRandom(7);
@@ -420,12 +433,12 @@ async function main() {
     `Target (20,000 ticks/s sustained, p99 < ${TARGET_P99_MS} ms): ${inc >= TARGET_RATE ? 'met' : '**not met**'}.`,
   ].join(' ');
   const section = [
-    '## Live prices (bench:ticks)',
+    PASSIVATE ? '## Live prices, unwatched actors passivated (bench:ticks, BENCH_PASSIVATE=1)' : '## Live prices (bench:ticks)',
     '',
     `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:ticks\` (bench/ticks.ts), ${STEP_SECONDS} s per rate.`,
     '',
     `- Machine: ${machine()}; load average at the start ${loadStart}, at the end ${loadEnd} (the machine is shared).`,
-    `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities (seeded as projection rows), ${CLIENTS} socket.io clients (websocket, the product's portfolio store) for ${CLIENTS} of the users, coalescing window ${WINDOW_MS} ms, ${SHARDS} price shards, ${PARTITIONS} partitions.`,
+    `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities (seeded as projection rows), ${CLIENTS} socket.io clients (websocket, the product's portfolio store) for ${CLIENTS} of the users, coalescing window ${WINDOW_MS} ms, ${SHARDS} price shards, ${PARTITIONS} partitions. ${PASSIVATE ? 'Before the measurement, the actors nobody watches are passivated (as the idle sweep does in production); the watched ones stay.' : 'Every actor stays in memory for the whole run (all users recently active).'}`,
     '- Layout: the engine (web + worker roles, `startFoliostream`) in one child process; the clients in a second child process; the tick writer (`createPriceWriter`, uniform random securities) in the parent; Redis and Postgres in their own processes. All share the same cores.',
     '- Freshness = client receive time − the tick\'s `at` (set when the bench queued it for the append), per holding in each delta received, HDR histogram (hdr-histogram-js). "Worker behind" = engine clock − the time in the id of the newest price-stream entry the worker handled, at the middle and end of the step.',
     '- Sustained: ≥ 95 % of the target written, worker < 1 s behind at the end and not falling further behind, p99 freshness < 250 ms.',

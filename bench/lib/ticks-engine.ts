@@ -5,7 +5,8 @@
  * event loop. Configuration comes from the environment, as `npm start` takes it.
  *
  * IPC: sends `{type: 'ready', url}`; answers `{cmd: 'stats'}` with `{type: 'stats', ...}`
- * (CPU time, revaluation counters, active actors, event-loop delay); `{cmd: 'stop'}` stops and exits.
+ * (CPU time, revaluation counters, active actors, event-loop delay); `{cmd: 'passivate'}` passivates
+ * every idle actor nobody watches (`{type: 'passivated', ...}`); `{cmd: 'stop'}` stops and exits.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
@@ -33,6 +34,10 @@ process.on('message', (message: { cmd: string }) => {
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     });
     loopDelay.reset();
+  } else if (message.cmd === 'passivate') {
+    // As the idle sweep would after ACTOR_IDLE_MS: every idle actor nobody watches leaves memory.
+    const passivated = app.roles.worker?.passivateIdle(0) ?? 0;
+    process.send!({ type: 'passivated', passivated, activeActors: app.roles.worker?.activeActors() ?? 0 });
   } else if (message.cmd === 'stop') {
     void app.stop().finally(() => process.exit(0));
   }
