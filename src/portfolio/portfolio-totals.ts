@@ -15,26 +15,10 @@ import type { Holding } from './holding.ts';
  * `unpricedHoldings` / `holdingsMissingFx` / `cashLinesMissingFx`; `complete` is false then.
  */
 
-export interface PortfolioTotals {
+export interface PortfolioTotals extends TotalsDelta {
   baseCurrency: string;
   /** investedValue + cash. */
   totalValue: DecimalString;
-  /** Σ holdings' market value (cash equivalents included). */
-  investedValue: DecimalString;
-  /** Σ cash balances (without cash equivalents). */
-  cash: DecimalString;
-  /** The part of `investedValue` that is cash-equivalent holdings. */
-  cashEquivalentValue: DecimalString;
-  /** Σ cost basis of holdings with a known cost. */
-  costBasis: DecimalString;
-  /** Σ unrealized P/L of holdings with a known cost and a price. */
-  unrealizedPnl: DecimalString;
-  /** Σ quantity x (price - previous close) of holdings with both. */
-  dayChange: DecimalString;
-  holdingsCount: number;
-  unpricedHoldings: number;
-  holdingsMissingFx: number;
-  cashLinesMissingFx: number;
   /** Every holding and cash line was valued. */
   complete: boolean;
 }
@@ -49,13 +33,19 @@ export interface CashLine {
   buyingPower: DecimalString | null;
 }
 
-/** The additive part of the totals (what a delta carries). */
+/** The additive part of the totals (what a delta carries); every figure in the base currency. */
 export interface TotalsDelta {
+  /** Σ holdings' market value (cash equivalents included). */
   investedValue: DecimalString;
+  /** Σ cash balances (without cash equivalents). */
   cash: DecimalString;
+  /** The part of `investedValue` that is cash-equivalent holdings. */
   cashEquivalentValue: DecimalString;
+  /** Σ cost basis of holdings with a known cost. */
   costBasis: DecimalString;
+  /** Σ unrealized P/L of holdings with a known cost and a price. */
   unrealizedPnl: DecimalString;
+  /** Σ quantity x (price - previous close) of holdings with both. */
   dayChange: DecimalString;
   holdingsCount: number;
   unpricedHoldings: number;
