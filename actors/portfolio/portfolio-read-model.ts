@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Knex } from '../../src/db/knex.ts';
 import { readLastPrices } from '../../src/market/price-reader.ts';
-import { applyPrice, type PortfolioTotals } from '../../src/portfolio/index.ts';
+import { applyQuote, quoteAt, type PortfolioTotals } from '../../src/portfolio/index.ts';
 import type { PortfolioSnapshotBody } from '../../src/realtime/events.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import { loadPortfolio } from './portfolio-repository.ts';
@@ -28,7 +28,7 @@ export async function readPortfolio(db: Knex, redis: Redis, keys: StreamKeys, us
   }
   const prices = await readLastPrices(redis, keys, [...tickers.keys()]);
   for (const [ticker, price] of prices) {
-    applyPrice(state, tickers.get(ticker)!, { price: String(price.price), asOf: new Date(price.at).toISOString() });
+    applyQuote(state, tickers.get(ticker)!, quoteAt(price.price, price.at));
   }
   const connections = await db('brokerage_connections').where({ user_id: userId }).select('id', 'status');
   const connectionStatus = new Map(connections.map((c) => [c.id as string, c.status as string]));

@@ -1,6 +1,7 @@
 import type { Knex } from '../../src/db/knex.ts';
 import {
-  applyPrice,
+  applyQuote,
+  quoteAt,
   EMPTY_FX_TABLE,
   normalizeAlpacaAccount,
   normalizeSnapTradeAccount,
@@ -135,7 +136,7 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     if (this.deps.lastPrices && tickers.size) {
       const prices = await this.deps.lastPrices([...tickers.keys()]);
       for (const [ticker, price] of prices) {
-        applyPrice(loaded.portfolio, tickers.get(ticker)!, { price: String(price.price), asOf: new Date(price.at).toISOString() });
+        applyQuote(loaded.portfolio, tickers.get(ticker)!, quoteAt(price.price, price.at));
       }
     }
     this.deps.holders?.set(userId, tickers.keys());

@@ -4,7 +4,7 @@ import { holdingView, totalsView } from '../../actors/portfolio/portfolio-views.
 import type { WorkerRuntime } from '../../actors/worker-runtime.ts';
 import { followPrices } from '../market/price-reader.ts';
 import type { StoredPriceTick } from '../market/price-tick.ts';
-import { aggregateHoldings, applyPrice, canonical, type Holding } from '../portfolio/index.ts';
+import { aggregateHoldings, applyQuote, quoteAt, type Holding, type PriceQuote } from '../portfolio/index.ts';
 import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
 import type { HoldingView } from '../realtime/events.ts';
 import type { PresenceView } from '../realtime/presence.ts';
@@ -13,7 +13,7 @@ import type { AppContext } from '../runtime/context.ts';
 
 /**
  * How a tick revalues a user's portfolio.
- * - `incremental` (the product): `applyPrice` recomputes the one holding the tick prices and moves
+ * - `incremental` (the product): `applyQuote` recomputes the one holding the tick prices and moves
  *   the totals by its difference; exact, so equal to a full recomputation digit for digit.
  * - `naive`: the baseline of `npm run bench:ticks` (`PRICE_REVALUATION_MODE=naive`): every tick
  *   recomputes the whole portfolio with `aggregateHoldings` over the actor's accounts. Same
@@ -86,15 +86,18 @@ export function startPriceRevaluation(
       const ms = entryMs(tick.id);
       if (ms > stats.lastEntryMs) stats.lastEntryMs = ms;
     }
-    const perUser = new Map<string, StoredPriceTick[]>();
+    const perUser = new Map<string, QuotedTick[]>();
     for (const tick of newest.values()) {
       const users = holders.holders(tick.symbol);
       if (!users) continue;
+      // One quote object per tick, shared by every portfolio it is applied to.
+      let quoted: QuotedTick | undefined;
       for (const userId of users) {
         if (presence && !presence.isWatched(userId)) continue;
+        quoted ??= quotedTick(tick);
         const pending = perUser.get(userId);
-        if (pending) pending.push(tick);
-        else perUser.set(userId, [tick]);
+        if (pending) pending.push(quoted);
+        else perUser.set(userId, [quoted]);
       }
     }
     for (const [userId, pending] of perUser) {
@@ -112,7 +115,7 @@ export function startPriceRevaluation(
     const tickers = holders.tickersOf(userId);
     if (tickers.length === 0) return;
     const prices = await readLastPrices(ctx.redis, ctx.keys, tickers);
-    const ticks: StoredPriceTick[] = [...prices].map(([symbol, p]) => ({ symbol, price: p.price, at: p.at, size: 0, source: p.source, shard: -1, id: '0-0' }));
+    const ticks = [...prices].map(([symbol, p]) => quotedTick({ symbol, price: p.price, at: p.at }));
     runtime.tell(userId, (state) => {
       const upserted = revalue(state, ticks);
       if (upserted.length) coalescer.push(userId, { totals: totalsView(state.portfolio.totals), upserted });
@@ -147,29 +150,37 @@ export function startPriceRevaluation(
   };
 }
 
-function revalueIncremental(state: UserPortfolioState, ticks: readonly StoredPriceTick[]): HoldingView[] {
+interface QuotedTick {
+  symbol: string;
+  quote: PriceQuote;
+}
+
+function quotedTick(tick: Pick<StoredPriceTick, 'symbol' | 'price' | 'at'>): QuotedTick {
+  return { symbol: tick.symbol, quote: quoteAt(tick.price, tick.at) };
+}
+
+function revalueIncremental(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingView[] {
   const upserted: HoldingView[] = [];
   for (const tick of ticks) {
     const key = state.tickers.get(tick.symbol);
     if (!key) continue;
-    const change = applyPrice(state.portfolio, key, { price: String(tick.price), asOf: new Date(tick.at).toISOString() });
+    const change = applyQuote(state.portfolio, key, tick.quote);
     if (change?.holding) upserted.push(holdingView(change.holding));
   }
   return upserted;
 }
 
 /** The baseline: every tick stores its quote and recomputes the whole portfolio. */
-function revalueNaive(state: UserPortfolioState, ticks: readonly StoredPriceTick[]): HoldingView[] {
+function revalueNaive(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingView[] {
   const changed: string[] = [];
-  for (const tick of ticks) {
-    const key = state.tickers.get(tick.symbol);
+  for (const { symbol, quote } of ticks) {
+    const key = state.tickers.get(symbol);
     if (!key) continue;
-    const asOf = new Date(tick.at).toISOString();
-    const stored = state.portfolio.prices.get(key);
-    // Out-of-order ticks are ignored, as applyPrice does.
-    if (stored !== undefined && Date.parse(stored.asOf) > tick.at) continue;
     const prices = state.portfolio.prices;
-    prices.set(key, { price: canonical(String(tick.price)), asOf });
+    const stored = prices.get(key);
+    // Out-of-order ticks are ignored, as applyQuote does.
+    if (stored !== undefined && Date.parse(stored.asOf) > Date.parse(quote.asOf)) continue;
+    prices.set(key, quote);
     // aggregateHoldings copies `prices` into the new state.
     state.portfolio = aggregateHoldings(state.portfolio.accounts, { baseCurrency: state.baseCurrency, fx: state.portfolio.fx, prices });
     changed.push(key);

@@ -175,7 +175,12 @@ export function quotesFor(facets: readonly string[], prices: ReadonlyMap<string,
   return out;
 }
 
-function choosePrice(
+/**
+ * The winning price among the quotes and the accounts' reported prices, and the previous close that
+ * goes with it (see the module comment). Exported for reprice.ts, which asks it about the candidates
+ * other than a tick's.
+ */
+export function choosePrice(
   shares: readonly HoldingAccountShare[],
   quotes: readonly PriceQuote[],
   currency: string,

@@ -47,4 +47,4 @@ export {
   type SecurityRef,
   type SecurityRefInput,
 } from './security-identity.ts';
-export { applyPrice, revalueWithFx, valuePortfolio, type PriceChange, type PriceTick } from './valuation.ts';
+export { applyPrice, applyQuote, priceQuote, quoteAt, revalueWithFx, valuePortfolio, type PriceChange, type PriceTick } from './valuation.ts';

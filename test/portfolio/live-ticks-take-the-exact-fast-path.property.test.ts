@@ -1,0 +1,93 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { aggregateHoldings } from '../../src/portfolio/aggregate-holdings.ts';
+import { createFxTable } from '../../src/portfolio/currency.ts';
+import { dec, str } from '../../src/portfolio/decimal.ts';
+import { computeHolding, quotesFor } from '../../src/portfolio/holding.ts';
+import { RepriceCache, repriceHolding } from '../../src/portfolio/reprice.ts';
+import { addScaled, formatScaled, mulScaled, parseScaled, subScaled } from '../../src/portfolio/scaled-decimal.ts';
+import { applyQuote, priceQuote, valuePortfolio } from '../../src/portfolio/valuation.ts';
+import { accountsArb, baseCurrencyArb, fxArb, PRICE_KEYS, pricesArb } from './portfolio-arbitraries.ts';
+import { normalizeAlpacaPositions } from '../../src/portfolio/normalize-alpaca.ts';
+import { alpacaPosition, projection } from './provider-payloads.ts';
+
+const decimalText = fc
+  .tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: 0, max: 24 }))
+  .map(([n, s]) => str(dec(`${n}e-${s}`)));
+
+describe('scaled-integer decimals', () => {
+  it('print what big.js prints for the same sum, difference and product', () => {
+    fc.assert(
+      fc.property(decimalText, decimalText, (a, b) => {
+        const x = parseScaled(a);
+        const y = parseScaled(b);
+        expect(formatScaled(x)).toBe(a);
+        expect(formatScaled(addScaled(x, y))).toBe(str(dec(a).plus(b)));
+        expect(formatScaled(subScaled(x, y))).toBe(str(dec(a).minus(b)));
+        expect(formatScaled(mulScaled(x, y))).toBe(str(dec(a).times(b)));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('refuse text that is not a canonical decimal', () => {
+    for (const text of ['', '-', '1.', '.5', '1e3', 'abc', '1.2.3']) expect(() => parseScaled(text)).toThrow(RangeError);
+  });
+});
+
+const liveTickArb = fc.record({
+  key: fc.constantFrom(...PRICE_KEYS),
+  price: fc.constantFrom('0.01', '1', '105.4', '227.51', '1.3725', '99999.9999', '0', '42.000001'),
+  previousClose: fc.option(fc.constantFrom('100', '227.5', '1'), { nil: undefined }),
+});
+
+describe('live price ticks (each newer than every other price of its security)', () => {
+  it('are revalued on the fast path, and 1,000 of them equal a full recomputation', () => {
+    let fastTicks = 0;
+    fc.assert(
+      fc.property(accountsArb, pricesArb, fxArb, baseCurrencyArb, fc.array(liveTickArb, { minLength: 1000, maxLength: 1000 }), (accounts, prices, fx, base, ticks) => {
+        const state = aggregateHoldings(accounts, { baseCurrency: base, fx, prices });
+        let at = Date.parse('2026-06-02T16:00:00.000Z');
+        for (const { key, ...tick } of ticks) {
+          const quote = priceQuote({ ...tick, asOf: new Date((at += 250)).toISOString() });
+          const holdingKey = state.keyByFacet.get(key) ?? key;
+          const previous = state.holdings.get(holdingKey);
+          if (previous) {
+            // What the fast path makes is what computeHolding makes from the same price book.
+            const book = new Map(state.prices).set(key, quote);
+            const context = { baseCurrency: base, fx };
+            const fast = repriceHolding(new RepriceCache(), holdingKey, previous, key, quote, book, context);
+            expect(fast).not.toBeNull();
+            fastTicks++;
+            expect(fast!.holding).toEqual(computeHolding(previous.security, previous.facets, previous.accounts, quotesFor(previous.facets, book), context));
+          }
+          applyQuote(state, key, quote);
+        }
+        expect(state.totals).toEqual(valuePortfolio(state));
+        const full = aggregateHoldings(state.accounts, { baseCurrency: base, fx, prices: state.prices });
+        expect(projection(state)).toEqual(projection(full));
+      }),
+      { numRuns: 25, endOnFailure: true },
+    );
+    expect(fastTicks).toBeGreaterThan(1_000);
+  });
+
+  it('leave a quote that is not newer than every other price, or is in another currency, to the full computation', () => {
+    const positions = normalizeAlpacaPositions([
+      alpacaPosition({ symbol: 'AAPL', qty: '20', avg_entry_price: '180', current_price: '202', lastday_price: '198', exchange: 'NASDAQ' }),
+    ]);
+    const state = aggregateHoldings(new Map([['alpaca', { institution: 'Alpaca', currency: 'USD', asOf: '2026-06-02T15:00:00Z', positions }]]), {
+      baseCurrency: 'CAD',
+      fx: createFxTable([{ from: 'USD', to: 'CAD', rate: '1.25' }]),
+    });
+    const aapl = state.holdings.get('listing:AAPL@XNAS:USD')!;
+    const context = { baseCurrency: state.baseCurrency, fx: state.fx };
+    const at = (asOf: string, extra: object = {}) => priceQuote({ price: '205', asOf, ...extra });
+    // Same time as the reported price: the tie rule decides, not the fast path.
+    expect(repriceHolding(new RepriceCache(), 'listing:AAPL@XNAS:USD', aapl, 'listing:AAPL@XNAS:USD', at('2026-06-02T15:00:00Z'), state.prices, context)).toBeNull();
+    expect(repriceHolding(new RepriceCache(), 'listing:AAPL@XNAS:USD', aapl, 'listing:AAPL@XNAS:USD', at('2026-06-02T15:01:00Z', { currency: 'CAD' }), state.prices, context)).toBeNull();
+    const fast = repriceHolding(new RepriceCache(), 'listing:AAPL@XNAS:USD', aapl, 'listing:AAPL@XNAS:USD', at('2026-06-02T15:01:00Z'), state.prices, context);
+    // A tick without a previous close keeps the reported one: 20 x (205 - 198) = 140 USD = 175 CAD.
+    expect(fast?.holding).toMatchObject({ price: '205', previousClose: '198', dayChange: '140', base: { dayChange: '175', marketValue: '5125' } });
+  });
+});
