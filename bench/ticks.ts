@@ -7,9 +7,9 @@
  * window. Then the same ladder with `PRICE_REVALUATION_MODE=naive` (a whole-portfolio recompute on
  * every tick) as the baseline.
  *
- * Layout: Redis and Postgres from REDIS_URL/DATABASE_URL or started here (throwaway); the engine
- * (web + worker roles, `startFoliostream`) in one child process; the clients in another; the tick
- * writer here. Seeding skips the SnapTrade pipeline (250 requests/min would take hours): the
+ * Layout: Redis and Postgres from REDIS_URL/DATABASE_URL or started here (throwaway); the worker
+ * role and the web role (`startFoliostream`) in a child process each, as the Procfile runs them; the
+ * clients in another; the tick writer here. Seeding skips the SnapTrade pipeline (250 requests/min would take hours): the
  * projection rows are bulk-inserted into a fresh database, the last prices set, and each user's
  * actor is activated by one event of a type the behavior ignores.
  *
@@ -19,7 +19,8 @@
  *
  * Options (environment): BENCH_USERS (10000), BENCH_HOLDINGS (25), BENCH_SECURITIES (5000),
  * BENCH_CLIENTS (1000), BENCH_RATES (2500,5000,10000,20000), BENCH_STEP_SECONDS (20),
- * BENCH_MODES (incremental,naive), BENCH_WRITE=0 to leave docs/BENCHMARKS.md alone.
+ * BENCH_MODES (incremental,naive), BENCH_WRITE=0 to leave docs/BENCHMARKS.md alone,
+ * BENCH_PROFILE_DIR to write a CPU profile of each engine process per measured step.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -49,6 +50,7 @@ const RATES = (process.env.BENCH_RATES ?? '2500,5000,10000,20000').split(',').ma
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 20);
 const MODES = (process.env.BENCH_MODES ?? 'incremental,naive').split(',') as ('incremental' | 'naive')[];
 const WRITE_DOCS = process.env.BENCH_WRITE !== '0';
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 /**
  * BENCH_PASSIVATE=1: once the clients are connected, the engine passivates every idle actor
  * nobody watches, as its idle sweep does after ACTOR_IDLE_MS in production, so only the watched
@@ -141,8 +143,7 @@ interface Child {
 }
 
 function forkChild(script: string, env: Record<string, string>): Promise<Child> {
-  const profile = process.env.BENCH_PROFILE_DIR && script.includes('engine') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const child = fork(script, [], { cwd: root, execArgv: ['--import', 'tsx', ...profile], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(script, [], { cwd: root, execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiters = new Map<string, ((value: unknown) => void)[]>();
   child.on('message', (message: { type: string; message?: string }) => {
     if (message.type === 'error') throw new Error(`${script}: ${message.message}`);
@@ -165,6 +166,17 @@ function forkChild(script: string, env: Record<string, string>): Promise<Child> 
     },
   };
   return wait('ready').then((ready) => ({ ...handle, ready: ready as { url?: string } }));
+}
+
+function stopChild(child: Child): Promise<void> {
+  return new Promise<void>((resolve) => {
+    child.process.once('exit', () => resolve());
+    child.process.send({ cmd: 'stop' });
+    setTimeout(() => {
+      child.process.kill('SIGKILL');
+      resolve();
+    }, 30_000).unref();
+  });
 }
 
 interface EngineStats {
@@ -192,6 +204,7 @@ interface StepResult {
   target: number;
   achieved: number;
   engineCpu: number;
+  webCpu: number;
   clientsCpu: number;
   behindMidMs: number;
   behindEndMs: number;
@@ -201,6 +214,7 @@ interface StepResult {
   deltasPerSecond: number;
   revaluationsPerSecond: number;
   loopDelayP99Ms: number;
+  webLoopDelayP99Ms: number;
   sustained: boolean;
 }
 
@@ -214,10 +228,10 @@ async function runMode(
 ): Promise<StepResult[]> {
   const redis = new Redis(urls.redis);
   const keys = streamKeys(namespace);
-  const engine = await forkChild('bench/lib/ticks-engine.ts', {
+  const engineEnv = (roles: string) => ({
     NODE_ENV: 'development',
     LOG_LEVEL: 'warn',
-    ROLES: 'web,worker',
+    ROLES: roles,
     HOST: '127.0.0.1',
     PORT: '0',
     REDIS_URL: urls.redis,
@@ -232,10 +246,13 @@ async function runMode(
     PRICE_REVALUATION_MODE: mode,
     SNAPTRADE_BASE_URL: 'http://127.0.0.1:9/unreachable',
   });
+  // As the Procfile runs them: the worker (actors, revaluation, deltas) and the web node (socket.io
+  // gateway) in processes of their own, talking through Redis.
+  const [engine, web] = await Promise.all([forkChild('bench/lib/ticks-engine.ts', engineEnv('worker')), forkChild('bench/lib/ticks-engine.ts', engineEnv('web'))]);
   const results: StepResult[] = [];
   let clients: Child | undefined;
   try {
-    const url = engine.ready.url!;
+    const url = web.ready.url!;
     // Activate every actor: one event of a type the behavior ignores, per user.
     const producer = createStreamProducer(redis, keys);
     const time = new Date().toISOString();
@@ -287,6 +304,8 @@ async function runMode(
       await sleep(1_000);
       await clients.request({ cmd: 'reset' }, 'reset');
       const before = await engine.request<EngineStats>({ cmd: 'stats' }, 'stats');
+      const webBefore = await web.request<EngineStats>({ cmd: 'stats' }, 'stats');
+      if (PROFILE_DIR) await Promise.all([engine, web].map((c) => c.request({ cmd: 'profile-start' }, 'profiling')));
       const clientsBefore = await clients.request<ClientReport>({ cmd: 'report' }, 'report');
       const started = Date.now();
       let written = 0;
@@ -314,6 +333,15 @@ async function runMode(
       }
       const seconds = (Date.now() - started) / 1000;
       const after = await engine.request<EngineStats>({ cmd: 'stats' }, 'stats');
+      const webAfter = await web.request<EngineStats>({ cmd: 'stats' }, 'stats');
+      if (PROFILE_DIR) {
+        await Promise.all(
+          [
+            [engine, 'worker'],
+            [web, 'web'],
+          ].map(([c, role]) => (c as Child).request({ cmd: 'profile-stop', file: `${PROFILE_DIR}/${mode}-${rate}-${role as string}.cpuprofile` }, 'profiled')),
+        );
+      }
       const report = await clients.request<ClientReport>({ cmd: 'report' }, 'report');
       const behindEndMs = Math.max(0, after.now - after.revaluation.lastEntryMs);
       const engineSeconds = (after.now - before.now) / 1000;
@@ -323,6 +351,7 @@ async function runMode(
         target: rate,
         achieved: Math.round(achieved),
         engineCpu: (cpuMs(after.cpu) - cpuMs(before.cpu)) / 1000 / engineSeconds,
+        webCpu: (cpuMs(webAfter.cpu) - cpuMs(webBefore.cpu)) / 1000 / ((webAfter.now - webBefore.now) / 1000),
         clientsCpu: (cpuMs(report.cpu) - cpuMs(clientsBefore.cpu)) / 1000 / seconds,
         behindMidMs,
         behindEndMs,
@@ -332,6 +361,7 @@ async function runMode(
         deltasPerSecond: Math.round(report.deltas / seconds),
         revaluationsPerSecond: Math.round((after.revaluation.revaluations - before.revaluation.revaluations) / engineSeconds),
         loopDelayP99Ms: after.loopDelayP99Ms,
+        webLoopDelayP99Ms: webAfter.loopDelayP99Ms,
         sustained: false,
       };
       result.sustained =
@@ -343,14 +373,7 @@ async function runMode(
     await writer.close();
   } finally {
     clients?.process.disconnect();
-    await new Promise<void>((resolve) => {
-      engine.process.once('exit', () => resolve());
-      engine.process.send({ cmd: 'stop' });
-      setTimeout(() => {
-        engine.process.kill('SIGKILL');
-        resolve();
-      }, 30_000).unref();
-    });
+    await Promise.all([engine, web].map(stopChild));
     redis.disconnect();
   }
   return results;
@@ -363,12 +386,12 @@ function machine(): string {
 
 function table(results: StepResult[]): string {
   const lines = [
-    '| mode | target ticks/s | achieved | engine CPU (cores) | clients CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | actor revaluations/s | engine loop delay p99 | sustained |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| mode | target ticks/s | achieved | worker CPU (cores) | web CPU | clients CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | actor revaluations/s | loop delay p99 worker / web | sustained |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.clientsCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} ms | ${r.sustained ? 'yes' : 'no'} |`,
+      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.webCpu.toFixed(2)} | ${r.clientsCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} / ${r.webLoopDelayP99Ms.toFixed(0)} ms | ${r.sustained ? 'yes' : 'no'} |`,
     );
   }
   return lines.join('\n');
@@ -428,7 +451,7 @@ async function main() {
     `Highest sustained rate: incremental **${inc || 'none'}** ticks/s, naive **${naive || 'none'}** ticks/s` +
       (inc && naive ? ` (ratio ${(inc / naive).toFixed(1)}×).` : '.'),
     common && naiveCommon
-      ? `At ${common.target} ticks/s: engine CPU ${common.engineCpu.toFixed(2)} vs ${naiveCommon.engineCpu.toFixed(2)} cores, p99 freshness ${common.p99} vs ${naiveCommon.p99} ms.`
+      ? `At ${common.target} ticks/s: worker CPU ${common.engineCpu.toFixed(2)} vs ${naiveCommon.engineCpu.toFixed(2)} cores, p99 freshness ${common.p99} vs ${naiveCommon.p99} ms.`
       : '',
     `Target (20,000 ticks/s sustained, p99 < ${TARGET_P99_MS} ms): ${inc >= TARGET_RATE ? 'met' : '**not met**'}.`,
   ].join(' ');
@@ -439,7 +462,7 @@ async function main() {
     '',
     `- Machine: ${machine()}; load average at the start ${loadStart}, at the end ${loadEnd} (the machine is shared).`,
     `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities (seeded as projection rows), ${CLIENTS} socket.io clients (websocket, the product's portfolio store) for ${CLIENTS} of the users, coalescing window ${WINDOW_MS} ms, ${SHARDS} price shards, ${PARTITIONS} partitions. ${PASSIVATE ? 'Before the measurement, the actors nobody watches are passivated (as the idle sweep does in production); the watched ones stay.' : 'Every actor stays in memory for the whole run (all users recently active).'}`,
-    '- Layout: the engine (web + worker roles, `startFoliostream`) in one child process; the clients in a second child process; the tick writer (`createPriceWriter`, uniform random securities) in the parent; Redis and Postgres in their own processes. All share the same cores.',
+    '- Layout (as the Procfile runs it): the worker role (actors, revaluation, delta coalescing; `startFoliostream` with `ROLES=worker`) and the web role (the socket.io gateway, `ROLES=web`) in a child process each, talking through Redis; the clients in a third child process; the tick writer (`createPriceWriter`, uniform random securities) in the parent; Redis and Postgres in their own processes. All share the same 2 cores. CPU columns: CPU time ÷ wall time (1.00 = one core).',
     '- Freshness = client receive time − the tick\'s `at` (set when the bench queued it for the append), per holding in each delta received, HDR histogram (hdr-histogram-js). "Worker behind" = engine clock − the time in the id of the newest price-stream entry the worker handled, at the middle and end of the step.',
     '- Sustained: ≥ 95 % of the target written, worker < 1 s behind at the end and not falling further behind, p99 freshness < 250 ms.',
     '',

@@ -1,13 +1,18 @@
 /**
  * The engine under test for `npm run bench:ticks`: `startFoliostream` with the roles of
- * `ROLES` (the bench runs `web,worker`: the market role is replaced by the bench's own price
- * writer), in a child process so the tick writer and the socket.io clients do not share its
- * event loop. Configuration comes from the environment, as `npm start` takes it.
+ * `ROLES` (the bench runs one process with `worker` and one with `web`, as the Procfile does; the
+ * market role is replaced by the bench's own price writer), in a child process so the tick writer
+ * and the socket.io clients do not share its event loop. Configuration comes from the environment, as `npm start` takes it.
  *
  * IPC: sends `{type: 'ready', url}`; answers `{cmd: 'stats'}` with `{type: 'stats', ...}`
  * (CPU time, revaluation counters, active actors, event-loop delay); `{cmd: 'passivate'}` passivates
- * every idle actor nobody watches (`{type: 'passivated', ...}`); `{cmd: 'stop'}` stops and exits.
+ * every idle actor nobody watches (`{type: 'passivated', ...}`); `{cmd: 'profile-start'}` /
+ * `{cmd: 'profile-stop', file}` record a CPU profile (inspector) of what happens in between;
+ * `{cmd: 'stop'}` stops and exits.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { dirname } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import { startFoliostream } from '../../src/app/foliostream.ts';
@@ -21,8 +26,23 @@ const app = await startFoliostream(config, log, { namespace: process.env.BENCH_N
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 
-process.on('message', (message: { cmd: string }) => {
-  if (message.cmd === 'stats') {
+const profiler = new Session();
+
+process.on('message', (message: { cmd: string; file?: string }) => {
+  if (message.cmd === 'profile-start') {
+    profiler.connect();
+    void profiler
+      .post('Profiler.enable')
+      .then(() => profiler.post('Profiler.start'))
+      .then(() => process.send!({ type: 'profiling' }));
+  } else if (message.cmd === 'profile-stop') {
+    void profiler.post('Profiler.stop').then(({ profile }) => {
+      mkdirSync(dirname(message.file!), { recursive: true });
+      writeFileSync(message.file!, JSON.stringify(profile));
+      profiler.disconnect();
+      process.send!({ type: 'profiled' });
+    });
+  } else if (message.cmd === 'stats') {
     const revaluation = app.roles.priceRevaluation?.stats();
     process.send!({
       type: 'stats',

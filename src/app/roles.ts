@@ -107,7 +107,8 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
     }
 
     if (config.ROLES.includes('worker')) {
-      const publisher = new Redis(connections.redisUrl, { maxRetriesPerRequest: 1, connectionName: 'foliostream-realtime-publisher' });
+      // Auto-pipelined: the deltas of users whose windows close together leave in one write.
+      const publisher = new Redis(connections.redisUrl, { maxRetriesPerRequest: 1, connectionName: 'foliostream-realtime-publisher', enableAutoPipelining: true });
       publisher.on('error', (err) => ctx.log.warn({ err }, 'realtime publisher connection error'));
       stops.push(async () => publisher.disconnect());
       const emitter = createRoomEmitter(publisher, { namespace: ctx.keys.namespace });

@@ -8,6 +8,7 @@ import type {
   SyncStatus,
 } from './events.ts';
 import { userRoom } from './events.ts';
+import { realtimeAdapterParser } from './adapter-parser.ts';
 import { realtimeKeys } from './realtime-keys.ts';
 
 /**
@@ -51,7 +52,7 @@ export function createRoomEmitter(redis: Redis, options: RoomEmitterOptions = {}
       return lastPublish;
     },
   };
-  const emitter = new Emitter<ServerToClientEvents>(publisher, { key: realtimeKeys(options.namespace).channelPrefix });
+  const emitter = new Emitter<ServerToClientEvents>(publisher, { key: realtimeKeys(options.namespace).channelPrefix, parser: realtimeAdapterParser });
 
   function send<E extends keyof ServerToClientEvents>(
     userId: string,
