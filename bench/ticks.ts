@@ -194,6 +194,7 @@ interface ClientReport {
   count: number;
   deltas: number;
   gaps: number;
+  mismatches: number;
   snapshots: number;
   connected: number;
   cpu: NodeJS.CpuUsage;
@@ -212,6 +213,8 @@ interface StepResult {
   p99: number;
   max: number;
   deltasPerSecond: number;
+  /** Seq gaps and repricing mismatches the clients' stores saw (each costs a snapshot). */
+  clientResyncs: number;
   revaluationsPerSecond: number;
   loopDelayP99Ms: number;
   webLoopDelayP99Ms: number;
@@ -359,6 +362,7 @@ async function runMode(
         p99: report.p99,
         max: report.max,
         deltasPerSecond: Math.round(report.deltas / seconds),
+        clientResyncs: report.gaps - clientsBefore.gaps + report.mismatches - clientsBefore.mismatches,
         revaluationsPerSecond: Math.round((after.revaluation.revaluations - before.revaluation.revaluations) / engineSeconds),
         loopDelayP99Ms: after.loopDelayP99Ms,
         webLoopDelayP99Ms: webAfter.loopDelayP99Ms,
@@ -386,12 +390,12 @@ function machine(): string {
 
 function table(results: StepResult[]): string {
   const lines = [
-    '| mode | target ticks/s | achieved | worker CPU (cores) | web CPU | clients CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | actor revaluations/s | loop delay p99 worker / web | sustained |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| mode | target ticks/s | achieved | worker CPU (cores) | web CPU | clients CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | client resyncs | actor revaluations/s | loop delay p99 worker / web | sustained |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.webCpu.toFixed(2)} | ${r.clientsCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} / ${r.webLoopDelayP99Ms.toFixed(0)} ms | ${r.sustained ? 'yes' : 'no'} |`,
+      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.webCpu.toFixed(2)} | ${r.clientsCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.clientResyncs} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} / ${r.webLoopDelayP99Ms.toFixed(0)} ms | ${r.sustained ? 'yes' : 'no'} |`,
     );
   }
   return lines.join('\n');

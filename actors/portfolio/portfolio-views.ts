@@ -1,5 +1,5 @@
 import type { Holding, PortfolioTotals } from '../../src/portfolio/index.ts';
-import type { HoldingView, PortfolioTotals as TotalsView } from '../../src/realtime/events.ts';
+import type { HoldingRepricing, HoldingView, PortfolioTotals as TotalsView } from '../../src/realtime/events.ts';
 
 /** The wire view of a holding (socket.io and `GET /api/portfolio` share it). */
 export function holdingView(h: Holding): HoldingView {
@@ -23,6 +23,20 @@ export function holdingView(h: Holding): HoldingView {
       quantity: a.quantity,
       marketValue: a.marketValue,
     })),
+  };
+}
+
+/** The wire form of a price-only change of a holding (after a tick). */
+export function holdingRepricing(h: Holding): HoldingRepricing {
+  return {
+    id: h.identityKey,
+    price: h.price,
+    priceAsOf: h.priceAsOf,
+    marketValue: h.marketValue,
+    marketValueBase: h.base.marketValue,
+    unrealizedPl: h.unrealizedPnl,
+    dayChange: h.dayChange,
+    accountValues: h.accounts.map((a) => a.marketValue),
   };
 }
 

@@ -1,16 +1,17 @@
 /**
  * The browsers of `npm run bench:ticks`: socket.io clients (websocket transport, `auth.token`),
  * each with the product's portfolio store, in a child process of their own so they do not share
- * the engine's event loop. Freshness of a delta's holding = receive time − its `priceAsOf`
+ * the engine's event loop. Freshness of a delta's holding (upserted or repriced) = receive time − its `priceAsOf`
  * (the bench writes each tick with `at` = the time it queued it for the append), recorded in an
  * HDR histogram (ms).
  *
  * IPC: `{cmd: 'connect', url, tokens: [[userId, token]]}` → `{type: 'connected', ...}` once every
  * store holds its snapshot; `{cmd: 'reset'}` clears the histogram and counters; `{cmd: 'report'}` →
- * `{type: 'report', p50, p99, max, count, deltas, gaps, cpu}`.
+ * `{type: 'report', p50, p99, max, count, deltas, gaps, mismatches, snapshots, connected, cpu}`.
  */
 import * as hdr from 'hdr-histogram-js';
 import { io } from 'socket.io-client';
+import type { PortfolioDelta } from '../../src/realtime/events.ts';
 import { createPortfolioStore, type PortfolioSocket, type PortfolioStore } from '../../src/realtime/client/portfolio-store.ts';
 
 const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 });
@@ -18,10 +19,10 @@ const sockets: PortfolioSocket[] = [];
 const stores: PortfolioStore[] = [];
 let deltas = 0;
 
-function onDelta(delta: { upserted: { priceAsOf: string | null }[] }): void {
+function onDelta(delta: PortfolioDelta): void {
   const now = Date.now();
   deltas++;
-  for (const h of delta.upserted) {
+  for (const h of [...delta.upserted, ...delta.repriced]) {
     if (h.priceAsOf) histogram.recordValue(Math.max(1, now - Date.parse(h.priceAsOf)));
   }
 }
@@ -65,6 +66,7 @@ process.on('message', (message: { cmd: string; url?: string; tokens?: [string, s
   } else if (message.cmd === 'report') {
     const gaps = stores.reduce((n, s) => n + s.stats().gaps, 0);
     const snapshots = stores.reduce((n, s) => n + s.stats().snapshots, 0);
+    const mismatches = stores.reduce((n, s) => n + s.stats().mismatches, 0);
     process.send!({
       type: 'report',
       p50: histogram.getValueAtPercentile(50),
@@ -73,6 +75,7 @@ process.on('message', (message: { cmd: string; url?: string; tokens?: [string, s
       count: histogram.totalCount,
       deltas,
       gaps,
+      mismatches,
       snapshots,
       connected: sockets.filter((s) => s.connected).length,
       cpu: process.cpuUsage(),

@@ -1,12 +1,12 @@
 import type { TickerHolders } from '../../actors/portfolio/ticker-holders.ts';
 import type { UserPortfolioState } from '../../actors/portfolio/user-portfolio-behavior.ts';
-import { holdingView, totalsView } from '../../actors/portfolio/portfolio-views.ts';
+import { holdingRepricing, totalsView } from '../../actors/portfolio/portfolio-views.ts';
 import type { WorkerRuntime } from '../../actors/worker-runtime.ts';
 import { followPrices } from '../market/price-reader.ts';
 import type { StoredPriceTick } from '../market/price-tick.ts';
 import { aggregateHoldings, applyQuote, quoteAt, type Holding, type PriceQuote } from '../portfolio/index.ts';
 import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
-import type { HoldingView } from '../realtime/events.ts';
+import type { HoldingRepricing } from '../realtime/events.ts';
 import type { PresenceView } from '../realtime/presence.ts';
 import { readLastPrices } from '../market/price-reader.ts';
 import type { AppContext } from '../runtime/context.ts';
@@ -102,10 +102,10 @@ export function startPriceRevaluation(
     }
     for (const [userId, pending] of perUser) {
       const told = runtime.tell(userId, (state) => {
-        const upserted = revalue(state, pending);
-        if (upserted.length === 0) return;
+        const repriced = revalue(state, pending);
+        if (repriced.length === 0) return;
         stats.revaluations++;
-        coalescer.push(userId, { totals: totalsView(state.portfolio.totals), upserted });
+        coalescer.push(userId, { totals: totalsView(state.portfolio.totals), repriced });
       });
       if (!told) holders.remove(userId);
     }
@@ -117,8 +117,8 @@ export function startPriceRevaluation(
     const prices = await readLastPrices(ctx.redis, ctx.keys, tickers);
     const ticks = [...prices].map(([symbol, p]) => quotedTick({ symbol, price: p.price, at: p.at }));
     runtime.tell(userId, (state) => {
-      const upserted = revalue(state, ticks);
-      if (upserted.length) coalescer.push(userId, { totals: totalsView(state.portfolio.totals), upserted });
+      const repriced = revalue(state, ticks);
+      if (repriced.length) coalescer.push(userId, { totals: totalsView(state.portfolio.totals), repriced });
     });
   };
   let presenceTimer: NodeJS.Timeout | undefined;
@@ -159,19 +159,19 @@ function quotedTick(tick: Pick<StoredPriceTick, 'symbol' | 'price' | 'at'>): Quo
   return { symbol: tick.symbol, quote: quoteAt(tick.price, tick.at) };
 }
 
-function revalueIncremental(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingView[] {
-  const upserted: HoldingView[] = [];
+function revalueIncremental(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingRepricing[] {
+  const repriced: HoldingRepricing[] = [];
   for (const tick of ticks) {
     const key = state.tickers.get(tick.symbol);
     if (!key) continue;
     const change = applyQuote(state.portfolio, key, tick.quote);
-    if (change?.holding) upserted.push(holdingView(change.holding));
+    if (change?.holding) repriced.push(holdingRepricing(change.holding));
   }
-  return upserted;
+  return repriced;
 }
 
 /** The baseline: every tick stores its quote and recomputes the whole portfolio. */
-function revalueNaive(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingView[] {
+function revalueNaive(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingRepricing[] {
   const changed: string[] = [];
   for (const { symbol, quote } of ticks) {
     const key = state.tickers.get(symbol);
@@ -185,10 +185,10 @@ function revalueNaive(state: UserPortfolioState, ticks: readonly QuotedTick[]): 
     state.portfolio = aggregateHoldings(state.portfolio.accounts, { baseCurrency: state.baseCurrency, fx: state.portfolio.fx, prices });
     changed.push(key);
   }
-  const upserted: HoldingView[] = [];
+  const repriced: HoldingRepricing[] = [];
   for (const key of new Set(changed)) {
     const holding: Holding | undefined = state.portfolio.holdings.get(state.portfolio.keyByFacet.get(key) ?? key);
-    if (holding) upserted.push(holdingView(holding));
+    if (holding) repriced.push(holdingRepricing(holding));
   }
-  return upserted;
+  return repriced;
 }

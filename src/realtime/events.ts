@@ -47,6 +47,41 @@ export interface HoldingView {
   accounts: HoldingAccountShare[];
 }
 
+/**
+ * What a price tick changes in a holding: its price and the figures that move with it, all
+ * absolute. Everything else of the holding (quantities, cost, accounts) is as the client already
+ * has it; a price-only change travels in this form, at about half the size of a `HoldingView`.
+ */
+export interface HoldingRepricing {
+  id: string;
+  price: string | null;
+  priceAsOf: string | null;
+  marketValue: string | null;
+  marketValueBase: string | null;
+  unrealizedPl: string | null;
+  dayChange: string | null;
+  /** Each account's market value, in the order of the holding's `accounts`. */
+  accountValues: (string | null)[];
+}
+
+/**
+ * `holding` with `repricing` applied; `null` when the repricing does not fit it (another id, or
+ * another number of accounts), i.e. the holder's copy is not the one the server priced.
+ */
+export function applyRepricing(holding: HoldingView, repricing: HoldingRepricing): HoldingView | null {
+  if (holding.id !== repricing.id || holding.accounts.length !== repricing.accountValues.length) return null;
+  return {
+    ...holding,
+    price: repricing.price,
+    priceAsOf: repricing.priceAsOf,
+    marketValue: repricing.marketValue,
+    marketValueBase: repricing.marketValueBase,
+    unrealizedPl: repricing.unrealizedPl,
+    dayChange: repricing.dayChange,
+    accounts: holding.accounts.map((account, i) => ({ ...account, marketValue: repricing.accountValues[i]! })),
+  };
+}
+
 export interface AccountSummary {
   id: string;
   institution: string;
@@ -75,12 +110,15 @@ export type PortfolioSnapshotBody = Omit<PortfolioSnapshot, 'seq'>;
 /**
  * What changed since the previous delta (`seq - 1`). Holdings carry ABSOLUTE values, never
  * increments, so applying a delta twice, or over a snapshot that already includes it, is harmless.
+ * An id appears in at most one of `upserted`, `repriced` and `removed`.
  */
 export interface PortfolioDelta {
   seq: number;
   asOf: string;
   totals: PortfolioTotals;
   upserted: HoldingView[];
+  /** Holdings whose price moved and nothing else: apply each to the holding of its id. */
+  repriced: HoldingRepricing[];
   /** Holding ids no longer held. */
   removed: string[];
 }

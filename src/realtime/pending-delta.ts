@@ -1,4 +1,4 @@
-import type { HoldingView, PortfolioDelta, PortfolioTotals } from './events.ts';
+import { applyRepricing, type HoldingRepricing, type HoldingView, type PortfolioDelta, type PortfolioTotals } from './events.ts';
 
 /**
  * The pure half of delta coalescing: folding a user's portfolio changes into one pending delta.
@@ -13,27 +13,35 @@ export interface PortfolioChange {
   totals: PortfolioTotals;
   /** Holdings whose values changed, with their new absolute values. */
   upserted?: readonly HoldingView[];
+  /** Holdings whose price (and what moves with it) changed and nothing else: price ticks. */
+  repriced?: readonly HoldingRepricing[];
   /** Holding ids no longer held. Within one change, a removal wins over an upsert of the same id. */
   removed?: readonly string[];
 }
 
-/** Changes merged so far: per holding id, its last value (`null` = removed). */
+/** Changes merged so far. */
 export interface PendingDelta {
   asOf: string;
   totals: PortfolioTotals;
+  /** Per holding id, its last whole value (`null` = removed). */
   holdings: Map<string, HoldingView | null>;
+  /** Per holding id not in `holdings`, its last repricing. */
+  repriced: Map<string, HoldingRepricing>;
   /** How many changes were merged (for metrics). */
   changes: number;
 }
 
 /**
  * Folds `change` into `pending` (a new one when undefined) and returns it. The last value wins per
- * holding id, whichever of upsert and removal it is; the totals and `asOf` are the latest change's.
+ * holding id: an upsert or a removal replaces whatever came before; a repricing replaces an earlier
+ * repricing, is applied to an upserted value, and is dropped after a removal (a holding no longer
+ * held has no price to move). The totals and `asOf` are the latest change's.
  */
 export function mergeChange(pending: PendingDelta | undefined, change: PortfolioChange, asOf: string): PendingDelta {
-  const target: PendingDelta = pending ?? { asOf, totals: change.totals, holdings: new Map(), changes: 0 };
-  for (const holding of change.upserted ?? []) setLast(target.holdings, holding.id, holding);
-  for (const id of change.removed ?? []) setLast(target.holdings, id, null);
+  const target: PendingDelta = pending ?? { asOf, totals: change.totals, holdings: new Map(), repriced: new Map(), changes: 0 };
+  for (const holding of change.upserted ?? []) setWhole(target, holding.id, holding);
+  for (const repricing of change.repriced ?? []) setRepricing(target, repricing);
+  for (const id of change.removed ?? []) setWhole(target, id, null);
   target.totals = change.totals;
   target.asOf = change.asOf ?? asOf;
   target.changes += 1;
@@ -46,9 +54,17 @@ export function mergeChange(pending: PendingDelta | undefined, change: Portfolio
  */
 export function mergePending(older: PendingDelta, newer: PendingDelta | undefined): PendingDelta {
   if (!newer) return older;
-  const holdings = new Map(older.holdings);
-  for (const [id, value] of newer.holdings) setLast(holdings, id, value);
-  return { asOf: newer.asOf, totals: newer.totals, holdings, changes: older.changes + newer.changes };
+  const merged: PendingDelta = {
+    asOf: newer.asOf,
+    totals: newer.totals,
+    holdings: new Map(older.holdings),
+    repriced: new Map(older.repriced),
+    changes: older.changes + newer.changes,
+  };
+  // Within one pending delta an id is either whole or repriced, so the order of the two loops is free.
+  for (const [id, value] of newer.holdings) setWhole(merged, id, value);
+  for (const repricing of newer.repriced.values()) setRepricing(merged, repricing);
+  return merged;
 }
 
 /** The wire delta of a pending one, numbered `seq`. */
@@ -59,7 +75,23 @@ export function toDelta(pending: PendingDelta, seq: number): PortfolioDelta {
     if (value === null) removed.push(id);
     else upserted.push(value);
   }
-  return { seq, asOf: pending.asOf, totals: pending.totals, upserted, removed };
+  return { seq, asOf: pending.asOf, totals: pending.totals, upserted, repriced: [...pending.repriced.values()], removed };
+}
+
+function setWhole(target: PendingDelta, id: string, value: HoldingView | null): void {
+  target.repriced.delete(id);
+  setLast(target.holdings, id, value);
+}
+
+function setRepricing(target: PendingDelta, repricing: HoldingRepricing): void {
+  const whole = target.holdings.get(repricing.id);
+  if (whole === undefined) {
+    setLast(target.repriced, repricing.id, repricing);
+    return;
+  }
+  if (whole === null) return;
+  // The repricing was computed over the holding as upserted, so it fits it.
+  setLast(target.holdings, repricing.id, applyRepricing(whole, repricing) ?? whole);
 }
 
 /** Sets a key so that it also moves to the end of the iteration order (the latest change last). */

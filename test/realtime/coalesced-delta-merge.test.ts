@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { HoldingView, PortfolioTotals } from '../../src/realtime/events.ts';
+import { applyRepricing, type HoldingRepricing, type HoldingView, type PortfolioTotals } from '../../src/realtime/events.ts';
 import { mergeChange, mergePending, toDelta, type PortfolioChange } from '../../src/realtime/pending-delta.ts';
 import { holding } from './realtime-harness.ts';
 
@@ -13,6 +13,21 @@ const totals = (value: string): PortfolioTotals => ({
   unrealizedPl: null,
   dayChange: null,
 });
+
+/** A price move of the harness holding `id` (two accounts of 6 and 4 shares). */
+function repricing(id: string, price: string): HoldingRepricing {
+  const value = (Number(price) * 10).toFixed(2);
+  return {
+    id,
+    price,
+    priceAsOf: T0,
+    marketValue: value,
+    marketValueBase: value,
+    unrealizedPl: (Number(value) - 1000).toFixed(2),
+    dayChange: '1.50',
+    accountValues: [(Number(price) * 6).toFixed(2), (Number(price) * 4).toFixed(2)],
+  };
+}
 
 function mergeAll(changes: PortfolioChange[]) {
   let pending;
@@ -38,6 +53,50 @@ describe('coalescing changes into one delta', () => {
       ['u/AAPL', '192'],
     ]);
     expect(pending.changes).toBe(3);
+  });
+
+  it('price ticks travel as repricings; one after an upsert is folded into it, one after a removal is dropped', () => {
+    const repricedOnly = toDelta(
+      mergeAll([
+        { totals: totals('1'), repriced: [repricing('u/AAPL', '190'), repricing('u/MSFT', '400')] },
+        { totals: totals('2'), repriced: [repricing('u/AAPL', '191')] },
+      ]),
+      1,
+    );
+    expect(repricedOnly.upserted).toEqual([]);
+    expect(repricedOnly.repriced.map((r) => [r.id, r.price])).toEqual([
+      ['u/MSFT', '400'],
+      ['u/AAPL', '191'],
+    ]);
+
+    const folded = toDelta(
+      mergeAll([
+        { totals: totals('1'), upserted: [holding('u', 'AAPL', '190')] },
+        { totals: totals('2'), repriced: [repricing('u/AAPL', '195')] },
+        { totals: totals('0'), removed: ['u/MSFT'] },
+        { totals: totals('0'), repriced: [repricing('u/MSFT', '401')] },
+      ]),
+      2,
+    );
+    expect(folded.repriced).toEqual([]);
+    expect(folded.removed).toEqual(['u/MSFT']);
+    expect(folded.upserted).toHaveLength(1);
+    expect(folded.upserted[0]).toMatchObject({ id: 'u/AAPL', price: '195', marketValue: '1950.00', description: 'AAPL Inc.' });
+    expect(folded.upserted[0]!.accounts.map((a) => [a.quantity, a.marketValue])).toEqual([
+      ['6', '1170.00'],
+      ['4', '780.00'],
+    ]);
+
+    // An upsert after a repricing replaces it.
+    const replaced = toDelta(
+      mergeAll([
+        { totals: totals('1'), repriced: [repricing('u/AAPL', '190')] },
+        { totals: totals('2'), upserted: [holding('u', 'AAPL', '200', '12')] },
+      ]),
+      3,
+    );
+    expect(replaced.repriced).toEqual([]);
+    expect(replaced.upserted.map((h) => [h.price, h.quantity])).toEqual([['200', '12']]);
   });
 
   it('a removal after an upsert removes the holding; an upsert after a removal brings it back', () => {
@@ -93,29 +152,49 @@ describe('coalescing changes into one delta', () => {
         ),
         { maxLength: 3 },
       ),
+      repriced: fc.array(
+        fc.record({ id: fc.constantFrom(...ids), price: fc.integer({ min: 1, max: 500 }) }).map(({ id, price }) => repricing(`u/${id}`, String(price))),
+        { maxLength: 3 },
+      ),
       removed: fc.array(fc.constantFrom(...ids.map((id) => `u/${id}`)), { maxLength: 2 }),
     });
     const stateArb = fc.uniqueArray(fc.constantFrom(...ids), { maxLength: 4 }).map((present) =>
       present.map((id) => holding('u', id, '100')),
     );
+    /** Applies a change as a client applies a delta: upserts, then repricings of held holdings, then removals. */
+    const applyTo = (held: Map<string, HoldingView>, change: Pick<PortfolioChange, 'upserted' | 'repriced' | 'removed'>) => {
+      for (const h of change.upserted ?? []) held.set(h.id, h);
+      for (const r of change.repriced ?? []) {
+        const current = held.get(r.id);
+        if (current) held.set(r.id, applyRepricing(current, r)!);
+      }
+      for (const id of change.removed ?? []) held.delete(id);
+    };
     fc.assert(
-      fc.property(stateArb, fc.array(changeArb, { minLength: 1, maxLength: 20 }), (initial, changes) => {
+      fc.property(stateArb, fc.array(changeArb, { minLength: 1, maxLength: 20 }), (initial, generated) => {
+        // An actor only reprices what it holds: drop the repricings of holdings absent at that point.
+        const present = new Set(initial.map((h) => h.id));
+        const changes = generated.map((change) => {
+          const valid = { ...change, repriced: (change.repriced ?? []).filter((r) => present.has(r.id) || change.upserted?.some((h) => h.id === r.id)) };
+          for (const h of change.upserted ?? []) present.add(h.id);
+          for (const id of change.removed ?? []) present.delete(id);
+          return valid;
+        });
         const oneByOne = new Map<string, HoldingView>(initial.map((h) => [h.id, h]));
         let lastTotals: PortfolioTotals | undefined;
         for (const change of changes) {
-          for (const h of change.upserted ?? []) oneByOne.set(h.id, h);
-          for (const id of change.removed ?? []) oneByOne.delete(id);
+          applyTo(oneByOne, change);
           lastTotals = change.totals;
         }
         const delta = toDelta(mergeAll(changes), 1);
+        const ids = [...delta.upserted.map((h) => h.id), ...delta.repriced.map((r) => r.id), ...delta.removed];
+        expect(new Set(ids).size).toBe(ids.length);
         const coalesced = new Map<string, HoldingView>(initial.map((h) => [h.id, h]));
-        for (const h of delta.upserted) coalesced.set(h.id, h);
-        for (const id of delta.removed) coalesced.delete(id);
+        applyTo(coalesced, delta);
         expect(coalesced).toEqual(oneByOne);
         expect(delta.totals).toEqual(lastTotals);
         // Deltas carry absolute values: applying it a second time changes nothing.
-        for (const h of delta.upserted) coalesced.set(h.id, h);
-        for (const id of delta.removed) coalesced.delete(id);
+        applyTo(coalesced, delta);
         expect(coalesced).toEqual(oneByOne);
       }),
       { numRuns: 300 },

@@ -88,6 +88,7 @@ describe('the live dashboard in a browser', () => {
       asOf: now,
       totals: totalsOf([updated, ...holdings.slice(1)]),
       upserted: [updated],
+      repriced: [],
       removed: [],
     });
     await h.worker.emitter.syncStatus(user, { state: 'syncing', accountId: `${user}-acct-1`, at: now });

@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 function deltaOf(seq: number, holdings: HoldingView[], removed: string[] = []): PortfolioDelta {
-  return { seq, asOf: new Date().toISOString(), totals: totalsOf(holdings), upserted: holdings, removed };
+  return { seq, asOf: new Date().toISOString(), totals: totalsOf(holdings), upserted: holdings, repriced: [], removed };
 }
 
 const prices = (holdings: HoldingView[]) => Object.fromEntries(holdings.map((x) => [x.symbol, x.price]));
@@ -101,6 +101,47 @@ describe('the browser portfolio store', () => {
     await until(() => store.state?.seq === 1, 'the snapshot plus the buffered delta');
     expect(store.holdings()[0]?.price).toBe('105.00');
     expect(store.stats()).toMatchObject({ snapshots: 1, deltasApplied: 1, gaps: 0, snapshotRequests: 0 });
+    store.dispose();
+  });
+
+  it('applies repricings to its holdings, and one that does not fit its copy brings a fresh snapshot', async () => {
+    const user = uniqueUser('reprice');
+    const original = holding(user, 'AAPL', '190.00');
+    h.book.set(user, [original]);
+    const socket = h.connect(node, { token: await h.token(user) });
+    const store = createPortfolioStore(socket);
+    await connected(socket);
+    await until(() => store.state !== null, 'the first snapshot');
+
+    const moved = holding(user, 'AAPL', '192.00');
+    const repricing = (of: HoldingView) => ({
+      id: of.id,
+      price: of.price,
+      priceAsOf: of.priceAsOf,
+      marketValue: of.marketValue,
+      marketValueBase: of.marketValueBase,
+      unrealizedPl: of.unrealizedPl,
+      dayChange: of.dayChange,
+      accountValues: of.accounts.map((a) => a.marketValue),
+    });
+    await h.worker.emitter.delta(user, { ...deltaOf(await h.worker.sequence.next(user), []), totals: totalsOf([moved]), repriced: [repricing(moved)] });
+    await until(() => store.state?.seq === 1, 'the repricing');
+    const { price, priceAsOf, marketValue, marketValueBase, unrealizedPl, dayChange } = moved;
+    expect(store.holdings()).toEqual([
+      {
+        ...original,
+        ...{ price, priceAsOf, marketValue, marketValueBase, unrealizedPl, dayChange },
+        accounts: original.accounts.map((a, i) => ({ ...a, marketValue: moved.accounts[i]!.marketValue })),
+      },
+    ]);
+
+    // The server reprices a holding this copy does not have (it missed the upsert): resync.
+    const unknown = holding(user, 'TSLA', '250.00');
+    h.book.set(user, [moved, unknown]);
+    await h.worker.emitter.delta(user, { ...deltaOf(await h.worker.sequence.next(user), []), totals: totalsOf([moved, unknown]), repriced: [repricing(unknown)] });
+    await until(() => store.stats().snapshots === 2, 'the snapshot that replaces the diverged copy');
+    expect(store.stats()).toMatchObject({ mismatches: 1, snapshotRequests: 1 });
+    expect(prices(store.holdings())).toEqual({ AAPL: '192.00', TSLA: '250.00' });
     store.dispose();
   });
 

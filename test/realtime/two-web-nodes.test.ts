@@ -51,6 +51,7 @@ describe('two web nodes on one Redis', () => {
       asOf: new Date().toISOString(),
       totals: totalsOf([updated]),
       upserted: [updated],
+      repriced: [],
       removed: [],
     };
     const nodesReached = await h.worker.emitter.delta(user, delta);
@@ -101,7 +102,7 @@ describe('two web nodes on one Redis', () => {
     const m = holding(user, 'MSFT', '401.00');
     const seq = await h.worker.sequence.next(user);
     expect(
-      await h.worker.emitter.delta(user, { seq, asOf: new Date().toISOString(), totals: totalsOf([m]), upserted: [m], removed: [] }),
+      await h.worker.emitter.delta(user, { seq, asOf: new Date().toISOString(), totals: totalsOf([m]), upserted: [m], repriced: [], removed: [] }),
     ).toBe(2); // nodes A and B are subscribed, the closed one is not
     await until(() => a.deltas.length === 1, 'the delta on node A');
     expect(x.deltas).toEqual([]);

@@ -1,16 +1,17 @@
 import type { Socket } from 'socket.io-client';
-import type {
-  AccountSummary,
-  ClientToServerEvents,
-  ConnectionStatus,
-  HandshakeErrorData,
-  HoldingView,
-  PortfolioDelta,
-  PortfolioSnapshot,
-  PortfolioTotals,
-  ServerToClientEvents,
-  SnapshotRequestResult,
-  SyncStatus,
+import {
+  applyRepricing,
+  type AccountSummary,
+  type ClientToServerEvents,
+  type ConnectionStatus,
+  type HandshakeErrorData,
+  type HoldingView,
+  type PortfolioDelta,
+  type PortfolioSnapshot,
+  type PortfolioTotals,
+  type ServerToClientEvents,
+  type SnapshotRequestResult,
+  type SyncStatus,
 } from '../events.ts';
 
 /**
@@ -22,7 +23,9 @@ import type {
  *   deltas `> S` are applied on top, in order;
  * - a delta `<= last` is stale and ignored; `last + 1` is applied; anything later is a gap: it is
  *   buffered and a snapshot is requested (once at a time, retried while the gap lasts);
- * - after a (re)connect the server sends a snapshot; deltas arriving before it are buffered.
+ * - after a (re)connect the server sends a snapshot; deltas arriving before it are buffered;
+ * - a repricing that does not fit the local holding (unknown id, other accounts) means the copy
+ *   diverged: it is dropped, later deltas are buffered and a snapshot is requested.
  */
 export type PortfolioSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -37,7 +40,7 @@ export interface PortfolioState {
 
 export type StoreEvent =
   | { type: 'snapshot'; seq: number }
-  | { type: 'delta'; seq: number; upserted: string[]; removed: string[] }
+  | { type: 'delta'; seq: number; upserted: string[]; repriced: string[]; removed: string[] }
   | { type: 'gap'; expected: number; received: number }
   | { type: 'sync'; status: SyncStatus }
   | { type: 'connection'; status: ConnectionStatus }
@@ -49,6 +52,8 @@ export interface StoreStats {
   /** Deltas dropped because the state already included them. */
   deltasStale: number;
   gaps: number;
+  /** Repricings that did not fit the local holding (the copy had diverged): a snapshot was requested. */
+  mismatches: number;
   snapshotRequests: number;
 }
 
@@ -96,7 +101,7 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
   const buffer = new Map<number, PortfolioDelta>();
   const syncStatuses = new Map<string, SyncStatus>();
   const connections = new Map<string, ConnectionStatus>();
-  const stats: StoreStats = { snapshots: 0, deltasApplied: 0, deltasStale: 0, gaps: 0, snapshotRequests: 0 };
+  const stats: StoreStats = { snapshots: 0, deltasApplied: 0, deltasStale: 0, gaps: 0, mismatches: 0, snapshotRequests: 0 };
   let state: (PortfolioState & { holdings: Map<string, HoldingView> }) | null = null;
   /** True from (re)connect until a snapshot arrives: that snapshot is taken whatever its seq. */
   let resync = true;
@@ -171,12 +176,12 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
       }
     }
     let next = buffer.get(state.seq + 1);
-    while (next) {
+    while (next && !resync) {
       buffer.delete(next.seq);
       apply(state, next);
       next = buffer.get(state.seq + 1);
     }
-    if (buffer.size > 0) {
+    if (buffer.size > 0 && !resync) {
       stats.gaps += 1;
       notify({ type: 'gap', expected: state.seq + 1, received: Math.min(...buffer.keys()) });
       void store.requestSnapshot();
@@ -184,13 +189,32 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
   }
 
   function apply(current: PortfolioState & { holdings: Map<string, HoldingView> }, delta: PortfolioDelta): void {
+    let fits = true;
     for (const holding of delta.upserted) current.holdings.set(holding.id, holding);
+    for (const repricing of delta.repriced) {
+      const holding = current.holdings.get(repricing.id);
+      const repriced = holding ? applyRepricing(holding, repricing) : null;
+      if (repriced) current.holdings.set(repricing.id, repriced);
+      else fits = false;
+    }
     for (const id of delta.removed) current.holdings.delete(id);
     current.totals = delta.totals;
     current.asOf = delta.asOf;
     current.seq = delta.seq;
     stats.deltasApplied += 1;
-    notify({ type: 'delta', seq: delta.seq, upserted: delta.upserted.map((h) => h.id), removed: [...delta.removed] });
+    notify({
+      type: 'delta',
+      seq: delta.seq,
+      upserted: delta.upserted.map((h) => h.id),
+      repriced: delta.repriced.map((r) => r.id),
+      removed: [...delta.removed],
+    });
+    if (!fits) {
+      // The server priced a holding this copy does not have as it does: start over from a snapshot.
+      stats.mismatches += 1;
+      resync = true;
+      void store.requestSnapshot();
+    }
   }
 
   function onSyncStatus(status: SyncStatus): void {
