@@ -45,4 +45,6 @@ export interface ActorBehavior<State> {
   apply(tx: Knex.Transaction, state: State, events: readonly Envelope[], context: ApplyContext): Promise<State>;
   /** After commit and ack: side effects that must not be in the transaction. */
   afterCommit?(state: State, events: readonly Envelope[], context: ApplyContext): Promise<void> | void;
+  /** The user's actor left memory (idle, evicted, or its partition moved): drop what names it. */
+  passivated?(userId: string): void;
 }

@@ -7,6 +7,8 @@ export interface ActorRegistryOptions {
   idleMs: number;
   /** Idle actors of these users are not passivated by the sweep (evicted only as a last resort). */
   keepActive?: (userId: string) => boolean;
+  /** Called for every actor that leaves memory (sweep, eviction, tenure end). */
+  onPassivate?: (userId: string) => void;
 }
 
 /**
@@ -74,7 +76,7 @@ export class ActorRegistry<S> {
     let passivated = 0;
     for (const [userId, actor] of this.actors) {
       if (!actor.busy && now - actor.lastActive >= idleMs && !this.options.keepActive?.(userId)) {
-        this.actors.delete(userId);
+        this.forget(userId);
         passivated++;
       }
     }
@@ -91,7 +93,7 @@ export class ActorRegistry<S> {
     for (const [userId, actor] of this.actors) {
       if (actor.tenure !== tenure) continue;
       dropped += actor.drop();
-      if (!actor.busy) this.actors.delete(userId);
+      if (!actor.busy) this.forget(userId);
     }
     this.onSizeChange(this.actors.size);
     this.wake();
@@ -110,7 +112,7 @@ export class ActorRegistry<S> {
     for (const pass of keep ? [false, true] : [true]) {
       for (const [userId, actor] of this.actors) {
         if (!actor.busy && (pass || !keep!(userId))) {
-          this.actors.delete(userId);
+          this.forget(userId);
           return true;
         }
       }
@@ -119,8 +121,13 @@ export class ActorRegistry<S> {
   }
 
   private remove(userId: string): void {
-    this.actors.delete(userId);
+    this.forget(userId);
     this.onSizeChange(this.actors.size);
+  }
+
+  private forget(userId: string): void {
+    this.actors.delete(userId);
+    this.options.onPassivate?.(userId);
   }
 
   private idle(actor: Actor<S>): void {

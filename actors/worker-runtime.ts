@@ -99,6 +99,7 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
       maxActive: options.maxActiveActors ?? config.MAX_ACTIVE_ACTORS,
       idleMs,
       ...(options.keepActive ? { keepActive: options.keepActive } : {}),
+      onPassivate: (userId) => options.behavior.passivated?.(userId),
     },
     (size) => metrics.activeActors(size),
   );

@@ -207,6 +207,9 @@ interface StepResult {
   engineCpu: number;
   webCpu: number;
   clientsCpu: number;
+  /** The tick writer (this process). */
+  writerCpu: number;
+  redisCpu: number;
   behindMidMs: number;
   behindEndMs: number;
   p50: number;
@@ -222,6 +225,13 @@ interface StepResult {
 }
 
 const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
+
+/** CPU seconds the Redis server has used (INFO cpu). */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_sys') + field('used_cpu_user');
+}
 
 async function runMode(
   mode: 'incremental' | 'naive',
@@ -310,6 +320,8 @@ async function runMode(
       const webBefore = await web.request<EngineStats>({ cmd: 'stats' }, 'stats');
       if (PROFILE_DIR) await Promise.all([engine, web].map((c) => c.request({ cmd: 'profile-start' }, 'profiling')));
       const clientsBefore = await clients.request<ClientReport>({ cmd: 'report' }, 'report');
+      const redisCpuBefore = await redisCpuSeconds(redis);
+      const writerCpuBefore = process.cpuUsage();
       const started = Date.now();
       let written = 0;
       let behindMidMs = 0;
@@ -335,6 +347,8 @@ async function runMode(
         await sleep(tickEvery);
       }
       const seconds = (Date.now() - started) / 1000;
+      const writerCpu = cpuMs(process.cpuUsage(writerCpuBefore)) / 1000 / seconds;
+      const redisCpu = ((await redisCpuSeconds(redis)) - redisCpuBefore) / seconds;
       const after = await engine.request<EngineStats>({ cmd: 'stats' }, 'stats');
       const webAfter = await web.request<EngineStats>({ cmd: 'stats' }, 'stats');
       if (PROFILE_DIR) {
@@ -356,6 +370,8 @@ async function runMode(
         engineCpu: (cpuMs(after.cpu) - cpuMs(before.cpu)) / 1000 / engineSeconds,
         webCpu: (cpuMs(webAfter.cpu) - cpuMs(webBefore.cpu)) / 1000 / ((webAfter.now - webBefore.now) / 1000),
         clientsCpu: (cpuMs(report.cpu) - cpuMs(clientsBefore.cpu)) / 1000 / seconds,
+        writerCpu,
+        redisCpu,
         behindMidMs,
         behindEndMs,
         p50: report.p50,
@@ -390,12 +406,12 @@ function machine(): string {
 
 function table(results: StepResult[]): string {
   const lines = [
-    '| mode | target ticks/s | achieved | worker CPU (cores) | web CPU | clients CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | client resyncs | actor revaluations/s | loop delay p99 worker / web | sustained |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| mode | target ticks/s | achieved | worker CPU (cores) | web CPU | clients CPU | writer CPU | Redis CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | client resyncs | actor revaluations/s | loop delay p99 worker / web | sustained |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.webCpu.toFixed(2)} | ${r.clientsCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.clientResyncs} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} / ${r.webLoopDelayP99Ms.toFixed(0)} ms | ${r.sustained ? 'yes' : 'no'} |`,
+      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.webCpu.toFixed(2)} | ${r.clientsCpu.toFixed(2)} | ${r.writerCpu.toFixed(2)} | ${r.redisCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.clientResyncs} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} / ${r.webLoopDelayP99Ms.toFixed(0)} ms | ${r.sustained ? 'yes' : 'no'} |`,
     );
   }
   return lines.join('\n');

@@ -1,8 +1,7 @@
 /**
  * Which active users of this worker hold each market-data ticker: the index a price tick is
  * routed through, so a tick costs work only for the users it touches. Entries are set when an
- * actor loads or commits; a user whose actor was passivated is dropped the first time a tick
- * finds no actor for it.
+ * actor loads or commits and removed when it is passivated (or when a tick finds no actor for it).
  */
 export class TickerHolders {
   private readonly byTicker = new Map<string, Set<string>>();

@@ -194,6 +194,11 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     return state;
   }
 
+  /** A passivated user is revalued by no tick until its actor loads again (and re-indexes it). */
+  passivated(userId: string): void {
+    this.deps.holders?.remove(userId);
+  }
+
   afterCommit(state: UserPortfolioState): Promise<void> | void {
     if (state.userExists) this.deps.holders?.set(state.userId, state.tickers.keys());
     else this.deps.holders?.remove(state.userId);

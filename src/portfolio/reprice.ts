@@ -179,22 +179,27 @@ export function repriceHolding(
   for (let i = 0; i < previous.accounts.length; i++) {
     accounts.push({ ...previous.accounts[i]!, price: priceText, marketValue: formatScaled(mulScaled(fixed.shareQuantities[i]!, price)) });
   }
+  const marketValueText = formatScaled(marketValue);
+  const unrealizedPnlText = textOrNull(unrealizedPnl);
+  const dayChangeText = textOrNull(dayChange);
+  // In the listing currency the base figures are the same numbers: print them once.
+  const sameInBase = fixed.baseRate === 'identity';
   const holding: Holding = {
     ...previous,
     price: priceText,
     priceAsOf: quote.asOf,
     priceSource: 'quote',
     previousClose: textOrNull(previousClose),
-    marketValue: formatScaled(marketValue),
-    unrealizedPnl: textOrNull(unrealizedPnl),
-    dayChange: textOrNull(dayChange),
+    marketValue: marketValueText,
+    unrealizedPnl: unrealizedPnlText,
+    dayChange: dayChangeText,
     accounts,
     base: {
       currency: previous.base.currency,
-      marketValue: textOrNull(baseValue),
+      marketValue: sameInBase ? marketValueText : textOrNull(baseValue),
       costBasis: previous.base.costBasis,
-      unrealizedPnl: textOrNull(basePnl),
-      dayChange: textOrNull(baseDayChange),
+      unrealizedPnl: sameInBase ? unrealizedPnlText : textOrNull(basePnl),
+      dayChange: sameInBase ? dayChangeText : textOrNull(baseDayChange),
       missingFxRate: previous.base.missingFxRate,
     },
   };

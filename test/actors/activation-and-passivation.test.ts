@@ -21,6 +21,7 @@ function observed() {
   const inner = eventLogProjection({ applyDelayMs: 2 });
   const loads = new Map<string, number>();
   const stateAfterCommit = new Map<string, number>();
+  const passivated: string[] = [];
   const behavior: ActorBehavior<EventLogState> = {
     name: 'observed-event-log',
     async load(db, userId) {
@@ -31,8 +32,11 @@ function observed() {
     afterCommit(state, _events, context) {
       stateAfterCommit.set(context.userId, state.applied);
     },
+    passivated(userId) {
+      passivated.push(userId);
+    },
   };
-  return { behavior, loads, stateAfterCommit };
+  return { behavior, loads, stateAfterCommit, passivated };
 }
 
 describe('actor runtime: activation, passivation and the bound on active actors', () => {
@@ -48,7 +52,7 @@ describe('actor runtime: activation, passivation and the bound on active actors'
   });
 
   it('never holds more than MAX_ACTIVE_ACTORS actors, and still applies every user in order', async () => {
-    const { behavior } = observed();
+    const { behavior, passivated } = observed();
     runtime = await startWorkerRuntime(env.context(), { behavior, workerId: 'bounded', maxActiveActors: 5 });
     const users = Array.from({ length: 40 }, (_, i) => `bounded-user-${i}`);
     const events = interleavedEvents(users, 6, PARTITIONS);
@@ -59,11 +63,13 @@ describe('actor runtime: activation, passivation and the bound on active actors'
     clearInterval(sampler);
     expect(maxActive).toBeGreaterThan(0);
     expect(maxActive).toBeLessThanOrEqual(5);
+    // Every eviction told the behavior, so its indexes could drop the user.
+    expect(passivated.length).toBeGreaterThanOrEqual(users.length - 5);
     expect(await replayMismatches(env.redis.client, env.keys, env.database, PARTITIONS)).toEqual([]);
   });
 
   it('activates an actor on its first event, passivates it when idle, and reloads its state from Postgres', async () => {
-    const { behavior, loads, stateAfterCommit } = observed();
+    const { behavior, loads, stateAfterCommit, passivated } = observed();
     runtime = await startWorkerRuntime(env.context(), { behavior, workerId: 'passivating', actorIdleMs: 300 });
     const users = ['sleepy-1', 'sleepy-2', 'sleepy-3'];
     await appendEnvelopes(env.redis.client, env.keys, interleavedEvents(users, 4, PARTITIONS));
@@ -73,6 +79,7 @@ describe('actor runtime: activation, passivation and the bound on active actors'
 
     // Idle longer than ACTOR_IDLE_MS: the sweep passivates all of them.
     await waitFor('actors passivated', () => runtime!.activeActors() === 0, 5_000);
+    expect([...passivated].sort()).toEqual(users);
 
     await appendEnvelopes(env.redis.client, env.keys, [envelopeFor('sleepy-2', PARTITIONS), envelopeFor('sleepy-2', PARTITIONS)]);
     await waitFor('later events applied', async () => (await eventLogCount(env.database)) >= 14);
