@@ -142,8 +142,12 @@ interface Child {
   request<T>(message: object, type: string): Promise<T>;
 }
 
+/** The Node flags the Procfile starts the engine with. */
+const ENGINE_NODE_FLAGS = ['--max-semi-space-size=64'];
+
 function forkChild(script: string, env: Record<string, string>): Promise<Child> {
-  const child = fork(script, [], { cwd: root, execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const flags = script.includes('engine') ? ENGINE_NODE_FLAGS : [];
+  const child = fork(script, [], { cwd: root, execArgv: [...flags, '--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiters = new Map<string, ((value: unknown) => void)[]>();
   child.on('message', (message: { type: string; message?: string }) => {
     if (message.type === 'error') throw new Error(`${script}: ${message.message}`);

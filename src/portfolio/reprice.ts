@@ -111,9 +111,17 @@ function entryFor(cache: RepriceCache, key: string, holding: Holding, context: V
   return entry;
 }
 
+function sameOtherQuotes(facets: readonly string[], facet: string, prices: ReadonlyMap<string, PriceQuote>, quotes: readonly (PriceQuote | undefined)[]): boolean {
+  for (let i = 0; i < facets.length; i++) {
+    const f = facets[i]!;
+    if (f !== facet && prices.get(f) !== quotes[i]) return false;
+  }
+  return true;
+}
+
 function othersFor(holding: Holding, fixed: Fixed, facet: string, prices: ReadonlyMap<string, PriceQuote>): OtherCandidates {
   const known = fixed.others.get(facet);
-  if (known && holding.facets.every((f, i) => f === facet || prices.get(f) === known.quotes[i])) return known;
+  if (known && sameOtherQuotes(holding.facets, facet, prices, known.quotes)) return known;
   const quotes = holding.facets.map((f) => (f === facet ? undefined : prices.get(f)));
   const present = quotes.filter((q): q is PriceQuote => q !== undefined);
   let newestMs = -Infinity;
@@ -175,9 +183,25 @@ export function repriceHolding(
   const baseDayChange = toBase(dayChange, fixed.baseRate);
 
   const priceText = formatScaled(price);
+  // Literals with every field in a fixed order, not spreads: one hidden class for every object
+  // made here, so the tick path stays monomorphic (spreads of holdings of varied origin were not).
   const accounts: HoldingAccountShare[] = [];
   for (let i = 0; i < previous.accounts.length; i++) {
-    accounts.push({ ...previous.accounts[i]!, price: priceText, marketValue: formatScaled(mulScaled(fixed.shareQuantities[i]!, price)) });
+    const share = previous.accounts[i]!;
+    accounts.push({
+      accountId: share.accountId,
+      institution: share.institution,
+      quantity: share.quantity,
+      averageCost: share.averageCost,
+      costBasis: share.costBasis,
+      quantityWithCost: share.quantityWithCost,
+      price: priceText,
+      marketValue: formatScaled(mulScaled(fixed.shareQuantities[i]!, price)),
+      reportedPrice: share.reportedPrice,
+      reportedPreviousClose: share.reportedPreviousClose,
+      positionsAsOf: share.positionsAsOf,
+      missingFxRate: share.missingFxRate,
+    });
   }
   const marketValueText = formatScaled(marketValue);
   const unrealizedPnlText = textOrNull(unrealizedPnl);
@@ -185,15 +209,25 @@ export function repriceHolding(
   // In the listing currency the base figures are the same numbers: print them once.
   const sameInBase = fixed.baseRate === 'identity';
   const holding: Holding = {
-    ...previous,
+    identityKey: previous.identityKey,
+    security: previous.security,
+    facets: previous.facets,
+    currency: previous.currency,
+    cashEquivalent: previous.cashEquivalent,
+    quantity: previous.quantity,
     price: priceText,
     priceAsOf: quote.asOf,
     priceSource: 'quote',
     previousClose: textOrNull(previousClose),
     marketValue: marketValueText,
+    costBasis: previous.costBasis,
+    averageCost: previous.averageCost,
+    quantityWithCost: previous.quantityWithCost,
     unrealizedPnl: unrealizedPnlText,
     dayChange: dayChangeText,
     accounts,
+    accountCount: previous.accountCount,
+    positionsAsOf: previous.positionsAsOf,
     base: {
       currency: previous.base.currency,
       marketValue: sameInBase ? marketValueText : textOrNull(baseValue),
@@ -202,6 +236,7 @@ export function repriceHolding(
       dayChange: sameInBase ? dayChangeText : textOrNull(baseDayChange),
       missingFxRate: previous.base.missingFxRate,
     },
+    missingFxRate: previous.missingFxRate,
   };
   const contribution: PricedContribution = { marketValue: orZero(baseValue), unrealizedPnl: orZero(basePnl), dayChange: orZero(baseDayChange) };
   const previousContribution = entry.contribution;
