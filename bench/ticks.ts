@@ -190,6 +190,7 @@ interface EngineStats {
   activeActors: number;
   revaluation: PriceRevaluationStats;
   loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 interface ClientReport {
   p50: number;
@@ -202,6 +203,7 @@ interface ClientReport {
   snapshots: number;
   connected: number;
   cpu: NodeJS.CpuUsage;
+  loopDelayMaxMs: number;
 }
 
 interface StepResult {
@@ -225,6 +227,8 @@ interface StepResult {
   revaluationsPerSecond: number;
   loopDelayP99Ms: number;
   webLoopDelayP99Ms: number;
+  /** Longest event-loop stall in the step: worker, web, clients. */
+  loopDelayMaxMs: [number, number, number];
   sustained: boolean;
 }
 
@@ -344,7 +348,7 @@ async function runMode(
         if (!midAsked && elapsed >= (STEP_SECONDS * 1000) / 2) {
           // Not awaited: a busy engine answers late, and the writer must keep its pace meanwhile.
           midAsked = true;
-          void engine.request<EngineStats>({ cmd: 'stats' }, 'stats').then((mid) => {
+          void engine.request<EngineStats>({ cmd: 'stats', reset: false }, 'stats').then((mid) => {
             behindMidMs = Math.max(0, mid.now - mid.revaluation.lastEntryMs);
           });
         }
@@ -386,6 +390,7 @@ async function runMode(
         revaluationsPerSecond: Math.round((after.revaluation.revaluations - before.revaluation.revaluations) / engineSeconds),
         loopDelayP99Ms: after.loopDelayP99Ms,
         webLoopDelayP99Ms: webAfter.loopDelayP99Ms,
+        loopDelayMaxMs: [after.loopDelayMaxMs, webAfter.loopDelayMaxMs, report.loopDelayMaxMs],
         sustained: false,
       };
       result.sustained =
@@ -410,12 +415,12 @@ function machine(): string {
 
 function table(results: StepResult[]): string {
   const lines = [
-    '| mode | target ticks/s | achieved | worker CPU (cores) | web CPU | clients CPU | writer CPU | Redis CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | client resyncs | actor revaluations/s | loop delay p99 worker / web | sustained |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| mode | target ticks/s | achieved | worker CPU (cores) | web CPU | clients CPU | writer CPU | Redis CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | client resyncs | actor revaluations/s | loop delay p99 worker / web | longest stall worker / web / clients | sustained |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.webCpu.toFixed(2)} | ${r.clientsCpu.toFixed(2)} | ${r.writerCpu.toFixed(2)} | ${r.redisCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.clientResyncs} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} / ${r.webLoopDelayP99Ms.toFixed(0)} ms | ${r.sustained ? 'yes' : 'no'} |`,
+      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.webCpu.toFixed(2)} | ${r.clientsCpu.toFixed(2)} | ${r.writerCpu.toFixed(2)} | ${r.redisCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.clientResyncs} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} / ${r.webLoopDelayP99Ms.toFixed(0)} ms | ${r.loopDelayMaxMs.map((m) => m.toFixed(0)).join(' / ')} ms | ${r.sustained ? 'yes' : 'no'} |`,
     );
   }
   return lines.join('\n');

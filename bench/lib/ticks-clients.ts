@@ -7,8 +7,9 @@
  *
  * IPC: `{cmd: 'connect', url, tokens: [[userId, token]]}` → `{type: 'connected', ...}` once every
  * store holds its snapshot; `{cmd: 'reset'}` clears the histogram and counters; `{cmd: 'report'}` →
- * `{type: 'report', p50, p99, max, count, deltas, gaps, mismatches, snapshots, connected, cpu}`.
+ * `{type: 'report', p50, p99, max, count, deltas, gaps, mismatches, snapshots, connected, cpu, loopDelayMaxMs}`.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import { io } from 'socket.io-client';
 import type { PortfolioDelta } from '../../src/realtime/events.ts';
@@ -18,6 +19,9 @@ const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 
 const sockets: PortfolioSocket[] = [];
 const stores: PortfolioStore[] = [];
 let deltas = 0;
+// A stall here delays what the clients receive as much as one in the engine: measure it too.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 function onDelta(delta: PortfolioDelta): void {
   const now = Date.now();
@@ -61,6 +65,7 @@ process.on('message', (message: { cmd: string; url?: string; tokens?: [string, s
     );
   } else if (message.cmd === 'reset') {
     histogram.reset();
+    loopDelay.reset();
     deltas = 0;
     process.send!({ type: 'reset' });
   } else if (message.cmd === 'report') {
@@ -79,6 +84,7 @@ process.on('message', (message: { cmd: string; url?: string; tokens?: [string, s
       snapshots,
       connected: sockets.filter((s) => s.connected).length,
       cpu: process.cpuUsage(),
+      loopDelayMaxMs: loopDelay.max / 1e6,
     });
   }
 });

@@ -28,7 +28,7 @@ loopDelay.enable();
 
 const profiler = new Session();
 
-process.on('message', (message: { cmd: string; file?: string }) => {
+process.on('message', (message: { cmd: string; file?: string; reset?: boolean }) => {
   if (message.cmd === 'profile-start') {
     profiler.connect();
     void profiler
@@ -52,8 +52,10 @@ process.on('message', (message: { cmd: string; file?: string }) => {
       activeActors: app.roles.worker?.activeActors() ?? 0,
       revaluation,
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: loopDelay.max / 1e6,
     });
-    loopDelay.reset();
+    // The mid-step look must not cut the step's loop-delay record in two.
+    if (message.reset !== false) loopDelay.reset();
   } else if (message.cmd === 'passivate') {
     // As the idle sweep would after ACTOR_IDLE_MS: every idle actor nobody watches leaves memory.
     const passivated = app.roles.worker?.passivateIdle(0) ?? 0;
