@@ -20,7 +20,9 @@
  * Options (environment): BENCH_USERS (10000), BENCH_HOLDINGS (25), BENCH_SECURITIES (5000),
  * BENCH_CLIENTS (1000), BENCH_RATES (2500,5000,10000,20000), BENCH_STEP_SECONDS (20),
  * BENCH_MODES (incremental,naive), BENCH_WRITE=0 to leave docs/BENCHMARKS.md alone,
- * BENCH_PROFILE_DIR to write a CPU profile of each engine process per measured step.
+ * BENCH_PROFILE_DIR to write a CPU profile of each engine process per measured step,
+ * BENCH_ENGINE_FLAGS for more Node flags of the engine processes, BENCH_WARM_UP_SECONDS (10) of
+ * ticks at the first rate before the first measured step.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -59,6 +61,7 @@ const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
  */
 const PASSIVATE = process.env.BENCH_PASSIVATE === '1';
 const WINDOW_MS = 100;
+const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 10);
 const PARTITIONS = 16;
 const SHARDS = 8;
 const TARGET_RATE = 20_000;
@@ -142,8 +145,8 @@ interface Child {
   request<T>(message: object, type: string): Promise<T>;
 }
 
-/** The Node flags the Procfile starts the engine with. */
-const ENGINE_NODE_FLAGS = ['--max-semi-space-size=64'];
+/** The Node flags the Procfile starts the engine with, plus BENCH_ENGINE_FLAGS (e.g. `--trace-gc`). */
+const ENGINE_NODE_FLAGS = ['--max-semi-space-size=64', ...(process.env.BENCH_ENGINE_FLAGS?.split(' ').filter(Boolean) ?? [])];
 
 function forkChild(script: string, env: Record<string, string>): Promise<Child> {
   const flags = script.includes('engine') ? ENGINE_NODE_FLAGS : [];
@@ -311,6 +314,17 @@ async function runMode(
 
     const writer = createPriceWriter(redis, keys, { shards: SHARDS, maxLen: 200_000 });
     const rand = createRandom(7);
+    // Warm-up, not measured: the JIT compiles the tick path and the GC reclaims the passivated
+    // states (a production worker passivates a few at a time, never 9,000 at once).
+    const warmUpUntil = Date.now() + WARM_UP_SECONDS * 1000;
+    for (let written = 0, started = Date.now(); Date.now() < warmUpUntil; await sleep(10)) {
+      const due = Math.floor(((Date.now() - started) / 1000) * RATES[0]!) - written;
+      for (let i = 0; i < due; i++) {
+        const s = Math.floor(rand() * SECURITIES);
+        writer.write(symbolOf(s), prices[s]!, Date.now(), 100, 'stream');
+      }
+      written += Math.max(due, 0);
+    }
     for (const rate of RATES) {
       // Drain: wait until the worker has read everything written so far.
       await writer.flush();
