@@ -134,16 +134,16 @@ function othersFor(holding: Holding, fixed: Fixed, facet: string, prices: Readon
 }
 
 /** Per quote object (one per tick, shared by every portfolio it is applied to): its time and price, parsed once. */
-const parsedQuotes = new WeakMap<PriceQuote, { asOfMs: number; price: Scaled }>();
+const parsedQuotes = new WeakMap<PriceQuote, { asOfMs: number; price: Scaled | undefined }>();
 
 /** `Date.parse(quote.asOf)`, remembered per quote object. */
 export function quoteTime(quote: PriceQuote): number {
   return parsedQuote(quote).asOfMs;
 }
 
-function parsedQuote(quote: PriceQuote): { asOfMs: number; price: Scaled } {
+function parsedQuote(quote: PriceQuote): { asOfMs: number; price: Scaled | undefined } {
   let parsed = parsedQuotes.get(quote);
-  if (!parsed) parsedQuotes.set(quote, (parsed = { asOfMs: Date.parse(quote.asOf), price: parseScaled(quote.price) }));
+  if (!parsed) parsedQuotes.set(quote, (parsed = { asOfMs: Date.parse(quote.asOf), price: undefined }));
   return parsed;
 }
 
@@ -171,8 +171,9 @@ export function repriceHolding(
   const entry = entryFor(cache, key, previous, context);
   const { fixed } = entry;
   const others = othersFor(previous, fixed, facet, prices);
-  const { asOfMs, price } = parsedQuote(quote);
-  if (!(asOfMs > others.newestMs)) return null;
+  const parsed = parsedQuote(quote);
+  if (!(parsed.asOfMs > others.newestMs)) return null;
+  const price = (parsed.price ??= parseScaled(quote.price));
 
   const previousClose = quote.previousClose === undefined ? others.previousClose : parseScaled(quote.previousClose);
   const marketValue = mulScaled(fixed.quantity, price);

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { realtimeAdapterParser } from './adapter-parser.ts';
+import { realtimeAdapterParser, realtimeSocketParser } from './adapter-parser.ts';
 import type { Registry } from 'prom-client';
 import { Server, type Socket } from 'socket.io';
 import type { UserTokenVerifier } from '../auth/user-tokens.ts';
@@ -90,6 +90,7 @@ export async function attachRealtimeGateway(
 
   const io: RealtimeServer = new Server(httpServer, {
     serveClient: false,
+    parser: realtimeSocketParser,
     adapter: createAdapter(pubClient, subClient, { key: keys.channelPrefix, parser: realtimeAdapterParser }),
     ...(options.corsOrigin ? { cors: { origin: options.corsOrigin } } : {}),
   });
