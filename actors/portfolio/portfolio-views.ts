@@ -1,4 +1,4 @@
-import type { Holding, PortfolioTotals } from '../../src/portfolio/index.ts';
+import type { Holding, HoldingPriceText, PortfolioTotals } from '../../src/portfolio/index.ts';
 import type { HoldingRepricing, HoldingView, PortfolioTotals as TotalsView } from '../../src/realtime/events.ts';
 
 /** The wire view of a holding (socket.io and `GET /api/portfolio` share it). */
@@ -27,16 +27,16 @@ export function holdingView(h: Holding): HoldingView {
 }
 
 /** The wire form of a price-only change of a holding (after a tick). */
-export function holdingRepricing(h: Holding): HoldingRepricing {
+export function repricingView(t: HoldingPriceText): HoldingRepricing {
   return {
-    id: h.identityKey,
-    price: h.price,
-    priceAsOf: h.priceAsOf,
-    marketValue: h.marketValue,
-    marketValueBase: h.base.marketValue,
-    unrealizedPl: h.unrealizedPnl,
-    dayChange: h.dayChange,
-    accountValues: h.accounts.map((a) => a.marketValue),
+    id: t.identityKey,
+    price: t.price,
+    priceAsOf: t.priceAsOf,
+    marketValue: t.marketValue,
+    marketValueBase: t.baseMarketValue,
+    unrealizedPl: t.unrealizedPnl,
+    dayChange: t.dayChange,
+    accountValues: t.accountMarketValues,
   };
 }
 

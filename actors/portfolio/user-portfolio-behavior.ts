@@ -2,6 +2,7 @@ import type { Knex } from '../../src/db/knex.ts';
 import {
   applyQuote,
   quoteAt,
+  settlePrices,
   EMPTY_FX_TABLE,
   normalizeAlpacaAccount,
   normalizeSnapTradeAccount,
@@ -158,6 +159,8 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     events: readonly Envelope[],
     context: ApplyContext,
   ): Promise<UserPortfolioState> {
+    // Price ticks moved numbers only (applyLiveQuote): build the objects the events will read.
+    settlePrices(state.portfolio);
     const schedules: (() => Promise<unknown>)[] = [];
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;

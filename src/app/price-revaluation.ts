@@ -1,10 +1,10 @@
 import type { TickerHolders } from '../../actors/portfolio/ticker-holders.ts';
 import type { UserPortfolioState } from '../../actors/portfolio/user-portfolio-behavior.ts';
-import { holdingRepricing, totalsView } from '../../actors/portfolio/portfolio-views.ts';
+import { repricingView, totalsView } from '../../actors/portfolio/portfolio-views.ts';
 import type { WorkerRuntime } from '../../actors/worker-runtime.ts';
 import { followPrices } from '../market/price-reader.ts';
 import type { StoredPriceTick } from '../market/price-tick.ts';
-import { aggregateHoldings, applyQuote, quoteAt, type Holding, type PriceQuote } from '../portfolio/index.ts';
+import { aggregateHoldings, applyLiveQuote, holdingPriceText, liveTotals, quoteAt, type Holding, type PriceQuote } from '../portfolio/index.ts';
 import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
 import type { HoldingRepricing } from '../realtime/events.ts';
 import type { PresenceView } from '../realtime/presence.ts';
@@ -13,8 +13,9 @@ import type { AppContext } from '../runtime/context.ts';
 
 /**
  * How a tick revalues a user's portfolio.
- * - `incremental` (the product): `applyQuote` recomputes the one holding the tick prices and moves
- *   the totals by its difference; exact, so equal to a full recomputation digit for digit.
+ * - `incremental` (the product): `applyLiveQuote` revalues the one holding the tick prices and moves
+ *   the totals by its difference, as numbers (the actor settles them into objects before it next
+ *   applies events); exact, so equal to a full recomputation digit for digit.
  * - `naive`: the baseline of `npm run bench:ticks` (`PRICE_REVALUATION_MODE=naive`): every tick
  *   recomputes the whole portfolio with `aggregateHoldings` over the actor's accounts. Same
  *   results, same deltas; only the cost of the revaluation differs.
@@ -105,7 +106,7 @@ export function startPriceRevaluation(
         const repriced = revalue(state, pending);
         if (repriced.length === 0) return;
         stats.revaluations++;
-        coalescer.push(userId, { totals: totalsView(state.portfolio.totals), repriced });
+        coalescer.push(userId, { totals: totalsView(liveTotals(state.portfolio)), repriced });
       });
       if (!told) holders.remove(userId);
     }
@@ -118,7 +119,7 @@ export function startPriceRevaluation(
     const ticks = [...prices].map(([symbol, p]) => quotedTick({ symbol, price: p.price, at: p.at }));
     runtime.tell(userId, (state) => {
       const repriced = revalue(state, ticks);
-      if (repriced.length) coalescer.push(userId, { totals: totalsView(state.portfolio.totals), repriced });
+      if (repriced.length) coalescer.push(userId, { totals: totalsView(liveTotals(state.portfolio)), repriced });
     });
   };
   let presenceTimer: NodeJS.Timeout | undefined;
@@ -164,8 +165,8 @@ function revalueIncremental(state: UserPortfolioState, ticks: readonly QuotedTic
   for (const tick of ticks) {
     const key = state.tickers.get(tick.symbol);
     if (!key) continue;
-    const change = applyQuote(state.portfolio, key, tick.quote);
-    if (change?.holding) repriced.push(holdingRepricing(change.holding));
+    const moved = applyLiveQuote(state.portfolio, key, tick.quote);
+    if (moved) repriced.push(repricingView(moved));
   }
   return repriced;
 }
@@ -188,7 +189,7 @@ function revalueNaive(state: UserPortfolioState, ticks: readonly QuotedTick[]): 
   const repriced: HoldingRepricing[] = [];
   for (const key of new Set(changed)) {
     const holding: Holding | undefined = state.portfolio.holdings.get(state.portfolio.keyByFacet.get(key) ?? key);
-    if (holding) repriced.push(holdingRepricing(holding));
+    if (holding) repriced.push(repricingView(holdingPriceText(holding)));
   }
   return repriced;
 }

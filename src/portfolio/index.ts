@@ -47,4 +47,17 @@ export {
   type SecurityRef,
   type SecurityRefInput,
 } from './security-identity.ts';
-export { applyPrice, applyQuote, priceQuote, quoteAt, revalueWithFx, valuePortfolio, type PriceChange, type PriceTick } from './valuation.ts';
+export {
+  applyLiveQuote,
+  applyPrice,
+  applyQuote,
+  liveTotals,
+  priceQuote,
+  quoteAt,
+  revalueWithFx,
+  settlePrices,
+  valuePortfolio,
+  type PriceChange,
+  type PriceTick,
+} from './valuation.ts';
+export { holdingPriceText, type HoldingPriceText } from './reprice.ts';

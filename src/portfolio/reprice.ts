@@ -1,6 +1,7 @@
 import { fxRate, type FxTable } from './currency.ts';
 import { str } from './decimal.ts';
 import { choosePrice, type Holding, type HoldingAccountShare, type PriceQuote, type ValuationContext } from './holding.ts';
+import type { PortfolioTotals } from './portfolio-totals.ts';
 import { addScaled, formatScaled, mulScaled, parseScaled, SCALED_ZERO, subScaled, type Scaled } from './scaled-decimal.ts';
 
 /**
@@ -10,9 +11,15 @@ import { addScaled, formatScaled, mulScaled, parseScaled, SCALED_ZERO, subScaled
  *
  * It applies when the tick's quote wins the price choice outright: in the listing currency and
  * strictly newer than every other candidate (the quotes under the holding's other facets and the
- * prices its accounts reported), which is every live tick of a held security. The result is then
- * the same object `computeHolding` would build, digit for digit (property-tested); in any other case
- * `repriceHolding` returns `null` and the caller runs `computeHolding`.
+ * prices its accounts reported), which is every live tick of a held security. In any other case
+ * `priceLive` returns `null` and the caller runs `computeHolding`.
+ *
+ * Numbers first, objects when read: `priceLive` only moves numbers (the holding's live price, its
+ * figures and its contribution to the totals) and marks the holding unsettled; `settleHolding`
+ * builds the holding object from them, the same object `computeHolding` would build, digit for
+ * digit (property-tested). A tick thus allocates little that outlives it: rebuilding each holding
+ * on every tick made objects that lived about a second, which the GC then copied and promoted
+ * (a fifth of a worker's CPU in bench:ticks).
  */
 
 /** A holding's contribution to the totals' price-dependent sums (base currency; 0 when unknown). */
@@ -22,11 +29,39 @@ export interface PricedContribution {
   dayChange: Scaled;
 }
 
-export interface Repriced {
-  holding: Holding;
+/** A holding's figures at a live quote, as numbers. */
+interface LivePrice {
+  quote: PriceQuote;
+  price: Scaled;
+  previousClose: Scaled | null;
+  marketValue: Scaled;
+  unrealizedPnl: Scaled | null;
+  dayChange: Scaled | null;
+  baseMarketValue: Scaled | null;
+  baseUnrealizedPnl: Scaled | null;
+  baseDayChange: Scaled | null;
+}
+
+/** What a live price changed in a holding, as canonical text (what a client is sent). */
+export interface HoldingPriceText {
+  identityKey: string;
+  price: string | null;
+  priceAsOf: string | null;
+  marketValue: string | null;
+  baseMarketValue: string | null;
+  unrealizedPnl: string | null;
+  dayChange: string | null;
+  /** Each account's market value, in the order of the holding's `accounts`. */
+  accountMarketValues: (string | null)[];
+}
+
+export interface Repricing {
+  text: HoldingPriceText;
   /** What the holding adds to the totals now, and what it added before the tick. */
   contribution: PricedContribution;
   previousContribution: PricedContribution;
+  /** The holding had no price before (so it was counted unpriced in the totals). */
+  wasUnpriced: boolean;
 }
 
 /** What the other price candidates say, for ticks on one facet. */
@@ -53,10 +88,12 @@ interface Fixed {
 }
 
 interface Entry {
-  /** The holding these numbers are of (an entry is only used for this very object). */
+  /** The holding object these numbers are of (an entry is only used for this very object). */
   holding: Holding;
   fixed: Fixed;
   contribution: PricedContribution;
+  /** A live price newer than `holding`, not built into a holding object yet. */
+  live: LivePrice | undefined;
 }
 
 /**
@@ -65,7 +102,10 @@ interface Entry {
  */
 export class RepriceCache {
   readonly holdings = new Map<string, Entry>();
-  totals: { of: object; sums: TotalsSums } | undefined;
+  /** Keys of the holdings whose live price is not built into their object yet. */
+  readonly unsettled = new Set<string>();
+  /** The totals' sums as the live prices moved them, from the totals object `of`. */
+  totals: { of: PortfolioTotals; sums: TotalsSums; unpricedHoldings: number; moved: boolean; view: PortfolioTotals | undefined } | undefined;
 }
 
 /** The price-dependent sums of a portfolio's totals, and its cash. */
@@ -91,7 +131,11 @@ function contributionOf(holding: Holding): PricedContribution {
 
 function entryFor(cache: RepriceCache, key: string, holding: Holding, context: ValuationContext): Entry {
   const known = cache.holdings.get(key);
-  if (known && known.holding === holding && known.fixed.fx === context.fx && known.fixed.baseCurrency === context.baseCurrency) return known;
+  // An entry with a live price stays bound to its object until settled (a new FX table or base
+  // currency makes a new portfolio state, and with it a new cache).
+  if (known && known.holding === holding && (known.live !== undefined || (known.fixed.fx === context.fx && known.fixed.baseCurrency === context.baseCurrency))) {
+    return known;
+  }
   const rate = fxRate(context.fx, holding.currency, context.baseCurrency);
   const entry: Entry = {
     holding,
@@ -106,6 +150,7 @@ function entryFor(cache: RepriceCache, key: string, holding: Holding, context: V
       others: new Map(),
     },
     contribution: contributionOf(holding),
+    live: undefined,
   };
   cache.holdings.set(key, entry);
   return entry;
@@ -153,24 +198,25 @@ function toBase(amount: Scaled | null, rate: Fixed['baseRate']): Scaled | null {
 }
 
 /**
- * `previous` (the holding under `key`) revalued with `quote` stored under `facet` (one of its
- * facets), or `null` when the quote does not win the price choice outright and `computeHolding`
- * must decide. `prices` is the price book the quote was stored in; `cache` the portfolio's. The
- * quote must be canonical (as `applyPrice` makes it).
+ * Prices `holding` (the object under `key`) with `quote` stored under `facet` (one of its facets),
+ * in numbers: the holding is marked unsettled until `settleHolding`. `null` when the quote does not
+ * win the price choice outright and `computeHolding` must decide (nothing is changed then).
+ * `prices` is the price book the quote was stored in; `cache` the portfolio's. The quote must be
+ * canonical (as `priceQuote` and `quoteAt` make it).
  */
-export function repriceHolding(
+export function priceLive(
   cache: RepriceCache,
   key: string,
-  previous: Holding,
+  holding: Holding,
   facet: string,
   quote: PriceQuote,
   prices: ReadonlyMap<string, PriceQuote>,
   context: ValuationContext,
-): Repriced | null {
-  if (quote.currency !== undefined && quote.currency !== previous.currency) return null;
-  const entry = entryFor(cache, key, previous, context);
+): Repricing | null {
+  if (quote.currency !== undefined && quote.currency !== holding.currency) return null;
+  const entry = entryFor(cache, key, holding, context);
   const { fixed } = entry;
-  const others = othersFor(previous, fixed, facet, prices);
+  const others = othersFor(holding, fixed, facet, prices);
   const parsed = parsedQuote(quote);
   if (!(parsed.asOfMs > others.newestMs)) return null;
   const price = (parsed.price ??= parseScaled(quote.price));
@@ -179,13 +225,74 @@ export function repriceHolding(
   const marketValue = mulScaled(fixed.quantity, price);
   const unrealizedPnl = fixed.costBasis === null ? null : subScaled(mulScaled(fixed.quantityWithCost, price), fixed.costBasis);
   const dayChange = previousClose === null ? null : mulScaled(fixed.quantity, subScaled(price, previousClose));
-  const baseValue = toBase(marketValue, fixed.baseRate);
-  const basePnl = toBase(unrealizedPnl, fixed.baseRate);
-  const baseDayChange = toBase(dayChange, fixed.baseRate);
+  const live: LivePrice = {
+    quote,
+    price,
+    previousClose,
+    marketValue,
+    unrealizedPnl,
+    dayChange,
+    baseMarketValue: toBase(marketValue, fixed.baseRate),
+    baseUnrealizedPnl: toBase(unrealizedPnl, fixed.baseRate),
+    baseDayChange: toBase(dayChange, fixed.baseRate),
+  };
+  const wasUnpriced = entry.live === undefined && holding.price === null;
+  const previousContribution = entry.contribution;
+  const contribution: PricedContribution = {
+    marketValue: orZero(live.baseMarketValue),
+    unrealizedPnl: orZero(live.baseUnrealizedPnl),
+    dayChange: orZero(live.baseDayChange),
+  };
+  entry.live = live;
+  entry.contribution = contribution;
+  cache.unsettled.add(key);
+  return { text: liveText(holding, fixed, live), contribution, previousContribution, wasUnpriced };
+}
 
-  const priceText = formatScaled(price);
+function liveText(holding: Holding, fixed: Fixed, live: LivePrice): HoldingPriceText {
+  const accountMarketValues: string[] = [];
+  for (const quantity of fixed.shareQuantities) accountMarketValues.push(formatScaled(mulScaled(quantity, live.price)));
+  const marketValue = formatScaled(live.marketValue);
+  return {
+    identityKey: holding.identityKey,
+    price: formatScaled(live.price),
+    priceAsOf: live.quote.asOf,
+    marketValue,
+    // In the listing currency the base figures are the same numbers: print them once.
+    baseMarketValue: fixed.baseRate === 'identity' ? marketValue : textOrNull(live.baseMarketValue),
+    unrealizedPnl: textOrNull(live.unrealizedPnl),
+    dayChange: textOrNull(live.dayChange),
+    accountMarketValues,
+  };
+}
+
+/** The text of what moves with the price, read from a holding object (for the slow path). */
+export function holdingPriceText(holding: Holding): HoldingPriceText {
+  return {
+    identityKey: holding.identityKey,
+    price: holding.price,
+    priceAsOf: holding.priceAsOf,
+    marketValue: holding.marketValue,
+    baseMarketValue: holding.base.marketValue,
+    unrealizedPnl: holding.unrealizedPnl,
+    dayChange: holding.dayChange,
+    accountMarketValues: holding.accounts.map((a) => a.marketValue),
+  };
+}
+
+/**
+ * The holding under `key` with its live price built in (the object `computeHolding` would make),
+ * or `undefined` when it has none; the entry then describes the new object.
+ */
+export function settleHolding(cache: RepriceCache, key: string): Holding | undefined {
+  cache.unsettled.delete(key);
+  const entry = cache.holdings.get(key);
+  const live = entry?.live;
+  if (!entry || !live) return undefined;
+  const { holding: previous, fixed } = entry;
+  const priceText = formatScaled(live.price);
   // Literals with every field in a fixed order, not spreads: one hidden class for every object
-  // made here, so the tick path stays monomorphic (spreads of holdings of varied origin were not).
+  // made here, so the path stays monomorphic (spreads of holdings of varied origin were not).
   const accounts: HoldingAccountShare[] = [];
   for (let i = 0; i < previous.accounts.length; i++) {
     const share = previous.accounts[i]!;
@@ -197,17 +304,16 @@ export function repriceHolding(
       costBasis: share.costBasis,
       quantityWithCost: share.quantityWithCost,
       price: priceText,
-      marketValue: formatScaled(mulScaled(fixed.shareQuantities[i]!, price)),
+      marketValue: formatScaled(mulScaled(fixed.shareQuantities[i]!, live.price)),
       reportedPrice: share.reportedPrice,
       reportedPreviousClose: share.reportedPreviousClose,
       positionsAsOf: share.positionsAsOf,
       missingFxRate: share.missingFxRate,
     });
   }
-  const marketValueText = formatScaled(marketValue);
-  const unrealizedPnlText = textOrNull(unrealizedPnl);
-  const dayChangeText = textOrNull(dayChange);
-  // In the listing currency the base figures are the same numbers: print them once.
+  const marketValueText = formatScaled(live.marketValue);
+  const unrealizedPnlText = textOrNull(live.unrealizedPnl);
+  const dayChangeText = textOrNull(live.dayChange);
   const sameInBase = fixed.baseRate === 'identity';
   const holding: Holding = {
     identityKey: previous.identityKey,
@@ -217,9 +323,9 @@ export function repriceHolding(
     cashEquivalent: previous.cashEquivalent,
     quantity: previous.quantity,
     price: priceText,
-    priceAsOf: quote.asOf,
+    priceAsOf: live.quote.asOf,
     priceSource: 'quote',
-    previousClose: textOrNull(previousClose),
+    previousClose: textOrNull(live.previousClose),
     marketValue: marketValueText,
     costBasis: previous.costBasis,
     averageCost: previous.averageCost,
@@ -231,19 +337,17 @@ export function repriceHolding(
     positionsAsOf: previous.positionsAsOf,
     base: {
       currency: previous.base.currency,
-      marketValue: sameInBase ? marketValueText : textOrNull(baseValue),
+      marketValue: sameInBase ? marketValueText : textOrNull(live.baseMarketValue),
       costBasis: previous.base.costBasis,
-      unrealizedPnl: sameInBase ? unrealizedPnlText : textOrNull(basePnl),
-      dayChange: sameInBase ? dayChangeText : textOrNull(baseDayChange),
+      unrealizedPnl: sameInBase ? unrealizedPnlText : textOrNull(live.baseUnrealizedPnl),
+      dayChange: sameInBase ? dayChangeText : textOrNull(live.baseDayChange),
       missingFxRate: previous.base.missingFxRate,
     },
     missingFxRate: previous.missingFxRate,
   };
-  const contribution: PricedContribution = { marketValue: orZero(baseValue), unrealizedPnl: orZero(basePnl), dayChange: orZero(baseDayChange) };
-  const previousContribution = entry.contribution;
   entry.holding = holding;
-  entry.contribution = contribution;
-  return { holding, contribution, previousContribution };
+  entry.live = undefined;
+  return holding;
 }
 
 /** `total + (now - before)`, exactly. */

@@ -3,7 +3,7 @@ import type { FxTable } from './currency.ts';
 import { canonical } from './decimal.ts';
 import { computeHolding, quotesFor, type Holding, type PriceQuote } from './holding.ts';
 import { isoTimestamp } from './normalized.ts';
-import { moveBy, quoteTime, RepriceCache, repriceHolding, type Repriced } from './reprice.ts';
+import { holdingPriceText, moveBy, priceLive, quoteTime, RepriceCache, settleHolding, type HoldingPriceText, type Repricing } from './reprice.ts';
 import { addScaled, formatScaled, parseScaled } from './scaled-decimal.ts';
 import {
   combine,
@@ -83,34 +83,91 @@ export function quoteAt(price: number, atMs: number): PriceQuote {
 }
 
 /**
- * `applyPrice` with a quote already made by `priceQuote` (one quote object can be applied to many
- * portfolios: quotes are never mutated). A quote that wins its holding's price outright (a live
- * tick) takes the scaled-integer fast path of reprice.ts; any other goes through `computeHolding`.
- * Both give the same numbers.
+ * `applyPrice` with a quote already made by `priceQuote` or `quoteAt` (one quote object can be
+ * applied to many portfolios: quotes are never mutated). A quote that wins its holding's price
+ * outright (a live tick) takes the scaled-integer fast path of reprice.ts; any other goes through
+ * `computeHolding`. Both give the same numbers.
  */
 export function applyQuote(state: PortfolioState, identityKey: string, quote: PriceQuote): PriceChange | null {
   const stored = state.prices.get(identityKey);
   if (stored !== undefined && quoteTime(stored) > quoteTime(quote)) return null;
-  state.prices.set(identityKey, quote);
-
+  settlePrices(state);
   const key = state.keyByFacet.get(identityKey) ?? identityKey;
   const previous = state.holdings.get(key) ?? null;
+  applyLiveQuote(state, identityKey, quote);
   if (previous === null) return { holding: null, previous: null, delta: ZERO_DELTA, totals: state.totals };
+  settlePrices(state);
+  return new HoldingPriceChange(state.holdings.get(key)!, previous, state.totals);
+}
+
+/**
+ * The tick path: `applyQuote` without building objects. A live tick moves the holding's figures
+ * and the totals' sums as numbers; `state.holdings` and `state.totals` keep their objects until
+ * `settlePrices` (call it before reading them; `liveTotals` reads the totals meanwhile). Any other
+ * quote settles the state and is applied in full. Returns what moved with the price, as text;
+ * `null` when nothing held changed (an older quote, or a security not held).
+ */
+export function applyLiveQuote(state: PortfolioState, identityKey: string, quote: PriceQuote): HoldingPriceText | null {
+  const stored = state.prices.get(identityKey);
+  if (stored !== undefined && quoteTime(stored) > quoteTime(quote)) return null;
+  state.prices.set(identityKey, quote);
+  const key = state.keyByFacet.get(identityKey) ?? identityKey;
+  const current = state.holdings.get(key);
+  if (current === undefined) return null;
 
   const context = { baseCurrency: state.baseCurrency, fx: state.fx };
   const cache = repriceCacheOf(state);
-  const fast = repriceHolding(cache, key, previous, identityKey, quote, state.prices, context);
-  let holding: Holding;
-  if (fast) {
-    holding = fast.holding;
-    state.totals = movedTotals(cache, state.totals, previous, fast);
-  } else {
-    holding = computeHolding(previous.security, previous.facets, previous.accounts, quotesFor(previous.facets, state.prices), context);
-    const delta = combine(holdingContribution(holding), holdingContribution(previous), -1);
-    state.totals = totalsFrom(state.baseCurrency, combine(sumsOf(state.totals), delta));
+  const repricing = priceLive(cache, key, current, identityKey, quote, state.prices, context);
+  if (repricing) {
+    moveTotals(cache, state.totals, current, repricing);
+    return repricing.text;
   }
+  settlePrices(state);
+  const previous = state.holdings.get(key)!;
+  const holding = computeHolding(previous.security, previous.facets, previous.accounts, quotesFor(previous.facets, state.prices), context);
+  const delta = combine(holdingContribution(holding), holdingContribution(previous), -1);
+  state.totals = totalsFrom(state.baseCurrency, combine(sumsOf(state.totals), delta));
   state.holdings.set(key, holding);
-  return new HoldingPriceChange(holding, previous, state.totals);
+  return holdingPriceText(holding);
+}
+
+/** Builds the holdings and totals objects the live ticks since the last call moved (see `applyLiveQuote`). */
+export function settlePrices(state: PortfolioState): void {
+  const cache = repriceCaches.get(state);
+  if (!cache) return;
+  for (const key of cache.unsettled) {
+    const holding = settleHolding(cache, key);
+    if (holding) state.holdings.set(key, holding);
+  }
+  const totals = cache.totals;
+  if (totals?.moved && totals.of === state.totals) {
+    state.totals = liveTotals(state);
+    cache.totals = { of: state.totals, sums: totals.sums, unpricedHoldings: totals.unpricedHoldings, moved: false, view: undefined };
+  }
+}
+
+/** The totals as the live ticks left them (`state.totals` once settled). */
+export function liveTotals(state: PortfolioState): PortfolioTotals {
+  const moved = repriceCaches.get(state)?.totals;
+  if (!moved?.moved || moved.of !== state.totals) return state.totals;
+  const totals = state.totals;
+  const { sums, unpricedHoldings } = moved;
+  moved.view ??= {
+    baseCurrency: totals.baseCurrency,
+    totalValue: formatScaled(addScaled(sums.investedValue, sums.cash)),
+    investedValue: formatScaled(sums.investedValue),
+    cash: totals.cash,
+    cashEquivalentValue: formatScaled(sums.cashEquivalentValue),
+    costBasis: totals.costBasis,
+    unrealizedPnl: formatScaled(sums.unrealizedPnl),
+    dayChange: formatScaled(sums.dayChange),
+    holdingsCount: totals.holdingsCount,
+    unpricedHoldings,
+    holdingsMissingFx: totals.holdingsMissingFx,
+    cashLinesMissingFx: totals.cashLinesMissingFx,
+    complete: unpricedHoldings === 0 && totals.holdingsMissingFx === 0 && totals.cashLinesMissingFx === 0,
+  };
+  return moved.view;
 }
 
 /** A change with its `delta` computed only when asked for (the tick path never asks). */
@@ -135,43 +192,35 @@ function repriceCacheOf(state: PortfolioState): RepriceCache {
   return cache;
 }
 
-/** `totals` moved by a repriced holding's difference; what `totalsFrom(combine(...))` gives, without big.js. */
-function movedTotals(cache: RepriceCache, totals: PortfolioTotals, previous: Holding, repriced: Repriced): PortfolioTotals {
-  let sums = cache.totals?.of === totals ? cache.totals.sums : undefined;
-  if (!sums) {
-    sums = {
-      investedValue: parseScaled(totals.investedValue),
-      cashEquivalentValue: parseScaled(totals.cashEquivalentValue),
-      unrealizedPnl: parseScaled(totals.unrealizedPnl),
-      dayChange: parseScaled(totals.dayChange),
-      cash: parseScaled(totals.cash),
+/** Moves the totals' sums by a live repricing (from `totals`, the settled object, on the first move). */
+function moveTotals(cache: RepriceCache, totals: PortfolioTotals, holding: Holding, repricing: Repricing): void {
+  let moved = cache.totals;
+  if (!moved || moved.of !== totals) {
+    moved = cache.totals = {
+      of: totals,
+      sums: {
+        investedValue: parseScaled(totals.investedValue),
+        cashEquivalentValue: parseScaled(totals.cashEquivalentValue),
+        unrealizedPnl: parseScaled(totals.unrealizedPnl),
+        dayChange: parseScaled(totals.dayChange),
+        cash: parseScaled(totals.cash),
+      },
+      unpricedHoldings: totals.unpricedHoldings,
+      moved: false,
+      view: undefined,
     };
   }
-  const now = repriced.contribution;
-  const before = repriced.previousContribution;
-  const investedValue = moveBy(sums.investedValue, now.marketValue, before.marketValue);
-  const cashEquivalentValue = previous.cashEquivalent ? moveBy(sums.cashEquivalentValue, now.marketValue, before.marketValue) : sums.cashEquivalentValue;
-  const unrealizedPnl = moveBy(sums.unrealizedPnl, now.unrealizedPnl, before.unrealizedPnl);
-  const dayChange = moveBy(sums.dayChange, now.dayChange, before.dayChange);
-  // The repriced holding has a price; it is no longer unpriced if it was.
-  const unpricedHoldings = totals.unpricedHoldings - (previous.price === null ? 1 : 0);
-  const next: PortfolioTotals = {
-    baseCurrency: totals.baseCurrency,
-    totalValue: formatScaled(addScaled(investedValue, sums.cash)),
-    investedValue: formatScaled(investedValue),
-    cash: totals.cash,
-    cashEquivalentValue: previous.cashEquivalent ? formatScaled(cashEquivalentValue) : totals.cashEquivalentValue,
-    costBasis: totals.costBasis,
-    unrealizedPnl: formatScaled(unrealizedPnl),
-    dayChange: formatScaled(dayChange),
-    holdingsCount: totals.holdingsCount,
-    unpricedHoldings,
-    holdingsMissingFx: totals.holdingsMissingFx,
-    cashLinesMissingFx: totals.cashLinesMissingFx,
-    complete: unpricedHoldings === 0 && totals.holdingsMissingFx === 0 && totals.cashLinesMissingFx === 0,
-  };
-  cache.totals = { of: next, sums: { investedValue, cashEquivalentValue, unrealizedPnl, dayChange, cash: sums.cash } };
-  return next;
+  const now = repricing.contribution;
+  const before = repricing.previousContribution;
+  const sums = moved.sums;
+  sums.investedValue = moveBy(sums.investedValue, now.marketValue, before.marketValue);
+  if (holding.cashEquivalent) sums.cashEquivalentValue = moveBy(sums.cashEquivalentValue, now.marketValue, before.marketValue);
+  sums.unrealizedPnl = moveBy(sums.unrealizedPnl, now.unrealizedPnl, before.unrealizedPnl);
+  sums.dayChange = moveBy(sums.dayChange, now.dayChange, before.dayChange);
+  // A holding priced for the first time is no longer unpriced.
+  if (repricing.wasUnpriced) moved.unpricedHoldings -= 1;
+  moved.moved = true;
+  moved.view = undefined;
 }
 
 /** The same portfolio valued with a new FX table (a full recomputation: every base figure moves). */

@@ -9,10 +9,11 @@ import { createRandom } from '../../src/sandbox/market/seeded-random.ts';
 
 /**
  * The live-prices path end to end: sandbox price book → Alpaca market-data WebSocket → market
- * ingester → price streams → worker (TickerHolders → actor state → applyPrice) → delta
+ * ingester → price streams → worker (TickerHolders → actor state → applyLiveQuote) → delta
  * coalescer → Redis adapter → socket.io → the product's browser store. After 1,000 random
- * ticks, what the client holds must equal a full recomputation from the committed positions and
- * the last prices, digit for digit, and the prices must be the sandbox's.
+ * ticks and then a position change synced over them, what the client holds must equal a full
+ * recomputation from the committed positions and the last prices, digit for digit, and the
+ * prices must be the sandbox's.
  */
 
 const USER = 'live-prices-user';
@@ -60,7 +61,7 @@ describe('live prices follow the sandbox to a connected client', () => {
 
     // A user with two brokerages (AAPL held at both: one aggregated holding over two accounts).
     expect((await engine.api(USER, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
-    await sandbox.control.connect(USER, {
+    const robinhood = await sandbox.control.connect(USER, {
       brokerage: 'ROBINHOOD',
       accounts: [
         {
@@ -160,10 +161,17 @@ describe('live prices follow the sandbox to a connected client', () => {
       );
       // ... and the client's prices have caught up with them through deltas.
       await eventually(
-        async () =>
-          client.holdings().every((h) => Number(h.price) === finalPrices[h.symbol]) ? true : undefined,
+        async () => (client.holdings().every((h) => Number(h.price) === finalPrices[h.symbol]) ? true : undefined),
         20_000,
         'the client to show the final prices',
+      );
+      // Then Robinhood reports 3 more AAPL: the actor applies that sync over holdings and totals
+      // the ticks moved (it must build them first: ticks only move numbers).
+      await sandbox.control.setPosition(robinhood.accounts[0]!.id, { symbol: 'AAPL', units: 13, averageCost: 150.25, notify: true });
+      await eventually(
+        async () => (client.holdings().find((h) => h.symbol === 'AAPL')?.quantity === '17.25' ? true : undefined),
+        20_000,
+        'the new AAPL position on the client',
       );
 
       const full = await readPortfolio(engine.app.ctx.db, engine.redis.client, keys, USER);

@@ -4,9 +4,9 @@ import { aggregateHoldings } from '../../src/portfolio/aggregate-holdings.ts';
 import { createFxTable } from '../../src/portfolio/currency.ts';
 import { dec, str } from '../../src/portfolio/decimal.ts';
 import { computeHolding, quotesFor } from '../../src/portfolio/holding.ts';
-import { RepriceCache, repriceHolding } from '../../src/portfolio/reprice.ts';
+import { holdingPriceText, priceLive, RepriceCache, settleHolding } from '../../src/portfolio/reprice.ts';
 import { addScaled, formatScaled, mulScaled, parseScaled, subScaled } from '../../src/portfolio/scaled-decimal.ts';
-import { applyQuote, priceQuote, valuePortfolio } from '../../src/portfolio/valuation.ts';
+import { applyLiveQuote, liveTotals, priceQuote, settlePrices, valuePortfolio } from '../../src/portfolio/valuation.ts';
 import { accountsArb, baseCurrencyArb, fxArb, PRICE_KEYS, pricesArb } from './portfolio-arbitraries.ts';
 import { normalizeAlpacaPositions } from '../../src/portfolio/normalize-alpaca.ts';
 import { alpacaPosition, projection } from './provider-payloads.ts';
@@ -39,33 +39,47 @@ const liveTickArb = fc.record({
   key: fc.constantFrom(...PRICE_KEYS),
   price: fc.constantFrom('0.01', '1', '105.4', '227.51', '1.3725', '99999.9999', '0', '42.000001'),
   previousClose: fc.option(fc.constantFrom('100', '227.5', '1'), { nil: undefined }),
+  settle: fc.boolean(),
 });
 
 describe('live price ticks (each newer than every other price of its security)', () => {
-  it('are revalued on the fast path, and 1,000 of them equal a full recomputation', () => {
+  it('move numbers on the fast path, and after 1,000 of them the portfolio equals a full recomputation', () => {
     let fastTicks = 0;
     fc.assert(
       fc.property(accountsArb, pricesArb, fxArb, baseCurrencyArb, fc.array(liveTickArb, { minLength: 1000, maxLength: 1000 }), (accounts, prices, fx, base, ticks) => {
-        const state = aggregateHoldings(accounts, { baseCurrency: base, fx, prices });
+        const context = { baseCurrency: base, fx };
+        const lazy = aggregateHoldings(accounts, { baseCurrency: base, fx, prices: new Map(prices) });
+        // The oracle: every holding a tick reaches is recomputed with computeHolding.
+        const oracle = aggregateHoldings(accounts, { baseCurrency: base, fx, prices: new Map(prices) });
         let at = Date.parse('2026-06-02T16:00:00.000Z');
-        for (const { key, ...tick } of ticks) {
+        for (const { key, settle, ...tick } of ticks) {
           const quote = priceQuote({ ...tick, asOf: new Date((at += 250)).toISOString() });
-          const holdingKey = state.keyByFacet.get(key) ?? key;
-          const previous = state.holdings.get(holdingKey);
+          const holdingKey = lazy.keyByFacet.get(key) ?? key;
+          const before = lazy.holdings.get(holdingKey);
+          const text = applyLiveQuote(lazy, key, quote);
+
+          oracle.prices.set(key, quote);
+          const previous = oracle.holdings.get(holdingKey);
           if (previous) {
-            // What the fast path makes is what computeHolding makes from the same price book.
-            const book = new Map(state.prices).set(key, quote);
-            const context = { baseCurrency: base, fx };
-            const fast = repriceHolding(new RepriceCache(), holdingKey, previous, key, quote, book, context);
-            expect(fast).not.toBeNull();
-            fastTicks++;
-            expect(fast!.holding).toEqual(computeHolding(previous.security, previous.facets, previous.accounts, quotesFor(previous.facets, book), context));
+            const next = computeHolding(previous.security, previous.facets, previous.accounts, quotesFor(previous.facets, oracle.prices), context);
+            oracle.holdings.set(holdingKey, next);
+            expect(text).toEqual(holdingPriceText(next));
+            // The fast path leaves the holding object as it was until settled.
+            if (lazy.holdings.get(holdingKey) === before) fastTicks++;
+          } else {
+            expect(text).toBeNull();
           }
-          applyQuote(state, key, quote);
+          expect(liveTotals(lazy)).toEqual(valuePortfolio(oracle));
+          if (settle) {
+            settlePrices(lazy);
+            expect(lazy.holdings).toEqual(oracle.holdings);
+            expect(lazy.totals).toEqual(valuePortfolio(oracle));
+          }
         }
-        expect(state.totals).toEqual(valuePortfolio(state));
-        const full = aggregateHoldings(state.accounts, { baseCurrency: base, fx, prices: state.prices });
-        expect(projection(state)).toEqual(projection(full));
+        settlePrices(lazy);
+        expect(lazy.totals).toEqual(valuePortfolio(lazy));
+        const full = aggregateHoldings(lazy.accounts, { baseCurrency: base, fx, prices: lazy.prices });
+        expect(projection(lazy)).toEqual(projection(full));
       }),
       { numRuns: 25, endOnFailure: true },
     );
@@ -80,14 +94,17 @@ describe('live price ticks (each newer than every other price of its security)',
       baseCurrency: 'CAD',
       fx: createFxTable([{ from: 'USD', to: 'CAD', rate: '1.25' }]),
     });
-    const aapl = state.holdings.get('listing:AAPL@XNAS:USD')!;
+    const key = 'listing:AAPL@XNAS:USD';
+    const aapl = state.holdings.get(key)!;
     const context = { baseCurrency: state.baseCurrency, fx: state.fx };
     const at = (asOf: string, extra: object = {}) => priceQuote({ price: '205', asOf, ...extra });
     // Same time as the reported price: the tie rule decides, not the fast path.
-    expect(repriceHolding(new RepriceCache(), 'listing:AAPL@XNAS:USD', aapl, 'listing:AAPL@XNAS:USD', at('2026-06-02T15:00:00Z'), state.prices, context)).toBeNull();
-    expect(repriceHolding(new RepriceCache(), 'listing:AAPL@XNAS:USD', aapl, 'listing:AAPL@XNAS:USD', at('2026-06-02T15:01:00Z', { currency: 'CAD' }), state.prices, context)).toBeNull();
-    const fast = repriceHolding(new RepriceCache(), 'listing:AAPL@XNAS:USD', aapl, 'listing:AAPL@XNAS:USD', at('2026-06-02T15:01:00Z'), state.prices, context);
+    expect(priceLive(new RepriceCache(), key, aapl, key, at('2026-06-02T15:00:00Z'), state.prices, context)).toBeNull();
+    expect(priceLive(new RepriceCache(), key, aapl, key, at('2026-06-02T15:01:00Z', { currency: 'CAD' }), state.prices, context)).toBeNull();
+    const cache = new RepriceCache();
+    const live = priceLive(cache, key, aapl, key, at('2026-06-02T15:01:00Z'), state.prices, context);
     // A tick without a previous close keeps the reported one: 20 x (205 - 198) = 140 USD = 175 CAD.
-    expect(fast?.holding).toMatchObject({ price: '205', previousClose: '198', dayChange: '140', base: { dayChange: '175', marketValue: '5125' } });
+    expect(live?.text).toMatchObject({ price: '205', dayChange: '140', baseMarketValue: '5125' });
+    expect(settleHolding(cache, key)).toMatchObject({ price: '205', previousClose: '198', dayChange: '140', base: { dayChange: '175', marketValue: '5125' } });
   });
 });
