@@ -20,7 +20,7 @@
  * Options (environment): BENCH_USERS (10000), BENCH_HOLDINGS (25), BENCH_SECURITIES (5000),
  * BENCH_CLIENTS (1000), BENCH_RATES (2500,5000,10000,20000), BENCH_STEP_SECONDS (20),
  * BENCH_MODES (incremental,naive), BENCH_WRITE=0 to leave docs/BENCHMARKS.md alone,
- * BENCH_PROFILE_DIR to write a CPU profile of each engine process per measured step,
+ * BENCH_PROFILE_DIR to write a CPU profile of the worker, web and clients processes per measured step,
  * BENCH_ENGINE_FLAGS for more Node flags of the engine processes, BENCH_WARM_UP_SECONDS (10) of
  * ticks at the first rate before the first measured step.
  */
@@ -340,7 +340,7 @@ async function runMode(
       await clients.request({ cmd: 'reset' }, 'reset');
       const before = await engine.request<EngineStats>({ cmd: 'stats' }, 'stats');
       const webBefore = await web.request<EngineStats>({ cmd: 'stats' }, 'stats');
-      if (PROFILE_DIR) await Promise.all([engine, web].map((c) => c.request({ cmd: 'profile-start' }, 'profiling')));
+      if (PROFILE_DIR) await Promise.all([engine, web, clients].map((c) => c!.request({ cmd: 'profile-start' }, 'profiling')));
       const clientsBefore = await clients.request<ClientReport>({ cmd: 'report' }, 'report');
       const redisCpuBefore = await redisCpuSeconds(redis);
       const writerCpuBefore = process.cpuUsage();
@@ -378,6 +378,7 @@ async function runMode(
           [
             [engine, 'worker'],
             [web, 'web'],
+            [clients, 'clients'],
           ].map(([c, role]) => (c as Child).request({ cmd: 'profile-stop', file: `${PROFILE_DIR}/${mode}-${rate}-${role as string}.cpuprofile` }, 'profiled')),
         );
       }

@@ -7,11 +7,13 @@
  *
  * IPC: `{cmd: 'connect', url, tokens: [[userId, token]]}` → `{type: 'connected', ...}` once every
  * store holds its snapshot; `{cmd: 'reset'}` clears the histogram and counters; `{cmd: 'report'}` →
- * `{type: 'report', p50, p99, max, count, deltas, gaps, mismatches, snapshots, connected, cpu, loopDelayMaxMs}`.
+ * `{type: 'report', p50, p99, max, count, deltas, gaps, mismatches, snapshots, connected, cpu, loopDelayMaxMs}`;
+ * `profile-start` / `profile-stop` as in step-profiler.ts.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import { io } from 'socket.io-client';
+import { handleProfilerMessage } from './step-profiler.ts';
 import type { PortfolioDelta } from '../../src/realtime/events.ts';
 import { createPortfolioStore, type PortfolioSocket, type PortfolioStore } from '../../src/realtime/client/portfolio-store.ts';
 
@@ -57,7 +59,8 @@ async function connectAll(url: string, tokens: [string, string][]): Promise<void
   }
 }
 
-process.on('message', (message: { cmd: string; url?: string; tokens?: [string, string][] }) => {
+process.on('message', (message: { cmd: string; url?: string; tokens?: [string, string][]; file?: string }) => {
+  if (handleProfilerMessage(message)) return;
   if (message.cmd === 'connect') {
     connectAll(message.url!, message.tokens!).then(
       () => process.send!({ type: 'connected', clients: sockets.length }),

@@ -10,14 +10,12 @@
  * `{cmd: 'profile-stop', file}` record a CPU profile (inspector) of what happens in between;
  * `{cmd: 'stop'}` stops and exits.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import { dirname } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import { startFoliostream } from '../../src/app/foliostream.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { setRootLogger } from '../../src/logging/logger.ts';
+import { handleProfilerMessage } from './step-profiler.ts';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 setRootLogger(log);
@@ -26,23 +24,9 @@ const app = await startFoliostream(config, log, { namespace: process.env.BENCH_N
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 
-const profiler = new Session();
-
 process.on('message', (message: { cmd: string; file?: string; reset?: boolean }) => {
-  if (message.cmd === 'profile-start') {
-    profiler.connect();
-    void profiler
-      .post('Profiler.enable')
-      .then(() => profiler.post('Profiler.start'))
-      .then(() => process.send!({ type: 'profiling' }));
-  } else if (message.cmd === 'profile-stop') {
-    void profiler.post('Profiler.stop').then(({ profile }) => {
-      mkdirSync(dirname(message.file!), { recursive: true });
-      writeFileSync(message.file!, JSON.stringify(profile));
-      profiler.disconnect();
-      process.send!({ type: 'profiled' });
-    });
-  } else if (message.cmd === 'stats') {
+  if (handleProfilerMessage(message)) return;
+  if (message.cmd === 'stats') {
     const revaluation = app.roles.priceRevaluation?.stats();
     process.send!({
       type: 'stats',
