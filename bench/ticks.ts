@@ -22,7 +22,7 @@
  * BENCH_MODES (incremental,naive), BENCH_WRITE=0 to leave docs/BENCHMARKS.md alone,
  * BENCH_PROFILE_DIR to write a CPU profile of the worker, web and clients processes per measured step,
  * BENCH_ENGINE_FLAGS for more Node flags of the engine processes, BENCH_WARM_UP_SECONDS (10) of
- * ticks at the first rate before the first measured step.
+ * ticks at the first rate before the first measured step, BENCH_WORKERS (1) worker processes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -62,6 +62,8 @@ const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const PASSIVATE = process.env.BENCH_PASSIVATE === '1';
 const WINDOW_MS = 100;
 const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 10);
+/** Worker-role processes (the partitions are shared out among them, as when the Procfile scales `worker`). */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const PARTITIONS = 16;
 const SHARDS = 8;
 const TARGET_RATE = 20_000;
@@ -175,6 +177,27 @@ function forkChild(script: string, env: Record<string, string>): Promise<Child> 
   return wait('ready').then((ready) => ({ ...handle, ready: ready as { url?: string } }));
 }
 
+/** The workers' stats as one: CPU and counters summed, the slowest reader's position, the worst loop delay. */
+async function mergedStats(workers: Child[], reset: boolean): Promise<EngineStats> {
+  const all = await Promise.all(workers.map((w) => w.request<EngineStats>({ cmd: 'stats', reset }, 'stats')));
+  const sum = (f: (s: EngineStats) => number) => all.reduce((n, s) => n + f(s), 0);
+  return {
+    now: Math.max(...all.map((s) => s.now)),
+    cpu: { user: sum((s) => s.cpu.user), system: sum((s) => s.cpu.system) },
+    rss: sum((s) => s.rss),
+    activeActors: sum((s) => s.activeActors),
+    revaluation: {
+      ticks: sum((s) => s.revaluation.ticks),
+      revaluations: sum((s) => s.revaluation.revaluations),
+      batches: sum((s) => s.revaluation.batches),
+      lastEntryMs: Math.min(...all.map((s) => s.revaluation.lastEntryMs)),
+      indexedUsers: sum((s) => s.revaluation.indexedUsers),
+    },
+    loopDelayP99Ms: Math.max(...all.map((s) => s.loopDelayP99Ms)),
+    loopDelayMaxMs: Math.max(...all.map((s) => s.loopDelayMaxMs)),
+  };
+}
+
 function stopChild(child: Child): Promise<void> {
   return new Promise<void>((resolve) => {
     child.process.once('exit', () => resolve());
@@ -272,7 +295,11 @@ async function runMode(
   });
   // As the Procfile runs them: the worker (actors, revaluation, deltas) and the web node (socket.io
   // gateway) in processes of their own, talking through Redis.
-  const [engine, web] = await Promise.all([forkChild('bench/lib/ticks-engine.ts', engineEnv('worker')), forkChild('bench/lib/ticks-engine.ts', engineEnv('web'))]);
+  const [web, ...workers] = await Promise.all([
+    forkChild('bench/lib/ticks-engine.ts', engineEnv('web')),
+    ...Array.from({ length: WORKERS }, () => forkChild('bench/lib/ticks-engine.ts', engineEnv('worker'))),
+  ]);
+  const workerStats = (reset = true) => mergedStats(workers, reset);
   const results: StepResult[] = [];
   let clients: Child | undefined;
   try {
@@ -292,7 +319,7 @@ async function runMode(
     for (let i = 0; i < envelopes.length; i += 2_000) await producer.appendMany(envelopes.slice(i, i + 2_000));
     const activationStarted = Date.now();
     for (;;) {
-      const stats = await engine.request<EngineStats>({ cmd: 'stats' }, 'stats');
+      const stats = await workerStats();
       if (stats.activeActors >= USERS && stats.revaluation.indexedUsers >= USERS) break;
       if (Date.now() - activationStarted > 300_000) throw new Error(`only ${stats.activeActors} actors active after 5 minutes`);
       await sleep(500);
@@ -308,8 +335,9 @@ async function runMode(
     if (PASSIVATE) {
       // Presence reaches the workers within a poll (1 s): wait for it, then sweep.
       await sleep(2_000);
-      const done = await engine.request<{ passivated: number; activeActors: number }>({ cmd: 'passivate' }, 'passivated');
-      console.log(`[${mode}] ${done.passivated} unwatched actors passivated; ${done.activeActors} active`);
+      const done = await Promise.all(workers.map((w) => w.request<{ passivated: number; activeActors: number }>({ cmd: 'passivate' }, 'passivated')));
+      const sum = (f: (d: { passivated: number; activeActors: number }) => number) => done.reduce((n, d) => n + f(d), 0);
+      console.log(`[${mode}] ${sum((d) => d.passivated)} unwatched actors passivated; ${sum((d) => d.activeActors)} active`);
     }
 
     const writer = createPriceWriter(redis, keys, { shards: SHARDS, maxLen: 200_000 });
@@ -330,7 +358,7 @@ async function runMode(
       await writer.flush();
       const drainDeadline = Date.now() + 30_000;
       for (;;) {
-        const s = await engine.request<EngineStats>({ cmd: 'stats' }, 'stats');
+        const s = await workerStats();
         const last = await redis.xrevrange(keys.priceStream(0), '+', '-', 'COUNT', 1);
         const lastMs = last[0] ? Number(last[0][0].split('-')[0]) : 0;
         if (s.revaluation.lastEntryMs >= lastMs - 50 || Date.now() > drainDeadline) break;
@@ -338,9 +366,9 @@ async function runMode(
       }
       await sleep(1_000);
       await clients.request({ cmd: 'reset' }, 'reset');
-      const before = await engine.request<EngineStats>({ cmd: 'stats' }, 'stats');
+      const before = await workerStats();
       const webBefore = await web.request<EngineStats>({ cmd: 'stats' }, 'stats');
-      if (PROFILE_DIR) await Promise.all([engine, web, clients].map((c) => c!.request({ cmd: 'profile-start' }, 'profiling')));
+      if (PROFILE_DIR) await Promise.all([...workers, web, clients].map((c) => c.request({ cmd: 'profile-start' }, 'profiling')));
       const clientsBefore = await clients.request<ClientReport>({ cmd: 'report' }, 'report');
       const redisCpuBefore = await redisCpuSeconds(redis);
       const writerCpuBefore = process.cpuUsage();
@@ -362,7 +390,7 @@ async function runMode(
         if (!midAsked && elapsed >= (STEP_SECONDS * 1000) / 2) {
           // Not awaited: a busy engine answers late, and the writer must keep its pace meanwhile.
           midAsked = true;
-          void engine.request<EngineStats>({ cmd: 'stats', reset: false }, 'stats').then((mid) => {
+          void workerStats(false).then((mid) => {
             behindMidMs = Math.max(0, mid.now - mid.revaluation.lastEntryMs);
           });
         }
@@ -371,12 +399,12 @@ async function runMode(
       const seconds = (Date.now() - started) / 1000;
       const writerCpu = cpuMs(process.cpuUsage(writerCpuBefore)) / 1000 / seconds;
       const redisCpu = ((await redisCpuSeconds(redis)) - redisCpuBefore) / seconds;
-      const after = await engine.request<EngineStats>({ cmd: 'stats' }, 'stats');
+      const after = await workerStats();
       const webAfter = await web.request<EngineStats>({ cmd: 'stats' }, 'stats');
       if (PROFILE_DIR) {
         await Promise.all(
           [
-            [engine, 'worker'],
+            ...workers.map((w, i) => [w, workers.length > 1 ? `worker${i + 1}` : 'worker']),
             [web, 'web'],
             [clients, 'clients'],
           ].map(([c, role]) => (c as Child).request({ cmd: 'profile-stop', file: `${PROFILE_DIR}/${mode}-${rate}-${role as string}.cpuprofile` }, 'profiled')),
@@ -417,7 +445,7 @@ async function runMode(
     await writer.close();
   } finally {
     clients?.process.disconnect();
-    await Promise.all([engine, web].map(stopChild));
+    await Promise.all([...workers, web].map(stopChild));
     redis.disconnect();
   }
   return results;
@@ -500,13 +528,13 @@ async function main() {
     `Target (20,000 ticks/s sustained, p99 < ${TARGET_P99_MS} ms): ${inc >= TARGET_RATE ? 'met' : '**not met**'}.`,
   ].join(' ');
   const section = [
-    PASSIVATE ? '## Live prices, unwatched actors passivated (bench:ticks, BENCH_PASSIVATE=1)' : '## Live prices (bench:ticks)',
+    `## Live prices${PASSIVATE ? ', unwatched actors passivated' : ''}${WORKERS > 1 ? `, ${WORKERS} workers` : ''} (bench:ticks${PASSIVATE ? ', BENCH_PASSIVATE=1' : ''}${WORKERS > 1 ? `, BENCH_WORKERS=${WORKERS}` : ''})`,
     '',
     `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:ticks\` (bench/ticks.ts), ${STEP_SECONDS} s per rate.`,
     '',
     `- Machine: ${machine()}; load average at the start ${loadStart}, at the end ${loadEnd} (the machine is shared).`,
     `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities (seeded as projection rows), ${CLIENTS} socket.io clients (websocket, the product's portfolio store) for ${CLIENTS} of the users, coalescing window ${WINDOW_MS} ms, ${SHARDS} price shards, ${PARTITIONS} partitions. ${PASSIVATE ? 'Before the measurement, the actors nobody watches are passivated (as the idle sweep does in production); the watched ones stay.' : 'Every actor stays in memory for the whole run (all users recently active).'}`,
-    '- Layout (as the Procfile runs it): the worker role (actors, revaluation, delta coalescing; `startFoliostream` with `ROLES=worker`) and the web role (the socket.io gateway, `ROLES=web`) in a child process each, talking through Redis; the clients in a third child process; the tick writer (`createPriceWriter`, uniform random securities) in the parent; Redis and Postgres in their own processes. All share the same 2 cores. CPU columns: CPU time ÷ wall time (1.00 = one core).',
+    `- Layout (as the Procfile runs it): the worker role (actors, revaluation, delta coalescing; \`startFoliostream\` with \`ROLES=worker\`${WORKERS > 1 ? `, ${WORKERS} processes sharing the partitions; their CPU is summed` : ''}) and the web role (the socket.io gateway, \`ROLES=web\`) in child processes, talking through Redis; the clients in another child process; the tick writer (\`createPriceWriter\`, uniform random securities) in the parent; Redis and Postgres in their own processes. All share the same 2 cores. CPU columns: CPU time ÷ wall time (1.00 = one core).`,
     '- Freshness = client receive time − the tick\'s `at` (set when the bench queued it for the append), per holding in each delta received, HDR histogram (hdr-histogram-js). "Worker behind" = engine clock − the time in the id of the newest price-stream entry the worker handled, at the middle and end of the step.',
     '- Sustained: ≥ 95 % of the target written, worker < 1 s behind at the end and not falling further behind, p99 freshness < 250 ms.',
     '',

@@ -69,16 +69,29 @@ export interface HoldingRepricing {
  * another number of accounts), i.e. the holder's copy is not the one the server priced.
  */
 export function applyRepricing(holding: HoldingView, repricing: HoldingRepricing): HoldingView | null {
-  if (holding.id !== repricing.id || holding.accounts.length !== repricing.accountValues.length) return null;
+  const { accounts } = holding;
+  if (holding.id !== repricing.id || accounts.length !== repricing.accountValues.length) return null;
+  // Literals rather than spreads: one shape for every holding made here (a store applies many).
+  const repriced: HoldingAccountShare[] = [];
+  for (let i = 0; i < accounts.length; i++) {
+    const account = accounts[i]!;
+    repriced.push({ accountId: account.accountId, institution: account.institution, quantity: account.quantity, marketValue: repricing.accountValues[i]! });
+  }
   return {
-    ...holding,
+    id: holding.id,
+    symbol: holding.symbol,
+    description: holding.description,
+    currency: holding.currency,
+    quantity: holding.quantity,
     price: repricing.price,
     priceAsOf: repricing.priceAsOf,
     marketValue: repricing.marketValue,
     marketValueBase: repricing.marketValueBase,
+    costBasis: holding.costBasis,
     unrealizedPl: repricing.unrealizedPl,
     dayChange: repricing.dayChange,
-    accounts: holding.accounts.map((account, i) => ({ ...account, marketValue: repricing.accountValues[i]! })),
+    positionsAsOf: holding.positionsAsOf,
+    accounts: repriced,
   };
 }
 

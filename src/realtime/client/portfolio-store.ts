@@ -202,13 +202,15 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
     current.asOf = delta.asOf;
     current.seq = delta.seq;
     stats.deltasApplied += 1;
-    notify({
-      type: 'delta',
-      seq: delta.seq,
-      upserted: delta.upserted.map((h) => h.id),
-      repriced: delta.repriced.map((r) => r.id),
-      removed: [...delta.removed],
-    });
+    if (listeners.size > 0) {
+      notify({
+        type: 'delta',
+        seq: delta.seq,
+        upserted: delta.upserted.map((h) => h.id),
+        repriced: delta.repriced.map((r) => r.id),
+        removed: [...delta.removed],
+      });
+    }
     if (!fits) {
       // The server priced a holding this copy does not have as it does: start over from a snapshot.
       stats.mismatches += 1;
