@@ -186,6 +186,7 @@ async function mergedStats(workers: Child[], reset: boolean): Promise<EngineStat
     cpu: { user: sum((s) => s.cpu.user), system: sum((s) => s.cpu.system) },
     rss: sum((s) => s.rss),
     activeActors: sum((s) => s.activeActors),
+    ownedPartitions: sum((s) => s.ownedPartitions),
     revaluation: {
       ticks: sum((s) => s.revaluation.ticks),
       revaluations: sum((s) => s.revaluation.revaluations),
@@ -195,6 +196,8 @@ async function mergedStats(workers: Child[], reset: boolean): Promise<EngineStat
     },
     loopDelayP99Ms: Math.max(...all.map((s) => s.loopDelayP99Ms)),
     loopDelayMaxMs: Math.max(...all.map((s) => s.loopDelayMaxMs)),
+    gcMaxMs: Math.max(...all.map((s) => s.gcMaxMs)),
+    majorGcs: sum((s) => s.majorGcs),
   };
 }
 
@@ -214,9 +217,12 @@ interface EngineStats {
   cpu: NodeJS.CpuUsage;
   rss: number;
   activeActors: number;
+  ownedPartitions: number;
   revaluation: PriceRevaluationStats;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  gcMaxMs: number;
+  majorGcs: number;
 }
 interface ClientReport {
   p50: number;
@@ -230,6 +236,7 @@ interface ClientReport {
   connected: number;
   cpu: NodeJS.CpuUsage;
   loopDelayMaxMs: number;
+  gcMaxMs: number;
 }
 
 interface StepResult {
@@ -255,6 +262,9 @@ interface StepResult {
   webLoopDelayP99Ms: number;
   /** Longest event-loop stall in the step: worker, web, clients. */
   loopDelayMaxMs: [number, number, number];
+  /** Longest GC pause in the step: worker, web, clients; and the worker's major GCs. */
+  gcMaxMs: [number, number, number];
+  workerMajorGcs: number;
   sustained: boolean;
 }
 
@@ -304,6 +314,17 @@ async function runMode(
   let clients: Child | undefined;
   try {
     const url = web.ready.url!;
+    // Activation below is one event per user: it must reach the partition's final owner, so the
+    // workers first share the partitions out (each owning some, all owned, and no change for 3 s).
+    for (let started = Date.now(), stableSince = 0, last = ''; ; await sleep(250)) {
+      const owned = (await Promise.all(workers.map((w) => w.request<EngineStats>({ cmd: 'stats' }, 'stats')))).map((s) => s.ownedPartitions);
+      const settled = owned.every((n) => n > 0) && owned.reduce((a, b) => a + b, 0) === PARTITIONS;
+      if (owned.join() !== last || !settled) {
+        last = owned.join();
+        stableSince = Date.now();
+      } else if (Date.now() - stableSince >= 3_000) break;
+      if (Date.now() - started > 120_000) throw new Error(`the workers did not share out the partitions (${last})`);
+    }
     // Activate every actor: one event of a type the behavior ignores, per user.
     const producer = createStreamProducer(redis, keys);
     const time = new Date().toISOString();
@@ -434,6 +455,8 @@ async function runMode(
         loopDelayP99Ms: after.loopDelayP99Ms,
         webLoopDelayP99Ms: webAfter.loopDelayP99Ms,
         loopDelayMaxMs: [after.loopDelayMaxMs, webAfter.loopDelayMaxMs, report.loopDelayMaxMs],
+        gcMaxMs: [after.gcMaxMs, webAfter.gcMaxMs, report.gcMaxMs],
+        workerMajorGcs: after.majorGcs,
         sustained: false,
       };
       result.sustained =
@@ -458,12 +481,12 @@ function machine(): string {
 
 function table(results: StepResult[]): string {
   const lines = [
-    '| mode | target ticks/s | achieved | worker CPU (cores) | web CPU | clients CPU | writer CPU | Redis CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | client resyncs | actor revaluations/s | loop delay p99 worker / web | longest stall worker / web / clients | sustained |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| mode | target ticks/s | achieved | worker CPU (cores) | web CPU | clients CPU | writer CPU | Redis CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | client resyncs | actor revaluations/s | loop delay p99 worker / web | longest stall worker / web / clients | longest GC pause worker / web / clients (worker major GCs) | sustained |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.webCpu.toFixed(2)} | ${r.clientsCpu.toFixed(2)} | ${r.writerCpu.toFixed(2)} | ${r.redisCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.clientResyncs} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} / ${r.webLoopDelayP99Ms.toFixed(0)} ms | ${r.loopDelayMaxMs.map((m) => m.toFixed(0)).join(' / ')} ms | ${r.sustained ? 'yes' : 'no'} |`,
+      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.webCpu.toFixed(2)} | ${r.clientsCpu.toFixed(2)} | ${r.writerCpu.toFixed(2)} | ${r.redisCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.clientResyncs} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} / ${r.webLoopDelayP99Ms.toFixed(0)} ms | ${r.loopDelayMaxMs.map((m) => m.toFixed(0)).join(' / ')} ms | ${r.gcMaxMs.map((m) => m.toFixed(0)).join(' / ')} ms (${r.workerMajorGcs}) | ${r.sustained ? 'yes' : 'no'} |`,
     );
   }
   return lines.join('\n');

@@ -7,12 +7,12 @@
  *
  * IPC: `{cmd: 'connect', url, tokens: [[userId, token]]}` → `{type: 'connected', ...}` once every
  * store holds its snapshot; `{cmd: 'reset'}` clears the histogram and counters; `{cmd: 'report'}` →
- * `{type: 'report', p50, p99, max, count, deltas, gaps, mismatches, snapshots, connected, cpu, loopDelayMaxMs}`;
+ * `{type: 'report', p50, p99, max, count, deltas, gaps, mismatches, snapshots, connected, cpu, loopDelayP99Ms, loopDelayMaxMs, gcMaxMs, majorGcs}`;
  * `profile-start` / `profile-stop` as in step-profiler.ts.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import { io } from 'socket.io-client';
+import { createPauseMonitor } from './pause-monitor.ts';
 import { handleProfilerMessage } from './step-profiler.ts';
 import type { PortfolioDelta } from '../../src/realtime/events.ts';
 import { createPortfolioStore, type PortfolioSocket, type PortfolioStore } from '../../src/realtime/client/portfolio-store.ts';
@@ -22,8 +22,7 @@ const sockets: PortfolioSocket[] = [];
 const stores: PortfolioStore[] = [];
 let deltas = 0;
 // A stall here delays what the clients receive as much as one in the engine: measure it too.
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-loopDelay.enable();
+const pauses = createPauseMonitor();
 
 function onDelta(delta: PortfolioDelta): void {
   const now = Date.now();
@@ -68,7 +67,7 @@ process.on('message', (message: { cmd: string; url?: string; tokens?: [string, s
     );
   } else if (message.cmd === 'reset') {
     histogram.reset();
-    loopDelay.reset();
+    pauses.reset();
     deltas = 0;
     process.send!({ type: 'reset' });
   } else if (message.cmd === 'report') {
@@ -87,7 +86,7 @@ process.on('message', (message: { cmd: string; url?: string; tokens?: [string, s
       snapshots,
       connected: sockets.filter((s) => s.connected).length,
       cpu: process.cpuUsage(),
-      loopDelayMaxMs: loopDelay.max / 1e6,
+      ...pauses.read(),
     });
   }
 });

@@ -10,19 +10,18 @@
  * `{cmd: 'profile-stop', file}` record a CPU profile (inspector) of what happens in between;
  * `{cmd: 'stop'}` stops and exits.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import { startFoliostream } from '../../src/app/foliostream.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { setRootLogger } from '../../src/logging/logger.ts';
+import { createPauseMonitor } from './pause-monitor.ts';
 import { handleProfilerMessage } from './step-profiler.ts';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 setRootLogger(log);
 const config = loadConfig(process.env);
 const app = await startFoliostream(config, log, { namespace: process.env.BENCH_NAMESPACE ?? 'bench-ticks' });
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-loopDelay.enable();
+const pauses = createPauseMonitor();
 
 process.on('message', (message: { cmd: string; file?: string; reset?: boolean }) => {
   if (handleProfilerMessage(message)) return;
@@ -34,12 +33,12 @@ process.on('message', (message: { cmd: string; file?: string; reset?: boolean })
       cpu: process.cpuUsage(),
       rss: process.memoryUsage().rss,
       activeActors: app.roles.worker?.activeActors() ?? 0,
+      ownedPartitions: app.roles.worker?.ownedPartitions().length ?? 0,
       revaluation,
-      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-      loopDelayMaxMs: loopDelay.max / 1e6,
+      ...pauses.read(),
     });
-    // The mid-step look must not cut the step's loop-delay record in two.
-    if (message.reset !== false) loopDelay.reset();
+    // The mid-step look must not cut the step's pause record in two.
+    if (message.reset !== false) pauses.reset();
   } else if (message.cmd === 'passivate') {
     // As the idle sweep would after ACTOR_IDLE_MS: every idle actor nobody watches leaves memory.
     const passivated = app.roles.worker?.passivateIdle(0) ?? 0;
