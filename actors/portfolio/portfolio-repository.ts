@@ -109,6 +109,7 @@ export async function loadPortfolio(db: Knex, userId: string, fx?: FxTable): Pro
         };
         if (p.average_cost !== null) position.averageCost = p.average_cost;
         if (p.price !== null) position.price = p.price;
+        if (p.previous_close !== null) position.previousClose = p.previous_close;
         return position;
       });
     const balances: NormalizedBalance[] = cash
@@ -218,6 +219,7 @@ export async function replaceAccountHoldings(
       average_cost: first.averageCost !== undefined && Number(first.averageCost) >= 0 ? first.averageCost : null,
       price: first.price !== undefined && Number(first.price) >= 0 ? first.price : null,
       price_as_of: first.price !== undefined ? data.asOf : null,
+      previous_close: first.previousClose !== undefined && Number(first.previousClose) >= 0 ? first.previousClose : null,
       currency: first.currency,
       as_of: data.asOf,
     };

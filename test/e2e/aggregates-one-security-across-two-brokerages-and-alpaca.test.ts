@@ -17,6 +17,7 @@ interface HoldingBody {
   quantity: string;
   price: string | null;
   marketValue: string | null;
+  dayChange: string | null;
   accounts: AccountShare[];
 }
 interface PortfolioBody {
@@ -101,6 +102,11 @@ describe('one security held at two brokerages and at Alpaca', () => {
       aapl.accounts.reduce((sum, a) => sum + Number(a.marketValue), 0),
       2,
     );
+    // Alpaca reports a previous close (lastday_price). It is stored with the position, so the HTTP
+    // read model, built from Postgres, has a day change too: 20 x (price - previous close).
+    const previousClose = engine.sandbox.priceBook.quote('AAPL')!.previousClose;
+    expect(aapl.dayChange).not.toBeNull();
+    expect(Number(aapl.dayChange)).toBeCloseTo(20 * (Number(aapl.price) - previousClose), 2);
     // MSFT is held at one brokerage only.
     const msft = await holdingOf('MSFT');
     expect(Number(msft?.quantity)).toBe(3);

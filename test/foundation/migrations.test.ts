@@ -35,11 +35,13 @@ describe('migrations', () => {
   });
 
   it('go up, down and up again on a clean database', async () => {
-    expect(await migrateLatest(db.knex)).toHaveLength(1);
+    const all = await migrateLatest(db.knex);
+    expect(all[0]).toBe('20261126000000_initial_schema.ts');
+    expect(all).toContain('20261126040000_position_previous_close.ts');
     expect((await tables(db)).sort()).toEqual([...TABLES].sort());
     await migrateRollback(db.knex, true);
     expect(await tables(db)).toEqual([]);
-    expect(await migrateLatest(db.knex)).toHaveLength(1);
+    expect(await migrateLatest(db.knex)).toEqual(all);
     expect((await tables(db)).sort()).toEqual([...TABLES].sort());
     expect(await migrateLatest(db.knex)).toEqual([]);
   });
