@@ -19,7 +19,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { deleteNamespace, freshDatabase, writeBenchmarkSection, type BenchDatabase } from './lib/bench-support.ts';
+import { deleteNamespace, freshDatabase, startBenchServices, writeBenchmarkSection, type BenchDatabase } from './lib/bench-support.ts';
 import type { ActorBehavior } from '../actors/actor-behavior.ts';
 import { createEventCountTable, totalCounted } from '../actors/behaviors/counting-projection.ts';
 import { startWorkerRuntime } from '../actors/worker-runtime.ts';
@@ -27,7 +27,6 @@ import { loadConfig } from '../src/config/config.ts';
 import { createDatabase, type Knex } from '../src/db/knex.ts';
 import { setRootLogger } from '../src/logging/logger.ts';
 import { createContext } from '../src/runtime/context.ts';
-import { startServices } from '../src/services/services.ts';
 import { ensureConsumerGroup } from '../streams/consumer-group.ts';
 import { ENVELOPE_SCHEMA_VERSION, type Envelope } from '../streams/envelope.ts';
 import { CONSUMER_GROUP, streamKeys, type StreamKeys } from '../streams/keys.ts';
@@ -323,13 +322,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0]!;
-  const services = await startServices({
-    redisUrl: process.env.REDIS_URL || undefined,
-    databaseUrl: process.env.DATABASE_URL || undefined,
-    ephemeral: true,
-    database: 'foliostream_bench',
-    log,
-  });
+  const services = await startBenchServices(log);
   try {
     const probe = createDatabase({ url: services.databaseUrl, poolMax: 1 });
     const settings = (await probe.raw(

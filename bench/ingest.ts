@@ -24,10 +24,9 @@ import autocannon, { type Request, type Result } from 'autocannon';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadConfig } from '../src/config/config.ts';
-import { startServices } from '../src/services/services.ts';
 import { signWebhook } from '../src/snaptrade/signature.ts';
 import { streamKeys } from '../streams/keys.ts';
-import { deleteNamespace, writeBenchmarkSection } from './lib/bench-support.ts';
+import { deleteNamespace, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
 
 const WEBHOOK_PATH = '/api/snaptrade/webhook';
 const BASELINE_PATH = '/bench/baseline';
@@ -126,13 +125,7 @@ function summary(result: Result) {
 }
 
 async function main() {
-  const services = await startServices({
-    redisUrl: process.env.REDIS_URL || undefined,
-    databaseUrl: process.env.DATABASE_URL || undefined,
-    ephemeral: true,
-    database: 'foliostream_bench',
-    log,
-  });
+  const services = await startBenchServices(log);
   const redis = new Redis(services.redisUrl);
   const namespace = `bench-${Date.now()}`;
   const { child, url } = await startServer({

@@ -36,7 +36,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { freshDatabase, writeBenchmarkSection, type BenchDatabase } from './lib/bench-support.ts';
+import { freshDatabase, startBenchServices, writeBenchmarkSection, type BenchDatabase } from './lib/bench-support.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createSecretBox } from '../src/crypto/secret-box.ts';
 import { type Knex } from '../src/db/knex.ts';
@@ -44,7 +44,6 @@ import { setRootLogger } from '../src/logging/logger.ts';
 import { CredentialsStore } from '../src/providers/credentials-store.ts';
 import { startSandbox, type Sandbox } from '../src/sandbox/sandbox.ts';
 import type { RequestCounts } from '../src/sandbox/control-client.ts';
-import { startServices } from '../src/services/services.ts';
 import { SyncScheduler } from '../src/sync/sync-scheduler.ts';
 import { createRateLimiter } from '../src/providers/rate-limiter.ts';
 import { SnapTradeClient } from '../src/providers/snaptrade/client.ts';
@@ -469,13 +468,7 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg();
   const startedAt = Date.now();
   console.log(`load average at start: ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
-  const services = await startServices({
-    redisUrl: process.env.REDIS_URL || undefined,
-    databaseUrl: process.env.DATABASE_URL || undefined,
-    ephemeral: true,
-    database: 'foliostream_bench',
-    log,
-  });
+  const services = await startBenchServices(log);
   const namespace = `bench-sync-${randomUUID().slice(0, 8)}`;
   const redis = new Redis(services.redisUrl);
   const db = await freshBenchDatabase(services.databaseUrl);

@@ -31,13 +31,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { freshDatabase, writeBenchmarkSection } from './lib/bench-support.ts';
+import { deleteNamespace, freshDatabase, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
 import { issueUserToken } from '../src/auth/user-tokens.ts';
 import { type Knex } from '../src/db/knex.ts';
 import { createPriceWriter } from '../src/market/price-writer.ts';
 import { encodeLastPrice } from '../src/market/price-tick.ts';
 import type { PriceRevaluationStats } from '../src/app/price-revaluation.ts';
-import { startServices } from '../src/services/services.ts';
 import { ENVELOPE_SCHEMA_VERSION, type Envelope } from '../streams/envelope.ts';
 import { streamKeys } from '../streams/keys.ts';
 import { partitionOf } from '../streams/partition.ts';
@@ -363,17 +362,21 @@ async function runMode(
 
     const writer = createPriceWriter(redis, keys, { shards: SHARDS, maxLen: 200_000 });
     const rand = createRandom(7);
+    /** Queues the ticks due at `rate` since `started` beyond `written` (random securities, small moves); returns how many. */
+    const writeDue = (rate: number, started: number, written: number): number => {
+      const now = Date.now();
+      const due = Math.floor(((now - started) / 1000) * rate) - written;
+      for (let i = 0; i < due; i++) {
+        const s = Math.floor(rand() * SECURITIES);
+        prices[s] = Math.max(0.01, Math.round(prices[s]! * (1 + (rand() - 0.5) * 0.002) * 100) / 100);
+        writer.write(symbolOf(s), prices[s]!, now, 100, 'stream');
+      }
+      return Math.max(due, 0);
+    };
     // Warm-up, not measured: the JIT compiles the tick path and the GC reclaims the passivated
     // states (a production worker passivates a few at a time, never 9,000 at once).
     const warmUpUntil = Date.now() + WARM_UP_SECONDS * 1000;
-    for (let written = 0, started = Date.now(); Date.now() < warmUpUntil; await sleep(10)) {
-      const due = Math.floor(((Date.now() - started) / 1000) * RATES[0]!) - written;
-      for (let i = 0; i < due; i++) {
-        const s = Math.floor(rand() * SECURITIES);
-        writer.write(symbolOf(s), prices[s]!, Date.now(), 100, 'stream');
-      }
-      written += Math.max(due, 0);
-    }
+    for (let written = 0, started = Date.now(); Date.now() < warmUpUntil; await sleep(10)) written += writeDue(RATES[0]!, started, written);
     for (const rate of RATES) {
       // Drain: wait until the worker has read everything written so far.
       await writer.flush();
@@ -400,14 +403,7 @@ async function runMode(
       const tickEvery = 10;
       while (Date.now() - started < STEP_SECONDS * 1000) {
         const elapsed = Date.now() - started;
-        const due = Math.floor((elapsed / 1000) * rate) - written;
-        const now = Date.now();
-        for (let i = 0; i < due; i++) {
-          const s = Math.floor(rand() * SECURITIES);
-          prices[s] = Math.max(0.01, Math.round(prices[s]! * (1 + (rand() - 0.5) * 0.002) * 100) / 100);
-          writer.write(symbolOf(s), prices[s]!, now, 100, 'stream');
-        }
-        written += Math.max(due, 0);
+        written += writeDue(rate, started, written);
         if (!midAsked && elapsed >= (STEP_SECONDS * 1000) / 2) {
           // Not awaited: a busy engine answers late, and the writer must keep its pace meanwhile.
           midAsked = true;
@@ -494,13 +490,7 @@ function table(results: StepResult[]): string {
 
 async function main() {
   const loadStart = loadavg().map((l) => l.toFixed(2)).join(' ');
-  const services = await startServices({
-    redisUrl: process.env.REDIS_URL || undefined,
-    databaseUrl: process.env.DATABASE_URL || undefined,
-    ephemeral: true,
-    database: 'foliostream_bench',
-    log,
-  });
+  const services = await startBenchServices(log);
   const db = await freshDatabase(services.databaseUrl, { prefix: 'bench_ticks', applicationName: 'bench-ticks' });
   const all: StepResult[] = [];
   const namespaces: string[] = [];
@@ -523,14 +513,7 @@ async function main() {
     }
   } finally {
     const redis = new Redis(services.redisUrl);
-    for (const ns of namespaces) {
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${ns}*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length) await redis.del(...found);
-      } while (cursor !== '0');
-    }
+    for (const ns of namespaces) await deleteNamespace(redis, ns);
     redis.disconnect();
     await db.drop();
     await services.stop();

@@ -5,6 +5,8 @@ import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { createDatabase, type Knex } from '../../src/db/knex.ts';
 import { migrateLatest } from '../../src/db/migration-source.ts';
+import type { Logger } from '../../src/logging/logger.ts';
+import { startServices, type Services } from '../../src/services/services.ts';
 
 /** Plumbing every benchmark shares: a throwaway database, key cleanup, and its report section. */
 
@@ -48,6 +50,20 @@ export async function freshDatabase(
       await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
+}
+
+/**
+ * Redis and Postgres for a benchmark: REDIS_URL / DATABASE_URL when set, else throwaway servers
+ * (stopped by `services.stop()`).
+ */
+export function startBenchServices(log: Logger): Promise<Services> {
+  return startServices({
+    redisUrl: process.env.REDIS_URL || undefined,
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    ephemeral: true,
+    database: 'foliostream_bench',
+    log,
+  });
 }
 
 /** Deletes every key of a benchmark's namespace. */

@@ -4,7 +4,7 @@ import { repricingView, totalsView } from '../../actors/portfolio/portfolio-view
 import type { WorkerRuntime } from '../../actors/worker-runtime.ts';
 import { followPrices } from '../market/price-reader.ts';
 import type { StoredPriceTick } from '../market/price-tick.ts';
-import { aggregateHoldings, applyLiveQuote, holdingPriceText, liveTotals, quoteAt, type Holding, type PriceQuote } from '../portfolio/index.ts';
+import { aggregateHoldings, applyLiveQuote, holdingPriceText, liveTotals, quoteAt, quoteTime, type Holding, type PriceQuote } from '../portfolio/index.ts';
 import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
 import type { HoldingRepricing } from '../realtime/events.ts';
 import type { PresenceView } from '../realtime/presence.ts';
@@ -180,7 +180,7 @@ function revalueNaive(state: UserPortfolioState, ticks: readonly QuotedTick[]): 
     const prices = state.portfolio.prices;
     const stored = prices.get(key);
     // Out-of-order ticks are ignored, as applyQuote does.
-    if (stored !== undefined && Date.parse(stored.asOf) > Date.parse(quote.asOf)) continue;
+    if (stored !== undefined && quoteTime(stored) > quoteTime(quote)) continue;
     prices.set(key, quote);
     // aggregateHoldings copies `prices` into the new state.
     state.portfolio = aggregateHoldings(state.portfolio.accounts, { baseCurrency: state.baseCurrency, fx: state.portfolio.fx, prices });

@@ -60,4 +60,4 @@ export {
   type PriceChange,
   type PriceTick,
 } from './valuation.ts';
-export { holdingPriceText, type HoldingPriceText } from './reprice.ts';
+export { holdingPriceText, quoteTime, type HoldingPriceText } from './reprice.ts';

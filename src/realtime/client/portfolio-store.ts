@@ -229,13 +229,17 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
     notify({ type: 'connection', status });
   }
 
-  socket.on('connect', onConnect);
-  socket.on('disconnect', onDisconnect);
-  socket.on('connect_error', onConnectError);
-  socket.on('portfolio:snapshot', onSnapshot);
-  socket.on('portfolio:delta', onDelta);
-  socket.on('sync:status', onSyncStatus);
-  socket.on('connection:status', onConnectionStatus);
+  /** Attaches or detaches every handler: one list, so `dispose` removes exactly what was added. */
+  function wire(method: 'on' | 'off'): void {
+    socket[method]('connect', onConnect);
+    socket[method]('disconnect', onDisconnect);
+    socket[method]('connect_error', onConnectError);
+    socket[method]('portfolio:snapshot', onSnapshot);
+    socket[method]('portfolio:delta', onDelta);
+    socket[method]('sync:status', onSyncStatus);
+    socket[method]('connection:status', onConnectionStatus);
+  }
+  wire('on');
 
   const store: PortfolioStore = {
     get state() {
@@ -269,13 +273,7 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
     dispose() {
       disposed = true;
       if (watchdog) clearTimeout(watchdog);
-      socket.off('connect', onConnect);
-      socket.off('disconnect', onDisconnect);
-      socket.off('connect_error', onConnectError);
-      socket.off('portfolio:snapshot', onSnapshot);
-      socket.off('portfolio:delta', onDelta);
-      socket.off('sync:status', onSyncStatus);
-      socket.off('connection:status', onConnectionStatus);
+      wire('off');
       listeners.clear();
     },
   };
