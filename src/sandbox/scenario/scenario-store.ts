@@ -4,7 +4,8 @@ import { findBrokerage, type SandboxBrokerage } from './brokerages.ts';
 
 /**
  * The sandbox's world: SnapTrade users, their brokerage authorizations (connections), the
- * accounts of each connection with positions and cash, orders, and pending trade impacts.
+ * accounts of each connection with positions and cash, orders, pending trade impacts, and the
+ * activities (transactions) each account reports.
  * In memory, synchronous, no I/O: the HTTP layers and the scenario engine read and change it.
  *
  * Ids are derived from the seed and the order of operations, so the same script against the
@@ -88,6 +89,46 @@ export interface PendingTrade {
   expiresAt: number;
 }
 
+/**
+ * A transaction the brokerage reports for an account (SnapTrade's UniversalActivity): a trade,
+ * a dividend, a contribution... Amounts are in `currency`; negative ones take cash out.
+ */
+export interface SandboxActivity {
+  id: string;
+  accountId: string;
+  /** SnapTrade's activity type: BUY, SELL, DIVIDEND, CONTRIBUTION, WITHDRAWAL, FEE, INTEREST... */
+  type: string;
+  /** The security, or null for cash-only activities. */
+  symbol: string | null;
+  units: number;
+  price: number;
+  amount: number | null;
+  fee: number;
+  currency: string;
+  description: string;
+  tradeDate: Date;
+  settlementDate: Date;
+  /** Groups the activities of one order (the brokerage order id for sandbox fills). */
+  externalReferenceId: string | null;
+  fxRate: number | null;
+}
+
+/** What is needed to record an activity; the rest has defaults (now, no symbol, no fee). */
+export interface ActivityInput {
+  type: string;
+  currency: string;
+  amount: number | null;
+  symbol?: string | null;
+  units?: number;
+  price?: number;
+  fee?: number;
+  description?: string;
+  tradeDate?: Date;
+  settlementDate?: Date;
+  externalReferenceId?: string | null;
+  fxRate?: number | null;
+}
+
 export interface AccountInput {
   name?: string;
   rawType?: string;
@@ -102,6 +143,8 @@ export class ScenarioStore {
   readonly accounts = new Map<string, SandboxAccount>();
   readonly orders = new Map<string, SandboxOrder>();
   readonly pendingTrades = new Map<string, PendingTrade>();
+  /** Activities by account id, in the order they were recorded. */
+  readonly activities = new Map<string, SandboxActivity[]>();
   /** Per-kind counters that make seeded ids unique and reproducible. */
   private readonly counters = new Map<string, number>();
 
@@ -128,6 +171,14 @@ export class ScenarioStore {
       createdAt: now,
     };
     this.users.set(userId, user);
+    return user;
+  }
+
+  /** A new secret for the user; the old one stops working at once. */
+  resetUserSecret(userId: string): SandboxUser {
+    const user = this.users.get(userId);
+    if (!user) throw new RangeError(`unknown user ${userId}`);
+    user.userSecret = randomBytes(18).toString('base64url');
     return user;
   }
 
@@ -206,6 +257,7 @@ export class ScenarioStore {
     const removed = this.accountsOfAuthorization(authorizationId);
     for (const account of removed) {
       this.accounts.delete(account.id);
+      this.activities.delete(account.id);
       for (const [id, order] of this.orders) if (order.accountId === account.id) this.orders.delete(id);
     }
     this.authorizations.delete(authorizationId);
@@ -251,6 +303,50 @@ export class ScenarioStore {
       .sort((a, b) => b.placedAt.getTime() - a.placedAt.getTime());
   }
 
+  /**
+   * An order of the account by its brokerage order id or, failing that, by the client order id
+   * it was placed with.
+   */
+  findOrder(accountId: string, id: string): SandboxOrder | undefined {
+    const byId = this.orders.get(id);
+    if (byId) return byId.accountId === accountId ? byId : undefined;
+    if (!id) return undefined;
+    return [...this.orders.values()].find((o) => o.accountId === accountId && o.clientOrderId === id);
+  }
+
+  // --- activities --------------------------------------------------------------------------
+
+  addActivity(accountId: string, input: ActivityInput, now = new Date()): SandboxActivity {
+    this.requireAccount(accountId);
+    const tradeDate = input.tradeDate ?? now;
+    const activity: SandboxActivity = {
+      id: this.seededId('activity', accountId),
+      accountId,
+      type: input.type.toUpperCase(),
+      symbol: input.symbol ?? null,
+      units: input.units ?? 0,
+      price: input.price ?? 0,
+      amount: input.amount,
+      fee: input.fee ?? 0,
+      currency: input.currency.toUpperCase(),
+      description: input.description ?? input.type.toUpperCase(),
+      tradeDate,
+      settlementDate:
+        input.settlementDate ?? new Date(Date.UTC(tradeDate.getUTCFullYear(), tradeDate.getUTCMonth(), tradeDate.getUTCDate())),
+      externalReferenceId: input.externalReferenceId ?? null,
+      fxRate: input.fxRate ?? null,
+    };
+    const list = this.activities.get(accountId) ?? [];
+    list.push(activity);
+    this.activities.set(accountId, list);
+    return activity;
+  }
+
+  /** The account's activities, newest first (by trade date). */
+  activitiesOf(accountId: string): SandboxActivity[] {
+    return [...(this.activities.get(accountId) ?? [])].sort((a, b) => b.tradeDate.getTime() - a.tradeDate.getTime());
+  }
+
   /** Forget everything (users, connections, orders) but keep the seed and id counters fresh. */
   clear(): void {
     this.users.clear();
@@ -258,6 +354,7 @@ export class ScenarioStore {
     this.accounts.clear();
     this.orders.clear();
     this.pendingTrades.clear();
+    this.activities.clear();
     this.counters.clear();
   }
 }

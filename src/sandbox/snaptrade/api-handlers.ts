@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { SANDBOX_BROKERAGES } from '../scenario/brokerages.ts';
 import { TradeRejected, type ScenarioEngine } from '../scenario/scenario-engine.ts';
 import { currencyOf } from '../scenario/currencies.ts';
-import type { PendingTrade, SandboxAccount, SandboxUser } from '../scenario/scenario-store.ts';
+import type {
+  PendingTrade,
+  SandboxAccount,
+  SandboxActivity,
+  SandboxOrder,
+  SandboxUser,
+} from '../scenario/scenario-store.ts';
 import { SnaptradeApiError } from './errors.ts';
 import type { PortalSessions } from './portal-sessions.ts';
 import * as rep from './representations.ts';
@@ -40,6 +46,13 @@ export const GONE_OPERATIONS = new Set([
 /** Trades from an impact check can be placed for this long. */
 const TRADE_IMPACT_TTL_MS = 5 * 60_000;
 
+/** Most activities one page of `GET /accounts/{id}/activities` holds (SnapTrade's default too). */
+const ACTIVITY_PAGE_LIMIT = 1000;
+/** Most activities `GET /activities` answers with. */
+const ACTIVITIES_MAX = 10_000;
+/** Most symbols one quotes request may name. */
+const QUOTES_MAX_SYMBOLS = 10;
+
 const ok = (body: unknown): HandlerResult => ({ status: 200, body });
 
 function userOf(ctx: HandlerContext): SandboxUser {
@@ -58,6 +71,98 @@ function accountOf(ctx: HandlerContext, accountId: string | undefined, live = fa
     if (auth && auth.populatingUntil > Date.now()) throw new SnaptradeApiError('POPULATING');
   }
   return account;
+}
+
+/**
+ * An account whose transactions can be read: 425 while the connection's initial sync runs; a
+ * disabled connection still answers with what was synced before (SnapTrade's cached state).
+ */
+function syncedAccountOf(ctx: HandlerContext, accountId: string | undefined): SandboxAccount {
+  const account = accountOf(ctx, accountId);
+  if (!isPopulated(ctx, account)) throw new SnaptradeApiError('POPULATING');
+  return account;
+}
+
+function isPopulated(ctx: HandlerContext, account: SandboxAccount): boolean {
+  const auth = ctx.engine.store.authorizations.get(account.authorizationId);
+  return !auth || auth.populatingUntil <= Date.now();
+}
+
+/** An order of the account by brokerage order id or by the client order id it was placed with. */
+function orderOf(ctx: HandlerContext, account: SandboxAccount, id: string): SandboxOrder {
+  const order = ctx.engine.store.findOrder(account.id, id);
+  if (!order) throw new SnaptradeApiError('NOT_FOUND', `Order ${id} not found in account ${account.id}`);
+  return order;
+}
+
+function cancel(ctx: HandlerContext): SandboxOrder {
+  const account = accountOf(ctx, ctx.params.accountId, true);
+  const order = orderOf(ctx, account, String(ctx.body?.brokerage_order_id ?? ''));
+  try {
+    return ctx.engine.cancelOrder(account.id, order.brokerageOrderId);
+  } catch (err) {
+    if (err instanceof TradeRejected) throw new SnaptradeApiError('TRADE_REJECTED', err.message);
+    throw err;
+  }
+}
+
+/** `GET /accounts/{id}/orders[/v2]`: orders of the last `days` (30, at most 90) in a `state`. */
+function ordersOf(ctx: HandlerContext): SandboxOrder[] {
+  const account = accountOf(ctx, ctx.params.accountId, true);
+  const state = ctx.query.state ?? 'all';
+  const days = Math.min(Number(ctx.query.days ?? 30), 90);
+  const since = Date.now() - days * 86_400_000;
+  return ctx.engine.store
+    .ordersOf(account.id)
+    .filter((o) => o.placedAt.getTime() >= since)
+    .filter((o) => state === 'all' || (state === 'open' ? o.status === 'ACCEPTED' : o.status === 'EXECUTED'));
+}
+
+/** `GET /accounts/{id}/recentOrders[/v2]`: the last 24 hours, executed only unless `only_executed=false`. */
+function recentOrdersOf(ctx: HandlerContext): SandboxOrder[] {
+  const account = accountOf(ctx, ctx.params.accountId, true);
+  const onlyExecuted = String(ctx.query.only_executed) !== 'false';
+  const since = Date.now() - 86_400_000;
+  return ctx.engine.store
+    .ordersOf(account.id)
+    .filter((o) => o.placedAt.getTime() >= since && (!onlyExecuted || o.status === 'EXECUTED'));
+}
+
+function csv(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
+}
+
+/** The `startDate`/`endDate` (inclusive, on the trade date) and `type` filters of the activity endpoints. */
+function activityFilter(ctx: HandlerContext): (activity: SandboxActivity) => boolean {
+  const start = ctx.query.startDate;
+  const end = ctx.query.endDate;
+  const types = new Set(csv(ctx.query.type).map((t) => t.toUpperCase()));
+  return (activity) => {
+    const day = activity.tradeDate.toISOString().slice(0, 10);
+    return (!start || day >= start) && (!end || day <= end) && (types.size === 0 || types.has(activity.type));
+  };
+}
+
+/** Securities whose ticker or name contains the text: exact tickers first, then prefixes, then the rest. */
+function searchSecurities(ctx: HandlerContext, text: string, limit: number) {
+  const needle = text.trim().toLowerCase();
+  const rank = (symbol: string, description: string): number => {
+    const ticker = symbol.toLowerCase();
+    if (ticker === needle || ticker.split('.')[0] === needle) return 0;
+    if (ticker.startsWith(needle)) return 1;
+    if (ticker.includes(needle)) return 2;
+    return description.toLowerCase().includes(needle) ? 3 : -1;
+  };
+  return ctx.engine.priceBook
+    .securities()
+    .map((security) => ({ security, rank: rank(security.symbol, security.description) }))
+    .filter((r) => r.rank >= 0)
+    .sort((a, b) => a.rank - b.rank || a.security.symbol.localeCompare(b.security.symbol))
+    .slice(0, limit)
+    .map((r) => r.security);
 }
 
 function authorizationOf(ctx: HandlerContext) {
@@ -128,6 +233,14 @@ export const HANDLERS: Record<string, OperationHandler> = {
     if (!ctx.engine.deleteUser(userId)) throw new SnaptradeApiError('NOT_FOUND');
     return ok({ status: 'deleted', detail: `User deleted: ${userId}`, userId });
   },
+  // The credentials travel in the body here, so the server's query check does not apply.
+  Authentication_resetSnapTradeUserSecret: (ctx) => {
+    const userId = String(ctx.body?.userId ?? '');
+    const user = ctx.engine.store.users.get(userId);
+    if (!user || user.userSecret !== String(ctx.body?.userSecret ?? '')) throw new SnaptradeApiError('INVALID_USER');
+    const rotated = ctx.engine.store.resetUserSecret(userId);
+    return ok({ userId: rotated.userId, userSecret: rotated.userSecret });
+  },
   Authentication_listSnapTradeUsers: (ctx) => ok([...ctx.engine.store.users.keys()]),
   Authentication_loginSnapTradeUser: (ctx) => {
     const user = userOf(ctx);
@@ -180,25 +293,50 @@ export const HANDLERS: Record<string, OperationHandler> = {
   AccountInformation_getAllAccountPositions: (ctx) =>
     ok(rep.positionsAll(ctx.engine, accountOf(ctx, ctx.params.accountId, true))),
   AccountInformation_getUserAccountBalance: (ctx) => ok(rep.balances(accountOf(ctx, ctx.params.accountId, true))),
-  AccountInformation_getUserAccountOrders: (ctx) => {
+  AccountInformation_getUserAccountOrders: (ctx) => ok(ordersOf(ctx).map((o) => rep.orderRecord(ctx.engine, o))),
+  AccountInformation_getUserAccountOrdersV2: (ctx) => ok({ orders: ordersOf(ctx).map((o) => rep.orderRecordV2(ctx.engine, o)) }),
+  AccountInformation_getUserAccountRecentOrders: (ctx) =>
+    ok({ orders: recentOrdersOf(ctx).map((o) => rep.orderRecord(ctx.engine, o)) }),
+  AccountInformation_getUserAccountRecentOrdersV2: (ctx) =>
+    ok({ orders: recentOrdersOf(ctx).map((o) => rep.orderRecordV2(ctx.engine, o)) }),
+  AccountInformation_getUserAccountOrderDetail: (ctx) => {
     const account = accountOf(ctx, ctx.params.accountId, true);
-    const state = ctx.query.state ?? 'all';
-    const days = Math.min(Number(ctx.query.days ?? 30), 90);
-    const since = Date.now() - days * 86_400_000;
-    const orders = ctx.engine.store
-      .ordersOf(account.id)
-      .filter((o) => o.placedAt.getTime() >= since)
-      .filter((o) => state === 'all' || (state === 'open' ? o.status === 'ACCEPTED' : o.status === 'EXECUTED'));
-    return ok(orders.map((o) => rep.orderRecord(ctx.engine, o)));
+    return ok(rep.orderRecord(ctx.engine, orderOf(ctx, account, String(ctx.body?.brokerage_order_id ?? ''))));
   },
-  AccountInformation_getUserAccountRecentOrders: (ctx) => {
+  AccountInformation_getUserAccountOrderDetailV2: (ctx) => {
     const account = accountOf(ctx, ctx.params.accountId, true);
-    const onlyExecuted = ctx.query.only_executed !== 'false';
-    const since = Date.now() - 86_400_000;
-    const orders = ctx.engine.store
-      .ordersOf(account.id)
-      .filter((o) => o.placedAt.getTime() >= since && (!onlyExecuted || o.status === 'EXECUTED'));
-    return ok({ orders: orders.map((o) => rep.orderRecord(ctx.engine, o)) });
+    return ok(rep.orderRecordV2(ctx.engine, orderOf(ctx, account, ctx.params.brokerageOrderId ?? '')));
+  },
+
+  // --- activities ---------------------------------------------------------------------
+  AccountInformation_getAccountActivities: (ctx) => {
+    const account = syncedAccountOf(ctx, ctx.params.accountId);
+    const offset = Number(ctx.query.offset ?? 0);
+    const limit = Math.min(Number(ctx.query.limit ?? ACTIVITY_PAGE_LIMIT), ACTIVITY_PAGE_LIMIT);
+    const matching = ctx.engine.store.activitiesOf(account.id).filter(activityFilter(ctx));
+    return ok({
+      data: matching.slice(offset, offset + limit).map((x) => rep.accountActivity(ctx.engine, account, x)),
+      pagination: { offset, limit, total: matching.length },
+    });
+  },
+  TransactionsAndReporting_getActivities: (ctx) => {
+    const user = userOf(ctx);
+    const authorizations = new Set(csv(ctx.query.brokerageAuthorizations));
+    const accountIds = new Set(csv(ctx.query.accounts));
+    // `brokerageAuthorizations` takes precedence over `accounts`, as documented.
+    const accounts = ctx.engine.store
+      .accountsOf(user.userId)
+      .filter((a) =>
+        authorizations.size > 0 ? authorizations.has(a.authorizationId) : accountIds.size === 0 || accountIds.has(a.id),
+      )
+      .filter((a) => isPopulated(ctx, a));
+    const keep = activityFilter(ctx);
+    const simple = new Map(accounts.map((a) => [a.id, rep.accountSimple(ctx.engine, a)]));
+    const rows = accounts
+      .flatMap((a) => ctx.engine.store.activitiesOf(a.id).filter(keep).map((x) => ({ a, x })))
+      .sort((p, q) => q.x.tradeDate.getTime() - p.x.tradeDate.getTime())
+      .slice(0, ACTIVITIES_MAX);
+    return ok(rows.map(({ a, x }) => rep.universalActivity(ctx.engine, a, simple.get(a.id)!, x)));
   },
 
   // --- reference data -----------------------------------------------------------------
@@ -209,12 +347,17 @@ export const HANDLERS: Record<string, OperationHandler> = {
   },
   ReferenceData_symbolSearchUserAccount: (ctx) => {
     accountOf(ctx, ctx.params.accountId);
-    const needle = String(ctx.body?.substring ?? '').toLowerCase();
-    const found = ctx.engine.priceBook
-      .securities()
-      .filter((s) => s.symbol.toLowerCase().includes(needle) || s.description.toLowerCase().includes(needle))
-      .slice(0, 50);
-    return ok(found.map((s) => rep.universalSymbol(s)));
+    return ok(searchSecurities(ctx, String(ctx.body?.substring ?? ''), 50).map((s) => rep.universalSymbol(s)));
+  },
+  // "Only the first 20 results are returned."
+  ReferenceData_getSymbols: (ctx) =>
+    ok(searchSecurities(ctx, String(ctx.body?.substring ?? ''), 20).map((s) => rep.universalSymbol(s))),
+  ReferenceData_getSecurityTypes: (ctx) => ok(rep.securityTypes(ctx.engine.priceBook.securities())),
+  ReferenceData_getStockExchanges: (ctx) => ok(rep.exchanges(ctx.engine.priceBook.securities())),
+  ReferenceData_getPartnerInfo: (ctx) => ok(rep.partnerInfo(ctx.query.clientId ?? '', SANDBOX_BROKERAGES, ctx.publicUrl)),
+  ReferenceData_listAllBrokerageAuthorizationType: (ctx) => {
+    const slug = ctx.query.brokerage?.toUpperCase();
+    return ok(rep.brokerageAuthorizationTypes(SANDBOX_BROKERAGES.filter((b) => !slug || b.slug === slug)));
   },
   ReferenceData_listAllCurrenciesRates: (ctx) =>
     ok(ctx.engine.rates.pairs().map((p) => ({ src: currencyOf(p.src), dst: currencyOf(p.dst), exchange_rate: p.rate }))),
@@ -283,14 +426,34 @@ export const HANDLERS: Record<string, OperationHandler> = {
     );
   },
   Trading_cancelOrder: (ctx) => {
-    const account = accountOf(ctx, ctx.params.accountId, true);
-    const id = String(ctx.body?.brokerage_order_id ?? '');
-    try {
-      ctx.engine.cancelOrder(account.id, id);
-    } catch (err) {
-      if (err instanceof TradeRejected) throw new SnaptradeApiError('TRADE_REJECTED', err.message);
-      throw new SnaptradeApiError('NOT_FOUND');
+    const order = cancel(ctx);
+    return ok({ brokerage_order_id: order.brokerageOrderId, raw_response: { status: 'canceled' } });
+  },
+  // Deprecated alias of cancelOrder that answers with the order itself.
+  Trading_cancelUserAccountOrder: (ctx) => ok(rep.orderRecord(ctx.engine, cancel(ctx))),
+  Trading_getUserAccountQuotes: (ctx) => {
+    accountOf(ctx, ctx.params.accountId, true);
+    const wanted = csv(ctx.query.symbols);
+    if (wanted.length === 0) throw new SnaptradeApiError('INVALID_REQUEST', 'symbols is required');
+    if (wanted.length > QUOTES_MAX_SYMBOLS) {
+      throw new SnaptradeApiError('INVALID_REQUEST', `At most ${QUOTES_MAX_SYMBOLS} symbols may be quoted at once`);
     }
-    return ok({ brokerage_order_id: id, raw_response: { status: 'canceled' } });
+    // `symbols` are universal symbol ids unless use_ticker is true.
+    const byTicker = String(ctx.query.use_ticker).toLowerCase() === 'true';
+    const book = ctx.engine.priceBook;
+    const quotes = wanted.map((value) => {
+      const security = byTicker ? book.security(value.toUpperCase()) : book.securityById(value);
+      const last = security ? book.quote(security.symbol) : undefined;
+      if (!security || !last) {
+        throw new SnaptradeApiError(
+          'INVALID_REQUEST',
+          byTicker
+            ? `Unknown ticker ${value}`
+            : `Unknown universal symbol id ${value} (set use_ticker=true to quote tickers)`,
+        );
+      }
+      return rep.quote(security, last);
+    });
+    return ok(quotes);
   },
 };
