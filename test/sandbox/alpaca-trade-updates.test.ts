@@ -48,6 +48,21 @@ describe('Alpaca sandbox trade_updates stream through the real SDK', () => {
     expect((await h.client.sdk.trading.positions.getOpenPosition({ symbolOrAssetId: 'NFLX' })).qty).toBe('1');
   });
 
+  it('reports each streamed fill as a FILL activity whose id carries the execution id', async () => {
+    h = await startHarness({ maxFillQtyPerTick: 3 });
+    const { updates } = await listen(h.client);
+    h.book.setPrice('INTC', 22);
+    await h.client.sdk.trading.orders.limit({ symbol: 'INTC', qty: 5, side: 'buy', limitPrice: 21, timeInForce: 'gtc' });
+    h.book.setPrice('INTC', 20.9);
+    h.book.setPrice('INTC', 20.8);
+    await waitFor(() => updates.length === 3, 2000, 'fills');
+    const executions = updates.filter((u) => u.executionId !== undefined);
+    const activities = await h.client.sdk.trading.accountActivities.getAccountActivities({ activityTypes: ['FILL'], direction: 'asc' });
+    expect(activities.map((a) => [a.id!.split('::')[1], a.type, a.qty, a.price])).toEqual(
+      executions.map((u) => [u.executionId, u.event, u.qty, u.price]),
+    );
+  });
+
   it('fills a resting limit order in parts when ticks are smaller than the order', async () => {
     h = await startHarness({ maxFillQtyPerTick: 10 });
     const { updates } = await listen(h.client);

@@ -4,13 +4,15 @@ import { createRandom, seededUuid } from '../market/seeded-random.ts';
 import { findAlpacaAsset } from './assets.ts';
 import { parseDecimal, roundQty, roundTo } from './decimal.ts';
 import { AlpacaApiError } from './errors.ts';
+import { activityIdTime, marketDate } from './market-calendar.ts';
 
 /**
  * The sandbox's Alpaca brokerage: accounts (each with its own key pair), cash, long positions,
  * orders and fills. No I/O: the REST routes and the trade_updates stream sit on top of it.
  * Fills happen at the price book's current price (market orders at once, limit and stop
  * orders when a tick crosses their price), and each state change is announced as a
- * trade update for that account.
+ * trade update for that account. Every fill and every cash movement is also kept as an
+ * account activity (Alpaca's `FILL`, `CSD`, `CSW`), the record `/v2/account/activities` serves.
  */
 
 export type OrderSide = 'buy' | 'sell';
@@ -58,6 +60,60 @@ export interface SandboxPosition {
   costBasis: number;
 }
 
+/** An execution, as Alpaca's `FILL` activity reports it. */
+export interface SandboxFillActivity {
+  activityType: 'FILL';
+  /** `YYYYMMDDHHMMSSmmm::<execution id>` (New York time), Alpaca's activity id format. */
+  id: string;
+  at: Date;
+  orderId: string;
+  symbol: string;
+  side: OrderSide;
+  /** fill or partial_fill */
+  type: 'fill' | 'partial_fill';
+  price: number;
+  qty: number;
+  /** Filled quantity of the order after this execution. */
+  cumQty: number;
+  leavesQty: number;
+  orderStatus: OrderStatus;
+}
+
+/** A cash deposit (`CSD`, also the account's opening cash) or withdrawal (`CSW`). */
+export interface SandboxCashActivity {
+  activityType: 'CSD' | 'CSW';
+  id: string;
+  at: Date;
+  /** Signed: positive for a deposit, negative for a withdrawal. */
+  netAmount: number;
+}
+
+export type SandboxActivity = SandboxFillActivity | SandboxCashActivity;
+
+/** Alpaca's activity types (the SDK's `ActivityType`); the sandbox produces FILL, CSD and CSW. */
+export const ACTIVITY_TYPES: readonly string[] = [
+  'FILL', 'TRANS', 'MISC', 'ACATC', 'ACATS', 'CFEE', 'CGD', 'CSD', 'CSW', 'DIV', 'DIVCGL', 'DIVCGS',
+  'DIVFEE', 'DIVFT', 'DIVNRA', 'DIVROC', 'DIVTW', 'DIVTXEX', 'FEE', 'INT', 'INTNRA', 'INTTW', 'JNL',
+  'JNLC', 'JNLS', 'MA', 'NC', 'OPASN', 'OPCA', 'OPCSH', 'OPEXC', 'OPEXP', 'OPTRD', 'PTC', 'PTR',
+  'REORG', 'SPIN', 'SPLIT', 'FOPT',
+];
+
+export interface ActivityFilter {
+  /** Only these activity types. */
+  types?: readonly string[];
+  category?: 'trade_activity' | 'non_trade_activity';
+  /** Only activities of this New York date (`YYYY-MM-DD`). */
+  date?: string;
+  after?: Date;
+  until?: Date;
+  /** @default 'desc' */
+  direction?: 'asc' | 'desc';
+  /** Most activities to return. @default all */
+  pageSize?: number;
+  /** The id of the last activity of the previous page: continue past it in `direction`. */
+  pageToken?: string;
+}
+
 export interface SandboxAccount {
   id: string;
   accountNumber: string;
@@ -68,6 +124,8 @@ export interface SandboxAccount {
   positions: Map<string, SandboxPosition>;
   orders: Map<string, SandboxOrder>;
   orderIdByClientOrderId: Map<string, string>;
+  /** Fills and cash movements, oldest first. */
+  activities: SandboxActivity[];
 }
 
 /** A trade update for one account, as the trade_updates stream announces it. */
@@ -108,6 +166,11 @@ export interface OrderFilter {
   side?: string;
   after?: Date;
   until?: Date;
+  /** Only orders submitted after / before the order with this id (of the same account). */
+  afterOrderId?: string;
+  beforeOrderId?: string;
+  /** Asset classes; every sandbox order is `us_equity`. */
+  assetClasses?: string[];
 }
 
 export interface BrokerageOptions {
@@ -163,6 +226,7 @@ export class AlpacaBrokerage {
   private readonly listeners = new Set<(update: SandboxTradeUpdate) => void>();
   private orderSeq = 0;
   private executionSeq = 0;
+  private cashActivitySeq = 0;
 
   constructor(options: BrokerageOptions) {
     this.book = options.priceBook;
@@ -191,9 +255,12 @@ export class AlpacaBrokerage {
       positions: new Map(),
       orders: new Map(),
       orderIdByClientOrderId: new Map(),
+      activities: [],
     };
     this.accountsById.set(account.id, account);
     this.accountsByKeyId.set(keyId, account);
+    // The opening cash arrived as a deposit.
+    if (account.cash > 0) this.recordCash(account, account.cash, account.createdAt);
     return account;
   }
 
@@ -225,7 +292,43 @@ export class AlpacaBrokerage {
     if (!Number.isFinite(amount)) throw new RangeError('amount must be a finite number');
     if (account.cash + amount < 0) throw new RangeError('withdrawal exceeds cash');
     account.cash = roundTo(account.cash + amount, 2);
+    const moved = roundTo(amount, 2);
+    if (moved !== 0) this.recordCash(account, moved, this.now());
     return account.cash;
+  }
+
+  private recordCash(account: SandboxAccount, netAmount: number, at: Date): void {
+    const uuid = seededUuid(this.seed, 'alpaca-cash-activity', ++this.cashActivitySeq);
+    account.activities.push({ activityType: netAmount > 0 ? 'CSD' : 'CSW', id: `${activityIdTime(at)}::${uuid}`, at, netAmount });
+  }
+
+  /**
+   * `GET /v2/account/activities`: the account's activities, newest first unless `asc`. A page
+   * token is the id of an activity: the page continues after it in the chosen direction.
+   */
+  listActivities(account: SandboxAccount, filter: ActivityFilter = {}): SandboxActivity[] {
+    const all = account.activities;
+    let tokenIndex: number | undefined;
+    if (filter.pageToken !== undefined) {
+      tokenIndex = all.findIndex((a) => a.id === filter.pageToken);
+      if (tokenIndex < 0) throw new AlpacaApiError('MALFORMED_REQUEST', 'invalid page_token');
+    }
+    const desc = (filter.direction ?? 'desc') === 'desc';
+    const types = filter.types && filter.types.length > 0 ? new Set(filter.types) : undefined;
+    const limit = filter.pageSize ?? Number.POSITIVE_INFINITY;
+    const out: SandboxActivity[] = [];
+    for (let n = 0; n < all.length && out.length < limit; n++) {
+      const index = desc ? all.length - 1 - n : n;
+      const activity = all[index]!;
+      if (tokenIndex !== undefined && (desc ? index >= tokenIndex : index <= tokenIndex)) continue;
+      if (types && !types.has(activity.activityType)) continue;
+      if (filter.category && (activity.activityType === 'FILL') !== (filter.category === 'trade_activity')) continue;
+      if (filter.date !== undefined && marketDate(activity.at) !== filter.date) continue;
+      if (filter.after && activity.at <= filter.after) continue;
+      if (filter.until && activity.at >= filter.until) continue;
+      out.push(activity);
+    }
+    return out;
   }
 
   /** Replace the account's positions (control API); cash is left as it is. */
@@ -379,6 +482,28 @@ export class AlpacaBrokerage {
     return order;
   }
 
+  /** `DELETE /v2/orders`: cancel every open order of the account; returns them. */
+  cancelAllOrders(account: SandboxAccount): SandboxOrder[] {
+    const open = [...account.orders.values()].filter((order) => !isFinal(order));
+    for (const order of open) this.cancel(account, order);
+    return open;
+  }
+
+  /**
+   * `DELETE /v2/positions/{symbol}`: a market sell of the whole position, or of `qty` shares,
+   * or of `percentage` percent of it. Shares held back by open sell orders cannot be sold (403).
+   */
+  closePosition(account: SandboxAccount, symbol: string, options: { qty?: number; percentage?: number } = {}): SandboxOrder {
+    const position = account.positions.get(symbol);
+    if (!position) throw new AlpacaApiError('NOT_FOUND', 'position not found');
+    const { qty, percentage } = options;
+    if (qty !== undefined && percentage !== undefined) throw invalid('only one of qty or percentage may be specified');
+    if (qty !== undefined && !(qty > 0)) throw invalid('qty must be > 0');
+    if (percentage !== undefined && !(percentage > 0 && percentage <= 100)) throw invalid('percentage must be in (0, 100]');
+    const sellQty = qty ?? roundQty((position.qty * (percentage ?? 100)) / 100);
+    return this.submitOrder(account, { symbol, side: 'sell', type: 'market', time_in_force: 'day', qty: String(sellQty) });
+  }
+
   orderByClientOrderId(account: SandboxAccount, clientOrderId: string): SandboxOrder | undefined {
     const id = account.orderIdByClientOrderId.get(clientOrderId);
     return id === undefined ? undefined : account.orders.get(id);
@@ -387,7 +512,17 @@ export class AlpacaBrokerage {
   listOrders(account: SandboxAccount, filter: OrderFilter = {}): SandboxOrder[] {
     const status = filter.status ?? 'open';
     const symbols = filter.symbols && filter.symbols.length > 0 ? new Set(filter.symbols) : undefined;
-    const selected = [...account.orders.values()].filter((order) => {
+    if (filter.assetClasses && filter.assetClasses.length > 0 && !filter.assetClasses.includes('us_equity')) return [];
+    const all = [...account.orders.values()];
+    const indexOf = (orderId: string): number => {
+      const index = all.findIndex((order) => order.id === orderId);
+      if (index < 0) throw new AlpacaApiError('NOT_FOUND', `order not found for ${orderId}`);
+      return index;
+    };
+    const afterIndex = filter.afterOrderId === undefined ? -1 : indexOf(filter.afterOrderId);
+    const beforeIndex = filter.beforeOrderId === undefined ? all.length : indexOf(filter.beforeOrderId);
+    const selected = all.filter((order, index) => {
+      if (index <= afterIndex || index >= beforeIndex) return false;
       if (status === 'open' && isFinal(order)) return false;
       if (status === 'closed' && !isFinal(order)) return false;
       if (symbols && !symbols.has(order.symbol)) return false;
@@ -483,12 +618,27 @@ export class AlpacaBrokerage {
       order.filledAt = at;
       this.unrest(order);
     }
+    const executionId = seededUuid(this.seed, 'alpaca-execution', ++this.executionSeq);
+    account.activities.push({
+      activityType: 'FILL',
+      id: `${activityIdTime(at)}::${executionId}`,
+      at,
+      orderId: order.id,
+      symbol: order.symbol,
+      side: order.side,
+      type: done ? 'fill' : 'partial_fill',
+      price,
+      qty,
+      cumQty: order.filledQty,
+      leavesQty: remainingQty(order),
+      orderStatus: order.status,
+    });
     this.emit({
       accountId: account.id,
       event: done ? 'fill' : 'partial_fill',
       order: { ...order },
       at,
-      executionId: seededUuid(this.seed, 'alpaca-execution', ++this.executionSeq),
+      executionId,
       price,
       qty,
       positionQty: account.positions.get(order.symbol)?.qty ?? 0,

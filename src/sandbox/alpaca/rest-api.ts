@@ -1,18 +1,41 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../logging/logger.ts';
 import type { PriceBook } from '../market/price-book.types.ts';
-import { assetJson, findAlpacaAsset, isAlpacaAsset, tapeOf } from './assets.ts';
-import type { AlpacaBrokerage, OrderFilter, SandboxAccount } from './brokerage.ts';
+import { assetJson, findAlpacaAsset, isAlpacaAsset } from './assets.ts';
+import { ACTIVITY_TYPES, type ActivityFilter, type AlpacaBrokerage, type OrderFilter, type SandboxAccount } from './brokerage.ts';
 import { ALPACA_ERRORS, AlpacaApiError } from './errors.ts';
+import {
+  addDays,
+  calendarDayJson,
+  clockJson,
+  datesBetween,
+  findMarket,
+  legacyCalendarDayJson,
+  legacyClockJson,
+  marketDate,
+} from './market-calendar.ts';
+import { marketDataRouter } from './market-data-routes.ts';
 import type { MarketFeed } from './market-feed.ts';
+import {
+  queryBoolean,
+  queryCalendarDate,
+  queryDate,
+  queryDecimal,
+  queryDirection,
+  queryList,
+  queryPositiveInt,
+  queryString,
+  queryTime,
+} from './query-params.ts';
 import type { FaultInjector, KeyRateLimiter, RequestCounter } from './request-guards.ts';
-import { accountJson, latestTradeJson, orderJson, positionJson } from './wire-format.ts';
+import { accountJson, activityJson, orderJson, positionJson } from './wire-format.ts';
 
 /**
- * The Alpaca-compatible REST API: trading (`/v2/account`, `/v2/positions`, `/v2/orders`,
- * `/v2/assets`, `/v2/clock`) and market data (`/v2/stocks/.../latest`) on one app. Every request
- * is counted, may be failed by an injected fault, must carry a known key pair, and is rate
- * limited per key with Alpaca's `X-RateLimit-*` headers.
+ * The Alpaca-compatible REST API: trading (`/v2/account`, `/v2/account/activities`,
+ * `/v2/positions`, `/v2/orders`, `/v2/assets`, `/v2/clock`, `/v3/clock`, `/v2/calendar`,
+ * `/v3/calendar`) and market data (`/v2/stocks/...`, see `market-data-routes.ts`) on one app.
+ * Every request is counted, may be failed by an injected fault, must carry a known key pair,
+ * and is rate limited per key with Alpaca's `X-RateLimit-*` headers.
  */
 
 export interface RestApiDeps {
@@ -23,14 +46,18 @@ export interface RestApiDeps {
   faults: FaultInjector;
   counter: RequestCounter;
   logger: Logger;
+  /** The REST clock's time. @default () => new Date() */
+  now?: () => Date;
 }
 
-/** A stable route name for counters: ids and symbols become placeholders. */
+/** A stable route name for counters: ids, symbols, activity types and markets become placeholders. */
 export function routeKey(method: string, path: string): string {
   const normalized = path
     .replace(/^\/v2\/orders\/[^/]+$/, '/v2/orders/{order_id}')
     .replace(/^\/v2\/positions\/[^/]+$/, '/v2/positions/{symbol}')
     .replace(/^\/v2\/assets\/[^/]+$/, '/v2/assets/{symbol}')
+    .replace(/^\/v2\/account\/activities\/[^/]+$/, '/v2/account/activities/{activity_type}')
+    .replace(/^\/v3\/calendar\/[^/]+$/, '/v3/calendar/{market}')
     .replace(/^\/v2\/stocks\/(?!trades\/|quotes\/|bars\/)[^/]+\/(.+)$/, '/v2/stocks/{symbol}/$1');
   return `${method} ${normalized}`;
 }
@@ -39,28 +66,47 @@ function accountOf(res: Response): SandboxAccount {
   return res.locals.account as SandboxAccount;
 }
 
-function queryString(req: Request, name: string): string | undefined {
-  const value = (req.query as Record<string, unknown>)[name];
-  if (Array.isArray(value)) return value.length > 0 ? String(value[value.length - 1]) : undefined;
-  return typeof value === 'string' && value !== '' ? value : undefined;
+/** Longest `/v2/calendar` or `/v3/calendar` range the sandbox serves, in days. */
+const MAX_CALENDAR_DAYS = 3660;
+
+/** `start`/`end` of a calendar request: today through a year on when absent. */
+function calendarRange(req: Request, today: Date): string[] {
+  const start = queryCalendarDate(req, 'start') ?? marketDate(today);
+  const end = queryCalendarDate(req, 'end') ?? addDays(start, 365);
+  if (end < start) return [];
+  if (Date.parse(end) - Date.parse(start) > MAX_CALENDAR_DAYS * 86_400_000) {
+    throw new AlpacaApiError('MALFORMED_REQUEST', `the sandbox serves at most ${MAX_CALENDAR_DAYS} calendar days per request`);
+  }
+  return datesBetween(start, end);
 }
 
-function queryDate(req: Request, name: string): Date | undefined {
-  const value = queryString(req, name);
-  if (value === undefined) return undefined;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new AlpacaApiError('MALFORMED_REQUEST', `invalid ${name}`);
-  return date;
+/** The filters shared by both activity routes; paging as Alpaca pages activities. */
+function activityFilter(req: Request): ActivityFilter {
+  const date = queryCalendarDate(req, 'date');
+  const after = queryTime(req, 'after');
+  const until = queryTime(req, 'until');
+  if (date !== undefined && (after !== undefined || until !== undefined)) {
+    throw new AlpacaApiError('MALFORMED_REQUEST', 'date cannot be used with after or until');
+  }
+  // Without a date, page_size defaults to 100 and cannot exceed it; with one, all by default.
+  const pageSize = queryPositiveInt(req, 'page_size');
+  return {
+    date,
+    after,
+    until,
+    direction: queryDirection(req),
+    pageSize: date === undefined ? Math.min(pageSize ?? 100, 100) : pageSize,
+    pageToken: queryString(req, 'page_token'),
+  };
 }
 
-function symbolList(req: Request): string[] {
-  const raw = queryString(req, 'symbols');
-  if (!raw) throw new AlpacaApiError('MALFORMED_REQUEST', 'symbols is required');
-  return [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+function checkActivityType(type: string): void {
+  if (!ACTIVITY_TYPES.includes(type)) throw new AlpacaApiError('MALFORMED_REQUEST', `invalid activity type: ${type}`);
 }
 
 export function createRestApi(deps: RestApiDeps): express.Express {
   const { brokerage, book, feed, limiter, faults, counter, logger } = deps;
+  const now = deps.now ?? (() => new Date());
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -115,6 +161,25 @@ export function createRestApi(deps: RestApiDeps): express.Express {
     res.json(accountJson(accountOf(res), brokerage, book));
   });
 
+  app.get('/v2/account/activities', (req, res) => {
+    const types = queryList(req, 'activity_types');
+    const category = queryString(req, 'category');
+    if (category !== undefined && category !== 'trade_activity' && category !== 'non_trade_activity') {
+      throw new AlpacaApiError('MALFORMED_REQUEST', 'category must be trade_activity or non_trade_activity');
+    }
+    if (types && category) throw new AlpacaApiError('MALFORMED_REQUEST', 'activity_types cannot be used with category');
+    types?.forEach(checkActivityType);
+    const activities = brokerage.listActivities(accountOf(res), { ...activityFilter(req), types, category });
+    res.json(activities.map(activityJson));
+  });
+
+  app.get('/v2/account/activities/:activityType', (req, res) => {
+    const type = String(req.params.activityType);
+    checkActivityType(type);
+    const activities = brokerage.listActivities(accountOf(res), { ...activityFilter(req), types: [type] });
+    res.json(activities.map(activityJson));
+  });
+
   app.get('/v2/positions', (_req, res) => {
     const account = accountOf(res);
     const positions = [...account.positions.values()]
@@ -131,6 +196,33 @@ export function createRestApi(deps: RestApiDeps): express.Express {
     res.json(positionJson(position, security, book, brokerage.qtyAvailable(account, security.symbol)));
   });
 
+  // Close positions: market sells. The bulk form answers 207 with one result per position.
+  app.delete('/v2/positions', (req, res) => {
+    const account = accountOf(res);
+    if (queryBoolean(req, 'cancel_orders') === true) brokerage.cancelAllOrders(account);
+    const symbols = [...account.positions.keys()].sort();
+    const results = symbols.map((symbol) => {
+      try {
+        return { symbol, status: 200, body: orderJson(brokerage.closePosition(account, symbol)) };
+      } catch (err) {
+        if (!(err instanceof AlpacaApiError)) throw err;
+        return { symbol, status: err.status, body: err.toJSON() };
+      }
+    });
+    res.status(207).json(results);
+  });
+
+  app.delete('/v2/positions/:symbolOrAssetId', (req, res) => {
+    const account = accountOf(res);
+    const security = findAlpacaAsset(book, String(req.params.symbolOrAssetId));
+    if (!security) throw new AlpacaApiError('NOT_FOUND', 'position not found');
+    const order = brokerage.closePosition(account, security.symbol, {
+      qty: queryDecimal(req, 'qty'),
+      percentage: queryDecimal(req, 'percentage'),
+    });
+    res.json(orderJson(order));
+  });
+
   app.post('/v2/orders', (req, res) => {
     const body: unknown = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -141,10 +233,9 @@ export function createRestApi(deps: RestApiDeps): express.Express {
   });
 
   app.get('/v2/orders', (req, res) => {
-    const direction = queryString(req, 'direction');
-    if (direction !== undefined && direction !== 'asc' && direction !== 'desc') {
-      throw new AlpacaApiError('MALFORMED_REQUEST', 'direction must be asc or desc');
-    }
+    const direction = queryDirection(req);
+    // Every sandbox order is a simple order, so `nested` changes nothing; it must still be a boolean.
+    queryBoolean(req, 'nested');
     const status = queryString(req, 'status');
     if (status !== undefined && !['open', 'closed', 'all'].includes(status)) {
       throw new AlpacaApiError('MALFORMED_REQUEST', 'status must be open, closed or all');
@@ -155,10 +246,13 @@ export function createRestApi(deps: RestApiDeps): express.Express {
       status,
       direction,
       limit: limit === undefined ? undefined : Number(limit),
-      symbols: queryString(req, 'symbols')?.split(',').map((s) => s.trim()).filter(Boolean),
+      symbols: queryList(req, 'symbols'),
       side: queryString(req, 'side'),
       after: queryDate(req, 'after'),
       until: queryDate(req, 'until'),
+      afterOrderId: queryString(req, 'after_order_id'),
+      beforeOrderId: queryString(req, 'before_order_id'),
+      assetClasses: queryList(req, 'asset_class'),
     };
     res.json(brokerage.listOrders(accountOf(res), filter).map(orderJson));
   });
@@ -178,6 +272,12 @@ export function createRestApi(deps: RestApiDeps): express.Express {
     res.json(orderJson(order));
   });
 
+  // Cancel every open order: 207 with one `{id, status, body}` per order.
+  app.delete('/v2/orders', (_req, res) => {
+    const canceled = brokerage.cancelAllOrders(accountOf(res));
+    res.status(207).json(canceled.map((order) => ({ id: order.id, status: 200, body: orderJson(order) })));
+  });
+
   app.delete('/v2/orders/:orderId', (req, res) => {
     brokerage.cancelOrder(accountOf(res), String(req.params.orderId));
     res.status(204).end();
@@ -193,53 +293,41 @@ export function createRestApi(deps: RestApiDeps): express.Express {
     res.json(assetJson(security));
   });
 
-  // The sandbox market never closes.
+  // The sandbox market never closes: one session per New York day, midnight to midnight.
   app.get('/v2/clock', (_req, res) => {
-    const now = new Date();
-    const tomorrow = new Date(now.getTime() + 86_400_000);
-    res.json({ timestamp: now.toISOString(), is_open: true, next_open: tomorrow.toISOString(), next_close: tomorrow.toISOString() });
+    res.json(legacyClockJson(now()));
+  });
+
+  app.get('/v3/clock', (req, res) => {
+    const at = queryDate(req, 'time') ?? now();
+    const markets = (queryList(req, 'markets') ?? ['NYSE']).map((code) => {
+      const market = findMarket(code);
+      if (!market) throw new AlpacaApiError('MALFORMED_REQUEST', `unsupported market: ${code}`);
+      return market;
+    });
+    res.json({ clocks: markets.map((market) => clockJson(market, at)) });
+  });
+
+  app.get('/v2/calendar', (req, res) => {
+    const dateType = queryString(req, 'date_type');
+    if (dateType !== undefined && dateType !== 'TRADING' && dateType !== 'SETTLEMENT') {
+      throw new AlpacaApiError('MALFORMED_REQUEST', 'date_type must be TRADING or SETTLEMENT');
+    }
+    // Trades settle the day they are made, so both date types select the same days.
+    res.json(calendarRange(req, now()).map(legacyCalendarDayJson));
+  });
+
+  app.get('/v3/calendar/:market', (req, res) => {
+    const market = findMarket(String(req.params.market));
+    if (!market) throw new AlpacaApiError('MALFORMED_REQUEST', `unsupported market: ${String(req.params.market)}`);
+    const timezone = queryString(req, 'timezone');
+    if (timezone !== undefined && timezone !== 'UTC') throw new AlpacaApiError('MALFORMED_REQUEST', 'timezone must be UTC');
+    res.json({ market: { ...market }, calendar: calendarRange(req, now()).map((date) => calendarDayJson(date, timezone === 'UTC')) });
   });
 
   // --- market data -----------------------------------------------------------------------
 
-  app.get('/v2/stocks/trades/latest', (req, res) => {
-    const trades: Record<string, unknown> = {};
-    for (const symbol of symbolList(req)) {
-      const security = findAlpacaAsset(book, symbol);
-      const trade = security && feed.latestTrade(security.symbol);
-      if (security && trade) trades[symbol] = latestTradeJson(trade, security);
-    }
-    res.json({ trades });
-  });
-
-  app.get('/v2/stocks/:symbol/trades/latest', (req, res) => {
-    const symbol = String(req.params.symbol);
-    const security = findAlpacaAsset(book, symbol);
-    const trade = security && feed.latestTrade(security.symbol);
-    if (!security || !trade) throw new AlpacaApiError('NOT_FOUND', `no trade found for ${symbol}`);
-    res.json({ symbol, trade: latestTradeJson(trade, security) });
-  });
-
-  app.get('/v2/stocks/quotes/latest', (req, res) => {
-    const quotes: Record<string, unknown> = {};
-    for (const symbol of symbolList(req)) {
-      const security = findAlpacaAsset(book, symbol);
-      const quote = security && feed.latestQuote(security.symbol);
-      if (!security || !quote) continue;
-      quotes[symbol] = {
-        t: quote.at.toISOString(),
-        bx: quote.bidExchange,
-        bp: quote.bidPrice,
-        bs: quote.bidSize,
-        ax: quote.askExchange,
-        ap: quote.askPrice,
-        as: quote.askSize,
-        c: ['R'],
-        z: tapeOf(security),
-      };
-    }
-    res.json({ quotes });
-  });
+  app.use(marketDataRouter({ book, feed }));
 
   // --- fallbacks ---------------------------------------------------------------------------
 

@@ -45,6 +45,11 @@ export interface AlpacaSandboxOptions {
   streamAuthTimeoutMs?: number;
   /** Most shares a resting order fills per tick (bigger ones fill in parts). @default Infinity */
   maxFillQtyPerTick?: number;
+  /**
+   * Clock for account, order, fill and activity times and for the REST clock (`/v2/clock`,
+   * `/v3/clock`). Tick times come from the price book's own clock. @default () => new Date()
+   */
+  now?: () => Date;
 }
 
 export interface AlpacaSandboxAccountInfo {
@@ -116,7 +121,8 @@ export async function startAlpacaSandbox(options: AlpacaSandboxOptions): Promise
   const seed = options.seed ?? 1;
   const host = options.host ?? '127.0.0.1';
 
-  const brokerage = new AlpacaBrokerage({ priceBook: book, seed, maxFillQtyPerTick: options.maxFillQtyPerTick });
+  const now = options.now ?? (() => new Date());
+  const brokerage = new AlpacaBrokerage({ priceBook: book, seed, maxFillQtyPerTick: options.maxFillQtyPerTick, now });
   const defaultAccount = brokerage.createAccount({ keyId: options.keyId, secretKey: options.secretKey, cash: options.defaultCash });
   const feed = new MarketFeed(book, { barIntervalMs: options.barIntervalMs });
   const stopMatching = feed.onTick((tick) => brokerage.handleTick(tick));
@@ -139,7 +145,7 @@ export async function startAlpacaSandbox(options: AlpacaSandboxOptions): Promise
   });
   const tradeUpdates = new TradeUpdatesStreamServer({ brokerage, logger: log, authTimeoutMs: options.streamAuthTimeoutMs });
 
-  const app = createRestApi({ brokerage, book, feed, limiter, faults, counter, logger: log });
+  const app = createRestApi({ brokerage, book, feed, limiter, faults, counter, logger: log, now });
   const server = createServer(app);
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://sandbox').pathname.replace(/\/+$/, '');

@@ -1,11 +1,21 @@
 import type { PriceBook, SandboxSecurity } from '../market/price-book.types.ts';
 import { alpacaExchange, tapeOf } from './assets.ts';
-import type { AlpacaBrokerage, SandboxAccount, SandboxOrder, SandboxPosition, SandboxTradeUpdate } from './brokerage.ts';
+import type {
+  AlpacaBrokerage,
+  SandboxAccount,
+  SandboxActivity,
+  SandboxOrder,
+  SandboxPosition,
+  SandboxTradeUpdate,
+} from './brokerage.ts';
 import { dec, decOrNull } from './decimal.ts';
+import { marketDate } from './market-calendar.ts';
+import type { FeedBar, FeedQuote, MarketFeed } from './market-feed.ts';
 
 /**
  * Alpaca's JSON shapes (snake_case, decimal strings, RFC 3339 times) for the sandbox's
- * accounts, positions, orders, trade updates and latest trades.
+ * accounts, positions, orders, activities and trade updates, and the market-data shapes
+ * (single-letter keys, numbers) for trades, quotes, bars and snapshots.
  */
 
 function iso(date: Date | undefined): string | null {
@@ -176,5 +186,76 @@ export function latestTradeJson(trade: LatestTrade, security: SandboxSecurity): 
     c: ['@'],
     i: trade.id,
     z: tapeOf(security),
+  };
+}
+
+/** A quote as the market-data REST API shows it (`StockQuote`). */
+export function quoteJson(quote: FeedQuote, security: SandboxSecurity): Record<string, unknown> {
+  return {
+    t: quote.at.toISOString(),
+    bx: quote.bidExchange,
+    bp: quote.bidPrice,
+    bs: quote.bidSize,
+    ax: quote.askExchange,
+    ap: quote.askPrice,
+    as: quote.askSize,
+    c: ['R'],
+    z: tapeOf(security),
+  };
+}
+
+/** A bar as the market-data REST API shows it (`StockBar`). */
+export function barJson(bar: FeedBar): Record<string, unknown> {
+  return { t: bar.at.toISOString(), o: bar.open, h: bar.high, l: bar.low, c: bar.close, v: bar.volume, n: bar.tradeCount, vw: bar.vwap };
+}
+
+/**
+ * A stock snapshot (`StockSnapshot`): latest trade and quote, the minute and daily bars of the
+ * latest trade, and the previous day's bar, whose close is the price book's previous close.
+ * Undefined when the feed has no price for the symbol.
+ */
+export function snapshotJson(feed: MarketFeed, security: SandboxSecurity): Record<string, unknown> | undefined {
+  const symbol = security.symbol;
+  const trade = feed.latestTrade(symbol);
+  const quote = feed.latestQuote(symbol);
+  const minuteBar = feed.latestMinuteBar(symbol);
+  const dailyBar = feed.dailyBar(symbol);
+  const prevDailyBar = feed.previousDailyBar(symbol);
+  if (!trade || !quote || !minuteBar || !dailyBar || !prevDailyBar) return undefined;
+  return {
+    latestTrade: latestTradeJson(trade, security),
+    latestQuote: quoteJson(quote, security),
+    minuteBar: barJson(minuteBar),
+    dailyBar: barJson(dailyBar),
+    prevDailyBar: barJson(prevDailyBar),
+  };
+}
+
+/** An account activity: a trade activity (`FILL`) or a non-trade activity (`CSD`, `CSW`). */
+export function activityJson(activity: SandboxActivity): Record<string, unknown> {
+  if (activity.activityType === 'FILL') {
+    return {
+      id: activity.id,
+      activity_type: 'FILL',
+      transaction_time: activity.at.toISOString(),
+      type: activity.type,
+      price: dec(activity.price, 6),
+      qty: dec(activity.qty, 9),
+      side: activity.side,
+      symbol: activity.symbol,
+      leaves_qty: dec(activity.leavesQty, 9),
+      order_id: activity.orderId,
+      cum_qty: dec(activity.cumQty, 9),
+      order_status: activity.orderStatus,
+    };
+  }
+  return {
+    id: activity.id,
+    activity_type: activity.activityType,
+    date: marketDate(activity.at),
+    created_at: activity.at.toISOString(),
+    net_amount: dec(activity.netAmount, 2),
+    currency: 'USD',
+    status: 'executed',
   };
 }
