@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson, pythonCanonicalJson } from './canonical-json.ts';
 
 /**
  * SnapTrade's HMAC-SHA256 signatures (see shared/reference/NOTES.md). The SDK keys the HMAC with
@@ -10,9 +10,12 @@ export function hmacBase64(consumerKey: string, message: string): string {
   return createHmac('sha256', encodeURI(consumerKey)).update(message).digest('base64');
 }
 
-/** `Signature` header of a webhook: HMAC over the canonical JSON of the parsed body. */
+/**
+ * `Signature` header of a webhook as SnapTrade sends it: HMAC over the canonical JSON of its
+ * documented (Python) recipe, non-ASCII escaped.
+ */
 export function signWebhook(consumerKey: string, body: unknown): string {
-  return hmacBase64(consumerKey, canonicalJson(body));
+  return hmacBase64(consumerKey, pythonCanonicalJson(body));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { canonicalJson } from '../snaptrade/canonical-json.ts';
+import { canonicalJson, HAS_NON_ASCII, pythonCanonicalJson } from '../snaptrade/canonical-json.ts';
 import { hmacBase64, signatureMatches } from '../snaptrade/signature.ts';
 
 /**
@@ -17,24 +17,12 @@ export function webhookSigningKeys(config: {
   return [...new Set(keys)];
 }
 
-/** Characters Python's `json.dumps` escapes by default (`ensure_ascii=True`): DEL and non-ASCII. */
-const NON_ASCII = /[\u007f-\uffff]/g;
-const HAS_NON_ASCII = /[\u007f-\uffff]/;
-
-/**
- * The canonical JSON as Python's `json.dumps(payload, separators=(",", ":"), sort_keys=True)`
- * writes it (the recipe in SnapTrade's webhook docs): like ours, but with every non-ASCII UTF-16
- * code unit escaped as `\uXXXX` in lower-case hex. Identical to ours for ASCII-only payloads.
- */
-function asciiEscaped(canonical: string): string {
-  return canonical.replace(NON_ASCII, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
 /**
  * Checks a webhook's `Signature` header: base64 HMAC-SHA256 over the canonical JSON of the parsed
- * body, keyed with a consumer key, compared in constant time (`signatureMatches`). Payloads with
- * non-ASCII text are also checked against the ASCII-escaped form, because SnapTrade's documented
- * recipe (Python, `ensure_ascii` default) escapes it while the TypeScript SDK does not.
+ * body, keyed with a consumer key, compared in constant time (`signatureMatches`). SnapTrade signs
+ * the form of its documented Python recipe (non-ASCII escaped as `\uXXXX`); a payload with
+ * non-ASCII text is also accepted when signed over the raw UTF-8 form, which is what a signer
+ * built on the TypeScript SDK's canonical JSON produces. The two agree for ASCII-only payloads.
  */
 export function verifyWebhookSignature(
   body: unknown,
@@ -42,11 +30,8 @@ export function verifyWebhookSignature(
   keys: readonly string[],
 ): boolean {
   if (!signature) return false;
-  const canonical = canonicalJson(body);
-  const expected = keys.map((key) => hmacBase64(key, canonical));
-  if (HAS_NON_ASCII.test(canonical)) {
-    const escaped = asciiEscaped(canonical);
-    for (const key of keys) expected.push(hmacBase64(key, escaped));
-  }
+  const raw = canonicalJson(body);
+  const forms = HAS_NON_ASCII.test(raw) ? [pythonCanonicalJson(body), raw] : [raw];
+  const expected = forms.flatMap((form) => keys.map((key) => hmacBase64(key, form)));
   return signatureMatches(signature, expected);
 }

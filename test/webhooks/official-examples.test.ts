@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../streams/partition.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
-import { snaptradeSignature } from './snaptrade-signing-recipe.ts';
+import { sdkStyleSignature, snaptradeSignature } from './snaptrade-signing-recipe.ts';
 import {
   CONSUMER_KEY,
   examples,
@@ -118,8 +118,10 @@ describe('signing keys', () => {
     const python = withFields(body, { webhookId: 'unicode-python', brokerageName: 'Société Générale – 日本 🚀' });
     const sdk = withFields(body, { webhookId: 'unicode-sdk', brokerageName: 'Société Générale – 日本 🚀' });
     expect((await s.post(python, { signature: snaptradeSignature(CONSUMER_KEY, python) })).json.status).toBe('accepted');
-    // The harness default signs with src/snaptrade (the SDK's canonical JSON, non-ASCII as is).
-    expect((await s.post(sdk)).json.status).toBe('accepted');
+    // The TypeScript SDK's canonical JSON: sorted keys, non-ASCII as is.
+    const raw = sdkStyleSignature(CONSUMER_KEY, sdk);
+    expect(raw).not.toBe(snaptradeSignature(CONSUMER_KEY, sdk));
+    expect((await s.post(sdk, { signature: raw })).json.status).toBe('accepted');
     expect(await s.appended()).toHaveLength(2);
   });
 });

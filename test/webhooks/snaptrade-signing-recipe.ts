@@ -51,3 +51,17 @@ function pythonString(s: string): string {
 export function snaptradeSignature(consumerKey: string, payload: unknown): string {
   return createHmac('sha256', Buffer.from(consumerKey, 'utf8')).update(pythonJsonDumpsSorted(payload), 'utf8').digest('base64');
 }
+
+/**
+ * A signature over the TypeScript SDK's canonical JSON (sorted keys, non-ASCII left as UTF-8):
+ * what a signer built on that SDK produces, which differs from SnapTrade's for non-ASCII text.
+ */
+export function sdkStyleSignature(consumerKey: string, payload: unknown): string {
+  const sorted = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sorted);
+    if (value === null || typeof value !== 'object') return value;
+    const record = value as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(record).sort().map((k) => [k, sorted(record[k])]));
+  };
+  return createHmac('sha256', consumerKey).update(JSON.stringify(sorted(payload)), 'utf8').digest('base64');
+}

@@ -2,13 +2,16 @@ import type { Logger } from '../../logging/logger.ts';
 import type { PriceBook } from '../market/price-book.types.ts';
 import { createRandom, type Random } from '../market/seeded-random.ts';
 import { holdingsUpdatedDetails } from '../snaptrade/webhook-events.ts';
+import { generateHistory, tradeActivity } from './activity-history.ts';
 import { findBrokerage } from './brokerages.ts';
 import { ExchangeRates } from './currencies.ts';
 import { generateHoldings } from './holdings-generator.ts';
 import {
   ScenarioStore,
   type AccountInput,
+  type ActivityInput,
   type SandboxAccount,
+  type SandboxActivity,
   type SandboxAuthorization,
   type SandboxOrder,
   type SandboxPosition,
@@ -50,6 +53,19 @@ export interface ConnectOptions {
 }
 
 export class TradeRejected extends Error {}
+
+/** SnapTrade's documented `connectionAttemptedResult` values, SUCCESS aside. */
+export const FAILED_ATTEMPT_RESULTS = [
+  'AUTH_EXPIRED',
+  'INVALID_AUTH_CODE',
+  'AUTH_NOT_IN_PROGRESS',
+  'DIFFERENT_ACCOUNT',
+  'UNCAUGHT_ERROR',
+  'INVALID_CREDENTIALS',
+  'INVALID_MFA_CODE',
+  'NO_DATA',
+] as const;
+export type FailedAttemptResult = (typeof FAILED_ATTEMPT_RESULTS)[number];
 
 export class ScenarioEngine {
   readonly store: ScenarioStore;
@@ -149,6 +165,7 @@ export class ScenarioEngine {
       });
     for (const input of inputs) for (const p of input.positions ?? []) this.requireSecurity(p.symbol);
     const accounts = inputs.map((input) => this.store.addAccount(authorization, input));
+    for (const account of accounts) this.seedActivityHistory(account);
 
     if (options.webhooks !== false) {
       this.webhooks.send('CONNECTION_ATTEMPTED', userId, {
@@ -183,12 +200,15 @@ export class ScenarioEngine {
     return { authorization, accounts };
   }
 
-  /** A failed portal attempt: CONNECTION_ATTEMPTED (FAILED) and CONNECTION_FAILED. */
-  failConnection(userId: string, brokerageSlug: string): void {
+  /**
+   * A failed portal attempt: CONNECTION_ATTEMPTED with the documented result (a wrong password is
+   * INVALID_CREDENTIALS), then CONNECTION_FAILED.
+   */
+  failConnection(userId: string, brokerageSlug: string, result: FailedAttemptResult = 'INVALID_CREDENTIALS'): void {
     const brokerage = findBrokerage(brokerageSlug);
     if (!brokerage) throw new RangeError(`unknown brokerage ${brokerageSlug}`);
     this.webhooks.send('CONNECTION_ATTEMPTED', userId, {
-      connectionAttemptedResult: 'FAILED',
+      connectionAttemptedResult: result,
       brokerageId: brokerage.id,
     });
     this.webhooks.send('CONNECTION_FAILED', userId);
@@ -313,6 +333,49 @@ export class ScenarioEngine {
     return account;
   }
 
+  // --- activities (transactions) --------------------------------------------------------
+
+  /**
+   * Record an activity the brokerage reports (a dividend, a contribution, a fee...), then
+   * ACCOUNT_TRANSACTIONS_UPDATED as SnapTrade sends when new transactions land. Holdings stay
+   * as they are unless `applyToCash`, which adds the amount to the cash of its currency.
+   */
+  recordActivity(
+    accountId: string,
+    input: ActivityInput,
+    options: { notify?: boolean; applyToCash?: boolean } = {},
+  ): SandboxActivity {
+    const account = this.store.requireAccount(accountId);
+    if (input.symbol) this.requireSecurity(input.symbol);
+    const activity = this.store.addActivity(account.id, input);
+    if (options.applyToCash && activity.amount !== null) {
+      account.cash.set(activity.currency, round2((account.cash.get(activity.currency) ?? 0) + activity.amount));
+    }
+    if (options.notify !== false) this.transactionsUpdated(account);
+    return activity;
+  }
+
+  /** ACCOUNT_TRANSACTIONS_UPDATED for an account (new activities are available). */
+  transactionsUpdated(account: SandboxAccount): { webhookId: string } {
+    return this.webhooks.send('ACCOUNT_TRANSACTIONS_UPDATED', account.userId, {
+      accountId: account.id,
+      brokerageAuthorizationId: account.authorizationId,
+    });
+  }
+
+  /** The seeded past of a newly connected account: buys of its positions, dividends, cash in. */
+  private seedActivityHistory(account: SandboxAccount): void {
+    const history = generateHistory({
+      seed: this.options.seed,
+      accountId: account.id,
+      positions: [...account.positions.values()],
+      cash: account.cash,
+      currencyOf: (symbol) => this.priceBook.security(symbol)?.currency ?? account.currency,
+      now: account.createdAt,
+    });
+    for (const activity of history) this.store.addActivity(account.id, activity);
+  }
+
   // --- trading ---------------------------------------------------------------------------
 
   /** Place an order; market orders (and marketable limits) fill now at the book price. */
@@ -423,8 +486,11 @@ export class ScenarioEngine {
     order.executedAt = now;
     order.updatedAt = now;
     account.holdingsSyncedAt = now;
+    this.store.addActivity(account.id, tradeActivity(order, price, currency, now));
     this.later(this.tradeSyncDelayMs, () => {
-      if (this.store.accounts.has(account.id)) this.holdingsUpdated(account);
+      if (!this.store.accounts.has(account.id)) return;
+      this.holdingsUpdated(account);
+      this.transactionsUpdated(account);
     });
   }
 

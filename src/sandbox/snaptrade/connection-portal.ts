@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import type { Logger } from '../../logging/logger.ts';
 import { SANDBOX_BROKERAGES, findBrokerage } from '../scenario/brokerages.ts';
-import type { ScenarioEngine } from '../scenario/scenario-engine.ts';
+import { FAILED_ATTEMPT_RESULTS, type FailedAttemptResult, type ScenarioEngine } from '../scenario/scenario-engine.ts';
 import type { PortalSession, PortalSessions } from './portal-sessions.ts';
 
 /**
@@ -12,7 +12,8 @@ import type { PortalSession, PortalSessions } from './portal-sessions.ts';
  * A reconnect session (login with `reconnect`) fixes that connection instead.
  *
  * Page contract for scripts: the form is `form#connect` with fields `token`, `brokerage`
- * (radio) and `outcome` (`success` | `fail`); the result page has
+ * (radio) and `outcome` (`success`, or a documented failure result such as `INVALID_CREDENTIALS`;
+ * `fail` means a wrong password); the result page has
  * `<main id="result" data-status="SUCCESS|FAILED" data-authorization-id="...">`.
  */
 function escapeHtml(text: string): string {
@@ -53,7 +54,9 @@ ${radios}
 </fieldset>
 <fieldset><legend>Outcome</legend>
 <label><input type="radio" name="outcome" value="success" checked> Log in successfully</label>
-<label><input type="radio" name="outcome" value="fail"> Wrong password (connection fails)</label>
+<label><input type="radio" name="outcome" value="INVALID_CREDENTIALS"> Wrong password (connection fails)</label>
+<label><input type="radio" name="outcome" value="INVALID_MFA_CODE"> Wrong two-factor code (connection fails)</label>
+<label><input type="radio" name="outcome" value="UNCAUGHT_ERROR"> The brokerage errs (connection fails)</label>
 </fieldset>
 <button type="submit" id="connect-button">Connect</button>
 </form>`,
@@ -69,6 +72,23 @@ function resultPage(status: 'SUCCESS' | 'FAILED', authorizationId: string | null
 </main>`,
   );
 }
+
+/** `outcome` of the form: `success`, a documented failure result, or `fail` (a wrong password). */
+function failedOutcome(outcome: string | undefined): FailedAttemptResult | undefined {
+  if (outcome === 'fail') return 'INVALID_CREDENTIALS';
+  return (FAILED_ATTEMPT_RESULTS as readonly string[]).includes(outcome ?? '') ? (outcome as FailedAttemptResult) : undefined;
+}
+
+const FAILURE_MESSAGES: Record<FailedAttemptResult, string> = {
+  AUTH_EXPIRED: 'The login took too long. Start again.',
+  INVALID_AUTH_CODE: 'The brokerage did not accept the authorization code. Start again.',
+  AUTH_NOT_IN_PROGRESS: 'This login is no longer in progress. Start again.',
+  DIFFERENT_ACCOUNT: 'You signed in to a different brokerage account than the one being reconnected.',
+  UNCAUGHT_ERROR: 'The brokerage had a problem. Try again later.',
+  INVALID_CREDENTIALS: 'The brokerage refused the credentials. Try again.',
+  INVALID_MFA_CODE: 'The two-factor code was wrong. Try again.',
+  NO_DATA: 'The brokerage returned no accounts.',
+};
 
 const expiredPage = () =>
   page('Link expired', '<main id="result" data-status="EXPIRED"><h1>This link has expired</h1><p>Ask the app for a new connection link.</p></main>');
@@ -103,9 +123,14 @@ export function connectionPortalRouter(deps: { engine: ScenarioEngine; portal: P
       res.status(400).type('html').send(resultPage('FAILED', null, 'Choose a brokerage.'));
       return;
     }
-    if (form.outcome === 'fail') {
-      deps.engine.failConnection(session.userId, brokerage.slug);
-      res.status(200).type('html').send(resultPage('FAILED', null, 'The brokerage refused the credentials. Try again.'));
+    const failure = failedOutcome(form.outcome);
+    if (failure) {
+      deps.engine.failConnection(session.userId, brokerage.slug, failure);
+      res.status(200).type('html').send(resultPage('FAILED', null, FAILURE_MESSAGES[failure]));
+      return;
+    }
+    if (form.outcome !== undefined && form.outcome !== 'success') {
+      res.status(400).type('html').send(resultPage('FAILED', null, `Unknown outcome ${form.outcome}.`));
       return;
     }
     deps.portal.consume(session);
