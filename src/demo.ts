@@ -59,10 +59,12 @@ installShutdownHandlers(async () => {
 const base = app.url!;
 await sandbox.control.configureWebhooks({ url: `${base}/api/snaptrade/webhook` });
 
-// A fresh demo user each run: the sandbox forgets its users when it stops, so last run's
-// SnapTrade registration would no longer be valid there.
-await app.ctx.db('users').where({ id: DEMO_USER }).delete();
 const token = await issueUserToken(config.AUTH_SECRET!, DEMO_USER, 24 * 3600);
+// A fresh demo user each run, deleted the way a person deletes their account: the sandbox forgot
+// last run's users when it stopped, so nothing of them would work anyway.
+if (await app.ctx.db('users').where({ id: DEMO_USER }).first('id')) {
+  await api(base, token, 'DELETE', '/api/me');
+}
 
 // 1. Register with SnapTrade and get a connection portal URL, as a browser client would.
 const portal = (await api(base, token, 'POST', '/api/snaptrade/connection-url', {})) as { redirectURI: string };

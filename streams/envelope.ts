@@ -23,6 +23,11 @@ export const EVENT_TYPES = [
   'snapshot',
   /** A browser opened the user's portfolio: the owning worker activates the actor (no effect). */
   'presence.watch',
+  /**
+   * The user asked to be deleted (or an admin did), after SnapTrade's copy was deleted: the actor
+   * removes everything the user owns and leaves a tombstone.
+   */
+  'user.deleted',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -1,3 +1,4 @@
+import type { ConnectionState } from '../../src/realtime/events.ts';
 import type { Holding, PortfolioTotals } from '../../src/portfolio/index.ts';
 
 /**
@@ -9,11 +10,15 @@ export interface PortfolioNotifier {
   syncStatus(userId: string, status: { state: 'syncing' | 'idle' | 'failed'; accountId?: string; message?: string }): void;
   connectionStatus(
     userId: string,
-    status: { connectionId: string; brokerage: string | null; status: 'active' | 'broken' | 'disabled' | 'removed'; message?: string },
+    status: { connectionId: string; brokerage: string | null; status: ConnectionState; message?: string },
   ): void;
   /** The user's Alpaca-quotable tickers after this batch (idempotent: the same set changes nothing). */
   heldSymbols(userId: string, symbols: readonly string[]): Promise<void> | void;
-  userPurged(userId: string): Promise<void> | void;
+  /**
+   * The user (scope `all`: deleted here; their sockets are told and closed) or SnapTrade's copy of
+   * them (scope `snaptrade`) is gone: their events in `partition` up to `upToId` are purged.
+   */
+  userPurged(userId: string, purge: { scope: 'all' | 'snaptrade'; partition: number; upToId: string | null }): Promise<void> | void;
 }
 
 /** Sync scheduling the actor needs (BullMQ in production). */

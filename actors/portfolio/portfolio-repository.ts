@@ -1,3 +1,4 @@
+import type { ConnectionState } from '../../src/realtime/events.ts';
 import type { Knex } from '../../src/db/knex.ts';
 import {
   aggregateHoldings,
@@ -23,7 +24,7 @@ export interface ConnectionRow {
   provider: Provider;
   externalId: string;
   brokerageName: string | null;
-  status: 'active' | 'broken' | 'disabled' | 'removed';
+  status: ConnectionState;
 }
 
 export interface AccountRow {

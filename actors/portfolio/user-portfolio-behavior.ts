@@ -1,3 +1,4 @@
+import type { ConnectionState } from '../../src/realtime/events.ts';
 import type { Knex } from '../../src/db/knex.ts';
 import {
   applyQuote,
@@ -28,6 +29,8 @@ import {
   type Provider,
 } from './portfolio-repository.ts';
 import type { TickerHolders } from './ticker-holders.ts';
+import { INVALID_REGISTRATION_MESSAGE } from '../../src/providers/provider-error.ts';
+import { userHash } from '../../src/users/user-hash.ts';
 import { alpacaTicker } from './us-listings.ts';
 
 type Notification =
@@ -37,10 +40,13 @@ type Notification =
       kind: 'connection';
       connectionId: string;
       brokerage: string | null;
-      status: 'active' | 'broken' | 'disabled' | 'removed';
+      status: ConnectionState;
       message?: string;
     }
-  | { kind: 'purged' };
+  /** The user was deleted here: sockets are told why and closed, events purged up to `upToId`. */
+  | { kind: 'purged'; partition: number; upToId: string | null }
+  /** SnapTrade's copy of the user is gone: their SnapTrade events are purged up to `upToId`. */
+  | { kind: 'purge-snaptrade'; partition: number; upToId: string | null };
 
 /** One user's portfolio, owned by its actor. */
 export interface UserPortfolioState {
@@ -56,6 +62,11 @@ export interface UserPortfolioState {
   tickers: Map<string, string>;
   /** Filled by `apply`, drained by `afterCommit`. */
   outbox: Notification[];
+  /** True once the user is known to have been deleted here (no row, a tombstone). */
+  tombstoned?: boolean;
+  /** Partition and stream id of the event being applied (for purges after the commit). */
+  partition?: number;
+  lastStreamId?: string | null;
 }
 
 /** `accounts.synced`: a provider's full list of the user's connections and accounts. */
@@ -77,6 +88,8 @@ interface SyncFailedPayload {
   status: number | null;
   code: string | null;
   retryable: boolean;
+  /** SnapTrade: the registration generation whose secret was used (absent in older events). */
+  registrationGeneration?: number | null;
 }
 
 interface Webhook {
@@ -164,20 +177,26 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     const schedules: (() => Promise<unknown>)[] = [];
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
+      state.partition = context.partition;
+      state.lastStreamId = context.streamIds[i] ?? null;
       switch (event.type) {
         case 'snaptrade.webhook':
           await this.applyWebhook(tx, state, event, context.streamIds[i] ?? null, context.partition, schedules);
           break;
         case 'accounts.synced':
-          await this.ensureUser(tx, state);
+          if (!(await this.ensureUser(tx, state))) break;
           await this.applyAccountsSynced(tx, state, event.payload as AccountsSyncedPayload);
           break;
         case 'positions.synced':
-          await this.ensureUser(tx, state);
+          if (!(await this.ensureUser(tx, state))) break;
           await this.applyPositionsSynced(tx, state, event.payload as PositionsSyncedPayload, schedules);
           break;
         case 'sync.failed':
+          if (!(await this.userIsLive(tx, state))) break;
           await this.applySyncFailed(tx, state, event.payload as SyncFailedPayload);
+          break;
+        case 'user.deleted':
+          await this.deleteUser(tx, state, context.partition, context.streamIds[i] ?? null);
           break;
         case 'alpaca.trade_update': {
           const payload = event.payload as { accountId?: string };
@@ -209,6 +228,8 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     const outbox = state.outbox.splice(0);
     if (!notifier || outbox.length === 0) return;
     let symbolsChanged = false;
+    // One purge per scope is enough: the last one reaches furthest.
+    const purges = new Map<'all' | 'snaptrade', () => Promise<void> | void>();
     for (const item of outbox) {
       if (item.kind === 'holdings') {
         notifier.holdingsChanged(state.userId, item);
@@ -217,17 +238,43 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         notifier.syncStatus(state.userId, item);
       } else if (item.kind === 'connection') {
         notifier.connectionStatus(state.userId, item);
+      } else if (item.kind === 'purge-snaptrade') {
+        purges.set('snaptrade', () => notifier.userPurged(state.userId, { scope: 'snaptrade', partition: item.partition, upToId: item.upToId }));
       } else {
-        return notifier.userPurged(state.userId);
+        purges.set('all', () => notifier.userPurged(state.userId, { scope: 'all', partition: item.partition, upToId: item.upToId }));
       }
     }
-    if (symbolsChanged) return notifier.heldSymbols(state.userId, [...state.tickers.keys()].sort());
+    return (async () => {
+      if (symbolsChanged) await notifier.heldSymbols(state.userId, [...state.tickers.keys()].sort());
+      for (const purge of purges.values()) await purge();
+    })();
   }
 
-  private async ensureUser(tx: Knex.Transaction, state: UserPortfolioState): Promise<void> {
-    if (state.userExists) return;
+  /**
+   * Makes sure the user's row exists before an event writes under it. False for a user deleted
+   * here (a tombstone and no row): a late webhook or sync result must not bring them back; the
+   * event is dropped and purged. The API clears the tombstone when the user comes back.
+   */
+  private async ensureUser(tx: Knex.Transaction, state: UserPortfolioState): Promise<boolean> {
+    if (await this.userIsLive(tx, state)) return true;
+    if (state.tombstoned) return false;
     await tx('users').insert({ id: state.userId }).onConflict('id').ignore();
     state.userExists = true;
+    return true;
+  }
+
+  /** Whether the user's row exists (it may have been created by the API since this actor loaded). */
+  private async userIsLive(tx: Knex.Transaction, state: UserPortfolioState): Promise<boolean> {
+    if (state.userExists) return true;
+    const [row] = await tx.raw<{ rows: { live: boolean; tombstoned: boolean }[] }>(
+      `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?) AS live,
+              EXISTS (SELECT 1 FROM deleted_users WHERE user_hash = ?) AS tombstoned`,
+      [state.userId, userHash(state.userId)],
+    ).then((r) => r.rows);
+    state.userExists = Boolean(row?.live);
+    state.tombstoned = !state.userExists && Boolean(row?.tombstoned);
+    if (state.tombstoned) state.outbox.push({ kind: 'purged', partition: state.partition ?? 0, upToId: state.lastStreamId ?? null });
+    return state.userExists;
   }
 
   private async applyWebhook(
@@ -241,22 +288,24 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     const hook = event.payload as Webhook;
     const type = hook.eventType ?? String(event.meta?.eventType ?? 'UNKNOWN');
     const userId = state.userId;
-    if (type !== 'USER_DELETED') {
-      await this.ensureUser(tx, state);
-      await tx('webhook_inbox')
-        .insert({
-          webhook_id: hook.webhookId ?? event.id,
-          event_type: type,
-          snaptrade_user_id: hook.userId ?? null,
-          partition,
-          stream_id: streamId,
-          event_timestamp: hook.eventTimestamp && !Number.isNaN(Date.parse(hook.eventTimestamp)) ? hook.eventTimestamp : null,
-          applied_at: tx.fn.now(),
-          payload: JSON.stringify(hook),
-        })
-        .onConflict('webhook_id')
-        .ignore();
+    if (type === 'USER_DELETED') {
+      await this.snaptradeUserDeleted(tx, state, hook, partition, streamId);
+      return;
     }
+    if (!(await this.ensureUser(tx, state))) return;
+    await tx('webhook_inbox')
+      .insert({
+        webhook_id: hook.webhookId ?? event.id,
+        event_type: type,
+        snaptrade_user_id: hook.userId ?? null,
+        partition,
+        stream_id: streamId,
+        event_timestamp: hook.eventTimestamp && !Number.isNaN(Date.parse(hook.eventTimestamp)) ? hook.eventTimestamp : null,
+        applied_at: tx.fn.now(),
+        payload: JSON.stringify(hook),
+      })
+      .onConflict('webhook_id')
+      .ignore();
     const authorizationId = hook.brokerageAuthorizationId ?? hook.connectionId;
     switch (type) {
       case 'CONNECTION_ADDED':
@@ -298,15 +347,6 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         break;
       case 'ACCOUNT_REMOVED':
         if (hook.accountId) await this.removeAccounts(tx, state, [providerKey('snaptrade', hook.accountId)]);
-        break;
-      case 'USER_DELETED':
-        await tx('users').where({ id: userId }).delete();
-        state.userExists = false;
-        state.connections.clear();
-        state.accounts.clear();
-        state.portfolio = (await loadPortfolio(tx, '\u0000none', EMPTY_FX_TABLE)).portfolio;
-        state.tickers.clear();
-        state.outbox.push({ kind: 'purged' });
         break;
       default:
         // CONNECTION_ATTEMPTED/FAILED, transactions, unknown types: recorded in the inbox only.
@@ -522,6 +562,10 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
   }
 
   private async applySyncFailed(tx: Knex.Transaction, state: UserPortfolioState, payload: SyncFailedPayload) {
+    if (payload.provider === 'snaptrade' && payload.status === 401 && payload.code === '1083') {
+      await this.registrationRejected(tx, state, payload);
+      return;
+    }
     const account = payload.accountId ? state.accounts.get(providerKey(payload.provider, payload.accountId)) : undefined;
     // 402/3003: SnapTrade says the connection is disabled; the user must reconnect.
     if (account && (payload.code === '3003' || payload.status === 402)) {
@@ -536,5 +580,90 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
       ...(account ? { accountId: account.id } : {}),
       message: payload.error,
     });
+  }
+
+  /**
+   * SnapTrade answered 401 "Invalid userID or userSecret" for the user's registration: it is
+   * marked invalid (only the generation that failed: a newer one is left alone) and every SnapTrade
+   * connection of the user needs to be connected again. The browser is told.
+   */
+  private async registrationRejected(tx: Knex.Transaction, state: UserPortfolioState, payload: SyncFailedPayload) {
+    const generation = payload.registrationGeneration;
+    if (typeof generation !== 'number') return;
+    const marked = await tx('snaptrade_users')
+      .where({ user_id: state.userId, generation })
+      .update({
+        invalid_since: tx.raw('COALESCE(invalid_since, now())'),
+        invalid_reason: tx.raw('COALESCE(invalid_reason, ?)', [payload.error]),
+        updated_at: tx.fn.now(),
+      });
+    if (marked === 0) return;
+    for (const connection of [...state.connections.values()]) {
+      if (connection.provider !== 'snaptrade' || connection.status === 'removed') continue;
+      await this.setConnectionStatus(tx, state, 'snaptrade', connection.externalId, 'needs_relink', INVALID_REGISTRATION_MESSAGE);
+    }
+    state.outbox.push({ kind: 'sync', state: 'failed', message: INVALID_REGISTRATION_MESSAGE });
+  }
+
+  /**
+   * SnapTrade deleted its user (USER_DELETED): everything that came from SnapTrade goes (the
+   * registration, connections, accounts, positions, received webhooks, and after the commit the
+   * SnapTrade events in the stream); the user and their Alpaca accounts stay. A USER_DELETED older
+   * than the current registration is about an earlier one and changes nothing.
+   */
+  private async snaptradeUserDeleted(
+    tx: Knex.Transaction,
+    state: UserPortfolioState,
+    hook: Webhook,
+    partition: number,
+    streamId: string | null,
+  ): Promise<void> {
+    if (!(await this.userIsLive(tx, state))) return;
+    // A re-registration in progress (the API deleted the old user at SnapTrade, which sent this)
+    // holds this lock until its new registration is committed: wait for it, then compare.
+    await tx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`snaptrade-register:${state.userId}`]);
+    const registration = await tx('snaptrade_users').where({ user_id: state.userId }).first('registered_at');
+    const at = hook.eventTimestamp ? Date.parse(hook.eventTimestamp) : Number.NaN;
+    if (registration && Number.isFinite(at) && registration.registered_at.getTime() > at) return;
+    await tx('snaptrade_users').where({ user_id: state.userId }).delete();
+    const snaptradeConnections = [...state.connections.values()].filter((c) => c.provider === 'snaptrade');
+    const accountKeys = [...state.accounts.entries()].filter(([, a]) => a.provider === 'snaptrade').map(([k]) => k);
+    await this.removeAccounts(tx, state, accountKeys);
+    await tx('brokerage_connections').where({ user_id: state.userId, provider: 'snaptrade' }).delete();
+    await tx('webhook_inbox').where({ snaptrade_user_id: state.userId }).delete();
+    for (const connection of snaptradeConnections) {
+      state.connections.delete(providerKey('snaptrade', connection.externalId));
+      if (connection.status === 'removed') continue;
+      state.outbox.push({
+        kind: 'connection',
+        connectionId: connection.id,
+        brokerage: connection.brokerageName,
+        status: 'removed',
+        message: 'SnapTrade deleted your registration, and with it this connection.',
+      });
+    }
+    state.outbox.push({ kind: 'purge-snaptrade', partition, upToId: streamId });
+  }
+
+  /**
+   * The user is deleted here (`user.deleted`, appended by the delete API once SnapTrade's copy is
+   * gone): every row they own goes (the users row cascades), with the webhooks received for them,
+   * and a tombstone (a hash of the id) is left so late events cannot bring them back. After the
+   * commit their sockets are told and closed, and their events purged from the stream.
+   */
+  private async deleteUser(tx: Knex.Transaction, state: UserPortfolioState, partition: number, streamId: string | null) {
+    await tx('users').where({ id: state.userId }).delete();
+    await tx('webhook_inbox').where({ snaptrade_user_id: state.userId }).delete();
+    await tx('deleted_users')
+      .insert({ user_hash: userHash(state.userId) })
+      .onConflict('user_hash')
+      .merge({ deleted_at: tx.fn.now() });
+    state.userExists = false;
+    state.tombstoned = true;
+    state.connections.clear();
+    state.accounts.clear();
+    state.portfolio = (await loadPortfolio(tx, '\u0000none', EMPTY_FX_TABLE)).portfolio;
+    state.tickers.clear();
+    state.outbox.push({ kind: 'purged', partition, upToId: streamId });
   }
 }

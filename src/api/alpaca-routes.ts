@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { requireUser } from '../auth/middleware.ts';
+import { userHash } from '../users/user-hash.ts';
 import type { UserTokenVerifier } from '../auth/user-tokens.ts';
 import type { Knex } from '../db/knex.ts';
 import { ApiError } from '../http/errors.ts';
@@ -54,6 +55,8 @@ export function alpacaRouter(deps: AlpacaRoutesDeps): Router {
       const sealed = deps.credentials.sealAlpaca(connectionId, parsed.data.keyId, parsed.data.secretKey);
       await deps.db.transaction(async (tx) => {
         await tx('users').insert({ id: req.userId }).onConflict('id').ignore();
+        // A user who deleted their account and links one again starts afresh.
+        await tx('deleted_users').where({ user_hash: userHash(req.userId) }).delete();
         const taken = await tx('brokerage_connections').where({ provider: 'alpaca', external_id: account.id }).first();
         if (taken && taken.user_id !== req.userId) throw new ApiError('FS_CONFLICT', 'this Alpaca account is linked to another user');
         if (taken) {

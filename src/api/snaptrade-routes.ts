@@ -6,12 +6,12 @@ import { requireUser } from '../auth/middleware.ts';
 import type { UserTokenVerifier } from '../auth/user-tokens.ts';
 import type { Knex } from '../db/knex.ts';
 import { ApiError } from '../http/errors.ts';
-import type { CredentialsStore } from '../providers/credentials-store.ts';
-import { ProviderError } from '../providers/provider-error.ts';
+import type { CredentialsStore, SnapTradeCredentials } from '../providers/credentials-store.ts';
+import { INVALID_REGISTRATION_MESSAGE, isInvalidSnapTradeUser, ProviderError } from '../providers/provider-error.ts';
 import type { SnapTradeClient } from '../providers/snaptrade/client.ts';
 import type { SyncScheduler } from '../sync/sync-scheduler.ts';
 import type { SyncStats } from '../sync/sync-worker.ts';
-import { compareStreamIds } from '../../streams/stream-id.ts';
+import { waitForCheckpoint } from './checkpoint-wait.ts';
 import { userHandler } from './async-handler.ts';
 
 export interface SnapTradeRoutesDeps {
@@ -57,10 +57,8 @@ export function snaptradeRouter(deps: SnapTradeRoutesDeps): Router {
     userHandler(async (req, res) => {
       const parsed = connectionUrlBody.safeParse(req.body ?? {});
       if (!parsed.success) throw new ApiError('FS_VALIDATION', z.prettifyError(parsed.error));
-      const creds = await ensureRegistered(deps, req.userId).catch(upstream);
-      const login = (await deps.client
-        .loginUrl({ userId: creds.snaptradeUserId, userSecret: creds.userSecret }, parsed.data)
-        .catch(upstream)) as { redirectURI?: string; sessionId?: string };
+      if (parsed.data.reconnect) await requireOwnConnection(deps.db, req.userId, parsed.data.reconnect);
+      const login = (await loginWithValidRegistration(deps, req.userId, parsed.data)) as { redirectURI?: string; sessionId?: string };
       if (!login.redirectURI) throw new ApiError('FS_UPSTREAM', 'SnapTrade returned no redirectURI');
       res.json({ redirectURI: login.redirectURI, sessionId: login.sessionId ?? null });
     }),
@@ -93,14 +91,18 @@ export function snaptradeRouter(deps: SnapTradeRoutesDeps): Router {
         .where({ user_id: req.userId })
         .whereNot({ status: 'removed' })
         .select('id', 'provider', 'brokerage_name', 'status', 'status_reason');
+      const registration = await deps.db('snaptrade_users').where({ user_id: req.userId }).first('invalid_since');
+      const failures = stats?.failures ?? [];
+      const status = timedOut ? 'pending' : failures.length === 0 ? 'done' : (stats?.accounts ?? 0) > 0 ? 'partial' : 'failed';
       res.json({
-        status: timedOut ? 'pending' : 'done',
+        status,
+        message: refreshMessage(status, stats, Boolean(registration?.invalid_since)),
         applied,
         accounts: stats?.accounts ?? 0,
         positions: stats?.positions ?? 0,
         symbols: stats?.symbols ?? 0,
         durationMs: Date.now() - started,
-        failures: stats?.failures ?? [],
+        failures,
         connections: connections.map((c) => ({
           id: c.id,
           provider: c.provider,
@@ -114,33 +116,110 @@ export function snaptradeRouter(deps: SnapTradeRoutesDeps): Router {
   return router;
 }
 
+/** A portal URL for the user; a registration SnapTrade no longer accepts is replaced first. */
+async function loginWithValidRegistration(
+  deps: SnapTradeRoutesDeps,
+  userId: string,
+  options: { broker?: string; reconnect?: string; customRedirect?: string },
+): Promise<unknown> {
+  let creds = await ensureRegistered(deps, userId).catch(upstream);
+  if (creds.invalidSince) creds = await reRegister(deps, userId, creds.generation).catch(upstream);
+  const login = (registration: SnapTradeCredentials) =>
+    deps.client.loginUrl({ userId: registration.snaptradeUserId, userSecret: registration.userSecret }, options);
+  try {
+    return await login(creds);
+  } catch (err) {
+    if (!isInvalidSnapTradeUser(err)) return upstream(err);
+    await deps.credentials.markSnaptradeInvalid(deps.db, userId, creds.generation, INVALID_REGISTRATION_MESSAGE);
+    creds = await reRegister(deps, userId, creds.generation).catch(upstream);
+    // Reconnecting a connection of the old registration is impossible: it is gone with it.
+    if (options.reconnect) relinkInstead();
+    return await login(creds).catch(upstream);
+  }
+}
+
+function relinkInstead(): never {
+  throw new ApiError('FS_CONFLICT', `${INVALID_REGISTRATION_MESSAGE} That connection cannot be repaired; connect the brokerage anew.`);
+}
+
 /**
  * Registers the user with SnapTrade once. A transaction-scoped advisory lock serialises two
  * first requests of the same user, so SnapTrade never sees a second registration.
  */
-async function ensureRegistered(deps: SnapTradeRoutesDeps, userId: string) {
+async function ensureRegistered(deps: SnapTradeRoutesDeps, userId: string): Promise<SnapTradeCredentials> {
   const existing = await deps.credentials.snaptrade(userId);
   if (existing) return existing;
   await deps.db.transaction(async (tx) => {
     await tx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`snaptrade-register:${userId}`]);
     const row = await tx('snaptrade_users').where({ user_id: userId }).first();
     if (row) return;
-    const registered = (await deps.client.registerUser(userId)) as { userId?: string; userSecret?: string };
-    if (!registered.userId || !registered.userSecret) throw new ApiError('FS_UPSTREAM', 'SnapTrade registration returned no secret');
-    await deps.credentials.saveSnaptrade(userId, registered.userId, registered.userSecret, tx);
+    await register(deps, userId, tx);
   });
   const creds = await deps.credentials.snaptrade(userId);
   if (!creds) throw new ApiError('FS_INTERNAL', 'registration was not stored');
   return creds;
 }
 
-/** Waits until the user's actor has applied `streamId` (its checkpoint reached it). */
-async function waitForCheckpoint(db: Knex, userId: string, streamId: string, budgetMs: number): Promise<boolean> {
-  const deadline = Date.now() + Math.max(0, budgetMs);
-  for (;;) {
-    const row = await db('actor_checkpoints').where({ user_id: userId }).first('last_stream_id');
-    if (row && compareStreamIds(row.last_stream_id, streamId) >= 0) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/**
+ * Replaces registration `generation`, which SnapTrade no longer accepts, with a new one (a new
+ * secret, sealed). If SnapTrade still knows the user under a secret we do not have (it was reset
+ * elsewhere), that user is deleted there first: its connections were out of reach anyway. The
+ * user's actor learns of the change from the next sync, which this schedules.
+ */
+async function reRegister(deps: SnapTradeRoutesDeps, userId: string, generation: number): Promise<SnapTradeCredentials> {
+  await deps.db.transaction(async (tx) => {
+    await tx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`snaptrade-register:${userId}`]);
+    const row = await tx('snaptrade_users').where({ user_id: userId }).first('generation');
+    if (row && row.generation !== generation) return; // another request re-registered already
+    try {
+      await register(deps, userId, tx);
+    } catch (err) {
+      if (!isUserExists(err)) throw err;
+      await deps.client.deleteUser(userId);
+      try {
+        await register(deps, userId, tx);
+      } catch (again) {
+        if (!isUserExists(again)) throw again;
+        // SnapTrade deletes users asynchronously: the old one may still be on its way out.
+        throw new ApiError('FS_STORAGE_UNAVAILABLE', 'SnapTrade is still removing your previous registration; try again in a minute.');
+      }
+    }
+  });
+  deps.credentials.forget(userId);
+  const creds = await deps.credentials.snaptrade(userId);
+  if (!creds) throw new ApiError('FS_INTERNAL', 'registration was not stored');
+  await deps.scheduler.scheduleUserSync(userId, 'reregistered');
+  return creds;
+}
+
+async function register(deps: SnapTradeRoutesDeps, userId: string, tx: Knex.Transaction): Promise<void> {
+  const registered = (await deps.client.registerUser(userId)) as { userId?: string; userSecret?: string };
+  if (!registered.userId || !registered.userSecret) throw new ApiError('FS_UPSTREAM', 'SnapTrade registration returned no secret');
+  await deps.credentials.saveSnaptrade(userId, registered.userId, registered.userSecret, tx);
+}
+
+/** SnapTrade's answer to registering a user id it already has (400, "User already exist"). */
+function isUserExists(err: unknown): boolean {
+  return err instanceof ProviderError && err.status === 400 && /already exist/i.test(err.message);
+}
+
+/** A connection id the user passes must be one of theirs: someone else's is answered 404. */
+async function requireOwnConnection(db: Knex, userId: string, authorizationId: string): Promise<void> {
+  const row = await db('brokerage_connections')
+    .where({ user_id: userId, provider: 'snaptrade', external_id: authorizationId })
+    .whereNot({ status: 'removed' })
+    .first('status');
+  if (!row) throw new ApiError('FS_NOT_FOUND', 'reconnect: no such connection of yours');
+  if (row.status === 'needs_relink') relinkInstead();
+}
+
+/** The refresh's outcome in words, for the person who pressed the button. */
+function refreshMessage(status: string, stats: SyncStats | undefined, registrationInvalid: boolean): string {
+  if (registrationInvalid) return INVALID_REGISTRATION_MESSAGE;
+  if (status === 'pending') return 'The refresh is still running; the page updates when it lands.';
+  const synced = `${stats?.accounts ?? 0} account${stats?.accounts === 1 ? '' : 's'} refreshed`;
+  const failed = stats?.failures.length ?? 0;
+  if (status === 'done') return `${synced}.`;
+  if (status === 'partial') return `${synced}; ${failed} part${failed === 1 ? '' : 's'} failed (see failures).`;
+  return `Nothing could be refreshed: ${stats?.failures[0]?.error ?? 'the brokerages did not answer'}.`;
 }

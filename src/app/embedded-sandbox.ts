@@ -14,7 +14,16 @@ function portOf(url: string | undefined, fallback: number): number {
  * pointed at wherever it listens. Webhooks are switched on by the caller once the web role runs.
  */
 export async function startEmbeddedSandbox(config: Config, log: Logger): Promise<{ sandbox: Sandbox; config: Config }> {
-  const options = { webhookUrl: null, tickRateHz: 1 };
+  // The sandbox takes the configured keys, so what the engine signs and verifies with is what
+  // the operator set (and the demo behaves the same with its defaults or with their own).
+  const options = {
+    webhookUrl: null,
+    tickRateHz: 1,
+    clientId: config.SNAPTRADE_CLIENT_ID,
+    consumerKey: config.SNAPTRADE_CONSUMER_KEY,
+    alpacaKeyId: config.ALPACA_KEY_ID,
+    alpacaSecretKey: config.ALPACA_SECRET_KEY,
+  };
   let sandbox: Sandbox;
   try {
     sandbox = await startSandbox({
@@ -32,8 +41,6 @@ export async function startEmbeddedSandbox(config: Config, log: Logger): Promise
     config: {
       ...config,
       SNAPTRADE_BASE_URL: sandbox.snaptradeUrl,
-      SNAPTRADE_CLIENT_ID: sandbox.clientId,
-      SNAPTRADE_CONSUMER_KEY: sandbox.consumerKey,
       ALPACA_TRADING_URL: sandbox.alpacaUrl,
       ALPACA_DATA_URL: sandbox.alpacaUrl,
       ALPACA_STREAM_URL: sandbox.alpacaWsUrl,

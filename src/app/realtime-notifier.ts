@@ -1,5 +1,8 @@
 import type { PortfolioNotifier } from '../../actors/portfolio/portfolio-notifier.ts';
 import { holdingView, totalsView } from '../../actors/portfolio/portfolio-views.ts';
+import type { Redis } from 'ioredis';
+import type { StreamKeys } from '../../streams/keys.ts';
+import { purgeUserEntries } from '../../streams/purge-user.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { SymbolCollector } from '../market/symbol-collector.ts';
 import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
@@ -14,6 +17,8 @@ export function realtimeNotifier(deps: {
   coalescer: DeltaCoalescer;
   emitter: RoomEmitter;
   collector: SymbolCollector;
+  redis: Redis;
+  keys: StreamKeys;
   log: Logger;
 }): PortfolioNotifier {
   const warn = (what: string) => (err: unknown) => deps.log.warn({ err }, `${what} failed`);
@@ -34,8 +39,22 @@ export function realtimeNotifier(deps: {
     async heldSymbols(userId, symbols) {
       await deps.collector.setUserSymbols(userId, symbols).catch(warn('symbol collector update'));
     },
-    async userPurged(userId) {
-      await deps.collector.removeUser(userId).catch(warn('symbol collector removal'));
+    async userPurged(userId, purge) {
+      if (purge.scope === 'all') {
+        await deps.collector.removeUser(userId).catch(warn('symbol collector removal'));
+        await deps.emitter
+          .endSessions(userId, { reason: 'account_deleted', message: 'This account was deleted.', at: new Date().toISOString() })
+          .catch(warn('session end push'));
+      }
+      if (purge.upToId) {
+        const deleted = await purgeUserEntries(deps.redis, deps.keys, purge.partition, userId, purge.upToId, purge.scope).catch(
+          (err: unknown) => {
+            warn('stream purge')(err);
+            return 0;
+          },
+        );
+        deps.log.info({ scope: purge.scope, partition: purge.partition, entries: deleted }, 'deleted user events purged from the stream');
+      }
     },
   };
 }

@@ -9,6 +9,7 @@ import { createStreamProducer } from '../../streams/producer.ts';
 import { alpacaRouter } from '../api/alpaca-routes.ts';
 import { portfolioRouter } from '../api/portfolio-routes.ts';
 import { snaptradeRouter } from '../api/snaptrade-routes.ts';
+import { adminUserRouter, userRouter } from '../api/user-routes.ts';
 import { createUserTokenVerifier } from '../auth/user-tokens.ts';
 import { startHttpServer, type HttpServer } from '../http/server.ts';
 import { startMarketIngester } from '../market/market-data-ingester.ts';
@@ -128,7 +129,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           scheduleAccountSync: (userId, provider, accountId, reason) => scheduler.scheduleAccountSync(userId, provider, accountId, reason),
           scheduleUserSync: (userId, reason) => scheduler.scheduleUserSync(userId, reason),
         },
-        notifier: realtimeNotifier({ coalescer, emitter, collector, log: ctx.log }),
+        notifier: realtimeNotifier({ coalescer, emitter, collector, redis: ctx.redis, keys: ctx.keys, log: ctx.log }),
       });
       const syncWorker = new SyncWorker({
         redisUrl: connections.redisUrl,
@@ -177,11 +178,21 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         prefix: bullPrefix,
       });
       stops.push(() => queueEvents.close());
+      const deletion = {
+        db: ctx.db,
+        snaptrade,
+        credentials,
+        producer: createStreamProducer(ctx.redis, ctx.keys),
+        partitionCount: config.PARTITION_COUNT,
+        waitMs: config.REFRESH_WAIT_MS,
+      };
       web = await startHttpServer(
         ctx,
         [
           { path: '/api/snaptrade', router: snaptradeRouter({ db: ctx.db, verifier, client: snaptrade, credentials, scheduler, queueEvents, refreshWaitMs: config.REFRESH_WAIT_MS }) },
           { path: '/api/alpaca', router: alpacaRouter({ db: ctx.db, verifier, alpaca, credentials, scheduler }) },
+          { path: '/api', router: userRouter({ ...deletion, verifier }) },
+          { path: '/api/admin', router: adminUserRouter({ ...deletion, adminToken: config.ADMIN_TOKEN }) },
           { path: '/api', router: portfolioRouter({ db: ctx.db, redis: ctx.redis, keys: ctx.keys, verifier }) },
           { path: '/', router: dashboardRouter() },
         ],

@@ -1,5 +1,6 @@
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Knex } from '../db/knex.ts';
+import { userHash } from '../users/user-hash.ts';
 
 /**
  * Brokerage credentials at rest: sealed with AES-256-GCM (ENCRYPTION_KEY), bound to the owning
@@ -9,6 +10,10 @@ export interface SnapTradeCredentials {
   userId: string;
   snaptradeUserId: string;
   userSecret: string;
+  /** Which registration of the user this is (1, 2, ...): a re-registration takes the next. */
+  generation: number;
+  /** Set once SnapTrade answered 401 "Invalid userID or userSecret" for this registration. */
+  invalidSince: Date | null;
 }
 
 export interface AlpacaCredentials {
@@ -41,31 +46,68 @@ export class CredentialsStore {
       this.cache.delete(userId);
       return undefined;
     }
-    const value = {
+    const value: SnapTradeCredentials = {
       userId,
       snaptradeUserId: row.snaptrade_user_id,
       userSecret: this.box.decrypt(row.user_secret_sealed, `snaptrade:${userId}`),
+      generation: row.generation,
+      invalidSince: row.invalid_since ?? null,
     };
     if (this.cache.size >= this.cacheMax) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(userId, { value, expires: Date.now() + this.cacheTtlMs });
     return value;
   }
 
-  /** Stores a newly registered SnapTrade user (the user row is created when missing). */
+  /**
+   * Stores a new SnapTrade registration of the user (the user row is created when missing, and a
+   * deletion tombstone cleared: the user came back). A re-registration takes the next generation
+   * and clears the invalid mark.
+   */
   async saveSnaptrade(userId: string, snaptradeUserId: string, userSecret: string, trx?: Knex.Transaction): Promise<void> {
     const write = async (tx: Knex.Transaction) => {
       await tx('users').insert({ id: userId }).onConflict('id').ignore();
+      await tx('deleted_users').where({ user_hash: userHash(userId) }).delete();
       await tx('snaptrade_users')
         .insert({
           user_id: userId,
           snaptrade_user_id: snaptradeUserId,
           user_secret_sealed: this.box.encrypt(userSecret, `snaptrade:${userId}`),
+          registered_at: tx.raw('clock_timestamp()'),
         })
         .onConflict('user_id')
-        .merge(['snaptrade_user_id', 'user_secret_sealed', 'updated_at']);
+        .merge({
+          snaptrade_user_id: snaptradeUserId,
+          user_secret_sealed: this.box.encrypt(userSecret, `snaptrade:${userId}`),
+          generation: tx.raw('snaptrade_users.generation + 1'),
+          // The clock now, not the transaction's start: SnapTrade's USER_DELETED of the previous
+          // registration (sent while this transaction waited on SnapTrade) must read as older.
+          registered_at: tx.raw('clock_timestamp()'),
+          invalid_since: null,
+          invalid_reason: null,
+          updated_at: tx.fn.now(),
+        });
     };
     if (trx) await write(trx);
     else await this.db.transaction(write);
+    this.cache.delete(userId);
+  }
+
+  /**
+   * Marks registration `generation` of the user as no longer accepted by SnapTrade. A newer
+   * registration is left alone (the failure was for a secret already replaced). True when this
+   * call marked it.
+   */
+  async markSnaptradeInvalid(db: Knex, userId: string, generation: number, reason: string): Promise<boolean> {
+    const updated = await db('snaptrade_users')
+      .where({ user_id: userId, generation })
+      .whereNull('invalid_since')
+      .update({ invalid_since: db.fn.now(), invalid_reason: reason, updated_at: db.fn.now() });
+    this.cache.delete(userId);
+    return updated > 0;
+  }
+
+  /** Drops the cached credentials of a user (another process may have re-registered them). */
+  forget(userId: string): void {
     this.cache.delete(userId);
   }
 

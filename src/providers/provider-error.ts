@@ -9,6 +9,9 @@ export type ProviderName = 'snaptrade' | 'alpaca';
  * The message never carries secrets (request URLs hold `userSecret`).
  */
 export class ProviderError extends Error {
+  /** For a SnapTrade user call: the registration generation whose secret was used. */
+  registrationGeneration: number | undefined;
+
   constructor(
     readonly provider: ProviderName,
     readonly operation: string,
@@ -29,9 +32,28 @@ export class ProviderError extends Error {
       code: this.code,
       message: this.message,
       retryable: this.retryable,
+      ...(this.registrationGeneration === undefined ? {} : { registrationGeneration: this.registrationGeneration }),
     };
   }
 }
+
+/**
+ * SnapTrade's 401 "Invalid userID or userSecret provided" (code 1083): SnapTrade no longer accepts
+ * the user's registration (the user was deleted there, its secret reset, or the data is from
+ * another SnapTrade environment). Only a new registration helps.
+ */
+export function isInvalidSnapTradeUser(err: unknown): err is ProviderError {
+  return (
+    err instanceof ProviderError &&
+    err.provider === 'snaptrade' &&
+    err.status === 401 &&
+    (err.code === '1083' || /invalid userid or usersecret/i.test(err.message))
+  );
+}
+
+/** What the user is told when SnapTrade no longer accepts their registration. */
+export const INVALID_REGISTRATION_MESSAGE =
+  'SnapTrade no longer accepts your registration (it was reset or deleted there): connect your brokerages again.';
 
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 425 || status === 408 || status >= 500;

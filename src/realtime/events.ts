@@ -143,10 +143,17 @@ export interface SyncStatus {
   at: string;
 }
 
+/**
+ * A brokerage connection's state. `broken`: the brokerage wants the user to log in again (the
+ * portal repairs it); `needs_relink`: SnapTrade no longer accepts the user's registration, so the
+ * connection is gone there and must be connected anew.
+ */
+export type ConnectionState = 'active' | 'broken' | 'disabled' | 'removed' | 'needs_relink';
+
 export interface ConnectionStatus {
   connectionId: string;
   brokerage: string | null;
-  status: 'active' | 'broken' | 'disabled' | 'removed';
+  status: ConnectionState;
   message?: string;
   at: string;
 }
@@ -162,6 +169,14 @@ export interface ServerToClientEvents {
   'portfolio:delta': (delta: PortfolioDelta) => void;
   'sync:status': (status: SyncStatus) => void;
   'connection:status': (status: ConnectionStatus) => void;
+  /** The user's session is over (their account was deleted); the server closes the socket next. */
+  'session:ended': (ended: SessionEnded) => void;
+}
+
+export interface SessionEnded {
+  reason: 'account_deleted';
+  message: string;
+  at: string;
 }
 
 /** Events a browser sends. */

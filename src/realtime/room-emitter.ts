@@ -5,6 +5,7 @@ import type {
   PortfolioDelta,
   PortfolioSnapshot,
   ServerToClientEvents,
+  SessionEnded,
   SyncStatus,
 } from './events.ts';
 import { userRoom } from './events.ts';
@@ -27,6 +28,8 @@ export interface RoomEmitter {
   delta(userId: string, delta: PortfolioDelta): Promise<number>;
   syncStatus(userId: string, status: SyncStatus): Promise<number>;
   connectionStatus(userId: string, status: ConnectionStatus): Promise<number>;
+  /** Tells every open tab of the user why their session is over, then closes their sockets. */
+  endSessions(userId: string, ended: SessionEnded): Promise<number>;
 }
 
 export interface RoomEmitterOptions {
@@ -71,5 +74,12 @@ export function createRoomEmitter(redis: Redis, options: RoomEmitterOptions = {}
     delta: (userId, delta) => send(userId, 'portfolio:delta', delta),
     syncStatus: (userId, status) => send(userId, 'sync:status', status),
     connectionStatus: (userId, status) => send(userId, 'connection:status', status),
+    async endSessions(userId, ended) {
+      const told = await send(userId, 'session:ended', ended);
+      lastPublish = undefined;
+      emitter.in(userRoom(userId)).disconnectSockets(true);
+      await (lastPublish as Promise<number> | undefined);
+      return told;
+    },
   };
 }

@@ -184,7 +184,7 @@ export class SyncWorker {
               continue;
             }
             stats.lastStreamId = await this.options.producer.append(
-              this.envelope(userId, 'sync.failed', { provider: provider.name, accountId: account.externalId, ...failure, status: (err as ProviderError).status ?? null, code: (err as ProviderError).code ?? null }),
+              this.envelope(userId, 'sync.failed', { provider: provider.name, accountId: account.externalId, ...failurePayload(err) }),
             );
           }
         }
@@ -195,8 +195,10 @@ export class SyncWorker {
         // transient failure retries the whole user sync (jittered backoff) while attempts last.
         if (failure.retryable && job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err;
         stats.failures.push({ scope: `provider ${provider.name}`, ...failure });
+        // A registration already known to be invalid was not even tried: nothing new to tell.
+        if (err instanceof ProviderError && err.operation === 'credentials') continue;
         stats.lastStreamId = await this.options.producer.append(
-          this.envelope(userId, 'sync.failed', { provider: provider.name, ...failure, status: (err as ProviderError).status ?? null, code: (err as ProviderError).code ?? null }),
+          this.envelope(userId, 'sync.failed', { provider: provider.name, ...failurePayload(err) }),
         );
       }
     }
@@ -254,15 +256,8 @@ export class SyncWorker {
     const retryable = err instanceof ProviderError ? err.retryable : true;
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (!retryable || lastAttempt) {
-      await this.options.producer.append(
-        this.envelope(userId, 'sync.failed', {
-          ...scope,
-          error: err instanceof Error ? err.message : String(err),
-          status: err instanceof ProviderError ? (err.status ?? null) : null,
-          code: err instanceof ProviderError ? (err.code ?? null) : null,
-          retryable,
-        }),
-      );
+      const known = err instanceof ProviderError && err.operation === 'credentials';
+      if (!known) await this.options.producer.append(this.envelope(userId, 'sync.failed', { ...scope, ...failurePayload(err) }));
     }
     if (!retryable) return new UnrecoverableError(err instanceof Error ? err.message : String(err));
     return err instanceof Error ? err : new Error(String(err));
@@ -273,6 +268,17 @@ export class SyncWorker {
     this.connection.disconnect();
     this.redis.disconnect();
   }
+}
+
+/** A `sync.failed` payload's account of the error (the actor acts on status, code, generation). */
+function failurePayload(err: unknown) {
+  const provider = err instanceof ProviderError ? err : undefined;
+  return {
+    ...describe(err),
+    status: provider?.status ?? null,
+    code: provider?.code ?? null,
+    registrationGeneration: provider?.registrationGeneration ?? null,
+  };
 }
 
 function describe(err: unknown): { error: string; retryable: boolean } {

@@ -42,6 +42,7 @@ const USER_ROUTES: [string, string, string?][] = [
   ['POST', '/api/snaptrade/connection-url', '{}'],
   ['POST', '/api/snaptrade/refresh'],
   ['POST', '/api/alpaca/accounts', '{"keyId":"k","secretKey":"s"}'],
+  ['DELETE', '/api/me'],
 ];
 
 describe('authentication', () => {

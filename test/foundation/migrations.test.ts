@@ -18,6 +18,7 @@ const TABLES = [
   'portfolio_snapshots',
   'fx_rates',
   'sync_runs',
+  'deleted_users',
 ];
 
 async function tables(db: TestDatabase): Promise<string[]> {
@@ -38,6 +39,7 @@ describe('migrations', () => {
     const all = await migrateLatest(db.knex);
     expect(all[0]).toBe('20261126000000_initial_schema.ts');
     expect(all).toContain('20261126040000_position_previous_close.ts');
+    expect(all).toContain('20261130000000_snaptrade_registration_state.ts');
     expect((await tables(db)).sort()).toEqual([...TABLES].sort());
     await migrateRollback(db.knex, true);
     expect(await tables(db)).toEqual([]);

@@ -4,6 +4,10 @@ import { issueUserToken } from '../../src/auth/user-tokens.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { setRootLogger } from '../../src/logging/logger.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
+import { waitForCheckpoint } from '../../src/api/checkpoint-wait.ts';
+import type { Envelope } from '../../streams/envelope.ts';
+import { streamKeys } from '../../streams/keys.ts';
+import { partitionOf } from '../../streams/partition.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { createTestRedis, type TestRedis } from './redis.ts';
 
@@ -17,6 +21,12 @@ export interface TestEngine {
   url: string;
   namespace: string;
   token(userId: string, ttlSeconds?: number): Promise<string>;
+  /**
+   * Waits until an event of the user that `matches` is in their partition stream and their actor
+   * has applied it (its checkpoint reached it): a positive marker instead of a sleep. Resolves
+   * with the entry's stream id.
+   */
+  applied(userId: string, matches: (envelope: Envelope) => boolean, timeoutMs?: number): Promise<string>;
   /** Calls the engine's HTTP API as `userId`; returns status and parsed body. */
   api<T = unknown>(userId: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
@@ -75,6 +85,23 @@ export async function startTestEngine(
       url,
       namespace,
       token: (userId, ttl = 3600) => issueUserToken(config.AUTH_SECRET!, userId, ttl),
+      async applied(userId, matches, timeoutMs = 15_000) {
+        const key = streamKeys(namespace).partitionStream(partitionOf(userId, config.PARTITION_COUNT));
+        const streamId = await eventually(
+          async () => {
+            const entries = await redis.client.xrange(key, '-', '+');
+            const found = entries.find(([, fields]) => {
+              const envelope = JSON.parse(fields[1] ?? 'null') as Envelope | null;
+              return envelope?.user === userId && matches(envelope);
+            });
+            return found?.[0];
+          },
+          timeoutMs,
+          'the event in the stream',
+        );
+        if (!(await waitForCheckpoint(db.knex, userId, streamId, timeoutMs))) throw new Error(`event ${streamId} was not applied`);
+        return streamId;
+      },
       async api(userId, method, path, body) {
         const token = await issueUserToken(config.AUTH_SECRET!, userId, 600);
         const response = await fetch(`${url}${path}`, {

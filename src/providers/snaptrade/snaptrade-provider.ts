@@ -1,6 +1,6 @@
-import type { CredentialsStore } from '../credentials-store.ts';
+import type { CredentialsStore, SnapTradeCredentials } from '../credentials-store.ts';
 import type { HoldingsProvider, ProviderAccountList, ProviderHoldings, RefreshOutcome } from '../holdings-provider.ts';
-import { ProviderError } from '../provider-error.ts';
+import { INVALID_REGISTRATION_MESSAGE, isInvalidSnapTradeUser, ProviderError } from '../provider-error.ts';
 import type { SnapTradeClient, SnapTradeUser } from './client.ts';
 
 interface SnapTradeAuthorization {
@@ -34,18 +34,51 @@ export class SnapTradeProvider implements HoldingsProvider {
     private readonly credentials: CredentialsStore,
   ) {}
 
-  private async user(userId: string): Promise<SnapTradeUser> {
+  private async credentialsOf(userId: string): Promise<SnapTradeCredentials> {
     const creds = await this.credentials.snaptrade(userId);
     if (!creds) {
       throw new ProviderError('snaptrade', 'credentials', 404, 'not_registered', `user ${userId} has no SnapTrade registration`, false);
     }
-    return { userId: creds.snaptradeUserId, userSecret: creds.userSecret };
+    if (creds.invalidSince) {
+      // Known to fail: spend none of the shared budget on it until the user registers again.
+      const err = new ProviderError('snaptrade', 'credentials', 401, '1083', INVALID_REGISTRATION_MESSAGE, false);
+      err.registrationGeneration = creds.generation;
+      throw err;
+    }
+    return creds;
+  }
+
+  /**
+   * Runs SnapTrade calls as the user. A 401 for the user's secret is tried once more with the
+   * credentials read afresh (another process may have registered the user again since they were
+   * cached); if it still fails, the error names the registration generation that failed.
+   */
+  private async asUser<T>(userId: string, run: (user: SnapTradeUser) => Promise<T>): Promise<T> {
+    let creds = await this.credentialsOf(userId);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run({ userId: creds.snaptradeUserId, userSecret: creds.userSecret });
+      } catch (err) {
+        if (!isInvalidSnapTradeUser(err)) throw err;
+        this.credentials.forget(userId);
+        const fresh = await this.credentialsOf(userId).catch(() => undefined);
+        if (attempt === 0 && fresh && fresh.generation !== creds.generation) {
+          creds = fresh;
+          continue;
+        }
+        err.registrationGeneration = creds.generation;
+        // Not cached: the next call reads the invalid mark the actor is about to write.
+        this.credentials.forget(userId);
+        throw err;
+      }
+    }
   }
 
   async listAccounts(userId: string): Promise<ProviderAccountList> {
-    const user = await this.user(userId);
-    const authorizations = (await this.client.listAuthorizations(user)) as unknown as SnapTradeAuthorization[];
-    const accounts = (await this.client.listAccounts(user)) as unknown as SnapTradeAccount[];
+    const [authorizations, accounts] = await this.asUser(userId, async (user) => [
+      (await this.client.listAuthorizations(user)) as unknown as SnapTradeAuthorization[],
+      (await this.client.listAccounts(user)) as unknown as SnapTradeAccount[],
+    ] as const);
     const byId = new Map(authorizations.map((a) => [a.id, a]));
     return {
       connections: authorizations.map((a) => ({
@@ -70,12 +103,13 @@ export class SnapTradeProvider implements HoldingsProvider {
   }
 
   async fetchHoldings(userId: string, accountExternalId: string): Promise<ProviderHoldings> {
-    const user = await this.user(userId);
-    const positions = (await this.client.positions(user, accountExternalId)) as unknown as {
-      results?: { instrument?: { symbol?: string }; symbol?: { symbol?: { symbol?: string } } }[];
-      data_freshness?: { as_of?: string | null } | null;
-    };
-    const balances = await this.client.balances(user, accountExternalId);
+    const [positions, balances] = await this.asUser(userId, async (user) => [
+      (await this.client.positions(user, accountExternalId)) as unknown as {
+        results?: { instrument?: { symbol?: string }; symbol?: { symbol?: { symbol?: string } } }[];
+        data_freshness?: { as_of?: string | null } | null;
+      },
+      await this.client.balances(user, accountExternalId),
+    ] as const);
     const results = positions.results ?? [];
     return {
       positions,
@@ -87,8 +121,9 @@ export class SnapTradeProvider implements HoldingsProvider {
   }
 
   async refreshConnections(userId: string): Promise<RefreshOutcome[]> {
-    const user = await this.user(userId);
-    const authorizations = (await this.client.listAuthorizations(user)) as unknown as SnapTradeAuthorization[];
+    const creds = await this.credentialsOf(userId);
+    const user = { userId: creds.snaptradeUserId, userSecret: creds.userSecret };
+    const authorizations = (await this.asUser(userId, (u) => this.client.listAuthorizations(u))) as unknown as SnapTradeAuthorization[];
     const outcomes: RefreshOutcome[] = [];
     for (const auth of authorizations) {
       try {
