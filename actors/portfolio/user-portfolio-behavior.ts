@@ -1,6 +1,7 @@
 import type { ConnectionState } from '../../src/realtime/events.ts';
 import type { Knex } from '../../src/db/knex.ts';
 import {
+  aggregateHoldings,
   applyQuote,
   quoteAt,
   settlePrices,
@@ -662,7 +663,7 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     state.tombstoned = true;
     state.connections.clear();
     state.accounts.clear();
-    state.portfolio = (await loadPortfolio(tx, '\u0000none', EMPTY_FX_TABLE)).portfolio;
+    state.portfolio = aggregateHoldings(new Map(), { baseCurrency: state.baseCurrency, fx: EMPTY_FX_TABLE });
     state.tickers.clear();
     state.outbox.push({ kind: 'purged', partition, upToId: streamId });
   }

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { Snaptrade, SnaptradeAuth } from 'snaptrade-typescript-sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
