@@ -4,6 +4,7 @@ import {
   type AccountSummary,
   type ClientToServerEvents,
   type ConnectionStatus,
+  type SessionEnded,
   type HandshakeErrorData,
   type HoldingView,
   type PortfolioDelta,
@@ -44,6 +45,8 @@ export type StoreEvent =
   | { type: 'gap'; expected: number; received: number }
   | { type: 'sync'; status: SyncStatus }
   | { type: 'connection'; status: ConnectionStatus }
+  /** The server ended the session for good (the account was deleted); it will not reconnect. */
+  | { type: 'ended'; ended: SessionEnded }
   | { type: 'socket'; connected: boolean; error?: { code: string | undefined; message: string } };
 
 export interface StoreStats {
@@ -229,6 +232,14 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
     notify({ type: 'connection', status });
   }
 
+  function onSessionEnded(ended: SessionEnded): void {
+    state = null;
+    buffer.clear();
+    syncStatuses.clear();
+    connections.clear();
+    notify({ type: 'ended', ended });
+  }
+
   /** Attaches or detaches every handler: one list, so `dispose` removes exactly what was added. */
   function wire(method: 'on' | 'off'): void {
     socket[method]('connect', onConnect);
@@ -238,6 +249,7 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
     socket[method]('portfolio:delta', onDelta);
     socket[method]('sync:status', onSyncStatus);
     socket[method]('connection:status', onConnectionStatus);
+    socket[method]('session:ended', onSessionEnded);
   }
   wire('on');
 

@@ -65,6 +65,19 @@ const TOTALS: { key: keyof PortfolioTotals; label: string; signed?: boolean }[] 
   { key: 'dayChange', label: 'Day change', signed: true },
 ];
 
+/** A connection state in words. */
+const CONNECTION_LABELS: Record<string, string> = {
+  active: 'active',
+  broken: 'needs reconnecting',
+  disabled: 'disabled',
+  removed: 'removed',
+  needs_relink: 'needs re-link',
+};
+
+function connectionLabel(status: string): string {
+  return CONNECTION_LABELS[status] ?? status;
+}
+
 const COLUMNS = ['Symbol', 'Quantity', 'Price', 'Value', 'Unrealized P/L', 'Day change', 'Accounts'];
 
 interface HoldingRow {
@@ -248,7 +261,7 @@ export function renderDashboard(
           el('td', {}, a.name),
           el('td', { class: 'muted' }, a.provider),
           el('td', {}, a.status),
-          el('td', { class: a.connectionStatus === 'active' ? 'pos' : 'neg' }, a.connectionStatus),
+          el('td', { class: a.connectionStatus === 'active' ? 'pos' : 'neg' }, connectionLabel(a.connectionStatus)),
         ),
       ),
     );
@@ -269,7 +282,7 @@ export function renderDashboard(
         el(
           'span',
           { class: `status ${c.status}`, title: c.message ?? '' },
-          `${c.brokerage ?? c.connectionId}: ${c.status}${c.message ? ` — ${c.message}` : ''}`,
+          `${c.brokerage ?? c.connectionId}: ${connectionLabel(c.status)}${c.message ? ` — ${c.message}` : ''}`,
         ),
       ),
     );
@@ -294,6 +307,13 @@ export function renderDashboard(
       case 'gap':
         connection.textContent = 'resyncing…';
         break;
+      case 'ended':
+        connection.textContent = 'signed out';
+        connection.className = 'pill bad';
+        root.querySelector('main')?.replaceChildren(
+          el('section', { 'data-testid': 'session-ended' }, el('h2', {}, event.ended.message), el('p', {}, 'Nothing of it is kept here. Close this page.')),
+        );
+        return;
       case 'socket':
         if (event.connected) {
           connection.textContent = 'live';
