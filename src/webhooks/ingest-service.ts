@@ -71,7 +71,8 @@ export class StoreTimeoutError extends Error {
 
 /**
  * The webhook pipeline without HTTP: parse, verify the signature (before looking at the fields,
- * so an unauthenticated caller learns nothing about our schema), validate, check the age, then
+ * so an unauthenticated caller learns nothing about our schema), drop the deprecated
+ * `webhookSecret` (after the check: the signature covers it), validate, check the age, then
  * dedupe and append in one Lua script. The answer to SnapTrade is only "accepted" once Redis has
  * acknowledged the append.
  */
@@ -106,6 +107,8 @@ export function createWebhookIngest(options: WebhookIngestOptions): WebhookInges
       if (!verifyWebhookSignature(body, signature, options.signingKeys)) {
         return reject('bad_signature', 'FS_WEBHOOK_SIGNATURE', 'missing or invalid Signature header');
       }
+      // The signature covers it, so it goes only now, and before anything is stored.
+      stripDeprecatedSecret(body);
       const validation = validateWebhook(body);
       if (!validation.ok) return reject('invalid_schema', 'FS_VALIDATION', validation.reason);
       const webhook = validation.webhook;
@@ -157,6 +160,18 @@ export function createWebhookIngest(options: WebhookIngestOptions): WebhookInges
       }
     },
   };
+}
+
+/**
+ * SnapTrade's deprecated `webhookSecret` (a shared secret repeated in every API-key webhook): never
+ * used for authentication here (the Signature is), so it is dropped before the body is appended to
+ * the stream (and from there reaches `webhook_inbox`, replays and logs).
+ */
+export const DEPRECATED_SECRET_FIELDS = ['webhookSecret'] as const;
+
+function stripDeprecatedSecret(body: unknown): void {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
+  for (const field of DEPRECATED_SECRET_FIELDS) delete (body as Record<string, unknown>)[field];
 }
 
 /**

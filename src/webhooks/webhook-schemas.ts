@@ -61,7 +61,10 @@ const minimalFields = { webhookId: id, userId: id, eventTimestamp, eventType };
 const apiKeyCommon = z.looseObject({
   ...minimalFields,
   clientId: text,
-  /** Deprecated by SnapTrade; kept in the payload, never used for authentication. */
+  /**
+   * Deprecated by SnapTrade; never used for authentication. The ingest removes it once the
+   * signature is checked, so it is never stored; other callers may still pass it.
+   */
   webhookSecret: z.string().optional(),
 });
 
@@ -190,7 +193,8 @@ export function validateWebhook(body: unknown): WebhookValidation {
       schema,
       knownEventType: known,
       // The payload as received: zod's output would drop nothing (loose objects), but keeping the
-      // original object guarantees the stream holds exactly what was signed.
+      // original object guarantees the stream holds exactly what was signed (less the deprecated
+      // `webhookSecret`, which the ingest drops before validating).
       body: record,
     },
   };
