@@ -1,4 +1,4 @@
-import { issueUserToken } from './auth/user-tokens.ts';
+import { issueUserToken, userTokenSettings } from './auth/user-tokens.ts';
 import { ConfigError, loadConfig, type Config } from './config/config.ts';
 import { startFoliostream } from './app/foliostream.ts';
 import { createLogger } from './logging/logger.ts';
@@ -59,7 +59,8 @@ installShutdownHandlers(async () => {
 const base = app.url!;
 await sandbox.control.configureWebhooks({ url: `${base}/api/snaptrade/webhook` });
 
-const token = await issueUserToken(config.AUTH_SECRET!, DEMO_USER, 24 * 3600);
+// Carries AUTH_ISSUER/AUTH_AUDIENCE when they are set; a day, or the longest lifetime accepted.
+const token = await issueUserToken(userTokenSettings(config), DEMO_USER, Math.min(24 * 3600, config.AUTH_MAX_TOKEN_LIFETIME_SECONDS));
 // A fresh demo user each run, deleted the way a person deletes their account: the sandbox forgot
 // last run's users when it stopped, so nothing of them would work anyway.
 if (await app.ctx.db('users').where({ id: DEMO_USER }).first('id')) {

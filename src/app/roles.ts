@@ -10,7 +10,7 @@ import { alpacaRouter } from '../api/alpaca-routes.ts';
 import { portfolioRouter } from '../api/portfolio-routes.ts';
 import { snaptradeRouter } from '../api/snaptrade-routes.ts';
 import { adminUserRouter, userRouter } from '../api/user-routes.ts';
-import { createUserTokenVerifier } from '../auth/user-tokens.ts';
+import { createUserTokenVerifier, userTokenSettings } from '../auth/user-tokens.ts';
 import { startHttpServer, type HttpServer } from '../http/server.ts';
 import { startMarketIngester } from '../market/market-data-ingester.ts';
 import { createSymbolCollector } from '../market/symbol-collector.ts';
@@ -82,7 +82,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
     limiter,
   });
   const alpaca = new AlpacaProvider(credentials, { tradingUrl: config.ALPACA_TRADING_URL, dataUrl: config.ALPACA_DATA_URL });
-  const verifier = createUserTokenVerifier({ secret: config.AUTH_SECRET, jwksUrl: config.AUTH_JWKS_URL });
+  const verifier = createUserTokenVerifier(userTokenSettings(config));
   const rtKeys = realtimeKeys(ctx.keys.namespace);
 
   let web: HttpServer | undefined;

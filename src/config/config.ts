@@ -58,6 +58,24 @@ export function loadConfig(env: Env = process.env): Config {
   if (production && !out.AUTH_SECRET && !out.AUTH_JWKS_URL) {
     problems.push({ variable: 'AUTH_SECRET', message: 'AUTH_SECRET or AUTH_JWKS_URL is required in production' });
   }
+  if (production && out.AUTH_JWKS_URL) {
+    // An identity provider signs tokens for many applications: without these, a token it issued
+    // for another of them would be accepted here.
+    for (const variable of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
+      if (!out[variable] && !problems.some((p) => p.variable === variable)) {
+        problems.push({ variable, message: 'is required in production with AUTH_JWKS_URL' });
+      }
+    }
+  }
+  if (production && out.METRICS_PORT === undefined && !out.METRICS_TOKEN && !problems.some((p) => p.variable.startsWith('METRICS_'))) {
+    problems.push({
+      variable: 'METRICS_TOKEN',
+      message: 'METRICS_TOKEN or METRICS_PORT is required in production (metrics are never public on PORT there)',
+    });
+  }
+  if (out.METRICS_PORT !== undefined && out.METRICS_PORT !== 0 && out.METRICS_PORT === out.PORT) {
+    problems.push({ variable: 'METRICS_PORT', message: 'must differ from PORT' });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Config;
 }

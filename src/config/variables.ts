@@ -70,7 +70,23 @@ export const variables = {
   PORT: {
     schema: port,
     default: '3000',
-    description: 'HTTP port for the API, webhooks, socket.io and metrics.',
+    description: 'HTTP port for the API, webhooks, socket.io and (unless `METRICS_PORT` is set) metrics.',
+  },
+  METRICS_PORT: {
+    schema: port,
+    description:
+      'Serve `GET /metrics` on this port instead of the public one, on `METRICS_HOST`, in every role (worker and market processes included). Production needs this or `METRICS_TOKEN`.',
+  },
+  METRICS_HOST: {
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+    description: 'Interface the metrics server of `METRICS_PORT` binds to (a private one; `0.0.0.0` only behind a network policy).',
+  },
+  METRICS_TOKEN: {
+    schema: z.string().min(16, 'must be at least 16 characters'),
+    secret: true,
+    description:
+      'Bearer token `GET /metrics` requires (on the public port, and on `METRICS_PORT` when both are set). Unset outside production: metrics are public on `PORT`.',
   },
   ROLES: {
     schema: z
@@ -166,6 +182,22 @@ export const variables = {
   AUTH_JWKS_URL: {
     schema: url,
     description: 'JWKS URL of the identity provider that signs user tokens (instead of `AUTH_SECRET`).',
+  },
+  AUTH_ISSUER: {
+    schema: z.string().min(1),
+    description:
+      'Issuer a user token must carry exactly as `iss`. Unset: not checked. Required in production with `AUTH_JWKS_URL`. Tokens foliostream issues itself (demo, tests) carry it.',
+  },
+  AUTH_AUDIENCE: {
+    schema: z.string().min(1),
+    description:
+      'Audience a user token\'s `aud` must be or include. Unset: not checked. Required in production with `AUTH_JWKS_URL`. Tokens foliostream issues itself carry it.',
+  },
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: {
+    schema: positiveInt,
+    default: '86400',
+    description:
+      'Longest lifetime (`exp - iat`) of a user token accepted; a token without `iat`, or issued in the future, is refused.',
   },
   ADMIN_TOKEN: {
     schema: z.string().min(16, 'must be at least 16 characters'),

@@ -6,6 +6,7 @@
 export const ERRORS = {
   FS_VALIDATION: { status: 400, description: 'The request body or parameters failed validation.' },
   FS_MALFORMED_JSON: { status: 400, description: 'The body is not valid JSON.' },
+  FS_MALFORMED_REQUEST: { status: 400, description: 'The request is not valid HTTP.' },
   FS_UNAUTHENTICATED: { status: 401, description: 'Missing, expired or invalid credentials.' },
   FS_WEBHOOK_SIGNATURE: { status: 401, description: 'Missing or wrong SnapTrade webhook Signature.' },
   FS_WEBHOOK_STALE: {
@@ -14,10 +15,22 @@ export const ERRORS = {
   },
   FS_FORBIDDEN: { status: 403, description: 'Authenticated, but not allowed to do this.' },
   FS_NOT_FOUND: { status: 404, description: 'No such resource (or not yours).' },
+  FS_METHOD_NOT_ALLOWED: {
+    status: 405,
+    description: 'The path exists but not for this method; the Allow header lists the ones it takes.',
+  },
+  FS_REQUEST_TIMEOUT: { status: 408, description: 'The request (its headers or body) did not arrive in time.' },
   FS_CONFLICT: { status: 409, description: 'The request conflicts with the current state.' },
   FS_PAYLOAD_TOO_LARGE: { status: 413, description: 'The body exceeds the configured limit.' },
-  FS_UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The body must be application/json.' },
+  FS_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    description: 'The body must be application/json (UTF-8); a body of another type is refused, not read as empty.',
+  },
   FS_RATE_LIMITED: { status: 429, description: 'Too many requests; retry later.' },
+  FS_HEADERS_TOO_LARGE: {
+    status: 431,
+    description: "The request line (URL) and headers together exceed the server's limit (16 KB).",
+  },
   FS_INTERNAL: { status: 500, description: 'An unexpected error; it was logged.' },
   FS_UPSTREAM: { status: 502, description: 'A brokerage answered with an error.' },
   FS_STORAGE_UNAVAILABLE: { status: 503, description: 'Redis or Postgres is unavailable; retry.' },

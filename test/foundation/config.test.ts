@@ -49,6 +49,33 @@ describe('configuration', () => {
     expect(encryption.message).not.toContain('short-secret-value');
   });
 
+  it('requires AUTH_ISSUER and AUTH_AUDIENCE with AUTH_JWKS_URL in production, naming each', () => {
+    const production = { NODE_ENV: 'production', AUTH_JWKS_URL: 'https://id.example.com/.well-known/jwks.json' };
+    const problems = problemsOf(production);
+    expect(problems.find((p) => p.variable === 'AUTH_ISSUER')?.message).toContain('AUTH_JWKS_URL');
+    expect(problems.find((p) => p.variable === 'AUTH_AUDIENCE')?.message).toContain('AUTH_JWKS_URL');
+    const withBoth = problemsOf({ ...production, AUTH_ISSUER: 'https://id.example.com/', AUTH_AUDIENCE: 'foliostream' });
+    expect(withBoth.map((p) => p.variable)).not.toContain('AUTH_ISSUER');
+    expect(withBoth.map((p) => p.variable)).not.toContain('AUTH_AUDIENCE');
+    // Outside production, and with the HS256 secret, they stay optional.
+    expect(loadConfig({ AUTH_JWKS_URL: production.AUTH_JWKS_URL }).AUTH_ISSUER).toBeUndefined();
+  });
+
+  it('refuses user tokens living longer than a day by default', () => {
+    expect(loadConfig({}).AUTH_MAX_TOKEN_LIFETIME_SECONDS).toBe(86_400);
+    expect(problemsOf({ AUTH_MAX_TOKEN_LIFETIME_SECONDS: '0' }).map((p) => p.variable)).toEqual(['AUTH_MAX_TOKEN_LIFETIME_SECONDS']);
+  });
+
+  it('refuses to start in production with metrics public on PORT (needs METRICS_TOKEN or METRICS_PORT)', () => {
+    const problem = problemsOf({ NODE_ENV: 'production' }).find((p) => p.variable === 'METRICS_TOKEN');
+    expect(problem?.message).toContain('METRICS_PORT');
+    expect(problemsOf({ NODE_ENV: 'production', METRICS_TOKEN: 'a-metrics-token-0123' }).map((p) => p.variable)).not.toContain('METRICS_TOKEN');
+    expect(problemsOf({ NODE_ENV: 'production', METRICS_PORT: '9464' }).map((p) => p.variable)).not.toContain('METRICS_TOKEN');
+    // Outside production metrics stay public on PORT, as documented.
+    expect(loadConfig({}).METRICS_PORT).toBeUndefined();
+    expect(problemsOf({ PORT: '3000', METRICS_PORT: '3000' }).map((p) => p.variable)).toEqual(['METRICS_PORT']);
+  });
+
   it('accepts a 32-byte encryption key as hex or base64 and rejects other lengths', () => {
     const hex = 'ab'.repeat(32);
     expect(loadConfig({ ENCRYPTION_KEY: hex }).ENCRYPTION_KEY.toString('hex')).toBe(hex);

@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUserTokenVerifier, issueUserToken } from '../../src/auth/user-tokens.ts';
 import type { HandshakeErrorData } from '../../src/realtime/events.ts';
 import {
   connected,
@@ -114,5 +115,40 @@ describe('socket.io handshake with the user token', () => {
     await connected(socket);
     const reason = await new Promise<string>((resolve) => socket.once('disconnect', resolve));
     expect(reason).toBe('io server disconnect');
+  });
+});
+
+describe('socket.io handshake with the token rules of the HTTP API (same verifier)', () => {
+  it('a token meant to live longer than the maximum lifetime, or without iat, is refused with FS_RT_TOKEN_INVALID', async () => {
+    const fresh = await h.startWebNode();
+    const user = uniqueUser('longlived');
+    h.book.set(user, [holding(user, 'AAPL', '1')]);
+    const key = new TextEncoder().encode(SECRET);
+    const issued = now();
+    const tooLong = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuedAt(issued).setExpirationTime(issued + 86_401).sign(key);
+    const noIat = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime(issued + 600).sign(key);
+    for (const token of [tooLong, noIat]) {
+      expect(await refusal(h.connect(fresh, { token }))).toEqual({ message: 'invalid token', data: { code: 'FS_RT_TOKEN_INVALID' } });
+    }
+    expect(h.book.requested).not.toContain(user);
+    await fresh.close();
+  });
+
+  it('with an issuer and audience configured, only tokens carrying them connect', async () => {
+    const settings = { secret: SECRET, issuer: 'https://id.example.com/', audience: 'foliostream-api' };
+    const fresh = await h.startWebNode({ verifier: createUserTokenVerifier(settings) });
+    const user = uniqueUser('audience');
+    h.book.set(user, [holding(user, 'AAPL', '1')]);
+    for (const token of [
+      await issueUserToken(SECRET, user, 300),
+      await issueUserToken({ ...settings, issuer: 'https://other.example.com/' }, user, 300),
+      await issueUserToken({ ...settings, audience: 'another-api' }, user, 300),
+    ]) {
+      expect(await refusal(h.connect(fresh, { token }))).toEqual({ message: 'invalid token', data: { code: 'FS_RT_TOKEN_INVALID' } });
+    }
+    const socket = h.connect(fresh, { token: await issueUserToken(settings, user, 300) });
+    await connected(socket);
+    socket.disconnect();
+    await fresh.close();
   });
 });

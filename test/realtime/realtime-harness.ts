@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { io as connectClient, type Socket } from 'socket.io-client';
-import { createUserTokenVerifier, issueUserToken } from '../../src/auth/user-tokens.ts';
+import { createUserTokenVerifier, issueUserToken, type UserTokenVerifier } from '../../src/auth/user-tokens.ts';
 import type {
   ClientToServerEvents,
   HoldingView,
@@ -103,7 +103,8 @@ export interface RealtimeHarness {
   book: PortfolioBook;
   /** What a worker process has: its own Redis connection, the room emitter and the seq counter. */
   worker: { redis: Redis; emitter: RoomEmitter; sequence: PortfolioSequence };
-  startWebNode(): Promise<WebNode>;
+  /** A web node; `verifier` replaces the harness's (HS256 with SECRET, default settings). */
+  startWebNode(options?: { verifier?: UserTokenVerifier }): Promise<WebNode>;
   token(userId: string, ttlSeconds?: number): Promise<string>;
   connect(node: { url: string }, auth: Record<string, unknown>): ClientSocket;
   /** Closes every node and socket it opened, then deletes the test's keys. */
@@ -130,12 +131,12 @@ export async function createRealtimeHarness(): Promise<RealtimeHarness> {
     namespace,
     book,
     worker,
-    async startWebNode() {
+    async startWebNode(options = {}) {
       const server = createServer();
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const metrics = new Registry();
       const gateway = await attachRealtimeGateway(server, {
-        verifier,
+        verifier: options.verifier ?? verifier,
         redisUrl: redis.url,
         snapshot: book.snapshot,
         log,

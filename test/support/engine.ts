@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { startFoliostream, type Foliostream } from '../../src/app/foliostream.ts';
-import { issueUserToken } from '../../src/auth/user-tokens.ts';
+import { issueUserToken, userTokenSettings } from '../../src/auth/user-tokens.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { setRootLogger } from '../../src/logging/logger.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
@@ -84,7 +84,7 @@ export async function startTestEngine(
       config,
       url,
       namespace,
-      token: (userId, ttl = 3600) => issueUserToken(config.AUTH_SECRET!, userId, ttl),
+      token: (userId, ttl = 3600) => issueUserToken(userTokenSettings(config), userId, ttl),
       async applied(userId, matches, timeoutMs = 15_000) {
         const key = streamKeys(namespace).partitionStream(partitionOf(userId, config.PARTITION_COUNT));
         const streamId = await eventually(
@@ -103,7 +103,7 @@ export async function startTestEngine(
         return streamId;
       },
       async api(userId, method, path, body) {
-        const token = await issueUserToken(config.AUTH_SECRET!, userId, 600);
+        const token = await issueUserToken(userTokenSettings(config), userId, 600);
         const response = await fetch(`${url}${path}`, {
           method,
           headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
