@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -63,6 +63,25 @@ function runAs(): { uid: number; gid: number } | undefined {
 }
 
 /**
+ * As root, Postgres runs as the `postgres` user, which must be able to reach its data folder. The
+ * services folder is ours: it gets the traverse bit for others (a `mktemp -d` folder has none).
+ * A parent folder above it that the user cannot pass is the operator's: refuse, saying which.
+ */
+function ensureTraversable(servicesDir: string, owner: { uid: number; gid: number }): void {
+  const canEnter = (dir: string) => spawnSync('test', ['-x', dir], { uid: owner.uid, gid: owner.gid }).status === 0;
+  if (!canEnter(servicesDir)) chmodSync(servicesDir, statSync(servicesDir).mode | 0o001);
+  for (let dir = servicesDir; ; dir = dirname(dir)) {
+    if (!canEnter(dir)) {
+      throw new Error(
+        `Postgres runs as the '${USER}' user, which cannot enter ${dir} (on the way to LOCAL_SERVICES_DIR): ` +
+          `allow it (chmod o+x ${dir}) or set LOCAL_SERVICES_DIR to a folder it can reach.`,
+      );
+    }
+    if (dirname(dir) === dir) return;
+  }
+}
+
+/**
  * A real PostgreSQL server on a free loopback port, with its data in `dir`. With `persistent`
  * the folder is kept between runs (the demo); otherwise it is removed on stop (tests). The
  * server runs in its own process group, so a Ctrl-C in the terminal reaches us, not it, and we
@@ -77,6 +96,7 @@ export async function startLocalPostgres(options: {
   const bin = await binaries();
   const owner = runAs();
   mkdirSync(dirname(options.dir), { recursive: true });
+  if (owner) ensureTraversable(dirname(options.dir), owner);
   // A server left running by a run that was killed still holds the folder: stop it first.
   const stale = readPidFile(join(options.dir, 'postmaster.pid'));
   if (stale) await terminate(stale);

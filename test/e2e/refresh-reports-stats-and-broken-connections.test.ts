@@ -9,6 +9,7 @@ import { eventually, startTestEngine, type TestEngine } from '../support/engine.
  */
 interface RefreshBody {
   status: string;
+  message: string;
   applied: boolean;
   accounts: number;
   positions: number;
@@ -94,7 +95,9 @@ describe('POST /api/snaptrade/refresh', () => {
   it('reports a broken connection as a failure and lists it as broken', async () => {
     await engine.sandbox.control.breakConnection(robinhood.id);
     const body = await refresh();
-    expect(body.status).toBe('done');
+    // Some accounts synced, one connection failed: partial, and said so in words.
+    expect(body.status).toBe('partial');
+    expect(body.message).toMatch(/refreshed; \d+ parts? failed/);
     expect(body.applied).toBe(true);
     // The working connection is still synced in full.
     expect({ accounts: body.accounts, positions: body.positions, symbols: body.symbols }).toEqual(await brokerageStats([questrade.id]));

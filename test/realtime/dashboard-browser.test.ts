@@ -104,7 +104,7 @@ describe('the live dashboard in a browser', () => {
     expect(await price.getAttribute('class')).toContain('flash-up');
     expect(await row('AAPL').locator('[data-field="value"]').textContent()).toBe('$1,952.50');
     expect(await row('MSFT').locator('[data-field="price"]').getAttribute('class')).not.toContain('flash');
-    await expect.poll(() => page.getByTestId('connection-statuses').textContent()).toContain('Questrade: broken');
+    await expect.poll(() => page.getByTestId('connection-statuses').textContent()).toContain('Questrade: needs reconnecting');
     expect(await page.getByTestId('sync-statuses').textContent()).toContain('Margin: syncing');
     expect(await page.getByTestId('meta').textContent()).toContain('seq 1');
 
