@@ -11,7 +11,7 @@ import { portfolioRouter } from '../api/portfolio-routes.ts';
 import { snaptradeRouter } from '../api/snaptrade-routes.ts';
 import { adminUserRouter, userRouter } from '../api/user-routes.ts';
 import { createUserTokenVerifier, userTokenSettings } from '../auth/user-tokens.ts';
-import { startHttpServer, type HttpServer } from '../http/server.ts';
+import { startHttpServer, startMetricsServer, type HttpServer } from '../http/server.ts';
 import { startMarketIngester } from '../market/market-data-ingester.ts';
 import { createSymbolCollector } from '../market/symbol-collector.ts';
 import { AlpacaProvider } from '../providers/alpaca/alpaca-provider.ts';
@@ -40,6 +40,8 @@ import { startPriceRevaluation, type PriceRevaluation } from './price-revaluatio
 
 export interface RunningRoles {
   web: HttpServer | undefined;
+  /** The metrics server (`METRICS_PORT`), whatever the roles, when configured. */
+  metrics: { url: string } | undefined;
   worker: WorkerRuntime<UserPortfolioState> | undefined;
   /** The worker role's price revaluation (its counters), when the worker role runs here. */
   priceRevaluation: PriceRevaluation | undefined;
@@ -86,9 +88,17 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
   const rtKeys = realtimeKeys(ctx.keys.namespace);
 
   let web: HttpServer | undefined;
+  let metrics: { url: string } | undefined;
   let worker: WorkerRuntime<UserPortfolioState> | undefined;
   let priceRevaluation: PriceRevaluation | undefined;
   try {
+    if (config.METRICS_PORT !== undefined) {
+      const metricsServer = await startMetricsServer(ctx);
+      metrics = { url: metricsServer.url };
+      // Pushed first, so it stops last: the final scrape sees the shutdown.
+      stops.push(() => metricsServer.close());
+      ctx.log.info({ url: metricsServer.url }, 'metrics served apart from the public port');
+    }
     if (config.ROLES.includes('market')) {
       const ingester = await startMarketIngester(ctx);
       stops.push(() => ingester.stop());
@@ -245,5 +255,5 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
     await stopAll();
     throw err;
   }
-  return { web, worker, priceRevaluation, scheduler, stop: stopAll };
+  return { web, metrics, worker, priceRevaluation, scheduler, stop: stopAll };
 }

@@ -35,11 +35,20 @@ export function requireUser(verifier: UserTokenVerifier): RequestHandler {
 
 /** Requires `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
 export function requireAdmin(adminToken: string | undefined): RequestHandler {
-  const expected = Buffer.from(adminToken ?? '', 'utf8');
-  return (req, _res, next) => {
+  return requireBearerToken(adminToken, 'admin token required');
+}
+
+/**
+ * Requires `Authorization: Bearer <expected>`, compared in constant time; refuses everything
+ * when `expected` is unset. 401 FS_UNAUTHENTICATED with `WWW-Authenticate: Bearer`.
+ */
+export function requireBearerToken(expected: string | undefined, message: string): RequestHandler {
+  const want = Buffer.from(expected ?? '', 'utf8');
+  return (req, res, next) => {
     const given = Buffer.from(bearer(req.headers.authorization) ?? '', 'utf8');
-    if (!adminToken || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      next(new ApiError('FS_UNAUTHENTICATED', 'admin token required'));
+    if (!expected || given.length !== want.length || !timingSafeEqual(given, want)) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      next(new ApiError('FS_UNAUTHENTICATED', message));
       return;
     }
     next();

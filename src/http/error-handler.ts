@@ -21,6 +21,11 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.status(413).json(errorBody('FS_PAYLOAD_TOO_LARGE', 'request body is too large'));
       return;
     }
+    if (status === 415) {
+      // body-parser: a JSON body in a charset or Content-Encoding it cannot read.
+      res.status(415).json(errorBody('FS_UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json (UTF-8)'));
+      return;
+    }
     if (type === 'entity.parse.failed') {
       res.status(400).json(errorBody('FS_MALFORMED_JSON', 'request body is not valid JSON'));
       return;

@@ -1,11 +1,13 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
+import { requireBearerToken } from '../auth/middleware.ts';
 import type { AppContext } from '../runtime/context.ts';
 import { errorBody } from './errors.ts';
 
 /**
  * `/healthz`: the process is up (liveness). `/readyz`: Redis and Postgres answer and we are not
  * shutting down (readiness; load balancers stop sending traffic when it fails).
- * `/metrics`: Prometheus exposition.
+ * `/metrics`: Prometheus exposition, here only when `METRICS_PORT` does not move it to a server of
+ * its own (`startMetricsServer`), and behind `METRICS_TOKEN` when that is set.
  */
 export function healthRouter(ctx: AppContext, state: { shuttingDown: boolean }): Router {
   const router = Router();
@@ -28,10 +30,17 @@ export function healthRouter(ctx: AppContext, state: { shuttingDown: boolean }):
       res.status(503).json({ ...errorBody('FS_NOT_READY', 'a dependency is down'), redis, postgres });
     }
   });
-  router.get('/metrics', async (_req, res) => {
-    res.type(ctx.metrics.contentType).send(await ctx.metrics.metrics());
-  });
+  if (ctx.config.METRICS_PORT === undefined) router.get('/metrics', ...metricsHandlers(ctx));
   return router;
+}
+
+/** `GET /metrics`: the bearer check when `METRICS_TOKEN` is set, then the exposition. */
+export function metricsHandlers(ctx: AppContext): RequestHandler[] {
+  const expose: RequestHandler = async (_req, res) => {
+    res.type(ctx.metrics.contentType).send(await ctx.metrics.metrics());
+  };
+  const token = ctx.config.METRICS_TOKEN;
+  return token ? [requireBearerToken(token, 'metrics token required'), expose] : [expose];
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,15 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
-import helmet from 'helmet';
 import type { AppContext } from '../runtime/context.ts';
+import { jsonBodiesOnly } from './content-type.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
-import { healthRouter } from './health.ts';
+import { healthRouter, metricsHandlers } from './health.ts';
+import { answerClientError, sendMethodNotAllowed } from './raw-answers.ts';
+import { applySecurityHeaders, securityHeaders } from './security-headers.ts';
 
 /**
  * A route served before Express: a plain handler for one method and exact path. Used for the
  * webhook endpoint, where Express's per-request overhead halves the throughput (see
- * docs/BENCHMARKS.md); its handler reads the raw body and answers JSON itself.
+ * docs/BENCHMARKS.md); its handler reads the raw body and answers JSON itself. The server sets
+ * the security headers on its answers and answers 405 (with `Allow`) to other methods on its path.
  */
 export interface FastRoute {
   method: string;
@@ -25,9 +28,21 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+const READS_OWN_BODY = Symbol('foliostream.readsOwnBody');
+
+/**
+ * Marks a router that reads and checks its request bodies itself (the webhook router needs the raw
+ * bytes): the server does not refuse its non-JSON bodies for it.
+ */
+export function readsOwnBody<T extends Router>(router: T): T {
+  (router as T & { [READS_OWN_BODY]?: true })[READS_OWN_BODY] = true;
+  return router;
+}
+
 /**
  * The web role's HTTP server. Feature routers mount under their own paths; each parses its own
- * body (the webhook route needs the raw bytes, so there is no global JSON parser).
+ * body (the webhook route needs the raw bytes, so there is no global JSON parser), but a body that
+ * is not JSON is refused with 415 before any of them (unless it `readsOwnBody`).
  */
 export async function startHttpServer(
   ctx: AppContext,
@@ -38,29 +53,75 @@ export async function startHttpServer(
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(helmet());
+  app.use(securityHeaders);
   app.use(healthRouter(ctx, state));
-  for (const { path, router } of routers) app.use(path, router);
+  for (const { path, router } of routers) {
+    if ((router as Router & { [READS_OWN_BODY]?: true })[READS_OWN_BODY]) app.use(path, router);
+    else app.use(path, jsonBodiesOnly, router);
+  }
   app.use(notFoundHandler);
   app.use(errorHandler(ctx.log));
 
   const fast = new Map((options.fastRoutes ?? []).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r.handler]));
+  const fastMethods = new Map<string, string[]>();
+  for (const r of options.fastRoutes ?? []) {
+    fastMethods.set(r.path, [...(fastMethods.get(r.path) ?? []), r.method.toUpperCase()]);
+  }
   const server = createServer((req, res) => {
     if (fast.size > 0) {
-      const path = (req.url ?? '/').split('?')[0];
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
       const handler = fast.get(`${req.method} ${path}`);
       if (handler) {
         if (state.shuttingDown) res.setHeader('Connection', 'close');
-        res.setHeader('X-Content-Type-Options', 'nosniff');
+        applySecurityHeaders(res);
         handler(req, res);
+        return;
+      }
+      const allowed = fastMethods.get(path);
+      if (allowed) {
+        if (state.shuttingDown) res.setHeader('Connection', 'close');
+        sendMethodNotAllowed(res, req.method, path, allowed);
         return;
       }
     }
     app(req, res);
   });
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = 65_000;
-  const port = options.port ?? ctx.config.PORT;
-  const host = options.host ?? ctx.config.HOST;
+  await listen(server, options.port ?? ctx.config.PORT, options.host ?? ctx.config.HOST);
+  return {
+    app,
+    server,
+    url: serverUrl(server),
+    close: () => closeServer(server, state),
+  };
+}
+
+/**
+ * `METRICS_PORT`: `GET /metrics` on a server of its own (on `METRICS_HOST`), off the public port,
+ * behind `METRICS_TOKEN` when that is set too. Every role can run it, so worker and market
+ * processes are scraped as well.
+ */
+export async function startMetricsServer(
+  ctx: AppContext,
+  options: { port?: number; host?: string } = {},
+): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const state = { shuttingDown: false };
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(securityHeaders);
+  app.get('/metrics', ...metricsHandlers(ctx));
+  app.use(notFoundHandler);
+  app.use(errorHandler(ctx.log));
+  const server = createServer(app);
+  server.on('clientError', answerClientError);
+  const port = options.port ?? ctx.config.METRICS_PORT;
+  if (port === undefined) throw new Error('METRICS_PORT is not set');
+  await listen(server, port, options.host ?? ctx.config.METRICS_HOST);
+  return { server, url: serverUrl(server), close: () => closeServer(server, state) };
+}
+
+async function listen(server: Server, port: number, host: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -68,19 +129,18 @@ export async function startHttpServer(
       resolve();
     });
   });
+}
+
+function serverUrl(server: Server): string {
   const address = server.address() as AddressInfo;
-  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
-  return {
-    app,
-    server,
-    url,
-    async close() {
-      state.shuttingDown = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 5_000).unref();
-      });
-    },
-  };
+  return `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+}
+
+async function closeServer(server: Server, state: { shuttingDown: boolean }): Promise<void> {
+  state.shuttingDown = true;
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 5_000).unref();
+  });
 }

@@ -4,6 +4,7 @@ import { realtimeAdapterParser, realtimeSocketParser } from './adapter-parser.ts
 import type { Registry } from 'prom-client';
 import { Server, type Socket } from 'socket.io';
 import type { UserTokenVerifier } from '../auth/user-tokens.ts';
+import { securityHeaders } from '../http/security-headers.ts';
 import type { Logger } from '../logging/logger.ts';
 import { createRedisClient } from '../runtime/context.ts';
 import {
@@ -94,6 +95,8 @@ export async function attachRealtimeGateway(
     adapter: createAdapter(pubClient, subClient, { key: keys.channelPrefix, parser: realtimeAdapterParser }),
     ...(options.corsOrigin ? { cors: { origin: options.corsOrigin } } : {}),
   });
+  // Long-polling answers come from engine.io, not Express: the same helmet headers as the rest.
+  io.engine.use(securityHeaders);
   io.of('/').adapter.on('error', (err: unknown) => log.warn({ err }, 'realtime adapter error'));
   try {
     // The adapter PSUBSCRIBEd when the namespace was created; a reply to a later command on the

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from 'express';
+import { isJsonContentType } from '../http/content-type.ts';
 import { ERRORS, errorBody, type ErrorCode } from '../http/errors.ts';
+import { sendMethodNotAllowed } from '../http/raw-answers.ts';
+import { readsOwnBody } from '../http/server.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { AppContext } from '../runtime/context.ts';
 import { createWebhookIngest, type IngestOutcome, type WebhookIngestOptions } from './ingest-service.ts';
@@ -124,7 +127,8 @@ export function webhookRouter(ctx: AppContext, options: WebhookRouterOptions = {
   const handler = createWebhookHandler(ctx, options);
   const router = Router();
   router.post('/', (req, res) => handler(req, res));
-  return router;
+  router.all('/', (req, res) => sendMethodNotAllowed(res, req.method, req.originalUrl.split('?')[0] ?? req.originalUrl, ['POST']));
+  return readsOwnBody(router);
 }
 
 function respond(res: ServerResponse, outcome: IngestOutcome, metrics: WebhookMetrics, log: Logger): void {
@@ -187,21 +191,6 @@ function failureReason(error: Error): string {
   if (error.name === 'StoreUnavailableError') return 'unavailable';
   if (error.name === 'StoreTimeoutError') return 'timeout';
   return 'redis_error';
-}
-
-/** `application/json` or `application/<x>+json`, with no charset or a UTF-8 one. */
-export function isJsonContentType(header: string | undefined): boolean {
-  if (!header) return false;
-  const [mediaType = '', ...params] = header.split(';');
-  const type = mediaType.trim().toLowerCase();
-  if (type !== 'application/json' && !(type.startsWith('application/') && type.endsWith('+json'))) return false;
-  for (const param of params) {
-    const [name = '', value = ''] = param.split('=');
-    if (name.trim().toLowerCase() !== 'charset') continue;
-    const charset = value.trim().replace(/^"|"$/g, '').toLowerCase();
-    if (charset !== 'utf-8' && charset !== 'utf8') return false;
-  }
-  return true;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

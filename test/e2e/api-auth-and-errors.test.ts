@@ -79,7 +79,49 @@ describe('authentication', () => {
   });
 });
 
+describe('token lifetime', () => {
+  it('refuses tokens meant to live longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS, without iat, or issued in the future', async () => {
+    const key = new TextEncoder().encode(engine.config.AUTH_SECRET!);
+    const now = Math.floor(Date.now() / 1000);
+    const max = engine.config.AUTH_MAX_TOKEN_LIFETIME_SECONDS;
+    const base = () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(ALICE);
+    const tokens = {
+      tooLong: await base().setIssuedAt(now).setExpirationTime(now + max + 1).sign(key),
+      noIat: await base().setExpirationTime(now + 600).sign(key),
+      future: await base().setIssuedAt(now + 3600).setExpirationTime(now + 4200).sign(key),
+    };
+    for (const [name, token] of Object.entries(tokens)) {
+      for (const [method, path, body] of USER_ROUTES) {
+        const res = await call(method, path, { authorization: `Bearer ${token}` }, body);
+        expect(res.status, `${name} token on ${method} ${path}`).toBe(401);
+        expect(res.body.error.code).toBe('FS_UNAUTHENTICATED');
+      }
+    }
+    // The longest lifetime allowed is accepted.
+    const longest = await base().setIssuedAt(now).setExpirationTime(now + max).sign(key);
+    expect((await call('GET', '/api/portfolio', { authorization: `Bearer ${longest}` })).status).toBe(200);
+  });
+});
+
 describe('validation', () => {
+  it('answers 415 FS_UNSUPPORTED_MEDIA_TYPE to a text/plain body instead of reading it as {}', async () => {
+    const token = await engine.token(ALICE);
+    for (const [path, body] of [
+      ['/api/snaptrade/connection-url', '{}'],
+      ['/api/alpaca/accounts', '{"keyId":"k","secretKey":"s"}'],
+    ] as const) {
+      const response = await fetch(`${engine.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+        body,
+      });
+      expect(response.status, path).toBe(415);
+      expect(await response.json()).toEqual({ error: { code: 'FS_UNSUPPORTED_MEDIA_TYPE', message: expect.any(String) } });
+    }
+    // Refused before the route: nothing was registered with SnapTrade.
+    expect(await engine.sandbox.control.requestCount({ operationId: 'Authentication_registerSnapTradeUser' })).toBe(0);
+  });
+
   it('answers 400 FS_VALIDATION to a bad connection-url body', async () => {
     for (const body of [{ broker: 42 }, { customRedirect: 'not a url' }, { unexpected: true }, { broker: '' }]) {
       const res = await engine.api<ErrorBody>(ALICE, 'POST', '/api/snaptrade/connection-url', body);
