@@ -51,56 +51,60 @@ try {
   throw err;
 }
 const running = app;
-installShutdownHandlers(async () => {
+const stopAll = async () => {
   await running.stop();
   await sandbox.close();
-}, log);
+};
+installShutdownHandlers(stopAll, log);
 
-const base = app.url!;
-await sandbox.control.configureWebhooks({ url: `${base}/api/snaptrade/webhook` });
+// A failure while setting up the demo user stops what was started (Redis and Postgres included)
+// instead of leaving it running behind an exited process.
+try {
+  const base = app.url!;
+  await sandbox.control.configureWebhooks({ url: `${base}/api/snaptrade/webhook` });
 
-// Carries AUTH_ISSUER/AUTH_AUDIENCE when they are set; a day, or the longest lifetime accepted.
-const token = await issueUserToken(userTokenSettings(config), DEMO_USER, Math.min(24 * 3600, config.AUTH_MAX_TOKEN_LIFETIME_SECONDS));
-// A fresh demo user each run, deleted the way a person deletes their account: the sandbox forgot
-// last run's users when it stopped, so nothing of them would work anyway.
-if (await app.ctx.db('users').where({ id: DEMO_USER }).first('id')) {
-  await api(base, token, 'DELETE', '/api/me');
-}
+  // Carries AUTH_ISSUER/AUTH_AUDIENCE when they are set; a day, or the longest lifetime accepted.
+  const token = await issueUserToken(userTokenSettings(config), DEMO_USER, Math.min(24 * 3600, config.AUTH_MAX_TOKEN_LIFETIME_SECONDS));
+  // A fresh demo user each run, deleted the way a person deletes their account: the sandbox forgot
+  // last run's users when it stopped, so nothing of them would work anyway.
+  if (await app.ctx.db('users').where({ id: DEMO_USER }).first('id')) {
+    await api(base, token, 'DELETE', '/api/me');
+  }
 
-// 1. Register with SnapTrade and get a connection portal URL, as a browser client would.
-const portal = (await api(base, token, 'POST', '/api/snaptrade/connection-url', {})) as { redirectURI: string };
-// 2. Two brokerages holding some of the same securities (the sandbox sends the webhooks).
-await sandbox.control.connect(DEMO_USER, {
-  brokerage: 'QUESTRADE',
-  accounts: [
-    { name: 'TFSA', currency: 'CAD', cash: { CAD: 2500 }, positions: [{ symbol: 'AAPL', units: 10, averageCost: 150 }, { symbol: 'SHOP.TO', units: 20 }, { symbol: 'RY.TO', units: 15 }] },
-    { name: 'Margin', currency: 'USD', cash: { USD: 1200 }, positions: [{ symbol: 'MSFT', units: 8, averageCost: 300 }, { symbol: 'SPY', units: 5 }] },
-  ],
-});
-await sandbox.control.connect(DEMO_USER, {
-  brokerage: 'ROBINHOOD',
-  accounts: [{ name: 'Individual', currency: 'USD', cash: { USD: 800 }, positions: [{ symbol: 'AAPL', units: 4, averageCost: 170 }, { symbol: 'NVDA', units: 12 }] }],
-});
-// 3. An internal Alpaca account, linked through the API with its own keys.
-const alpacaAccount = sandbox.alpaca.createAccount({ cash: 25_000 });
-sandbox.alpaca.setPositions(alpacaAccount.keyId, [
-  { symbol: 'AAPL', qty: 6, avgEntryPrice: 180 },
-  { symbol: 'GOOGL', qty: 9 },
-]);
-await api(base, token, 'POST', '/api/alpaca/accounts', { keyId: alpacaAccount.keyId, secretKey: alpacaAccount.secretKey });
+  // 1. Register with SnapTrade and get a connection portal URL, as a browser client would.
+  const portal = (await api(base, token, 'POST', '/api/snaptrade/connection-url', {})) as { redirectURI: string };
+  // 2. Two brokerages holding some of the same securities (the sandbox sends the webhooks).
+  await sandbox.control.connect(DEMO_USER, {
+    brokerage: 'QUESTRADE',
+    accounts: [
+      { name: 'TFSA', currency: 'CAD', cash: { CAD: 2500 }, positions: [{ symbol: 'AAPL', units: 10, averageCost: 150 }, { symbol: 'SHOP.TO', units: 20 }, { symbol: 'RY.TO', units: 15 }] },
+      { name: 'Margin', currency: 'USD', cash: { USD: 1200 }, positions: [{ symbol: 'MSFT', units: 8, averageCost: 300 }, { symbol: 'SPY', units: 5 }] },
+    ],
+  });
+  await sandbox.control.connect(DEMO_USER, {
+    brokerage: 'ROBINHOOD',
+    accounts: [{ name: 'Individual', currency: 'USD', cash: { USD: 800 }, positions: [{ symbol: 'AAPL', units: 4, averageCost: 170 }, { symbol: 'NVDA', units: 12 }] }],
+  });
+  // 3. An internal Alpaca account, linked through the API with its own keys.
+  const alpacaAccount = sandbox.alpaca.createAccount({ cash: 25_000 });
+  sandbox.alpaca.setPositions(alpacaAccount.keyId, [
+    { symbol: 'AAPL', qty: 6, avgEntryPrice: 180 },
+    { symbol: 'GOOGL', qty: 9 },
+  ]);
+  await api(base, token, 'POST', '/api/alpaca/accounts', { keyId: alpacaAccount.keyId, secretKey: alpacaAccount.secretKey });
 
-// Wait until the holdings of all three have been synced and aggregated.
-const deadline = Date.now() + 60_000;
-let portfolio: { holdings: { symbol: string; quantity: string; accounts: unknown[] }[]; totals: { totalValue: string | null } } | undefined;
-while (Date.now() < deadline) {
-  portfolio = (await api(base, token, 'GET', '/api/portfolio')) as typeof portfolio;
-  const aapl = portfolio?.holdings.find((h) => h.symbol === 'AAPL');
-  if (aapl && aapl.accounts.length === 3) break;
-  await new Promise((resolve) => setTimeout(resolve, 500));
-}
+  // Wait until the holdings of all three have been synced and aggregated.
+  const deadline = Date.now() + 60_000;
+  let portfolio: { holdings: { symbol: string; quantity: string; accounts: unknown[] }[]; totals: { totalValue: string | null } } | undefined;
+  while (Date.now() < deadline) {
+    portfolio = (await api(base, token, 'GET', '/api/portfolio')) as typeof portfolio;
+    const aapl = portfolio?.holdings.find((h) => h.symbol === 'AAPL');
+    if (aapl && aapl.accounts.length === 3) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 
-const line = '-'.repeat(78);
-console.log(`
+  const line = '-'.repeat(78);
+  console.log(`
 ${line}
  foliostream demo is running (Ctrl-C to stop)
 
@@ -117,3 +121,8 @@ ${line}
  Script the sandbox:       ${sandbox.snaptradeUrl}/__sandbox  (see README, "Brokerage sandbox")
 ${line}
 `);
+} catch (err) {
+  log.error({ err }, 'the demo could not set up its user; stopping');
+  await stopAll().catch(() => undefined);
+  process.exit(1);
+}
