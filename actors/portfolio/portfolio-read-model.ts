@@ -48,6 +48,7 @@ export async function readPortfolio(db: Knex, redis: Redis, keys: StreamKeys, us
         name: a.name ?? a.institution,
         provider: a.provider,
         status: a.status,
+        connectionId: a.connectionId,
         connectionStatus: connectionStatus.get(a.connectionId) ?? 'active',
       })),
     },

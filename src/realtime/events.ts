@@ -101,6 +101,8 @@ export interface AccountSummary {
   name: string;
   provider: string;
   status: string;
+  /** The brokerage connection the account hangs off (`connection:status` names it). */
+  connectionId: string;
   connectionStatus: string;
 }
 

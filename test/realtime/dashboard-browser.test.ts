@@ -120,6 +120,35 @@ describe('the live dashboard in a browser', () => {
     await page.close();
   });
 
+  it("shows a connection that needs re-linking in its accounts' rows, and a deleted account's page says so", async () => {
+    const user = uniqueUser('relink');
+    h.book.set(user, [holding(user, 'AAPL', '190.00')]);
+    const page = await browser.newPage({ locale: 'en-US' });
+    await page.goto(`${http.url}/#token=${await h.token(user)}`);
+    await page.locator('tr.holding').first().waitFor();
+    const accountRows = page.getByTestId('accounts').locator('tbody tr');
+    expect(await accountRows.first().textContent()).toContain('active');
+
+    const message = 'SnapTrade no longer accepts your registration: connect your brokerages again.';
+    await h.worker.emitter.connectionStatus(user, {
+      connectionId: `${user}-conn-1`,
+      brokerage: 'Questrade',
+      status: 'needs_relink',
+      message,
+      at: new Date().toISOString(),
+    });
+    await expect.poll(() => accountRows.first().textContent(), { timeout: 5_000 }).toContain('needs re-link');
+    expect(await accountRows.nth(1).textContent()).toContain('active');
+    expect(await page.getByTestId('connection-statuses').textContent()).toContain(`Questrade: needs re-link — ${message}`);
+
+    await h.worker.emitter.endSessions(user, { reason: 'account_deleted', message: 'This account was deleted.', at: new Date().toISOString() });
+    await expect.poll(() => page.getByTestId('session-ended').textContent(), { timeout: 5_000 }).toContain('This account was deleted.');
+    expect(await page.locator('tr.holding').count()).toBe(0);
+    // The server closed the socket; the page stays as it says, not "reconnecting".
+    await expect.poll(() => page.getByTestId('connection').textContent()).toBe('signed out');
+    await page.close();
+  });
+
   it('a forged token is refused on the page', async () => {
     const page = await browser.newPage();
     await page.goto(`${http.url}/#token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl`);

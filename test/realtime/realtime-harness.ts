@@ -40,8 +40,8 @@ export class PortfolioBook {
       totals,
       holdings,
       accounts: [
-        { id: `${userId}-acct-1`, institution: 'Questrade', name: 'Margin', provider: 'snaptrade', status: 'open', connectionStatus: 'active' },
-        { id: `${userId}-acct-2`, institution: 'Alpaca', name: 'Internal', provider: 'alpaca', status: 'open', connectionStatus: 'active' },
+        { id: `${userId}-acct-1`, institution: 'Questrade', name: 'Margin', provider: 'snaptrade', status: 'open', connectionId: `${userId}-conn-1`, connectionStatus: 'active' },
+        { id: `${userId}-acct-2`, institution: 'Alpaca', name: 'Internal', provider: 'alpaca', status: 'open', connectionId: `${userId}-conn-2`, connectionStatus: 'active' },
       ],
     });
   }

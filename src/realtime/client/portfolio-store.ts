@@ -229,6 +229,15 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
 
   function onConnectionStatus(status: ConnectionStatus): void {
     connections.set(status.connectionId, status);
+    if (state) {
+      // The accounts of that connection follow it (a removed connection takes them along).
+      state = {
+        ...state,
+        accounts: state.accounts
+          .filter((a) => !(a.connectionId === status.connectionId && status.status === 'removed'))
+          .map((a) => (a.connectionId === status.connectionId ? { ...a, connectionStatus: status.status } : a)),
+      };
+    }
     notify({ type: 'connection', status });
   }
 

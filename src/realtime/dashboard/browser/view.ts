@@ -288,7 +288,10 @@ export function renderDashboard(
     );
   }
 
+  let ended = false;
   function onEvent(event: StoreEvent): void {
+    // After the session ended (account deleted) the page stays as it says; the socket's close follows.
+    if (ended) return;
     switch (event.type) {
       case 'snapshot':
         renderTotals();
@@ -301,15 +304,20 @@ export function renderDashboard(
         renderHoldings();
         break;
       case 'sync':
+        renderStatuses();
+        break;
       case 'connection':
         renderStatuses();
+        renderAccounts();
         break;
       case 'gap':
         connection.textContent = 'resyncing…';
         break;
       case 'ended':
+        ended = true;
         connection.textContent = 'signed out';
         connection.className = 'pill bad';
+        meta.textContent = '';
         root.querySelector('main')?.replaceChildren(
           el('section', { 'data-testid': 'session-ended' }, el('h2', {}, event.ended.message), el('p', {}, 'Nothing of it is kept here. Close this page.')),
         );
