@@ -556,7 +556,7 @@ async function main(): Promise<void> {
     console.log(`(a) budget ${BUDGET}/min: sandbox limit ${BUDGET} per rolling 60 s, SNAPTRADE_REQUESTS_PER_MINUTE=${BUDGET} ...`);
     await sandbox.control.setRateLimit({ limit: BUDGET, windowMs: 60_000 });
     await sandbox.control.resetRateLimit();
-    await redis.del(`${namespace}:snaptrade:budget`);
+    await redis.del(`${namespace}:{snaptrade-budget}`);
     await sandbox.control.resetRequests();
     const log1 = logCounts();
     const a = await limitedRun({ db: db.knex, scheduler, sandbox, redis, engine }, accounts);
@@ -564,7 +564,7 @@ async function main(): Promise<void> {
     // Let the jobs in flight finish without the limit, stop the engine, drop the backlog.
     await scheduler.queue.pause();
     await sandbox.control.setRateLimit({ limit: UNLIMITED, windowMs: 1_000 });
-    await redis.del(`${namespace}:snaptrade:budget`);
+    await redis.del(`${namespace}:{snaptrade-budget}`);
     await engine.stop();
     engine = undefined;
     await scheduler.queue.obliterate({ force: true });

@@ -1,4 +1,5 @@
-import express, { Router } from 'express';
+import { randomUUID } from 'node:crypto';
+import express, { Router, type Response } from 'express';
 import type { QueueEvents } from 'bullmq';
 import { Job } from 'bullmq';
 import { z } from 'zod';
@@ -12,6 +13,7 @@ import type { SnapTradeClient } from '../providers/snaptrade/client.ts';
 import type { SyncScheduler } from '../sync/sync-scheduler.ts';
 import type { SyncStats } from '../sync/sync-worker.ts';
 import { waitForCheckpoint } from './checkpoint-wait.ts';
+import type { RefreshGate } from './refresh-gate.ts';
 import { userHandler } from './async-handler.ts';
 
 export interface SnapTradeRoutesDeps {
@@ -23,6 +25,8 @@ export interface SnapTradeRoutesDeps {
   queueEvents: QueueEvents;
   /** Longest a refresh request waits for its sync and for the actor to apply it. */
   refreshWaitMs: number;
+  /** One refresh per user at a time, one per cooldown. */
+  refreshGate: RefreshGate;
 }
 
 const connectionUrlBody = z
@@ -68,13 +72,7 @@ export function snaptradeRouter(deps: SnapTradeRoutesDeps): Router {
     '/refresh',
     userHandler(async (req, res) => {
       const started = Date.now();
-      const jobId = await deps.scheduler.scheduleUserSync(req.userId, 'refresh', {
-        refreshConnections: true,
-        dedupe: false,
-        delayMs: 0,
-      });
-      const job = jobId ? await Job.fromId(deps.scheduler.queue, jobId) : undefined;
-      if (!job) throw new ApiError('FS_INTERNAL', 'refresh job was not created');
+      const { job, coalesced } = await startOrJoinRefresh(deps, req.userId, res);
       let stats: SyncStats | undefined;
       let timedOut = false;
       try {
@@ -97,6 +95,7 @@ export function snaptradeRouter(deps: SnapTradeRoutesDeps): Router {
       res.json({
         status,
         message: refreshMessage(status, stats, Boolean(registration?.invalid_since)),
+        coalesced,
         applied,
         accounts: stats?.accounts ?? 0,
         positions: stats?.positions ?? 0,
@@ -114,6 +113,32 @@ export function snaptradeRouter(deps: SnapTradeRoutesDeps): Router {
     }),
   );
   return router;
+}
+
+/**
+ * The user's refresh job: a new one, or the one already running (joined). A refresh asked for
+ * within the cooldown after the last one finished is refused with 429 and `Retry-After`.
+ */
+async function startOrJoinRefresh(deps: SnapTradeRoutesDeps, userId: string, res: Response): Promise<{ job: Job; coalesced: boolean }> {
+  const ownJobId = `refresh-${randomUUID()}`;
+  const claim = await deps.refreshGate.claim(userId, ownJobId);
+  if (claim.claimed) {
+    await deps.scheduler.scheduleUserSync(userId, 'refresh', { refreshConnections: true, dedupe: false, delayMs: 0, jobId: ownJobId });
+    const job = await Job.fromId(deps.scheduler.queue, ownJobId);
+    if (!job) throw new ApiError('FS_INTERNAL', 'refresh job was not created');
+    return { job, coalesced: false };
+  }
+  // The holder adds its job right after claiming: give it a moment to appear.
+  let job: Job | undefined;
+  for (let i = 0; i < 20 && !job; i++) {
+    job = await Job.fromId(deps.scheduler.queue, claim.jobId);
+    if (!job) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const state = job ? await job.getState() : 'unknown';
+  if (job && state !== 'completed' && state !== 'failed' && state !== 'unknown') return { job, coalesced: true };
+  const seconds = Math.max(1, Math.ceil(claim.retryAfterMs / 1000));
+  res.set('Retry-After', String(seconds));
+  throw new ApiError('FS_RATE_LIMITED', `Your brokerages were refreshed moments ago; you can refresh again in ${seconds} s.`);
 }
 
 /** A portal URL for the user; a registration SnapTrade no longer accepts is replaced first. */

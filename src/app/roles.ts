@@ -8,6 +8,7 @@ import { startWorkerRuntime, type WorkerRuntime } from '../../actors/worker-runt
 import { createStreamProducer } from '../../streams/producer.ts';
 import { alpacaRouter } from '../api/alpaca-routes.ts';
 import { portfolioRouter } from '../api/portfolio-routes.ts';
+import { createRefreshGate } from '../api/refresh-gate.ts';
 import { snaptradeRouter } from '../api/snaptrade-routes.ts';
 import { adminUserRouter, userRouter } from '../api/user-routes.ts';
 import { createUserTokenVerifier, userTokenSettings } from '../auth/user-tokens.ts';
@@ -73,9 +74,10 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
   const credentials = new CredentialsStore(ctx.db, ctx.secretBox);
   // One budget for every process: the key is shared through Redis. The window is a second
   // longer than SnapTrade's so clock and network jitter never push us over.
-  const limiter = createRateLimiter(ctx.redis, `${ctx.keys.namespace}:snaptrade:budget`, {
+  const limiter = createRateLimiter(ctx.redis, `${ctx.keys.namespace}:{snaptrade-budget}`, {
     limit: config.SNAPTRADE_REQUESTS_PER_MINUTE,
     windowMs: config.SNAPTRADE_RATE_WINDOW_MS + 1_000,
+    perUser: config.SNAPTRADE_USER_SHARE >= 1 ? 0 : Math.max(1, Math.floor(config.SNAPTRADE_REQUESTS_PER_MINUTE * config.SNAPTRADE_USER_SHARE)),
   });
   const snaptrade = new SnapTradeClient({
     clientId: config.SNAPTRADE_CLIENT_ID!,
@@ -199,7 +201,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
       web = await startHttpServer(
         ctx,
         [
-          { path: '/api/snaptrade', router: snaptradeRouter({ db: ctx.db, verifier, client: snaptrade, credentials, scheduler, queueEvents, refreshWaitMs: config.REFRESH_WAIT_MS }) },
+          { path: '/api/snaptrade', router: snaptradeRouter({ db: ctx.db, verifier, client: snaptrade, credentials, scheduler, queueEvents, refreshWaitMs: config.REFRESH_WAIT_MS, refreshGate: createRefreshGate(ctx.redis, ctx.keys.namespace, config.REFRESH_COOLDOWN_MS) }) },
           { path: '/api/alpaca', router: alpacaRouter({ db: ctx.db, verifier, alpaca, credentials, scheduler }) },
           { path: '/api', router: userRouter({ ...deletion, verifier }) },
           { path: '/api/admin', router: adminUserRouter({ ...deletion, adminToken: config.ADMIN_TOKEN }) },

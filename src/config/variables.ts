@@ -242,6 +242,12 @@ export const variables = {
     description:
       'Length of the rolling window SnapTrade counts the budget over. The engine counts over one second more, so clock and network jitter never push it past the limit. Only tests and sandboxes change it.',
   },
+  SNAPTRADE_USER_SHARE: {
+    schema: z.coerce.number().gt(0).max(1),
+    default: '0.25',
+    description:
+      'Largest fraction of the SnapTrade budget one user may take within a window (fair share): a user past it waits, everyone else goes on. 1 turns the share off.',
+  },
   SYNC_DEBOUNCE_MS: {
     schema: z.coerce.number().int().min(0),
     default: '2000',
@@ -346,6 +352,12 @@ export const variables = {
     schema: z.coerce.number().int().positive(),
     default: '20000',
     description: 'Longest `POST /api/snaptrade/refresh` waits for its sync to be fetched and applied.',
+  },
+  REFRESH_COOLDOWN_MS: {
+    schema: z.coerce.number().int().min(0),
+    default: '60000',
+    description:
+      'Shortest time between two refreshes one user starts (connection refreshes are billed). A refresh asked for while one runs joins it; one asked for sooner after it answers 429 with `Retry-After`.',
   },
   ALPACA_LINK_REFRESH_MS: {
     schema: z.coerce.number().int().positive(),

@@ -3,25 +3,41 @@ import { randomUUID } from 'node:crypto';
 
 /**
  * A rolling-window request budget shared by every process that uses the same Redis key (all
- * workers share SnapTrade's 250 requests/minute). Time comes from the Redis server, so workers
- * with skewed clocks still agree.
+ * workers share SnapTrade's 250 requests/minute), with a fair share per user: no one user may take
+ * more than `perUser` grants of a window, so a user with many connections (or one pressing
+ * refresh) waits while everyone else's requests still go through. Time comes from the Redis
+ * server, so workers with skewed clocks still agree.
  *
  * KEYS[1]  sorted set of granted requests (score = grant time in ms)
+ * KEYS[2]  the same for one user (ignored when ARGV[4] is 0)
  * ARGV[1]  window length in ms
  * ARGV[2]  budget: requests allowed per window
  * ARGV[3]  unique member id for this request
- * Returns  0 when granted (and recorded), else the ms to wait before the oldest grant leaves
- *          the window.
+ * ARGV[4]  the user's share: requests one user may have per window (0: no per-user share)
+ * Returns  0 when granted (and recorded), else the ms to wait before the grant that blocks it
+ *          leaves the window.
  */
 const ACQUIRE_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
+local share = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if share > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[2]) >= share then
+    local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+    return math.max(1, tonumber(oldest[2]) + window - now)
+  end
+end
 if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window)
+  if share > 0 then
+    redis.call('ZADD', KEYS[2], now, ARGV[3])
+    redis.call('PEXPIRE', KEYS[2], window)
+  end
   return 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -29,38 +45,50 @@ return math.max(1, tonumber(oldest[2]) + window - now)
 `;
 
 export interface RateLimiter {
-  /** Waits until the budget grants one request (or the signal aborts). */
-  acquire(signal?: AbortSignal): Promise<void>;
-  /** Requests granted within the current window. */
-  used(): Promise<number>;
+  /**
+   * Waits until the budget grants one request (or the signal aborts). With `userId`, the request
+   * also counts against that user's share of the window.
+   */
+  acquire(signal?: AbortSignal, userId?: string): Promise<void>;
+  /** Requests granted within the current window (of one user, with `userId`). */
+  used(userId?: string): Promise<number>;
 }
 
 type RedisWithAcquire = Redis & {
-  foliostreamRateAcquire(key: string, windowMs: number, limit: number, member: string): Promise<number>;
+  foliostreamRateAcquire(key: string, userKey: string, windowMs: number, limit: number, member: string, share: number): Promise<number>;
 };
 
+/**
+ * `key` should carry a Redis Cluster hash tag (`{...}`): each user's key is `key` plus a suffix,
+ * so both land in the same slot and the script may touch them together.
+ */
 export function createRateLimiter(
   redis: Redis,
   key: string,
-  options: { limit: number; windowMs: number },
+  options: { limit: number; windowMs: number; perUser?: number },
 ): RateLimiter {
   const client = redis as RedisWithAcquire;
   if (typeof client.foliostreamRateAcquire !== 'function') {
-    redis.defineCommand('foliostreamRateAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
+    redis.defineCommand('foliostreamRateAcquire', { numberOfKeys: 2, lua: ACQUIRE_SCRIPT });
   }
+  const share = Math.max(0, Math.floor(options.perUser ?? 0));
+  const userKey = (userId: string) => `${key}:user:${userId}`;
   return {
-    async acquire(signal) {
+    async acquire(signal, userId) {
+      const perUser = userId === undefined ? 0 : share;
+      const ownKey = userId === undefined ? key : userKey(userId);
       for (;;) {
         signal?.throwIfAborted();
-        const wait = await client.foliostreamRateAcquire(key, options.windowMs, options.limit, randomUUID());
+        const wait = await client.foliostreamRateAcquire(key, ownKey, options.windowMs, options.limit, randomUUID(), perUser);
         if (wait === 0) return;
         // Jitter spreads the waiters so they do not all retry in the same millisecond.
         await sleep(wait + Math.floor(Math.random() * 50), signal);
       }
     },
-    async used() {
-      await redis.zremrangebyscore(key, '-inf', Date.now() - options.windowMs);
-      return redis.zcard(key);
+    async used(userId) {
+      const counted = userId === undefined ? key : userKey(userId);
+      await redis.zremrangebyscore(counted, '-inf', Date.now() - options.windowMs);
+      return redis.zcard(counted);
     },
   };
 }

@@ -57,7 +57,7 @@ export class SyncScheduler {
   async scheduleUserSync(
     userId: string,
     reason: string,
-    options: { refreshConnections?: boolean; delayMs?: number; dedupe?: boolean } = {},
+    options: { refreshConnections?: boolean; delayMs?: number; dedupe?: boolean; jobId?: string } = {},
   ): Promise<string | undefined> {
     const data: UserSyncJob = {
       kind: 'user',
@@ -69,7 +69,7 @@ export class SyncScheduler {
     const delay = options.delayMs ?? Math.min(this.options.debounceMs, 1_000);
     const opts: JobsOptions =
       options.dedupe === false
-        ? { delay }
+        ? { delay, ...(options.jobId ? { jobId: options.jobId } : {}) }
         : { delay, deduplication: { id: userDedupeId(userId), ttl: Math.max(1, delay), extend: true, replace: true } };
     const job = await this.queue.add('user', data, opts);
     return job.id;

@@ -28,7 +28,8 @@ let questrade: ControlAuthorization;
 let robinhood: ControlAuthorization;
 
 beforeAll(async () => {
-  engine = await startTestEngine();
+  // Refresh as often as the test asks: the per-user cooldown has a test of its own.
+  engine = await startTestEngine({ env: { REFRESH_COOLDOWN_MS: '0' } });
   // Refresh as often as the test asks (the sandbox's default cooldown answers 429 within it).
   await engine.sandbox.control.settings({ refreshCooldownMs: 0, refreshDelayMs: 50 });
 });

@@ -33,7 +33,8 @@ interface RegistrationRow {
 let engine: TestEngine;
 
 beforeAll(async () => {
-  engine = await startTestEngine();
+  // Refresh as often as the test asks: the per-user cooldown has a test of its own.
+  engine = await startTestEngine({ env: { REFRESH_COOLDOWN_MS: '0' } });
   await engine.sandbox.control.settings({ refreshCooldownMs: 0, refreshDelayMs: 20 });
 });
 afterAll(async () => {

@@ -57,9 +57,10 @@ export class SnapTradeClient {
     this.stopping.abort(new Error('the engine is stopping'));
   }
 
-  private async call<T>(operation: string, run: (opts: CallOptions) => Promise<HttpAnswer<T>>): Promise<T> {
+  /** `userId`: whose share of the budget the call counts against (none for client-wide calls). */
+  private async call<T>(operation: string, run: (opts: CallOptions) => Promise<HttpAnswer<T>>, userId?: string): Promise<T> {
     try {
-      await this.options.limiter.acquire(this.stopping.signal);
+      await this.options.limiter.acquire(this.stopping.signal, userId);
     } catch (err) {
       if (!this.stopping.signal.aborted) throw networkError('snaptrade', operation, err);
       throw new ProviderError('snaptrade', operation, undefined, 'stopping', `${operation}: not sent, the engine is stopping`, true);
@@ -84,39 +85,43 @@ export class SnapTradeClient {
   }
 
   registerUser(userId: string) {
-    return this.call('registerUser', (o) => this.sdk.authentication.registerSnapTradeUser({ userId }, o));
+    return this.call('registerUser', (o) => this.sdk.authentication.registerSnapTradeUser({ userId }, o), userId);
   }
 
   deleteUser(userId: string) {
-    return this.call('deleteUser', (o) => this.sdk.authentication.deleteSnapTradeUser({ userId }, o));
+    return this.call('deleteUser', (o) => this.sdk.authentication.deleteSnapTradeUser({ userId }, o), userId);
   }
 
   loginUrl(user: SnapTradeUser, options: { broker?: string; customRedirect?: string; reconnect?: string } = {}) {
-    return this.call('login', (o) =>
-      this.sdk.authentication.loginSnapTradeUser({ ...user, ...options, connectionType: 'trade' }, o),
+    return this.call(
+      'login',
+      (o) => this.sdk.authentication.loginSnapTradeUser({ ...user, ...options, connectionType: 'trade' }, o),
+      user.userId,
     );
   }
 
   listAuthorizations(user: SnapTradeUser) {
-    return this.call('listAuthorizations', (o) => this.sdk.connections.listBrokerageAuthorizations(user, o));
+    return this.call('listAuthorizations', (o) => this.sdk.connections.listBrokerageAuthorizations(user, o), user.userId);
   }
 
   refreshAuthorization(user: SnapTradeUser, authorizationId: string) {
-    return this.call('refreshAuthorization', (o) =>
-      this.sdk.connections.refreshBrokerageAuthorization({ ...user, authorizationId }, o),
+    return this.call(
+      'refreshAuthorization',
+      (o) => this.sdk.connections.refreshBrokerageAuthorization({ ...user, authorizationId }, o),
+      user.userId,
     );
   }
 
   listAccounts(user: SnapTradeUser) {
-    return this.call('listAccounts', (o) => this.sdk.accountInformation.listUserAccounts(user, o));
+    return this.call('listAccounts', (o) => this.sdk.accountInformation.listUserAccounts(user, o), user.userId);
   }
 
   positions(user: SnapTradeUser, accountId: string) {
-    return this.call('positions', (o) => this.sdk.accountInformation.getAllAccountPositions({ ...user, accountId }, o));
+    return this.call('positions', (o) => this.sdk.accountInformation.getAllAccountPositions({ ...user, accountId }, o), user.userId);
   }
 
   balances(user: SnapTradeUser, accountId: string) {
-    return this.call('balances', (o) => this.sdk.accountInformation.getUserAccountBalance({ ...user, accountId }, o));
+    return this.call('balances', (o) => this.sdk.accountInformation.getUserAccountBalance({ ...user, accountId }, o), user.userId);
   }
 
   exchangeRates() {
