@@ -76,6 +76,31 @@ export function loadConfig(env: Env = process.env): Config {
   if (out.METRICS_PORT !== undefined && out.METRICS_PORT !== 0 && out.METRICS_PORT === out.PORT) {
     problems.push({ variable: 'METRICS_PORT', message: 'must differ from PORT' });
   }
+  checkEncryptionKeys(out, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Config;
+}
+
+/**
+ * The previous encryption keys against the newest one: every version names one key, so a value's
+ * `v<n>.` prefix picks exactly one. Names versions, never key material.
+ */
+function checkEncryptionKeys(out: Record<string, unknown>, problems: { variable: string; message: string }[]): void {
+  const current = out.ENCRYPTION_KEY as Buffer | undefined;
+  const version = out.ENCRYPTION_KEY_VERSION as number | undefined;
+  const previous = out.ENCRYPTION_KEYS_PREVIOUS as { version: number; key: Buffer }[] | undefined;
+  if (!previous) return;
+  for (const old of previous) {
+    if (old.version === version) {
+      problems.push({
+        variable: 'ENCRYPTION_KEYS_PREVIOUS',
+        message: `version ${old.version} is ENCRYPTION_KEY_VERSION, the newest key's: give the new ENCRYPTION_KEY the next version (ENCRYPTION_KEY_VERSION=${Math.max(...previous.map((k) => k.version)) + 1})`,
+      });
+    } else if (current && old.key.equals(current)) {
+      problems.push({
+        variable: 'ENCRYPTION_KEYS_PREVIOUS',
+        message: `version ${old.version} is the same key as ENCRYPTION_KEY (version ${version}): a rotation needs a new key`,
+      });
+    }
+  }
 }

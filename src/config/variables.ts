@@ -29,20 +29,73 @@ const boolFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-/** 32 bytes, given as 64 hex characters or as base64. */
-const encryptionKey = z.string().transform((value, ctx) => {
+/** 32 bytes, given as 64 hex characters or as base64; undefined for anything else. */
+function decodeEncryptionKey(value: string): Buffer | undefined {
   const trimmed = value.trim();
   const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed)
     ? Buffer.from(trimmed, 'hex')
     : Buffer.from(trimmed, 'base64');
-  if (bytes.length !== 32) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'must be 32 bytes as 64 hex characters or base64 (try: openssl rand -hex 32)',
-    });
+  return bytes.length === 32 ? bytes : undefined;
+}
+
+const KEY_FORMAT = '32 bytes as 64 hex characters or base64 (try: openssl rand -hex 32)';
+
+const encryptionKey = z.string().transform((value, ctx) => {
+  const bytes = decodeEncryptionKey(value);
+  if (!bytes) {
+    ctx.addIssue({ code: 'custom', message: `must be ${KEY_FORMAT}` });
     return z.NEVER;
   }
   return bytes;
+});
+
+/** A key version: the number written in front of every value the key seals (`v<n>.`). */
+const keyVersion = z.coerce
+  .number({ message: 'must be a whole number from 1 to 9999' })
+  .int('must be a whole number from 1 to 9999')
+  .min(1, 'must be a whole number from 1 to 9999')
+  .max(9999, 'must be a whole number from 1 to 9999');
+
+/**
+ * Older keys, comma-separated `<version>:<key>`. Messages name the entry by position and version,
+ * never by its value.
+ */
+const previousEncryptionKeys = z.string().transform((value, ctx) => {
+  const keys: { version: number; key: Buffer }[] = [];
+  const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+  entries.forEach((entry, index) => {
+    const where = `entry ${index + 1}`;
+    const match = /^([^:]*):(.*)$/.exec(entry);
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: `${where} must be <version>:<key> (e.g. 1:<the old ENCRYPTION_KEY>)` });
+      return;
+    }
+    const version = /^\s*\d{1,4}\s*$/.test(match[1]!) ? Number(match[1]) : 0;
+    if (version < 1) {
+      ctx.addIssue({ code: 'custom', message: `${where}: the version before ':' must be a whole number from 1 to 9999` });
+      return;
+    }
+    const key = decodeEncryptionKey(match[2]!);
+    if (!key) {
+      ctx.addIssue({ code: 'custom', message: `${where} (version ${version}): the key must be ${KEY_FORMAT}` });
+      return;
+    }
+    const same = keys.find((k) => k.version === version);
+    if (same) {
+      ctx.addIssue({ code: 'custom', message: `${where}: version ${version} appears twice (each key needs its own version)` });
+      return;
+    }
+    const twin = keys.find((k) => k.key.equals(key));
+    if (twin) {
+      ctx.addIssue({ code: 'custom', message: `${where} (version ${version}): the same key as version ${twin.version}` });
+      return;
+    }
+    keys.push({ version: version, key });
+  });
+  if (entries.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must list at least one <version>:<key>' });
+  }
+  return keys;
 });
 
 export const DEV_ENCRYPTION_KEY = 'ZGV2ZWxvcG1lbnQtb25seS1rZXktZm9saW9zdHJlYW0='; // "development-only-key-foliostream"
@@ -212,7 +265,19 @@ export const variables = {
     requiredInProduction: true,
     secret: true,
     description:
-      'AES-256-GCM key for stored brokerage secrets: 32 bytes as hex or base64 (`openssl rand -hex 32`).',
+      'AES-256-GCM key for stored brokerage secrets: 32 bytes as hex or base64 (`openssl rand -hex 32`). The newest key: it seals every secret stored from now on. See "Rotating ENCRYPTION_KEY".',
+  },
+  ENCRYPTION_KEY_VERSION: {
+    schema: keyVersion,
+    default: '1',
+    description:
+      'Version of `ENCRYPTION_KEY` (1 to 9999), written at the front of every value it seals (`v<version>.`) so the right key opens it. Give each new key the next version. Secrets stored before key versions existed are version 1.',
+  },
+  ENCRYPTION_KEYS_PREVIOUS: {
+    schema: previousEncryptionKeys,
+    secret: true,
+    description:
+      'Older encryption keys that still open stored secrets but never seal: comma-separated `<version>:<key>` (e.g. `1:<the old ENCRYPTION_KEY>`), each version and key once and none the same as `ENCRYPTION_KEY_VERSION`. Remove a key once `npm run secrets:reseal` has moved every secret off it.',
   },
   PARTITION_COUNT: {
     schema: positiveInt.max(4096),

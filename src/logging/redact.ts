@@ -65,4 +65,5 @@ export const REDACTED_PATHS = [
   'config.AUTH_SECRET',
   'config.ADMIN_TOKEN',
   'config.ENCRYPTION_KEY',
+  'config.ENCRYPTION_KEYS_PREVIOUS',
 ];

@@ -3,9 +3,21 @@ import type { Knex } from '../db/knex.ts';
 import { userHash } from '../users/user-hash.ts';
 
 /**
- * Brokerage credentials at rest: sealed with AES-256-GCM (ENCRYPTION_KEY), bound to the owning
- * user (SnapTrade) or connection (Alpaca) so a sealed value copied to another row fails.
+ * Brokerage credentials at rest: sealed with AES-256-GCM (the newest ENCRYPTION_KEY; older key
+ * versions still open), bound to the owning user (SnapTrade) or connection (Alpaca) so a sealed
+ * value copied to another row fails. `npm run secrets:reseal` re-seals them with the same contexts.
  */
+
+/** The associated data a user's SnapTrade secret is sealed with. */
+export function snaptradeSecretContext(userId: string): string {
+  return `snaptrade:${userId}`;
+}
+
+/** The associated data an Alpaca connection's credentials are sealed with. */
+export function alpacaCredentialsContext(connectionId: string): string {
+  return `alpaca:${connectionId}`;
+}
+
 export interface SnapTradeCredentials {
   userId: string;
   snaptradeUserId: string;
@@ -49,7 +61,7 @@ export class CredentialsStore {
     const value: SnapTradeCredentials = {
       userId,
       snaptradeUserId: row.snaptrade_user_id,
-      userSecret: this.box.decrypt(row.user_secret_sealed, `snaptrade:${userId}`),
+      userSecret: this.box.decrypt(row.user_secret_sealed, snaptradeSecretContext(userId)),
       generation: row.generation,
       invalidSince: row.invalid_since ?? null,
     };
@@ -71,13 +83,13 @@ export class CredentialsStore {
         .insert({
           user_id: userId,
           snaptrade_user_id: snaptradeUserId,
-          user_secret_sealed: this.box.encrypt(userSecret, `snaptrade:${userId}`),
+          user_secret_sealed: this.box.encrypt(userSecret, snaptradeSecretContext(userId)),
           registered_at: tx.raw('clock_timestamp()'),
         })
         .onConflict('user_id')
         .merge({
           snaptrade_user_id: snaptradeUserId,
-          user_secret_sealed: this.box.encrypt(userSecret, `snaptrade:${userId}`),
+          user_secret_sealed: this.box.encrypt(userSecret, snaptradeSecretContext(userId)),
           generation: tx.raw('snaptrade_users.generation + 1'),
           // The clock now, not the transaction's start: SnapTrade's USER_DELETED of the previous
           // registration (sent while this transaction waited on SnapTrade) must read as older.
@@ -126,11 +138,11 @@ export class CredentialsStore {
   }
 
   sealAlpaca(connectionId: string, keyId: string, secretKey: string): string {
-    return this.box.encrypt(JSON.stringify({ keyId, secretKey }), `alpaca:${connectionId}`);
+    return this.box.encrypt(JSON.stringify({ keyId, secretKey }), alpacaCredentialsContext(connectionId));
   }
 
   private openAlpaca(row: { id: string; external_id: string; credentials_sealed: string }): AlpacaCredentials {
-    const { keyId, secretKey } = JSON.parse(this.box.decrypt(row.credentials_sealed, `alpaca:${row.id}`)) as {
+    const { keyId, secretKey } = JSON.parse(this.box.decrypt(row.credentials_sealed, alpacaCredentialsContext(row.id))) as {
       keyId: string;
       secretKey: string;
     };

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.ts';
-import { createSecretBox, type SecretBox } from '../crypto/secret-box.ts';
+import { secretBoxFromConfig, type SecretBox } from '../crypto/secret-box.ts';
 import { createDatabase, type Knex } from '../db/knex.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
@@ -53,7 +53,7 @@ export function createContext(options: ContextOptions): AppContext {
     db,
     keys: streamKeys(options.namespace),
     metrics: createMetricsRegistry(),
-    secretBox: createSecretBox(options.config.ENCRYPTION_KEY),
+    secretBox: secretBoxFromConfig(options.config),
     async close() {
       redis.disconnect();
       await db.destroy();
