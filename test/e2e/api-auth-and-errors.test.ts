@@ -187,8 +187,15 @@ describe('isolation between users', () => {
     expect(unlink.status).toBe(404);
     expect(unlink.body.error.code).toBe('FS_NOT_FOUND');
     // A holdings webhook naming Bob's account under Alice's user id changes nothing for either.
-    await control.fireWebhook({ eventType: 'ACCOUNT_HOLDINGS_UPDATED', userId: ALICE, accountId: bobs.accounts[0]!.id });
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const bobsAccount = bobs.accounts[0]!.id;
+    const hook = await control.fireWebhook({ eventType: 'ACCOUNT_HOLDINGS_UPDATED', userId: ALICE, accountId: bobsAccount });
+    // Positive markers instead of a sleep: the webhook was applied, and so was the outcome of the
+    // sync it scheduled for that account under Alice (a failure: SnapTrade does not know it for her).
+    await engine.applied(ALICE, (e) => e.id === hook.webhookId);
+    await engine.applied(
+      ALICE,
+      (e) => (e.type === 'sync.failed' || e.type === 'positions.synced') && (e.payload as { accountId?: string }).accountId === bobsAccount,
+    );
     expect((await engine.api<PortfolioBody>(ALICE, 'GET', '/api/portfolio')).body.holdings).toEqual([]);
     const bobAfter = (await engine.api<PortfolioBody>(BOB, 'GET', '/api/portfolio')).body;
     expect(bobAfter.holdings.map((h) => [h.symbol, Number(h.quantity)]).sort()).toEqual([['AMZN', 3], ['TSLA', 12]]);

@@ -18,21 +18,24 @@ function freshWebhook(ageSeconds = 5, overrides: Record<string, unknown> = {}) {
   return withFields(holdings, { webhookId: `answers-${++counter}`, eventTimestamp: at, ...overrides });
 }
 
-beforeAll(async () => {
-  redis = await createTestRedis();
-  // The real clock: the age limit is tested against Date.now().
-  server = await startWebhookServer({
-    namespace: redis.prefix,
-    env: { WEBHOOK_MAX_BYTES: String(MAX_BYTES), WEBHOOK_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS) },
+// Production serves the webhook on the fast route in front of Express; the Express router must
+// answer the same, so the whole contract runs on both mountings.
+describe.each(['fast', 'express'] as const)('answers of the webhook endpoint (%s mounting)', (mounting) => {
+  beforeAll(async () => {
+    redis = await createTestRedis();
+    // The real clock: the age limit is tested against Date.now().
+    server = await startWebhookServer({
+      namespace: redis.prefix,
+      mounting,
+      env: { WEBHOOK_MAX_BYTES: String(MAX_BYTES), WEBHOOK_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS) },
+    });
   });
-});
 
-afterAll(async () => {
-  await server.close();
-  await redis.cleanup();
-});
+  afterAll(async () => {
+    await server.close();
+    await redis.cleanup();
+  });
 
-describe('answers of the webhook endpoint', () => {
   it('413 FS_PAYLOAD_TOO_LARGE for a body over WEBHOOK_MAX_BYTES, and nothing appended', async () => {
     const body = freshWebhook(5, { padding: 'x'.repeat(MAX_BYTES) });
     const res = await server.post(body);

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startHttpServer, type HttpServer } from '../../src/http/server.ts';
 import { createContext, type AppContext } from '../../src/runtime/context.ts';
 import { signWebhook } from '../../src/snaptrade/signature.ts';
-import { webhookRouter, type WebhookRouterOptions } from '../../src/webhooks/webhook-router.ts';
+import { createWebhookHandler, webhookRouter, type WebhookRouterOptions } from '../../src/webhooks/webhook-router.ts';
 import { decodeEnvelope, ENVELOPE_FIELD, type Envelope } from '../../streams/envelope.ts';
 
 export const CONSUMER_KEY = 'test-consumer-key-current';
@@ -55,6 +55,8 @@ export async function startWebhookServer(options: {
   redisUrl?: string;
   env?: Record<string, string>;
   router?: WebhookRouterOptions;
+  /** @default 'fast', as production mounts it */
+  mounting?: 'fast' | 'express';
 }): Promise<WebhookServer> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -79,8 +81,15 @@ export async function startWebhookServer(options: {
     namespace: options.namespace,
     log,
   });
-  const router = webhookRouter(ctx, { ...options.router, log });
-  const http = await startHttpServer(ctx, [{ path: WEBHOOK_PATH, router }], { port: 0 });
+  // Production serves the webhook on the fast route in front of Express (src/app/roles.ts);
+  // `mounting: 'express'` runs the same contract on the Express router.
+  const http =
+    options.mounting === 'express'
+      ? await startHttpServer(ctx, [{ path: WEBHOOK_PATH, router: webhookRouter(ctx, { ...options.router, log }) }], { port: 0 })
+      : await startHttpServer(ctx, [], {
+          port: 0,
+          fastRoutes: [{ method: 'POST', path: WEBHOOK_PATH, handler: createWebhookHandler(ctx, { ...options.router, log }) }],
+        });
 
   return {
     ctx,
