@@ -91,8 +91,10 @@ describe('the browser portfolio store', () => {
       // a change the snapshot will not include and sends its delta, which overtakes the snapshot.
       await until(() => h.book.requested.includes(user), 'the snapshot build to start');
       const seq = await h.worker.sequence.next(user);
+      const received = new Promise<void>((resolve) => socket.once('portfolio:delta', () => resolve()));
       await h.worker.emitter.delta(user, deltaOf(seq, [holding(user, 'AAPL', '105.00')]));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The delta reached the browser (the positive marker) and was held back, not applied alone.
+      await received;
       expect(store.state).toBeNull();
     } finally {
       h.book.gate = undefined;

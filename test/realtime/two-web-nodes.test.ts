@@ -81,8 +81,13 @@ describe('two web nodes on one Redis', () => {
     await h.worker.emitter.snapshot(user, pushed);
     await until(() => a.snapshots.length === 2 && b.snapshots.length === 2, 'the pushed snapshot on both nodes');
 
-    // Bob, connected to node B too, got only his own connect snapshot.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Bob, connected to node B too, got only his own connect snapshot. A status sent to him after
+    // all of Ann's messages, on the same publisher, marks the point by which any of hers would have
+    // reached him.
+    const bobsMarker: SyncStatus[] = [];
+    otherOnB.on('sync:status', (s) => bobsMarker.push(s));
+    await h.worker.emitter.syncStatus(other, { state: 'idle', at: new Date().toISOString() });
+    await until(() => bobsMarker.length === 1, "Bob's own marker");
     expect(o.deltas).toEqual([]);
     expect(o.snapshots).toHaveLength(1);
     expect(o.snapshots[0]?.holdings.map((x) => x.id)).toEqual([`${other}/AAPL`]);
