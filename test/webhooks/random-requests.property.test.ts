@@ -130,14 +130,18 @@ describe('random bodies and headers', () => {
         const response = await fetch(`${server.url}${WEBHOOK_PATH}`, { method: 'POST', headers, body: text });
         const answer = (await response.json()) as { status?: string; error?: { code: string; message: string } };
 
-        expect([200, 400, 401, 413, 415, 503]).toContain(response.status);
-        if (response.status === 503) expect(answer.error?.code).toBe('FS_STORAGE_UNAVAILABLE');
+        // Redis is healthy throughout: a 503 here would be a bug, not an outage.
+        expect([200, 400, 401, 413, 415]).toContain(response.status);
         if (response.status !== 200) {
           expect(typeof answer.error?.code).toBe('string');
           expect(typeof answer.error?.message).toBe('string');
         } else {
           expect(validlySigned).toBe(true);
           expect(['accepted', 'duplicate']).toContain(answer.status);
+          // A duplicate is one of a webhook this run already accepted.
+          if (answer.status === 'duplicate') {
+            expect(acceptedIds.has((parsed as { value: { webhookId: string } }).value.webhookId)).toBe(true);
+          }
         }
 
         const appended = await totalAppended();

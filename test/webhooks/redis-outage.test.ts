@@ -87,14 +87,15 @@ describe('when Redis is unavailable', () => {
     try {
       // Writes (and scripts) wait while the server is paused, as behind a stalled network.
       await admin.call('CLIENT', 'PAUSE', String(STORE_TIMEOUT_MS * 3), 'WRITE');
-      const started = Date.now();
       const res = await server.post(body);
+      // The answer came from the store timeout (counted as such), not from Redis.
       expect(res.status).toBe(503);
-      expect(Date.now() - started).toBeLessThan(STORE_TIMEOUT_MS + 1_000);
       expect(await server.metric('foliostream_webhooks_failed_total', { reason: 'timeout' })).toBe(1);
 
       const retry = await deliverUntilAccepted(body, 10_000);
       expect(retry.status).toBe(200);
+      // The first delivery's append ran once Redis resumed: the retry is its duplicate.
+      expect(retry.json.status).toBe('duplicate');
       const appended = (await server.appended()).filter((a) => a.envelope.id === 'outage-paused');
       expect(appended).toHaveLength(1);
       expect(retry.json.streamId).toBe(appended[0]!.streamId);
