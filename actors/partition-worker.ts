@@ -285,6 +285,7 @@ export class PartitionWorker<S> implements PartitionTenure {
       return;
     }
     this.inFlight.add(entry.id);
+    this.options.metrics.inFlight(this.partition, this.inFlight.size);
     const actor = await this.options.registry.obtain(envelope.user, this);
     if (!this.tenureActive) return;
     const queued = actor.enqueue({

@@ -11,6 +11,8 @@ export interface ActorMetrics {
   fenced(): void;
   batchSize(size: number): void;
   partitionLag(partition: number, lag: number | null): void;
+  /** Events of a partition read and not yet settled; the gauge keeps the highest seen. */
+  inFlight(partition: number, count: number): void;
   ownedPartitions(count: number): void;
   activeActors(count: number): void;
 }
@@ -93,6 +95,18 @@ export function actorMetrics(registry: Registry, workerId: string): ActorMetrics
     'foliostream_worker_active_actors',
     () => new Gauge({ name: 'foliostream_worker_active_actors', help: 'User actors in memory.', labelNames: ['worker'], registers }),
   );
+  const inFlightMax = metric(
+    registry,
+    'foliostream_partition_in_flight_max',
+    () =>
+      new Gauge({
+        name: 'foliostream_partition_in_flight_max',
+        help: 'Most events of a partition ever read and not yet settled at once, per worker (bounded by PARTITION_MAX_IN_FLIGHT).',
+        labelNames: ['worker', 'partition'],
+        registers,
+      }),
+  );
+  const peaks = new Map<number, number>();
   const labels = { worker: workerId };
   const appliedChild = applied.labels(labels);
   const skippedChild = skipped.labels(labels);
@@ -106,6 +120,11 @@ export function actorMetrics(registry: Registry, workerId: string): ActorMetrics
     partitionLag: (partition, value) => {
       if (value === null) lag.remove({ partition: String(partition) });
       else lag.set({ partition: String(partition) }, value);
+    },
+    inFlight: (partition, count) => {
+      if (count <= (peaks.get(partition) ?? 0)) return;
+      peaks.set(partition, count);
+      inFlightMax.set({ worker: workerId, partition: String(partition) }, count);
     },
     ownedPartitions: (n) => owned.set(labels, n),
     activeActors: (n) => active.set(labels, n),
