@@ -76,6 +76,7 @@ function wants(set: Set<string>, symbol: string): boolean {
 export class MarketDataStreamServer {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   private readonly clients = new Set<StreamClient>();
+  private peak = 0;
   private readonly options: Required<Omit<MarketDataStreamOptions, 'feed' | 'authenticate' | 'tape' | 'logger'>>;
   private readonly feed: MarketFeed;
   private readonly authenticateKey: MarketDataStreamOptions['authenticate'];
@@ -115,6 +116,11 @@ export class MarketDataStreamServer {
     return this.clients.size;
   }
 
+  /** The most connections ever open at once: every accepted one counted, not samples. */
+  peakConnectionCount(): number {
+    return this.peak;
+  }
+
   /** Drop every connection abruptly (as a network failure would); returns how many. */
   killAll(): number {
     const count = this.clients.size;
@@ -146,6 +152,7 @@ export class MarketDataStreamServer {
       pending: [],
     };
     this.clients.add(client);
+    this.peak = Math.max(this.peak, this.clients.size);
     client.authTimer = setTimeout(() => {
       if (!client.account) this.fail(client, STREAM_ERRORS.authTimeout);
     }, this.options.authTimeoutMs);

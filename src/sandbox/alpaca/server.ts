@@ -95,6 +95,8 @@ export interface AlpacaSandbox {
   requestCounts(): RequestCounts;
   resetRequestCounts(): void;
   connectionCounts(): { marketData: number; tradeUpdates: number };
+  /** The most market-data connections ever open at once (Alpaca allows one per key). */
+  peakMarketDataConnections(): number;
   close(): Promise<void>;
 }
 
@@ -213,6 +215,7 @@ export async function startAlpacaSandbox(options: AlpacaSandboxOptions): Promise
     requestCounts: () => counter.snapshot(),
     resetRequestCounts: () => counter.reset(),
     connectionCounts: () => ({ marketData: marketData.connectionCount(), tradeUpdates: tradeUpdates.connectionCount() }),
+    peakMarketDataConnections: () => marketData.peakConnectionCount(),
     close() {
       closed ??= new Promise<void>((resolve, reject) => {
         stopMatching();
