@@ -1,5 +1,6 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
 import { REDACTED, REDACTED_PATHS, scrubSecrets } from './redact.ts';
+import { RepeatLimiter, REPEAT_WINDOW_MS } from './repeat-limiter.ts';
 
 export type { Logger } from 'pino';
 
@@ -15,7 +16,32 @@ function serializeError(err: unknown): Record<string, unknown> {
   return out;
 }
 
-export function loggerOptions(level = process.env.LOG_LEVEL ?? 'info'): LoggerOptions {
+const CHINDINGS = pino.symbols.chindingsSym;
+
+/**
+ * pino appends a child's bindings to its parent's, so `log.child({ module: 'sync' })` of a logger
+ * bound to `module: 'main'` would write `module` twice in every line (JSON parsers keep the last,
+ * `jq` and log shippers disagree). A child's binding replaces the parent's instead: each key
+ * once, where the parent had it, with the child's value.
+ */
+function keepLastBindings(child: Logger): void {
+  const holder = child as unknown as Record<symbol, string | undefined>;
+  const chindings = holder[CHINDINGS];
+  if (!chindings) return;
+  const bindings = JSON.parse(`{${chindings.slice(1)}}`) as Record<string, unknown>;
+  const rebuilt = JSON.stringify(bindings);
+  if (rebuilt === '{}') return;
+  const deduped = `,${rebuilt.slice(1, -1)}`;
+  if (deduped !== chindings) holder[CHINDINGS] = deduped;
+}
+
+export interface LoggerSettings {
+  /** Window of the repeat limiter (`repeat-limiter.ts`): one line per module and message per window. */
+  repeatWindowMs?: number;
+}
+
+export function loggerOptions(level = process.env.LOG_LEVEL ?? 'info', settings: LoggerSettings = {}): LoggerOptions {
+  const repeats = new RepeatLimiter({ windowMs: settings.repeatWindowMs ?? REPEAT_WINDOW_MS });
   return {
     level,
     base: { service: 'foliostream' },
@@ -27,11 +53,15 @@ export function loggerOptions(level = process.env.LOG_LEVEL ?? 'info'): LoggerOp
     },
     hooks: {
       // Message strings are scrubbed too: a URL pasted into a message must not leak a secret.
-      logMethod(args, method) {
+      // Warnings and errors about a lost connection go through the repeat limiter: an outage
+      // writes one line per module and message per window, not one per retry.
+      logMethod(args, method, level) {
         const scrubbed = args.map((arg) => (typeof arg === 'string' ? scrubSecrets(arg) : arg));
+        if (level >= 40 && repeats.intercept(this, method, scrubbed)) return;
         method.apply(this, scrubbed as Parameters<typeof method>);
       },
     },
+    onChild: keepLastBindings,
     timestamp: pino.stdTimeFunctions.isoTime,
   };
 }

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../src/logging/logger.ts';
 import { scrubSecrets } from '../../src/logging/redact.ts';
+import { repeatedKeys, topLevelKeys } from '../support/log-lines.ts';
 
 function capture(): { logger: pino.Logger; lines: () => string } {
   let out = '';
@@ -33,5 +34,21 @@ describe('logging redacts secrets', () => {
     const text = lines();
     for (const secret of ['s3cr3t', 'ck-value', 'tok-value']) expect(text).not.toContain(secret);
     expect(text).toContain('[redacted]');
+  });
+});
+
+describe('log lines', () => {
+  it("carry each key once: a child's module replaces its parent's", () => {
+    const { logger, lines } = capture();
+    // What the entry points do: the app logs as `main`, its components as children of that.
+    const main = logger.child({ module: 'main' });
+    main.child({ module: 'sync' }).child({ partition: 3 }).info({ jobId: 'j1' }, 'synced');
+    main.info('started');
+    const [child, parent] = lines().trim().split('\n') as [string, string];
+    expect(repeatedKeys(child)).toEqual([]);
+    expect(topLevelKeys(child)).toEqual(['level', 'time', 'service', 'module', 'partition', 'jobId', 'msg']);
+    expect(JSON.parse(child)).toMatchObject({ module: 'sync', partition: 3, msg: 'synced' });
+    // The parent keeps its own.
+    expect(JSON.parse(parent)).toMatchObject({ module: 'main', msg: 'started' });
   });
 });
