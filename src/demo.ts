@@ -2,6 +2,7 @@ import { issueUserToken, userTokenSettings } from './auth/user-tokens.ts';
 import { ConfigError, loadConfig, type Config } from './config/config.ts';
 import { startFoliostream } from './app/foliostream.ts';
 import { createLogger } from './logging/logger.ts';
+import { formatMoney } from './portfolio/decimal.ts';
 import { installShutdownHandlers } from './runtime/shutdown.ts';
 import { startEmbeddedSandbox } from './app/embedded-sandbox.ts';
 
@@ -95,7 +96,9 @@ try {
 
   // Wait until the holdings of all three have been synced and aggregated.
   const deadline = Date.now() + 60_000;
-  let portfolio: { holdings: { symbol: string; quantity: string; accounts: unknown[] }[]; totals: { totalValue: string | null } } | undefined;
+  let portfolio:
+    | { baseCurrency?: string; holdings: { symbol: string; quantity: string; accounts: unknown[] }[]; totals: { totalValue: string | null } }
+    | undefined;
   while (Date.now() < deadline) {
     portfolio = (await api(base, token, 'GET', '/api/portfolio')) as typeof portfolio;
     const aapl = portfolio?.holdings.find((h) => h.symbol === 'AAPL');
@@ -104,6 +107,9 @@ try {
   }
 
   const line = '-'.repeat(78);
+  // Money as people read it: the API's exact decimal, rounded to cents, with separators.
+  const total = portfolio?.totals.totalValue;
+  const totalValue = total ? formatMoney(total, portfolio?.baseCurrency ?? 'USD') : 'n/a';
   console.log(`
 ${line}
  foliostream demo is running (Ctrl-C to stop)
@@ -114,7 +120,7 @@ ${line}
  Metrics / readiness:      ${base}/metrics   ${base}/readyz
 
  Demo user "${DEMO_USER}" holds ${portfolio?.holdings.length ?? 0} securities across Questrade, Robinhood and Alpaca;
- total value ${portfolio?.totals.totalValue ?? 'n/a'} USD. AAPL is held in all three.
+ total value ${totalValue}. AAPL is held in all three.
 
  Connect another brokerage in the SnapTrade sandbox portal:
    ${portal.redirectURI}

@@ -210,7 +210,8 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
   });
   stream.onStateChange((state) => {
     if (state === 'authenticated') return;
-    if (authenticated) log.warn({ state }, 'market-data stream lost');
+    // A stop (Ctrl-C, a deploy) disconnects on purpose: only an unasked-for loss is a warning.
+    if (authenticated && !stopped) log.warn({ state }, 'market-data stream lost');
     authenticated = false;
     confirmedSymbols = 0;
     metrics.connected(false);

@@ -115,3 +115,15 @@ export function canonical(text: DecimalString | number): DecimalString {
 export function toFixedPlaces(a: Decimal, places: number): string {
   return a.round(places, 1).toFixed(places);
 }
+
+/**
+ * Money for people: rounded half-up to 2 places, thousands separated, then the currency
+ * (`45757.85812355` → `45,757.86 USD`). Display only; never for state.
+ */
+export function formatMoney(amount: Decimal | DecimalString | number, currency: string): string {
+  const rounded = dec(amount).round(2, 1);
+  const fixed = rounded.eq(0) ? '0.00' : rounded.toFixed(2);
+  const negative = fixed.startsWith('-');
+  const [whole, fraction] = (negative ? fixed.slice(1) : fixed).split('.') as [string, string];
+  return `${negative ? '-' : ''}${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${fraction} ${currency}`;
+}

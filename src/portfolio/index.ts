@@ -31,7 +31,7 @@ export {
   type FxRateInput,
   type FxTable,
 } from './currency.ts';
-export { canonical, dec, str, toFixedPlaces, type Decimal, type DecimalString } from './decimal.ts';
+export { canonical, dec, formatMoney, str, toFixedPlaces, type Decimal, type DecimalString } from './decimal.ts';
 export type { Holding, HoldingAccountShare, HoldingBaseValues, PriceQuote } from './holding.ts';
 export { normalizeAlpacaAccount, normalizeAlpacaBalances, normalizeAlpacaPositions } from './normalize-alpaca.ts';
 export { normalizeSnapTradeAccount, normalizeSnapTradeBalances, normalizeSnapTradePositions } from './normalize-snaptrade.ts';
