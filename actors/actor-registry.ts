@@ -64,6 +64,29 @@ export class ActorRegistry<S> {
     }
   }
 
+  /**
+   * Loads the actor of `userId` in this tenure without an event (someone watches the user), if
+   * there is room: it evicts only an idle actor nobody keeps active, and never waits. Resolves
+   * true once the actor's state is in memory (see `Actor.wake`).
+   */
+  activate(userId: string, tenure: PartitionTenure): Promise<boolean> {
+    let actor = this.actors.get(userId);
+    if (actor && actor.tenure !== tenure) {
+      // An actor of an earlier tenure still finishing: its events will load the new one.
+      if (actor.busy) return Promise.resolve(false);
+      this.remove(userId);
+      actor = undefined;
+    }
+    if (!actor) {
+      if (!tenure.active) return Promise.resolve(false);
+      if (this.actors.size >= this.options.maxActive && !this.evictOne(false)) return Promise.resolve(false);
+      actor = new Actor<S>(userId, tenure, this.host);
+      this.actors.set(userId, actor);
+      this.onSizeChange(this.actors.size);
+    }
+    return actor.wake();
+  }
+
   /** Runs a local task on the active actor of `userId` (see `Actor.tell`); false when none is. */
   tell(userId: string, task: (state: S) => void): boolean {
     const actor = this.actors.get(userId);
@@ -107,9 +130,10 @@ export class ActorRegistry<S> {
     return busy;
   }
 
-  private evictOne(): boolean {
+  /** Passivates the least recently used idle actor; a kept-active one only as a `lastResort`. */
+  private evictOne(lastResort = true): boolean {
     const keep = this.options.keepActive;
-    for (const pass of keep ? [false, true] : [true]) {
+    for (const pass of keep ? (lastResort ? [false, true] : [false]) : [true]) {
       for (const [userId, actor] of this.actors) {
         if (!actor.busy && (pass || !keep!(userId))) {
           this.forget(userId);

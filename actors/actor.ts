@@ -152,6 +152,18 @@ export class Actor<S> {
     return true;
   }
 
+  /**
+   * Loads the state without an event, so local tasks reach it (a user whose portfolio someone
+   * watches gets live prices before their next event). Resolves true once the state is in
+   * memory: at once when it already is, or when the actor is running (its events load it).
+   * Failure is not retried here: the caller asks again.
+   */
+  wake(): Promise<boolean> {
+    if (this.state !== undefined || this.running) return Promise.resolve(true);
+    this.running = true;
+    return new Promise<boolean>((resolve) => void this.drain(resolve));
+  }
+
   private runLocal(): void {
     if (this.local.length === 0) return;
     const tasks = this.local.splice(0);
@@ -170,8 +182,18 @@ export class Actor<S> {
     return this.mailbox.clear().length;
   }
 
-  private async drain(): Promise<void> {
+  private async drain(woken?: (loaded: boolean) => void): Promise<void> {
     try {
+      if (woken) {
+        if (this.state === undefined && this.tenure.active) {
+          try {
+            await this.activate();
+          } catch (err) {
+            this.host.log.warn({ err, userId: this.userId }, 'actor activation failed');
+          }
+        }
+        woken(this.state !== undefined);
+      }
       while (this.mailbox.size > 0) {
         if (!this.tenure.active) {
           this.mailbox.clear();

@@ -8,13 +8,15 @@ import type { StreamId } from '../streams/stream-id.ts';
  * one.
  *
  * Fencing protocol:
- * - A worker that acquires a partition lease first *claims* the fence: it writes its token to
- *   `partition_fences` (only upward) and commits, before it loads or applies anything. That write
- *   waits for the commits of the previous holder in flight (they hold the row in share mode), so
- *   everything the previous holder committed is visible to the new holder's loads.
- * - Every commit transaction reads the fence row `FOR SHARE` and aborts with `FencedError` when a
- *   newer token is there. The share lock lets the actors of one partition commit concurrently,
- *   while a new holder's claim cannot slip in between the check and the commit.
+ * - A worker that acquires a partition lease first *claims* the fence: it writes its token and
+ *   its incarnation to `partition_fences` (only upward; an equal token only by the same owner)
+ *   and commits, before it loads or applies anything. That write waits for the commits of the
+ *   previous holder in flight (they hold the row in share mode), so everything the previous
+ *   holder committed is visible to the new holder's loads.
+ * - Every commit transaction reads the fence row `FOR SHARE` and aborts with `FencedError` unless
+ *   it holds exactly the commit's token (a newer holder claimed it, or ours was never claimed).
+ *   The share lock lets the actors of one partition commit concurrently, while a new holder's
+ *   claim cannot slip in between the check and the commit.
  * - Each transaction sets `idle_in_transaction_session_timeout`: a worker paused in the middle of
  *   a transaction (SIGSTOP, a long GC) gets its session closed by Postgres, so it neither blocks
  *   the next holder's claim nor commits when it wakes up.
@@ -44,30 +46,41 @@ export async function readFences(db: Knex): Promise<Map<number, number>> {
   return new Map(rows.map((r) => [r.partition, Number(r.fencing_token)]));
 }
 
+/** What a fence claim found: `claimed` when the fence now holds `token` for this owner. */
+export interface FenceClaim {
+  claimed: boolean;
+  /** The token the fence holds afterwards (ours when claimed, else the newer or rival one). */
+  token: number;
+}
+
 /**
- * Writes a new lease holder's token to the partition's fence, only upward. Returns the token the
- * fence holds afterwards: equal to `token` on success, higher when a newer holder exists.
+ * Writes a new lease holder's token to the partition's fence, only upward, and strictly: an
+ * equal token is accepted only from the owner that wrote it (a retried claim), never from
+ * another incarnation. Tokens are unique per acquisition, so an equal token from someone else
+ * means the Redis counter was lost and handed out a token twice: the second tenure must not
+ * share the first one's fence. `owner` is the lease holder, `<workerId>:<incarnation>`.
  * Waits at most `lockTimeoutMs` for the previous holder's in-flight commits (throws then).
  */
 export async function claimFence(
   db: Knex,
   fence: { partition: number; token: number; owner: string; lockTimeoutMs: number },
-): Promise<number> {
+): Promise<FenceClaim> {
   return db.transaction(async (tx) => {
     await tx.raw(`SELECT set_config('lock_timeout', ?, true)`, [`${Math.max(1, Math.round(fence.lockTimeoutMs))}ms`]);
     const updated = (await tx.raw(
       `INSERT INTO partition_fences (partition, fencing_token, owner) VALUES (?, ?, ?)
        ON CONFLICT (partition) DO UPDATE
          SET fencing_token = EXCLUDED.fencing_token, owner = EXCLUDED.owner, updated_at = now()
-         WHERE partition_fences.fencing_token <= EXCLUDED.fencing_token
+         WHERE partition_fences.fencing_token < EXCLUDED.fencing_token
+            OR (partition_fences.fencing_token = EXCLUDED.fencing_token AND partition_fences.owner = EXCLUDED.owner)
        RETURNING fencing_token`,
       [fence.partition, fence.token, fence.owner],
     )) as { rows: FenceRow[] };
-    if (updated.rows[0]) return Number(updated.rows[0].fencing_token);
+    if (updated.rows[0]) return { claimed: true, token: Number(updated.rows[0].fencing_token) };
     const current = (await tx('partition_fences').where({ partition: fence.partition }).first('fencing_token')) as
       | FenceRow
       | undefined;
-    return Number(current?.fencing_token ?? 0);
+    return { claimed: false, token: Number(current?.fencing_token ?? 0) };
   });
 }
 
@@ -77,7 +90,8 @@ export async function claimFence(
  * applied) and, with `advanceTo`, moves it forward to that id already (never backward: a batch
  * wholly at or below the stored checkpoint leaves it alone). Writing the checkpoint before the
  * projection is safe because the transaction commits or rolls back as a whole. Throws
- * `FencedError` when a newer lease holder claimed the partition (the caller rolls back).
+ * `FencedError` unless the fence holds exactly this token: a newer lease holder claimed the
+ * partition (the caller rolls back).
  */
 export async function beginFencedCommit(
   tx: Knex.Transaction,
@@ -86,7 +100,7 @@ export async function beginFencedCommit(
   const advance = commit.advanceTo
     ? `, moved AS (
          INSERT INTO actor_checkpoints (user_id, partition, last_stream_ms, last_stream_seq, fencing_token)
-         SELECT ?, ?, ?, ?, ? WHERE (SELECT fencing_token FROM fence) <= ?
+         SELECT ?, ?, ?, ?, ? WHERE (SELECT fencing_token FROM fence) = ?
          ON CONFLICT (user_id) DO UPDATE
            SET partition = EXCLUDED.partition, last_stream_ms = EXCLUDED.last_stream_ms,
                last_stream_seq = EXCLUDED.last_stream_seq, fencing_token = EXCLUDED.fencing_token, updated_at = now()
@@ -111,7 +125,7 @@ export async function beginFencedCommit(
   )) as { rows: { fencing_token: number | string | null; ms: number | string | null; seq: number | string | null }[] };
   const row = result.rows[0]!;
   const current = row.fencing_token === null ? null : Number(row.fencing_token);
-  if (current === null || current > commit.token) throw new FencedError(commit.partition, commit.token, current);
+  if (current !== commit.token) throw new FencedError(commit.partition, commit.token, current);
   return row.ms === null ? null : { ms: Number(row.ms), seq: Number(row.seq) };
 }
 

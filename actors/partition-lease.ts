@@ -1,10 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { StreamKeys } from '../streams/keys.ts';
 
 /**
  * Partition ownership in Redis: a lease key with a TTL, and a fencing token from an INCR counter
- * that only grows. The lease value is `<token>:<workerId>`; every script compares the whole value,
- * so a worker that lost its lease and got it back later never confuses the two tenures.
+ * that only grows. The lease value is `<token>:<workerId>:<incarnation>`; every script compares
+ * the whole value, so a worker that lost its lease and got it back later never confuses the two
+ * tenures.
+ *
+ * The holder is an *incarnation*, not a worker id: `WORKER_ID` names a worker in the membership
+ * and the consumer group, and two live processes may well be started with the same one (a
+ * restarted pod whose predecessor is not quite dead, a copied configuration). Each process draws
+ * a random incarnation at start-up, and a lease held by one incarnation is never refreshed,
+ * renewed, released or read under by another, whatever their worker ids. Every acquisition draws
+ * a new token, even by the incarnation that held the lease last.
  *
  * The lease is advisory; the token is what protects the data. Whoever acquires a lease writes
  * its token to Postgres (`partition_fences`) before it applies anything, and every commit checks
@@ -12,26 +21,26 @@ import type { StreamKeys } from '../streams/keys.ts';
  */
 
 const ACQUIRE = `--[[
-  Acquire a partition lease, or refresh it when this worker already holds it.
+  Acquire a partition lease with a new fencing token.
     Input:
-      KEYS[1] lease key (string '<token>:<workerId>', with a TTL)
+      KEYS[1] lease key (string '<token>:<holder>', with a TTL)
       KEYS[2] fencing counter key (INCR only)
-      ARGV[1] worker id
+      ARGV[1] holder: '<workerId>:<incarnation>'
       ARGV[2] lease TTL in ms
       ARGV[3] token floor: the new token is at least floor + 1 (the highest token Postgres has seen,
               in case the counter was lost with a Redis restart)
     Output:
-      {1, token}          acquired (a fresh token) or already held by this worker (same token)
-      {0, holder, pttl}   held by another worker ('<token>:<workerId>') for pttl more ms
+      {1, token}          acquired, with a token no tenure had before
+      {0, value, pttl}    held by another holder (its lease value) for pttl more ms
 ]]
 local current = redis.call('GET', KEYS[1])
 if current then
   local sep = string.find(current, ':', 1, true)
-  if string.sub(current, sep + 1) == ARGV[1] then
-    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    return {1, tonumber(string.sub(current, 1, sep - 1))}
+  if not sep or string.sub(current, sep + 1) ~= ARGV[1] then
+    return {0, current, redis.call('PTTL', KEYS[1])}
   end
-  return {0, current, redis.call('PTTL', KEYS[1])}
+  -- Held by this very incarnation, which no longer runs that tenure (it was fenced, or its
+  -- release failed): a new tenure, so a new token.
 end
 local token = redis.call('INCR', KEYS[2])
 local floor = tonumber(ARGV[3])
@@ -47,7 +56,7 @@ const RENEW = `--[[
   Extend a lease this worker holds.
     Input:
       KEYS[1] lease key
-      ARGV[1] expected lease value '<token>:<workerId>'
+      ARGV[1] expected lease value '<token>:<workerId>:<incarnation>'
       ARGV[2] lease TTL in ms
     Output:
       1 renewed; 0 the lease expired or belongs to someone else (the holder must stop)
@@ -63,7 +72,7 @@ const RELEASE = `--[[
   Give a lease up (graceful hand-over), only if still held with this token.
     Input:
       KEYS[1] lease key
-      ARGV[1] expected lease value '<token>:<workerId>'
+      ARGV[1] expected lease value '<token>:<workerId>:<incarnation>'
     Output:
       1 released; 0 it was not ours any more
 ]]
@@ -84,7 +93,10 @@ function script(redis: Redis, name: string, lua: string, numberOfKeys: number): 
 
 export interface Lease {
   partition: number;
+  /** The configured worker id (consumer name); not unique across processes. */
   workerId: string;
+  /** The process incarnation holding the lease: unique per runtime start. */
+  incarnation: string;
   token: number;
   /** The lease key's value while this tenure lasts. */
   value: string;
@@ -94,17 +106,38 @@ export type AcquireResult =
   | { acquired: true; lease: Lease }
   | { acquired: false; holder: string; ttlMs: number };
 
-export function leaseValue(workerId: string, token: number): string {
-  return `${token}:${workerId}`;
+/** A new random incarnation id (one per runtime start). */
+export function newIncarnation(): string {
+  return randomBytes(6).toString('hex');
 }
 
-/** Parses a lease key's value into its token and holder. */
-export function parseLeaseValue(value: string): { token: number; workerId: string } {
+/** Who holds a lease: the worker id and the incarnation, `<workerId>:<incarnation>`. */
+export function leaseHolder(workerId: string, incarnation: string): string {
+  return `${workerId}:${incarnation}`;
+}
+
+export function leaseValue(workerId: string, incarnation: string, token: number): string {
+  return `${token}:${leaseHolder(workerId, incarnation)}`;
+}
+
+/**
+ * Parses a lease key's value into its token, worker id and incarnation. The incarnation is what
+ * follows the last `:` (a hex id), so a worker id may contain `:` itself.
+ */
+export function parseLeaseValue(value: string): { token: number; workerId: string; incarnation: string } {
   const sep = value.indexOf(':');
-  return { token: Number(value.slice(0, sep)), workerId: value.slice(sep + 1) };
+  const holder = value.slice(sep + 1);
+  const last = holder.lastIndexOf(':');
+  return {
+    token: Number(value.slice(0, sep)),
+    workerId: last < 0 ? holder : holder.slice(0, last),
+    incarnation: last < 0 ? '' : holder.slice(last + 1),
+  };
 }
 
 export interface PartitionLeases {
+  /** This holder: `<workerId>:<incarnation>`. */
+  readonly holder: string;
   acquire(partition: number, tokenFloor?: number): Promise<AcquireResult>;
   /** Renews several leases in one round trip; returns the partitions whose lease is gone. */
   renew(leases: Lease[]): Promise<Lease[]>;
@@ -113,22 +146,34 @@ export interface PartitionLeases {
   holders(partitionCount: number): Promise<(string | null)[]>;
 }
 
-export function partitionLeases(redis: Redis, keys: StreamKeys, workerId: string, ttlMs: number): PartitionLeases {
+/**
+ * The leases of one holder. `incarnation` identifies the process (the runtime draws one at
+ * start-up); the default draws a new one, so two calls are two holders even with one worker id.
+ */
+export function partitionLeases(
+  redis: Redis,
+  keys: StreamKeys,
+  workerId: string,
+  ttlMs: number,
+  incarnation: string = newIncarnation(),
+): PartitionLeases {
+  const holder = leaseHolder(workerId, incarnation);
   const acquire = script(redis, 'fsLeaseAcquire', ACQUIRE, 2);
   script(redis, 'fsLeaseRenew', RENEW, 1);
   const release = script(redis, 'fsLeaseRelease', RELEASE, 1);
   return {
+    holder,
     async acquire(partition, tokenFloor = 0) {
       const reply = (await acquire(
         keys.partitionLease(partition),
         keys.partitionFence(partition),
-        workerId,
+        holder,
         ttlMs,
         tokenFloor,
       )) as [number, number | string, number?];
       if (reply[0] === 1) {
         const token = Number(reply[1]);
-        return { acquired: true, lease: { partition, workerId, token, value: leaseValue(workerId, token) } };
+        return { acquired: true, lease: { partition, workerId, incarnation, token, value: leaseValue(workerId, incarnation, token) } };
       }
       return { acquired: false, holder: String(reply[1]), ttlMs: Number(reply[2]) };
     },

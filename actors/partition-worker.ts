@@ -19,7 +19,7 @@ import { parseStreamId } from '../streams/stream-id.ts';
 import type { ActorMessage, PartitionTenure } from './actor.ts';
 import type { ActorRegistry } from './actor-registry.ts';
 import { claimFence, type FencedError } from './checkpoint-store.ts';
-import type { Lease } from './partition-lease.ts';
+import { leaseHolder, type Lease } from './partition-lease.ts';
 import type { ActorMetrics } from './runtime-metrics.ts';
 
 const READ_COUNT = 500;
@@ -60,6 +60,7 @@ export class PartitionWorker<S> implements PartitionTenure {
   private tenureActive = true;
   private reading = true;
   private historyDone = false;
+  private fenceClaimed = false;
   private readonly inFlight = new Set<string>();
   private ackBuffer: string[] = [];
   private ackFlush: Promise<void> | undefined;
@@ -84,6 +85,11 @@ export class PartitionWorker<S> implements PartitionTenure {
 
   get active(): boolean {
     return this.tenureActive;
+  }
+
+  /** The tenure claimed the fence: what the previous holder committed is visible to loads now. */
+  get ready(): boolean {
+    return this.tenureActive && this.fenceClaimed;
   }
 
   get inFlightCount(): number {
@@ -198,15 +204,18 @@ export class PartitionWorker<S> implements PartitionTenure {
   private async claimFence(): Promise<boolean> {
     for (let attempt = 1; this.reading; attempt++) {
       try {
-        const current = await claimFence(this.options.db, {
+        const claim = await claimFence(this.options.db, {
           partition: this.partition,
           token: this.token,
-          owner: this.lease.workerId,
+          owner: leaseHolder(this.lease.workerId, this.lease.incarnation),
           lockTimeoutMs: this.options.leaseTtlMs,
         });
-        if (current === this.token) return true;
-        this.abort(`a newer token (${current}) already fenced the partition`);
-        this.options.onEnded(this, { reason: 'fenced', current });
+        if (claim.claimed) {
+          this.fenceClaimed = true;
+          return true;
+        }
+        this.abort(`token ${claim.token} of another tenure already fenced the partition`);
+        this.options.onEnded(this, { reason: 'fenced', current: claim.token });
         return false;
       } catch (err) {
         this.log.warn({ err, attempt }, 'claiming the partition fence failed; retrying');

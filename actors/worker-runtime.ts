@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createLogger } from '../src/logging/logger.ts';
 import type { AppContext } from '../src/runtime/context.ts';
+import { partitionOf } from '../streams/partition.ts';
 import type { ActorBehavior } from './actor-behavior.ts';
 import { ActorRegistry } from './actor-registry.ts';
 import { ActivationGate } from './activation-gate.ts';
 import { readFences } from './checkpoint-store.ts';
 import { workerMembership } from './membership.ts';
-import { partitionLeases, type Lease } from './partition-lease.ts';
+import { newIncarnation, partitionLeases, type Lease } from './partition-lease.ts';
 import { PartitionWorker, type PartitionEnd } from './partition-worker.ts';
 import { startRebalancer, type PartitionOwner } from './rebalancer.ts';
 import { actorMetrics } from './runtime-metrics.ts';
@@ -37,11 +38,24 @@ export interface WorkerRuntimeOptions<S> {
 
 export interface WorkerRuntime<S = unknown> {
   readonly workerId: string;
+  /**
+   * This runtime's incarnation: random per start. Leases and fences are held by
+   * `<workerId>:<incarnation>`, so two processes started with the same `WORKER_ID` never share
+   * a lease or a fencing token.
+   */
+  readonly incarnation: string;
   /** Partitions this worker reads now, sorted. */
   ownedPartitions(): number[];
   activeActors(): number;
   /** Runs `task` on the in-memory state of the user's active actor, between its batches; false when not active here. */
   tell(userId: string, task: (state: S) => void): boolean;
+  /**
+   * Loads the actor of a user without an event (someone watches their portfolio), when this
+   * worker owns the user's partition and has claimed its fence. Never waits for room and never
+   * passivates a kept-active actor for it. Resolves true once the actor's state is in memory
+   * (or already was), false otherwise (not owned here, no room, or the load failed: ask again).
+   */
+  activate(userId: string): Promise<boolean>;
   /** The live workers as of the last heartbeat. */
   liveWorkers(): string[];
   /** Runs a heartbeat/renew/rebalance round now. */
@@ -75,11 +89,12 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
   const intervalMs = Math.max(50, Math.floor(leaseTtlMs / 3));
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   const idleMs = options.actorIdleMs ?? config.ACTOR_IDLE_MS;
-  const log = createLogger('actors').child({ worker: workerId });
+  const incarnation = newIncarnation();
+  const log = createLogger('actors').child({ worker: workerId, incarnation });
   const metrics = actorMetrics(ctx.metrics, workerId);
 
   const floors = await readFences(ctx.db);
-  const leases = partitionLeases(ctx.redis, ctx.keys, workerId, leaseTtlMs);
+  const leases = partitionLeases(ctx.redis, ctx.keys, workerId, leaseTtlMs, incarnation);
   const membership = workerMembership(ctx.redis, ctx.keys, workerId, leaseTtlMs);
   const registry = new ActorRegistry<S>(
     {
@@ -124,6 +139,8 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
     leases: () => [...partitions.values()].map((w) => w.lease),
     busy: (partition) => handOvers.has(partition),
     async start(lease: Lease) {
+      // Our next token for the partition is above this one even if the Redis counter is lost.
+      floors.set(lease.partition, Math.max(floors.get(lease.partition) ?? 0, lease.token));
       if (stopping || partitions.has(lease.partition)) return;
       const worker = new PartitionWorker<S>({
         redis: ctx.redis,
@@ -189,9 +206,16 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
 
   return {
     workerId,
+    incarnation,
     ownedPartitions: () => [...partitions.keys()].sort((a, b) => a - b),
     activeActors: () => registry.size,
     tell: (userId, task) => registry.tell(userId, task),
+    async activate(userId) {
+      if (stopping) return false;
+      const worker = partitions.get(partitionOf(userId, partitionCount));
+      if (!worker?.ready) return false;
+      return registry.activate(userId, worker);
+    },
     liveWorkers: () => rebalancer.liveWorkers(),
     rebalance: () => rebalancer.tick(),
     passivateIdle: (ms) => registry.passivateIdle(Date.now(), ms ?? idleMs),

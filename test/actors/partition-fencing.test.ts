@@ -7,7 +7,7 @@ import {
   readCheckpoint,
 } from '../../actors/checkpoint-store.ts';
 import { workerMembership } from '../../actors/membership.ts';
-import { partitionLeases, type Lease } from '../../actors/partition-lease.ts';
+import { leaseValue, parseLeaseValue, partitionLeases, type Lease } from '../../actors/partition-lease.ts';
 import { ensureConsumerGroup, groupReader, LeaseLostError } from '../../streams/consumer-group.ts';
 import { ENVELOPE_FIELD } from '../../streams/envelope.ts';
 import { streamKeys, type StreamKeys } from '../../streams/keys.ts';
@@ -39,18 +39,49 @@ describe('partition leases and fencing tokens', () => {
     const two = partitionLeases(redis.client, keys, 'worker-2', 60_000);
     const first = await acquired(one, 0);
     const refused = await two.acquire(0);
-    expect(refused).toMatchObject({ acquired: false, holder: `${first.token}:worker-1` });
-    // Re-acquiring a held lease keeps the tenure (same token).
-    expect((await acquired(one, 0)).token).toBe(first.token);
+    expect(refused).toMatchObject({ acquired: false, holder: first.value });
+    expect(first.value).toBe(`${first.token}:${one.holder}`);
     expect(await one.renew([first])).toEqual([]);
 
-    expect(await two.release({ ...first, workerId: "worker-2", value: `${first.token}:worker-2` })).toBe(false);
+    expect(await two.release({ ...first, workerId: 'worker-2', value: `${first.token}:${two.holder}` })).toBe(false);
     expect(await one.release(first)).toBe(true);
     const second = await acquired(two, 0);
     expect(second.token).toBeGreaterThan(first.token);
     // The old holder cannot renew or release what it no longer holds.
     expect(await one.renew([first])).toEqual([first]);
     expect(await one.release(first)).toBe(false);
+  });
+
+  it('tells incarnations of one worker id apart: refused while the other holds it, a new token on every acquisition', async () => {
+    const first = partitionLeases(redis.client, keys, 'same-id', 60_000, 'aaaaaa');
+    const second = partitionLeases(redis.client, keys, 'same-id', 60_000, 'bbbbbb');
+    const lease = await acquired(first, 7);
+    expect(parseLeaseValue(lease.value)).toEqual({ token: lease.token, workerId: 'same-id', incarnation: 'aaaaaa' });
+    // Same worker id, another process: neither acquired, renewed nor released under.
+    expect(await second.acquire(7)).toMatchObject({ acquired: false, holder: lease.value });
+    const forged = { ...lease, incarnation: 'bbbbbb', value: leaseValue('same-id', 'bbbbbb', lease.token) };
+    expect(await second.renew([forged])).toEqual([forged]);
+    expect(await second.release(forged)).toBe(false);
+    expect(await redis.client.get(keys.partitionLease(7))).toBe(lease.value);
+    // The holder acquiring again (it lost track of its tenure) starts a new tenure: a new token.
+    const again = await acquired(first, 7);
+    expect(again.token).toBeGreaterThan(lease.token);
+    expect(await first.renew([lease])).toEqual([lease]);
+    expect(await first.release(again)).toBe(true);
+    const other = await acquired(second, 7);
+    expect(other.token).toBeGreaterThan(again.token);
+  });
+
+  it('refuses a fence claim with an equal token from another incarnation (a token handed out twice)', async () => {
+    const partition = 8;
+    expect(await claimFence(database.knex, { partition, token: 3, owner: 'same-id:aaaaaa', lockTimeoutMs: 1000 })).toEqual({ claimed: true, token: 3 });
+    // A retried claim of the same tenure is fine ...
+    expect(await claimFence(database.knex, { partition, token: 3, owner: 'same-id:aaaaaa', lockTimeoutMs: 1000 })).toEqual({ claimed: true, token: 3 });
+    // ... the same token from another process is not, and cannot commit either way.
+    expect(await claimFence(database.knex, { partition, token: 3, owner: 'same-id:bbbbbb', lockTimeoutMs: 1000 })).toEqual({ claimed: false, token: 3 });
+    expect(await claimFence(database.knex, { partition, token: 4, owner: 'same-id:bbbbbb', lockTimeoutMs: 1000 })).toEqual({ claimed: true, token: 4 });
+    const stale = database.knex.transaction((tx) => beginFencedCommit(tx, { partition, token: 3, userId: 'twin-user', idleTimeoutMs: 5000 }));
+    await expect(stale).rejects.toBeInstanceOf(FencedError);
   });
 
   it('expires a lease nobody renews, and the next holder gets a higher token', async () => {
@@ -106,21 +137,21 @@ describe('partition leases and fencing tokens', () => {
 
   it('rolls back the commit of a holder whose token was superseded in Postgres', async () => {
     const partition = 5;
-    expect(await claimFence(database.knex, { partition, token: 7, owner: 'worker-1', lockTimeoutMs: 1000 })).toBe(7);
+    expect(await claimFence(database.knex, { partition, token: 7, owner: 'worker-1', lockTimeoutMs: 1000 })).toEqual({ claimed: true, token: 7 });
     const commit = (token: number, ms: number) =>
       database.knex.transaction(async (tx) => {
         await beginFencedCommit(tx, { partition, token, userId: 'fenced-user', idleTimeoutMs: 5000 });
         await advanceCheckpoint(tx, { userId: 'fenced-user', partition, id: { ms, seq: 0 }, token });
       });
     await commit(7, 100);
-    expect(await claimFence(database.knex, { partition, token: 8, owner: 'worker-2', lockTimeoutMs: 1000 })).toBe(8);
+    expect(await claimFence(database.knex, { partition, token: 8, owner: 'worker-2', lockTimeoutMs: 1000 })).toEqual({ claimed: true, token: 8 });
 
     const stale = commit(7, 200);
     await expect(stale).rejects.toBeInstanceOf(FencedError);
     await expect(stale).rejects.toMatchObject({ token: 7, current: 8 });
     expect(await readCheckpoint(database.knex, 'fenced-user')).toEqual({ ms: 100, seq: 0 });
     // An older token cannot claim the fence back either.
-    expect(await claimFence(database.knex, { partition, token: 7, owner: 'worker-1', lockTimeoutMs: 1000 })).toBe(8);
+    expect(await claimFence(database.knex, { partition, token: 7, owner: 'worker-1', lockTimeoutMs: 1000 })).toEqual({ claimed: false, token: 8 });
 
     await commit(8, 300);
     expect(await readCheckpoint(database.knex, 'fenced-user')).toEqual({ ms: 300, seq: 0 });
@@ -149,7 +180,7 @@ describe('partition leases and fencing tokens', () => {
     await new Promise((r) => setTimeout(r, 100));
     release();
     await inFlight;
-    expect(await claim).toBe(2);
+    expect(await claim).toEqual({ claimed: true, token: 2 });
     expect(order).toEqual(['old holder committed', 'new holder claimed']);
   });
 

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { createEventLogTable, appliedStreamIds } from '../../../actors/behaviors/event-log-projection.ts';
+import { parseLeaseValue } from '../../../actors/partition-lease.ts';
 import { loadConfig, type Config } from '../../../src/config/config.ts';
 import { setRootLogger } from '../../../src/logging/logger.ts';
 import { createContext, type AppContext } from '../../../src/runtime/context.ts';
@@ -204,7 +205,7 @@ export async function leaseHolders(redis: Redis, keys: StreamKeys, partitionCoun
   const out: (string | null)[] = [];
   for (let p = 0; p < partitionCount; p++) {
     const value = await redis.get(keys.partitionLease(p));
-    out.push(value ? value.slice(value.indexOf(':') + 1) : null);
+    out.push(value ? parseLeaseValue(value).workerId : null);
   }
   return out;
 }
