@@ -1,20 +1,8 @@
 import type { Knex } from '../db/knex.ts';
+import type { AccountView } from './schemas.ts';
 
-export interface AccountView {
-  id: string;
-  provider: 'snaptrade' | 'alpaca';
-  externalId: string;
-  name: string | null;
-  numberMasked: string | null;
-  institutionName: string;
-  currency: string;
-  tradingAllowed: boolean;
-  status: string;
-  positionsAsOf: string | null;
-  lastSyncedAt: string | null;
-  connection: { id: string; brokerage: string | null; status: string; statusReason: string | null };
-  cash: { currency: string; amount: string; buyingPower: string | null; asOf: string }[];
-}
+/** An account as `GET /api/accounts` lists it (`accountView` in `schemas.ts`). */
+export type { AccountView };
 
 const iso = (value: Date | null | undefined) => (value ? value.toISOString() : null);
 

@@ -11,6 +11,7 @@ import type { CredentialsStore } from '../providers/credentials-store.ts';
 import { ProviderError } from '../providers/provider-error.ts';
 import type { SyncScheduler } from '../sync/sync-scheduler.ts';
 import { userHandler } from './async-handler.ts';
+import { alpacaLinkRequest, type AlpacaLinkResponse } from './schemas.ts';
 
 export interface AlpacaRoutesDeps {
   db: Knex;
@@ -19,13 +20,6 @@ export interface AlpacaRoutesDeps {
   credentials: CredentialsStore;
   scheduler: SyncScheduler;
 }
-
-const linkBody = z
-  .object({
-    keyId: z.string().min(1).max(200),
-    secretKey: z.string().min(1).max(500),
-  })
-  .strict();
 
 /**
  * `POST /api/alpaca/accounts`: links an internal Alpaca account to the user. The keys are checked
@@ -40,7 +34,7 @@ export function alpacaRouter(deps: AlpacaRoutesDeps): Router {
   router.post(
     '/accounts',
     userHandler(async (req, res) => {
-      const parsed = linkBody.safeParse(req.body ?? {});
+      const parsed = alpacaLinkRequest.safeParse(req.body ?? {});
       if (!parsed.success) throw new ApiError('FS_VALIDATION', z.prettifyError(parsed.error));
       let account;
       try {
@@ -77,7 +71,8 @@ export function alpacaRouter(deps: AlpacaRoutesDeps): Router {
       });
       await deps.scheduler.scheduleUserSync(req.userId, 'alpaca-linked', { delayMs: 0, dedupe: false });
       const row = await deps.db('brokerage_connections').where({ provider: 'alpaca', external_id: account.id }).first();
-      res.status(201).json({ connectionId: row.id, accountId: account.id, status: row.status });
+      const body: AlpacaLinkResponse = { connectionId: row.id, accountId: account.id, status: row.status };
+      res.status(201).json(body);
     }),
   );
 

@@ -7,6 +7,7 @@ import type { UserTokenVerifier } from '../auth/user-tokens.ts';
 import type { Knex } from '../db/knex.ts';
 import { listAccounts } from './accounts-query.ts';
 import { userHandler } from './async-handler.ts';
+import type { AccountsResponse, PortfolioResponse } from './schemas.ts';
 
 export interface PortfolioRoutesDeps {
   db: Knex;
@@ -17,7 +18,8 @@ export interface PortfolioRoutesDeps {
 
 /**
  * `GET /api/portfolio`: aggregated holdings with per-account breakdown, totals in the base
- * currency, and the freshness of each number (`positionsAsOf`, `priceAsOf`, `complete`).
+ * currency, and the freshness of each number (`positionsAsOf`, `priceAsOf`, `completeness`).
+ * The answers' shapes are `portfolioResponse` and `accountsResponse` (`schemas.ts`).
  * `GET /api/accounts`: accounts with their connection's status and cash.
  */
 export function portfolioRouter(deps: PortfolioRoutesDeps): Router {
@@ -27,7 +29,7 @@ export function portfolioRouter(deps: PortfolioRoutesDeps): Router {
     '/portfolio',
     userHandler(async (req, res) => {
       const { snapshot, totals } = await readPortfolio(deps.db, deps.redis, deps.keys, req.userId);
-      res.json({
+      const body: PortfolioResponse = {
         ...snapshot,
         completeness: {
           complete: totals.complete,
@@ -35,13 +37,15 @@ export function portfolioRouter(deps: PortfolioRoutesDeps): Router {
           holdingsMissingFx: totals.holdingsMissingFx,
           cashLinesMissingFx: totals.cashLinesMissingFx,
         },
-      });
+      };
+      res.json(body);
     }),
   );
   router.get(
     '/accounts',
     userHandler(async (req, res) => {
-      res.json({ accounts: await listAccounts(deps.db, req.userId) });
+      const body: AccountsResponse = { accounts: await listAccounts(deps.db, req.userId) };
+      res.json(body);
     }),
   );
   return router;

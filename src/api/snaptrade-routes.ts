@@ -15,6 +15,7 @@ import type { SyncStats } from '../sync/sync-worker.ts';
 import { waitForCheckpoint } from './checkpoint-wait.ts';
 import type { RefreshGate } from './refresh-gate.ts';
 import { userHandler } from './async-handler.ts';
+import { connectionUrlRequest, type ConnectionUrlResponse, type RefreshResponse, type RefreshStatus } from './schemas.ts';
 
 export interface SnapTradeRoutesDeps {
   db: Knex;
@@ -28,17 +29,6 @@ export interface SnapTradeRoutesDeps {
   /** One refresh per user at a time, one per cooldown. */
   refreshGate: RefreshGate;
 }
-
-const connectionUrlBody = z
-  .object({
-    /** Brokerage slug to preselect in the portal (e.g. "QUESTRADE"). */
-    broker: z.string().min(1).max(100).optional(),
-    /** Authorization id to reconnect (a broken connection). */
-    reconnect: z.string().min(1).max(100).optional(),
-    /** Where the portal sends the user afterwards. */
-    customRedirect: z.url().optional(),
-  })
-  .strict();
 
 function upstream(err: unknown): never {
   if (err instanceof ProviderError) {
@@ -59,12 +49,13 @@ export function snaptradeRouter(deps: SnapTradeRoutesDeps): Router {
   router.post(
     '/connection-url',
     userHandler(async (req, res) => {
-      const parsed = connectionUrlBody.safeParse(req.body ?? {});
+      const parsed = connectionUrlRequest.safeParse(req.body ?? {});
       if (!parsed.success) throw new ApiError('FS_VALIDATION', z.prettifyError(parsed.error));
       if (parsed.data.reconnect) await requireOwnConnection(deps.db, req.userId, parsed.data.reconnect);
       const login = (await loginWithValidRegistration(deps, req.userId, parsed.data)) as { redirectURI?: string; sessionId?: string };
       if (!login.redirectURI) throw new ApiError('FS_UPSTREAM', 'SnapTrade returned no redirectURI');
-      res.json({ redirectURI: login.redirectURI, sessionId: login.sessionId ?? null });
+      const body: ConnectionUrlResponse = { redirectURI: login.redirectURI, sessionId: login.sessionId ?? null };
+      res.json(body);
     }),
   );
 
@@ -91,8 +82,8 @@ export function snaptradeRouter(deps: SnapTradeRoutesDeps): Router {
         .select('id', 'provider', 'brokerage_name', 'status', 'status_reason');
       const registration = await deps.db('snaptrade_users').where({ user_id: req.userId }).first('invalid_since');
       const failures = stats?.failures ?? [];
-      const status = timedOut ? 'pending' : failures.length === 0 ? 'done' : (stats?.accounts ?? 0) > 0 ? 'partial' : 'failed';
-      res.json({
+      const status: RefreshStatus = timedOut ? 'pending' : failures.length === 0 ? 'done' : (stats?.accounts ?? 0) > 0 ? 'partial' : 'failed';
+      const body: RefreshResponse = {
         status,
         message: refreshMessage(status, stats, Boolean(registration?.invalid_since)),
         coalesced,
@@ -109,7 +100,8 @@ export function snaptradeRouter(deps: SnapTradeRoutesDeps): Router {
           status: c.status,
           statusReason: c.status_reason,
         })),
-      });
+      };
+      res.json(body);
     }),
   );
   return router;

@@ -4,6 +4,7 @@ import type { UserTokenVerifier } from '../auth/user-tokens.ts';
 import { ApiError } from '../http/errors.ts';
 import { deleteUser, type DeleteUserDeps } from '../users/delete-user.ts';
 import { userHandler } from './async-handler.ts';
+import { adminUserId, type DeleteUserResponse } from './schemas.ts';
 
 /**
  * `DELETE /api/me`: a user deletes their own account. 200 once the deletion is applied, 202 when
@@ -15,8 +16,8 @@ export function userRouter(deps: DeleteUserDeps & { verifier: UserTokenVerifier 
     '/me',
     requireUser(deps.verifier),
     userHandler(async (req, res) => {
-      const result = await deleteUser(deps, req.userId);
-      res.status(result.applied ? 200 : 202).json({ deleted: true, ...result });
+      const body: DeleteUserResponse = { deleted: true, ...(await deleteUser(deps, req.userId)) };
+      res.status(body.applied ? 200 : 202).json(body);
     }),
   );
   return router;
@@ -27,10 +28,10 @@ export function adminUserRouter(deps: DeleteUserDeps & { adminToken: string | un
   const router = Router();
   router.use(requireAdmin(deps.adminToken));
   router.delete('/users/:id', async (req, res) => {
-    const userId = String(req.params.id);
-    if (userId.length === 0 || userId.length > 200) throw new ApiError('FS_VALIDATION', 'id: a user id of 1 to 200 characters');
-    const result = await deleteUser(deps, userId);
-    res.status(result.applied ? 200 : 202).json({ deleted: true, ...result });
+    const userId = adminUserId.safeParse(req.params.id);
+    if (!userId.success) throw new ApiError('FS_VALIDATION', 'id: a user id of 1 to 200 characters');
+    const body: DeleteUserResponse = { deleted: true, ...(await deleteUser(deps, userId.data)) };
+    res.status(body.applied ? 200 : 202).json(body);
   });
   return router;
 }

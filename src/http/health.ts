@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { requireBearerToken } from '../auth/middleware.ts';
 import type { AppContext } from '../runtime/context.ts';
+import type { HealthResponse, NotReadyResponse, ReadyResponse } from '../api/schemas.ts';
 import { errorBody } from './errors.ts';
 
 /**
@@ -12,22 +13,26 @@ import { errorBody } from './errors.ts';
 export function healthRouter(ctx: AppContext, state: { shuttingDown: boolean }): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    const body: HealthResponse = { status: 'ok' };
+    res.json(body);
   });
   router.get('/readyz', async (_req, res) => {
     if (state.shuttingDown) {
-      res.status(503).json(errorBody('FS_NOT_READY', 'shutting down'));
+      const body: NotReadyResponse = errorBody('FS_NOT_READY', 'shutting down');
+      res.status(503).json(body);
       return;
     }
     const checks = await Promise.allSettled([
       withTimeout(ctx.redis.ping(), 1_000),
       withTimeout(ctx.db.raw('select 1'), 1_000),
     ]);
-    const [redis, postgres] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'down'));
+    const [redis = 'down', postgres = 'down'] = checks.map((c) => (c.status === 'fulfilled' ? ('ok' as const) : ('down' as const)));
     if (redis === 'ok' && postgres === 'ok') {
-      res.json({ status: 'ok', redis, postgres });
+      const body: ReadyResponse = { status: 'ok', redis, postgres };
+      res.json(body);
     } else {
-      res.status(503).json({ ...errorBody('FS_NOT_READY', 'a dependency is down'), redis, postgres });
+      const body: NotReadyResponse = { ...errorBody('FS_NOT_READY', 'a dependency is down'), redis, postgres };
+      res.status(503).json(body);
     }
   });
   if (ctx.config.METRICS_PORT === undefined) router.get('/metrics', ...metricsHandlers(ctx));

@@ -5,6 +5,7 @@ import type { AppContext } from '../runtime/context.ts';
 import { jsonBodiesOnly } from './content-type.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { healthRouter, metricsHandlers } from './health.ts';
+import { openApiHandler, openApiOptions } from './openapi.ts';
 import { answerClientError, sendMethodNotAllowed } from './raw-answers.ts';
 import { applySecurityHeaders, securityHeaders } from './security-headers.ts';
 
@@ -20,10 +21,18 @@ export interface FastRoute {
   handler: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
+/** A route the server answers: its method (upper case) and Express path (`/api/alpaca/accounts/:accountId`). */
+export interface MountedRoute {
+  method: string;
+  path: string;
+}
+
 export interface HttpServer {
   app: express.Express;
   server: Server;
   url: string;
+  /** Every route mounted: the fast routes, and each route of the Express app and its routers. */
+  routes(): MountedRoute[];
   /** Stop accepting, let in-flight requests finish (bounded), then close. */
   close(): Promise<void>;
 }
@@ -54,7 +63,10 @@ export async function startHttpServer(
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(securityHeaders);
-  app.use(healthRouter(ctx, state));
+  const health = healthRouter(ctx, state);
+  app.use(health);
+  // Public, like health: the OpenAPI document of this API (src/http/openapi.ts).
+  app.get('/api/openapi.json', openApiHandler(openApiOptions(ctx.config)));
   for (const { path, router } of routers) {
     if ((router as Router & { [READS_OWN_BODY]?: true })[READS_OWN_BODY]) app.use(path, router);
     else app.use(path, jsonBodiesOnly, router);
@@ -93,8 +105,38 @@ export async function startHttpServer(
     app,
     server,
     url: serverUrl(server),
+    routes: () => [
+      ...(options.fastRoutes ?? []).map((r) => ({ method: r.method.toUpperCase(), path: r.path })),
+      ...routesOf(app.router as unknown as Router, '/', { appLevel: true }),
+      ...[{ path: '/', router: health }, ...routers].flatMap(({ path, router }) => routesOf(router, path)),
+    ],
     close: () => closeServer(server, state),
   };
+}
+
+interface StackLayer {
+  route?: { path: unknown; methods: Record<string, boolean> };
+  handle?: { stack?: unknown };
+}
+
+/**
+ * The routes of one router mounted at `prefix`. A router mounted inside a feature router is not
+ * followed (none is): it throws, rather than leave its routes out. With `appLevel`, the app's own
+ * stack, whose mounted routers are listed from `routers` instead.
+ */
+function routesOf(router: Router, prefix: string, options: { appLevel?: boolean } = {}): MountedRoute[] {
+  const found: MountedRoute[] = [];
+  for (const layer of router.stack as StackLayer[]) {
+    if (!layer.route) {
+      if (!options.appLevel && layer.handle?.stack) throw new Error(`a router nested under ${prefix} is not enumerated`);
+      continue;
+    }
+    const { path, methods } = layer.route;
+    if (typeof path !== 'string') throw new Error(`a route under ${prefix} has a path that is not a string`);
+    const full = `${prefix.replace(/\/$/, '')}${path === '/' && prefix !== '/' ? '' : path}` || '/';
+    for (const method of Object.keys(methods)) found.push({ method: method === '_all' ? '*' : method.toUpperCase(), path: full });
+  }
+  return found;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from 'express';
+import type { WebhookResponse } from '../api/schemas.ts';
 import { isJsonContentType } from '../http/content-type.ts';
 import { ERRORS, errorBody, type ErrorCode } from '../http/errors.ts';
 import { sendMethodNotAllowed } from '../http/raw-answers.ts';
@@ -146,7 +147,7 @@ function respond(res: ServerResponse, outcome: IngestOutcome, metrics: WebhookMe
       // the stream entry plus foliostream_webhooks_accepted_total already record every one.
       if (webhook.knownEventType && webhook.schema !== 'unknown') log.debug(fields, 'webhook accepted');
       else log.warn({ ...fields, webhookSchema: webhook.schema }, 'webhook of an unknown type accepted and recorded');
-      sendJson(res, 200, { status: 'accepted', streamId: outcome.streamId });
+      sendJson(res, 200, { status: 'accepted', streamId: outcome.streamId } satisfies WebhookResponse);
       return;
     }
     case 'duplicate':
@@ -155,7 +156,7 @@ function respond(res: ServerResponse, outcome: IngestOutcome, metrics: WebhookMe
         { webhookId: outcome.webhook.webhookId, eventType: outcome.webhook.eventType, streamId: outcome.streamId },
         'duplicate webhook ignored',
       );
-      sendJson(res, 200, { status: 'duplicate', streamId: outcome.streamId });
+      sendJson(res, 200, { status: 'duplicate', streamId: outcome.streamId } satisfies WebhookResponse);
       return;
     case 'rejected':
       metrics.rejected.inc({ reason: outcome.reason });

@@ -146,6 +146,23 @@ const oauthSchemas: Partial<Record<KnownEventType, z.ZodType>> = {
 
 const unknownSchema = z.looseObject({ schemaVersion: z.string(), ...minimalFields });
 
+/**
+ * The schemas `validateWebhook` chooses from, by `schemaVersion` and `eventType`: the OpenAPI
+ * document (`src/http/openapi.ts`) renders the same choice as JSON Schema conditionals.
+ */
+export const WEBHOOK_SCHEMAS = {
+  /** No `schemaVersion`: every webhook, whatever its `eventType`. */
+  apiKeyCommon,
+  /** No `schemaVersion`, by documented `eventType` (common fields included). */
+  apiKey: apiKeySchemas,
+  /** `schemaVersion: "oauth_v1"`: every webhook. */
+  oauthCommon,
+  /** `schemaVersion: "oauth_v1"`, by `eventType`, where one adds fields. */
+  oauth: oauthSchemas,
+  /** Any other `schemaVersion`. */
+  unknown: unknownSchema,
+} as const;
+
 /** What the ingest needs from a valid webhook; `body` is the parsed payload, unchanged. */
 export interface ValidWebhook {
   webhookId: string;

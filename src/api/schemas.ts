@@ -1,0 +1,277 @@
+import { z } from 'zod';
+import { ERRORS, type ErrorBody, type ErrorCode } from '../http/errors.ts';
+import type { AccountSummary, ConnectionState, HoldingView, PortfolioTotals as TotalsView } from '../realtime/events.ts';
+
+/**
+ * The HTTP API's request and response bodies, as zod schemas: the routes validate requests with
+ * them and type their answers with them, and the OpenAPI document (`src/http/openapi.ts`,
+ * `GET /api/openapi.json`) is generated from them, so the document cannot drift from either.
+ * Pure: no I/O, no Node imports.
+ *
+ * Request schemas are registered in `requestSchemas` (rendered as what a client may send),
+ * response schemas in `responseSchemas` (rendered as what the server sends: objects admit no
+ * other fields, so a field added to an answer but not here fails the document's test).
+ */
+
+export interface SchemaMeta {
+  /** The name under `#/components/schemas/`. */
+  id: string;
+  description?: string;
+}
+
+export const requestSchemas = z.registry<SchemaMeta>();
+export const responseSchemas = z.registry<SchemaMeta>();
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+/** `POST /api/snaptrade/connection-url`. */
+export const connectionUrlRequest = z
+  .object({
+    broker: z.string().min(1).max(100).optional().describe('Brokerage slug to preselect in the portal (e.g. "QUESTRADE").'),
+    reconnect: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe("Authorization id of one of the caller's connections to reconnect (a broken one)."),
+    customRedirect: z.url().optional().describe('Where the portal sends the user afterwards.'),
+  })
+  .strict()
+  .register(requestSchemas, { id: 'ConnectionUrlRequest' });
+
+/** `POST /api/alpaca/accounts`. */
+export const alpacaLinkRequest = z
+  .object({
+    keyId: z.string().min(1).max(200).describe("The Alpaca API key id (checked with Alpaca, then stored sealed)."),
+    secretKey: z.string().min(1).max(500).describe('The Alpaca API secret key.'),
+  })
+  .strict()
+  .register(requestSchemas, { id: 'AlpacaLinkRequest' });
+
+/** The path parameter of `DELETE /api/admin/users/:id`. */
+export const adminUserId = z.string().min(1).max(200).describe('The user id (the token subject).');
+
+// ---------------------------------------------------------------------------------------------
+// Shared parts of answers
+
+const decimal = z
+  .string()
+  .regex(/^-?\d+(\.\d+)?$/)
+  .describe('An exact decimal number, as a string.');
+const timestamp = z.iso.datetime({ offset: true }).describe('ISO 8601 timestamp.');
+const currency = z.string().regex(/^[A-Z]{3}$/).describe('ISO 4217 currency code.');
+const connectionState = z
+  .enum(['active', 'broken', 'disabled', 'removed', 'needs_relink'])
+  .describe('`broken`: log in again at the brokerage (the portal repairs it); `needs_relink`: connect the brokerage anew.');
+const provider = z.enum(['snaptrade', 'alpaca']);
+
+export const errorCodeSchema = z
+  .enum(Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]])
+  .register(responseSchemas, { id: 'ErrorCode', description: 'Stable error codes (README "Errors").' });
+
+/** Every error answer: `{error: {code, message}}`. */
+export const errorResponse = z
+  .object({
+    error: z.object({
+      code: errorCodeSchema,
+      message: z.string().describe('What went wrong, in words.'),
+      details: z.unknown().optional(),
+    }),
+  })
+  .register(responseSchemas, { id: 'Error' });
+
+// ---------------------------------------------------------------------------------------------
+// SnapTrade
+
+export const connectionUrlResponse = z
+  .object({
+    redirectURI: z.url().describe("SnapTrade's connection portal: open it to connect a brokerage."),
+    sessionId: z.string().nullable(),
+  })
+  .register(responseSchemas, { id: 'ConnectionUrlResponse' });
+export type ConnectionUrlResponse = z.infer<typeof connectionUrlResponse>;
+
+export const refreshStatus = z.enum(['done', 'partial', 'failed', 'pending']);
+export type RefreshStatus = z.infer<typeof refreshStatus>;
+
+export const refreshResponse = z
+  .object({
+    status: refreshStatus.describe(
+      '`done`; `partial`: some accounts synced, some failed; `failed`: nothing could be synced; `pending`: still running.',
+    ),
+    message: z.string().describe('The outcome in words.'),
+    coalesced: z.boolean().describe('This request joined a refresh that was already running.'),
+    applied: z.boolean().describe('The sync was applied to the portfolio before the answer.'),
+    accounts: z.int().min(0),
+    positions: z.int().min(0),
+    symbols: z.int().min(0),
+    durationMs: z.int().min(0),
+    failures: z.array(z.object({ scope: z.string(), error: z.string(), retryable: z.boolean() })),
+    connections: z.array(
+      z.object({
+        id: z.string(),
+        provider,
+        brokerage: z.string().nullable(),
+        status: connectionState,
+        statusReason: z.string().nullable(),
+      }),
+    ),
+  })
+  .register(responseSchemas, { id: 'RefreshResponse' });
+export type RefreshResponse = z.infer<typeof refreshResponse>;
+
+// ---------------------------------------------------------------------------------------------
+// Alpaca
+
+export const alpacaLinkResponse = z
+  .object({
+    connectionId: z.uuid(),
+    accountId: z.string().describe("Alpaca's account id (the path parameter of the unlink)."),
+    status: connectionState,
+  })
+  .register(responseSchemas, { id: 'AlpacaLinkResponse' });
+export type AlpacaLinkResponse = z.infer<typeof alpacaLinkResponse>;
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+export const deleteUserResponse = z
+  .object({
+    deleted: z.literal(true),
+    userId: z.string(),
+    snaptradeDeleted: z.boolean().describe("SnapTrade's copy of the user was deleted by this call (false: there was none)."),
+    applied: z.boolean().describe('The deletion was applied within the wait (false, with 202: it will be, shortly).'),
+  })
+  .register(responseSchemas, { id: 'DeleteUserResponse' });
+export type DeleteUserResponse = z.infer<typeof deleteUserResponse>;
+
+// ---------------------------------------------------------------------------------------------
+// Portfolio and accounts
+
+const totals = z
+  .object({
+    totalValue: decimal.nullable(),
+    cash: decimal.nullable(),
+    invested: decimal.nullable(),
+    costBasis: decimal.nullable(),
+    unrealizedPl: decimal.nullable(),
+    dayChange: decimal.nullable(),
+  })
+  .register(responseSchemas, { id: 'PortfolioTotals', description: 'In the base currency; null when unknown (a missing FX rate).' });
+
+const holding = z
+  .object({
+    id: z.string().describe('The security identity key: the same security at two brokerages is one holding.'),
+    symbol: z.string(),
+    description: z.string().nullable(),
+    currency: currency.describe("The security's trading currency (`price`, `marketValue` and `costBasis` are in it)."),
+    quantity: decimal,
+    price: decimal.nullable(),
+    priceAsOf: timestamp.nullable(),
+    marketValue: decimal.nullable(),
+    marketValueBase: decimal.nullable().describe('Market value in the base currency (null without an FX rate).'),
+    costBasis: decimal.nullable(),
+    unrealizedPl: decimal.nullable(),
+    dayChange: decimal.nullable(),
+    positionsAsOf: timestamp.nullable().describe('When the positions behind this holding were last synced.'),
+    accounts: z.array(
+      z.object({ accountId: z.string(), institution: z.string(), quantity: decimal, marketValue: decimal.nullable() }),
+    ),
+  })
+  .register(responseSchemas, { id: 'Holding' });
+
+const accountSummary = z
+  .object({
+    id: z.string(),
+    institution: z.string(),
+    name: z.string(),
+    provider: z.string().describe('`snaptrade` or `alpaca`.'),
+    status: z.string().describe('`open` or `closed`.'),
+    connectionId: z.string(),
+    connectionStatus: z.string().describe('The connection\'s state (see `Account.connection.status`).'),
+  })
+  .register(responseSchemas, { id: 'AccountSummary' });
+
+export const portfolioResponse = z
+  .object({
+    asOf: timestamp,
+    baseCurrency: currency,
+    totals,
+    holdings: z.array(holding),
+    accounts: z.array(accountSummary),
+    completeness: z.object({
+      complete: z.boolean().describe('Every holding and cash line was valued.'),
+      unpricedHoldings: z.int().min(0),
+      holdingsMissingFx: z.int().min(0),
+      cashLinesMissingFx: z.int().min(0),
+    }),
+  })
+  .register(responseSchemas, { id: 'Portfolio' });
+export type PortfolioResponse = z.infer<typeof portfolioResponse>;
+
+export const accountView = z
+  .object({
+    id: z.string(),
+    provider,
+    externalId: z.string(),
+    name: z.string().nullable(),
+    numberMasked: z.string().nullable(),
+    institutionName: z.string(),
+    currency,
+    tradingAllowed: z.boolean(),
+    status: z.enum(['open', 'closed']),
+    positionsAsOf: timestamp.nullable(),
+    lastSyncedAt: timestamp.nullable(),
+    connection: z.object({
+      id: z.string(),
+      brokerage: z.string().nullable(),
+      status: connectionState,
+      statusReason: z.string().nullable(),
+    }),
+    cash: z.array(z.object({ currency, amount: decimal, buyingPower: decimal.nullable(), asOf: timestamp })),
+  })
+  .register(responseSchemas, { id: 'Account' });
+export type AccountView = z.infer<typeof accountView>;
+
+export const accountsResponse = z.object({ accounts: z.array(accountView) }).register(responseSchemas, { id: 'Accounts' });
+export type AccountsResponse = z.infer<typeof accountsResponse>;
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks, health
+
+export const webhookResponse = z
+  .object({
+    status: z.enum(['accepted', 'duplicate']).describe('`duplicate`: a webhook with this webhookId was accepted before; nothing was appended again.'),
+    streamId: z.string().regex(/^\d+-\d+$/).describe("The Redis stream entry that holds the webhook."),
+  })
+  .register(responseSchemas, { id: 'WebhookAccepted' });
+export type WebhookResponse = z.infer<typeof webhookResponse>;
+
+export const healthResponse = z.object({ status: z.literal('ok') }).register(responseSchemas, { id: 'Health' });
+export type HealthResponse = z.infer<typeof healthResponse>;
+
+export const readyResponse = z
+  .object({ status: z.literal('ok'), redis: z.literal('ok'), postgres: z.literal('ok') })
+  .register(responseSchemas, { id: 'Ready' });
+export type ReadyResponse = z.infer<typeof readyResponse>;
+
+const dependencyState = z.enum(['ok', 'down']);
+export const notReadyResponse = errorResponse
+  .extend({ redis: dependencyState.optional(), postgres: dependencyState.optional() })
+  .register(responseSchemas, { id: 'NotReady', description: 'FS_NOT_READY; `redis`/`postgres` say which dependency is down (absent while shutting down).' });
+export type NotReadyResponse = z.infer<typeof notReadyResponse>;
+
+// ---------------------------------------------------------------------------------------------
+// The interfaces other modules declare for these shapes (the socket.io contract, the error
+// registry) must stay the schemas' types: a field added on one side only fails to compile here.
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type SchemaMatchesDeclaredTypes = [
+  Holds<Same<z.infer<typeof holding>, HoldingView>>,
+  Holds<Same<z.infer<typeof totals>, TotalsView>>,
+  Holds<Same<z.infer<typeof accountSummary>, AccountSummary>>,
+  Holds<Same<z.infer<typeof connectionState>, ConnectionState>>,
+  Holds<Same<z.infer<typeof errorResponse>, ErrorBody>>,
+];

@@ -1,0 +1,469 @@
+import { createRequire } from 'node:module';
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import { adminUserId, requestSchemas, responseSchemas } from '../api/schemas.ts';
+import type { Config } from '../config/config.ts';
+import { KNOWN_EVENT_TYPES, WEBHOOK_SCHEMAS } from '../webhooks/webhook-schemas.ts';
+import { ERRORS, type ErrorCode } from './errors.ts';
+
+/**
+ * The HTTP API as an OpenAPI 3.1 document, served at `GET /api/openapi.json`. Bodies come from
+ * the zod schemas the routes validate requests with and type their answers with
+ * (`src/api/schemas.ts`, the webhook's `src/webhooks/webhook-schemas.ts`), rendered by
+ * `z.toJSONSchema`; error answers from the error registry (`errors.ts`). What is written by hand
+ * here is the route table: paths, methods, credentials, and which error codes each route can
+ * answer. `test/e2e/openapi-document-matches-the-api.test.ts` checks it against the running
+ * engine: every mounted route is documented, and real requests and answers conform.
+ */
+
+type JsonSchema = Record<string, unknown>;
+export type OpenApiDocument = Record<string, unknown> & { openapi: string; paths: Record<string, Record<string, unknown>> };
+
+export interface OpenApiOptions {
+  /**
+   * `GET /metrics` on this server: `off` when `METRICS_PORT` moves it to a server of its own,
+   * `token` behind `METRICS_TOKEN`, else `public`.
+   */
+  metrics: 'off' | 'public' | 'token';
+}
+
+export function openApiOptions(config: Pick<Config, 'METRICS_PORT' | 'METRICS_TOKEN'>): OpenApiOptions {
+  return { metrics: config.METRICS_PORT !== undefined ? 'off' : config.METRICS_TOKEN ? 'token' : 'public' };
+}
+
+/** `GET /api/openapi.json`: public, built once. */
+export function openApiHandler(options: OpenApiOptions): RequestHandler {
+  const document = buildOpenApiDocument(options);
+  return (_req, res) => {
+    res.set('Cache-Control', 'no-cache').json(document);
+  };
+}
+
+type Credentials = 'user' | 'admin' | 'signature' | 'metrics' | 'none';
+
+interface Route {
+  method: 'get' | 'post' | 'delete';
+  /** The OpenAPI path template (`{param}`). */
+  path: string;
+  operationId: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  credentials: Credentials;
+  parameters?: Record<string, unknown>[];
+  requestBody?: Record<string, unknown>;
+  /** The answers that are not errors, by status. */
+  responses: Record<string, Record<string, unknown>>;
+  /** Every error code the route can answer (their statuses come from `ERRORS`). */
+  errors: ErrorCode[];
+}
+
+/**
+ * Answers any request can get, before or outside its route: Node's HTTP parser refusing it (400,
+ * 408, 431, 413 for oversized chunk extensions: `raw-answers.ts`) and an unexpected error (500).
+ */
+const ANY_REQUEST: ErrorCode[] = [
+  'FS_MALFORMED_REQUEST',
+  'FS_REQUEST_TIMEOUT',
+  'FS_HEADERS_TOO_LARGE',
+  'FS_PAYLOAD_TOO_LARGE',
+  'FS_INTERNAL',
+];
+/** Routers behind the JSON-bodies-only guard (`content-type.ts`): a body of another type is 415. */
+const GUARDED: ErrorCode[] = [...ANY_REQUEST, 'FS_UNSUPPORTED_MEDIA_TYPE'];
+/** Routers that parse a JSON body (`express.json`, 16 KB), whether the route reads it or not. */
+const JSON_BODY: ErrorCode[] = [...GUARDED, 'FS_MALFORMED_JSON'];
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonSchema, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+function routes(options: OpenApiOptions): Route[] {
+  const list: Route[] = [
+    {
+      method: 'post',
+      path: '/api/snaptrade/connection-url',
+      operationId: 'createConnectionUrl',
+      tag: 'SnapTrade',
+      summary: 'A SnapTrade connection portal URL',
+      description:
+        "Registers the user with SnapTrade on first use (the user secret is stored sealed) and answers a portal URL: open it to connect a brokerage. A registration SnapTrade no longer accepts is replaced first. `reconnect` must be one of the caller's connections (404 otherwise); one that needs re-linking is refused with 409.",
+      credentials: 'user',
+      requestBody: {
+        required: false,
+        description: 'Optional: without a body, the portal lists every brokerage.',
+        content: { 'application/json': { schema: ref('ConnectionUrlRequest') } },
+      },
+      responses: { 200: json(ref('ConnectionUrlResponse'), 'The portal URL.') },
+      errors: [...JSON_BODY, 'FS_VALIDATION', 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND', 'FS_CONFLICT', 'FS_UPSTREAM', 'FS_STORAGE_UNAVAILABLE'],
+    },
+    {
+      method: 'post',
+      path: '/api/snaptrade/refresh',
+      operationId: 'refreshConnections',
+      tag: 'SnapTrade',
+      summary: 'Refresh every connection and sync',
+      description:
+        'Refreshes every connection, runs a full sync and waits (up to `REFRESH_WAIT_MS`) until it is applied. One refresh per user at a time: a request while one runs joins it (`coalesced: true`); one within `REFRESH_COOLDOWN_MS` after it finished gets 429 with `Retry-After`. No body is read.',
+      credentials: 'user',
+      responses: { 200: json(ref('RefreshResponse'), 'The refresh ran (or is still running: `status: "pending"`).') },
+      errors: [...JSON_BODY, 'FS_UNAUTHENTICATED', 'FS_RATE_LIMITED', 'FS_UPSTREAM'],
+    },
+    {
+      method: 'post',
+      path: '/api/alpaca/accounts',
+      operationId: 'linkAlpacaAccount',
+      tag: 'Alpaca',
+      summary: 'Link an internal Alpaca account',
+      description:
+        'The keys are checked with Alpaca first (keys Alpaca refuses are 400 and not stored), then stored sealed, and a sync is scheduled. An account linked to another user is 409.',
+      credentials: 'user',
+      requestBody: { required: true, content: { 'application/json': { schema: ref('AlpacaLinkRequest') } } },
+      responses: { 201: json(ref('AlpacaLinkResponse'), 'Linked (or linked again).') },
+      errors: [...JSON_BODY, 'FS_VALIDATION', 'FS_UNAUTHENTICATED', 'FS_CONFLICT', 'FS_UPSTREAM'],
+    },
+    {
+      method: 'delete',
+      path: '/api/alpaca/accounts/{accountId}',
+      operationId: 'unlinkAlpacaAccount',
+      tag: 'Alpaca',
+      summary: 'Unlink an Alpaca account',
+      credentials: 'user',
+      parameters: [
+        {
+          name: 'accountId',
+          in: 'path',
+          required: true,
+          description: "Alpaca's account id, as `POST /api/alpaca/accounts` answered it. Another user's is 404.",
+          schema: { type: 'string' },
+        },
+      ],
+      responses: { 204: { description: 'Unlinked; its positions go at the next sync.' } },
+      errors: [...JSON_BODY, 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND'],
+    },
+    {
+      method: 'delete',
+      path: '/api/me',
+      operationId: 'deleteMe',
+      tag: 'Users',
+      summary: "Delete the caller's account",
+      description:
+        "SnapTrade's copy first (if that fails, nothing is deleted and the error says so), then everything here (README \"Deleting a user\"). 404 for a user the engine does not know.",
+      credentials: 'user',
+      responses: deletionAnswers(),
+      errors: [...GUARDED, 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND', 'FS_UPSTREAM', 'FS_STORAGE_UNAVAILABLE'],
+    },
+    {
+      method: 'delete',
+      path: '/api/admin/users/{id}',
+      operationId: 'deleteUser',
+      tag: 'Admin',
+      summary: 'Delete a user (operator)',
+      description: 'The same deletion as `DELETE /api/me`, on an operator\'s request.',
+      credentials: 'admin',
+      parameters: [{ name: 'id', in: 'path', required: true, schema: bodySchema(adminUserId, 'input') }],
+      responses: deletionAnswers(),
+      errors: [...GUARDED, 'FS_VALIDATION', 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND', 'FS_UPSTREAM', 'FS_STORAGE_UNAVAILABLE'],
+    },
+    {
+      method: 'get',
+      path: '/api/portfolio',
+      operationId: 'getPortfolio',
+      tag: 'Portfolio',
+      summary: 'Holdings aggregated by security',
+      description:
+        'Holdings aggregated by security across every account, with the per-account breakdown, values in the instrument\'s and the base currency, totals, and the freshness of each number (`positionsAsOf`, `priceAsOf`, `completeness`). The socket.io `portfolio:snapshot` has the same shape (without `completeness`, with `seq`).',
+      credentials: 'user',
+      responses: { 200: json(ref('Portfolio'), 'The portfolio, valued with the last prices.') },
+      errors: [...GUARDED, 'FS_UNAUTHENTICATED'],
+    },
+    {
+      method: 'get',
+      path: '/api/accounts',
+      operationId: 'listAccounts',
+      tag: 'Portfolio',
+      summary: "The caller's accounts",
+      description: "Accounts with their connection's status and cash per currency; removed accounts are left out.",
+      credentials: 'user',
+      responses: { 200: json(ref('Accounts'), 'The accounts.') },
+      errors: [...GUARDED, 'FS_UNAUTHENTICATED'],
+    },
+    {
+      method: 'post',
+      path: '/api/snaptrade/webhook',
+      operationId: 'receiveSnapTradeWebhook',
+      tag: 'Webhooks',
+      summary: "SnapTrade's webhooks",
+      description:
+        "Checked in this order: content type (415: JSON, UTF-8, not compressed), size (413, `WEBHOOK_MAX_BYTES`), `Signature` present (401), JSON (400), `Signature` valid (401), fields (400 `FS_VALIDATION`), age (400 `FS_WEBHOOK_STALE`, `WEBHOOK_MAX_AGE_SECONDS`). A valid webhook is deduplicated on `webhookId` and appended to the user's stream; 200 only after Redis acknowledged, 503 when it did not (SnapTrade retries, and the retry is deduplicated). Any other method on this path is 405 `FS_METHOD_NOT_ALLOWED` with `Allow: POST`.",
+      credentials: 'signature',
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: ref('SnapTradeWebhook') } },
+      },
+      responses: { 200: json(ref('WebhookAccepted'), 'Stored (or a duplicate of one stored before).') },
+      errors: [
+        ...ANY_REQUEST,
+        'FS_UNSUPPORTED_MEDIA_TYPE',
+        'FS_MALFORMED_JSON',
+        'FS_VALIDATION',
+        'FS_WEBHOOK_STALE',
+        'FS_WEBHOOK_SIGNATURE',
+        'FS_STORAGE_UNAVAILABLE',
+      ],
+    },
+    {
+      method: 'get',
+      path: '/healthz',
+      operationId: 'getLiveness',
+      tag: 'Operations',
+      summary: 'Liveness: the process is up',
+      credentials: 'none',
+      responses: { 200: json(ref('Health'), 'Up.') },
+      errors: ANY_REQUEST,
+    },
+    {
+      method: 'get',
+      path: '/readyz',
+      operationId: 'getReadiness',
+      tag: 'Operations',
+      summary: 'Readiness: Redis and Postgres answer, not shutting down',
+      credentials: 'none',
+      responses: {
+        200: json(ref('Ready'), 'Ready.'),
+        503: json(ref('NotReady'), '`FS_NOT_READY`: shutting down, or a dependency is down (named).'),
+      },
+      errors: ANY_REQUEST,
+    },
+    {
+      method: 'get',
+      path: '/api/openapi.json',
+      operationId: 'getOpenApiDocument',
+      tag: 'Operations',
+      summary: 'This document',
+      credentials: 'none',
+      responses: {
+        200: json({ type: 'object', required: ['openapi', 'info', 'paths'] }, 'The OpenAPI 3.1 document of this API.'),
+      },
+      errors: ANY_REQUEST,
+    },
+    {
+      method: 'get',
+      path: '/',
+      operationId: 'getDashboard',
+      tag: 'Dashboard',
+      summary: 'The live dashboard',
+      description: 'An HTML page; open `/#token=<jwt>` (the fragment never reaches the server).',
+      credentials: 'none',
+      responses: { 200: { description: 'The page.', content: { 'text/html': { schema: { type: 'string' } } } } },
+      errors: GUARDED,
+    },
+    {
+      method: 'get',
+      path: '/dashboard.js',
+      operationId: 'getDashboardScript',
+      tag: 'Dashboard',
+      summary: "The dashboard's script",
+      credentials: 'none',
+      responses: {
+        200: { description: 'The bundle (with an `ETag`).', content: { 'text/javascript': { schema: { type: 'string' } } } },
+      },
+      errors: GUARDED,
+    },
+  ];
+  if (options.metrics !== 'off') {
+    list.push({
+      method: 'get',
+      path: '/metrics',
+      operationId: 'getMetrics',
+      tag: 'Operations',
+      summary: 'Prometheus metrics',
+      description: 'Here only when `METRICS_PORT` does not move it to a server of its own.',
+      credentials: options.metrics === 'token' ? 'metrics' : 'none',
+      responses: {
+        200: { description: 'The Prometheus text exposition.', content: { 'text/plain': { schema: { type: 'string' } } } },
+      },
+      errors: options.metrics === 'token' ? [...ANY_REQUEST, 'FS_UNAUTHENTICATED'] : ANY_REQUEST,
+    });
+  }
+  return list;
+}
+
+function deletionAnswers(): Route['responses'] {
+  return {
+    200: json(ref('DeleteUserResponse'), 'Deleted (`applied: true`).'),
+    202: json(ref('DeleteUserResponse'), 'Deletion queued, not yet applied within the wait (`applied: false`).'),
+  };
+}
+
+const SECURITY: Record<Credentials, Record<string, string[]>[]> = {
+  user: [{ userToken: [] }],
+  admin: [{ adminToken: [] }],
+  signature: [{ snaptradeSignature: [] }],
+  metrics: [{ metricsToken: [] }],
+  none: [],
+};
+
+/** Headers an error answer always carries, by credentials and status. */
+function errorHeaders(route: Route, status: number): Record<string, unknown> | undefined {
+  if (status === 429) return { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };
+  if (status === 401 && (route.credentials === 'admin' || route.credentials === 'metrics')) {
+    return { 'WWW-Authenticate': { $ref: '#/components/headers/WWWAuthenticate' } };
+  }
+  return undefined;
+}
+
+function errorAnswers(route: Route): Route['responses'] {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set(route.errors)) {
+    const { status } = ERRORS[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const answers: Route['responses'] = {};
+  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const code = codes.length === 1 ? { const: codes[0] } : { enum: codes };
+    const headers = errorHeaders(route, status);
+    answers[status] = {
+      description: codes.map((c) => `\`${c}\`: ${ERRORS[c].description}`).join(' '),
+      ...(headers ? { headers } : {}),
+      content: {
+        'application/json': {
+          schema: { allOf: [ref('Error'), { properties: { error: { properties: { code } } } }] },
+        },
+      },
+    };
+  }
+  return answers;
+}
+
+function operation(route: Route): Record<string, unknown> {
+  const responses: Route['responses'] = { ...errorAnswers(route), ...route.responses };
+  const sorted = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)));
+  return {
+    operationId: route.operationId,
+    tags: [route.tag],
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    security: SECURITY[route.credentials],
+    ...(route.parameters ? { parameters: route.parameters } : {}),
+    ...(route.requestBody ? { requestBody: route.requestBody } : {}),
+    responses: sorted,
+  };
+}
+
+/** Drops what a schema embedded in an OpenAPI document must not carry (its dialect, its own id). */
+function embeddable(schema: JsonSchema): JsonSchema {
+  const { $schema: _dialect, $id: _id, ...rest } = schema;
+  return rest;
+}
+
+function bodySchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  return embeddable(z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema);
+}
+
+function components(registry: typeof requestSchemas, io: 'input' | 'output'): Record<string, JsonSchema> {
+  const { schemas } = z.toJSONSchema(registry, { io, uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }) as {
+    schemas: Record<string, JsonSchema>;
+  };
+  return Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, embeddable(schema)]));
+}
+
+/**
+ * The webhook body as `validateWebhook` checks it: by `schemaVersion` (none: SnapTrade's API-key
+ * schema; `oauth_v1`; anything else: the minimal fields), then by `eventType` where it adds
+ * fields. An `eventType` not documented is accepted on the common fields.
+ */
+function webhookSchema(): JsonSchema {
+  const byEventType = (schemas: Partial<Record<string, z.ZodType>>) =>
+    Object.entries(schemas).map(([eventType, schema]) => ({
+      if: { properties: { eventType: { const: eventType } }, required: ['eventType'] },
+      then: bodySchema(schema!, 'input'),
+    }));
+  return {
+    description: `A SnapTrade webhook (docs.snaptrade.com/docs/webhooks). Documented event types: ${KNOWN_EVENT_TYPES.join(', ')}; others are accepted and recorded as unknown. The deprecated \`webhookSecret\` is checked with the rest of the signed body, then dropped before anything is stored.`,
+    type: 'object',
+    allOf: [
+      {
+        if: { not: { required: ['schemaVersion'] } },
+        then: { allOf: [bodySchema(WEBHOOK_SCHEMAS.apiKeyCommon, 'input'), ...byEventType(WEBHOOK_SCHEMAS.apiKey)] },
+      },
+      {
+        if: { properties: { schemaVersion: { const: 'oauth_v1' } }, required: ['schemaVersion'] },
+        then: { allOf: [bodySchema(WEBHOOK_SCHEMAS.oauthCommon, 'input'), ...byEventType(WEBHOOK_SCHEMAS.oauth)] },
+      },
+      {
+        if: { properties: { schemaVersion: { not: { const: 'oauth_v1' } } }, required: ['schemaVersion'] },
+        then: bodySchema(WEBHOOK_SCHEMAS.unknown, 'input'),
+      },
+    ],
+  };
+}
+
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
+export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
+  const paths: OpenApiDocument['paths'] = {};
+  for (const route of routes(options)) {
+    paths[route.path] = { ...paths[route.path], [route.method]: operation(route) };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'foliostream',
+      version: packageVersion(),
+      description: [
+        'The HTTP API of a foliostream web node. Every error answer is `{"error": {"code", "message"}}` with a stable code (`ErrorCode`; README "Errors"), and every answer carries helmet\'s security headers.',
+        'A request body must be `application/json` (UTF-8): any other type is 415 `FS_UNSUPPORTED_MEDIA_TYPE`, never read as empty. A path or method not listed here is 404 `FS_NOT_FOUND` (or 401 under `/api/` without a user token).',
+        'Live updates travel over socket.io at `/socket.io/` (not described here; README "Live updates"): the handshake takes the same user token as `auth.token`.',
+      ].join('\n\n'),
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    tags: [
+      { name: 'SnapTrade', description: 'Connecting brokerages through SnapTrade.' },
+      { name: 'Alpaca', description: 'Internal Alpaca accounts.' },
+      { name: 'Portfolio', description: 'Holdings and accounts.' },
+      { name: 'Users', description: 'The caller\'s account.' },
+      { name: 'Admin', description: 'Operator requests (`ADMIN_TOKEN`).' },
+      { name: 'Webhooks', description: 'SnapTrade posts these.' },
+      { name: 'Operations', description: 'Health, readiness, metrics, this document.' },
+      { name: 'Dashboard', description: 'The live dashboard.' },
+    ],
+    paths,
+    components: {
+      schemas: {
+        ...components(responseSchemas, 'output'),
+        ...components(requestSchemas, 'input'),
+        SnapTradeWebhook: webhookSchema(),
+      },
+      headers: {
+        RetryAfter: {
+          description: 'Seconds until the request may be repeated.',
+          required: true,
+          schema: { type: 'integer', minimum: 1 },
+        },
+        WWWAuthenticate: { description: 'The scheme the token goes in: `Bearer`.', required: true, schema: { type: 'string', const: 'Bearer' } },
+      },
+      securitySchemes: {
+        userToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'A user JWT whose `sub` is the user id, signed with `AUTH_SECRET` (HS256) or by the identity provider (`AUTH_JWKS_URL`); it must carry `iat` and `exp` (`exp - iat` at most `AUTH_MAX_TOKEN_LIFETIME_SECONDS`), and the configured `iss`/`aud` when `AUTH_ISSUER`/`AUTH_AUDIENCE` are set.',
+        },
+        adminToken: { type: 'http', scheme: 'bearer', description: 'The operator token: `Authorization: Bearer $ADMIN_TOKEN`.' },
+        ...(options.metrics === 'token'
+          ? { metricsToken: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer $METRICS_TOKEN`.' } }
+          : {}),
+        snaptradeSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Signature',
+          description:
+            "The base64 HMAC-SHA256 of the body's canonical JSON (sorted keys, no spaces; non-ASCII escaped as `\\uXXXX` or left as UTF-8), keyed with `SNAPTRADE_CONSUMER_KEY` (or `SNAPTRADE_PREVIOUS_CONSUMER_KEY` during a rotation).",
+        },
+      },
+    },
+  };
+}
