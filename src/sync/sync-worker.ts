@@ -14,6 +14,9 @@ import type { Knex } from '../db/knex.ts';
 import type { SnapTradeClient } from '../providers/snaptrade/client.ts';
 import { fxTableFromSnapTrade } from '../portfolio/index.ts';
 
+/** Deletes KEYS[1] if it holds ARGV[1] (a floor or waiting mark this job set). */
+const DELETE_IF_EQUAL = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
 /** What a user sync reports (the refresh API answers with it). */
 export interface SyncStats {
   accounts: number;
@@ -108,15 +111,25 @@ export class SyncWorker {
     return provider;
   }
 
-  private async syncAccount(job: Job<AccountSyncJob>, token: string | undefined): Promise<{ streamId: string }> {
+  private async syncAccount(job: Job<AccountSyncJob>, token: string | undefined): Promise<{ streamId: string } | null> {
     const { userId, provider, accountId } = job.data;
     const floorMs = this.options.accountFloorMs ?? 0;
+    const floorKey = this.floorKey(provider, accountId);
+    const self = job.id ?? randomUUID();
     if (floorMs > 0) {
-      const remaining = await this.redis.pttl(this.floorKey(provider, accountId));
-      if (remaining > 0) {
+      // The floor is taken before the fetch (SET NX): two jobs of one account never fetch within it.
+      if ((await this.redis.set(floorKey, self, 'PX', floorMs, 'NX')) === null) {
+        const remaining = Math.max(1, await this.redis.pttl(floorKey));
+        // One delayed sync per account. It fetches after the floor, so after every sync asked for
+        // while it waits: those join it instead of each fetching again when the floor ends.
+        const waitingKey = `${floorKey}:waiting`;
+        const waiting = await this.redis.set(waitingKey, self, 'PX', remaining + floorMs, 'NX');
+        if (waiting === null && (await this.redis.get(waitingKey)) !== self) return null;
         await job.moveToDelayed(Date.now() + remaining, token);
         throw new DelayedError();
       }
+      // Fetching now: a sync asked for from here on may be newer than this fetch; it waits for its own.
+      await this.redis.eval(DELETE_IF_EQUAL, 1, `${floorKey}:waiting`, self);
     }
     try {
       const holdings = await this.provider(provider).fetchHoldings(userId, accountId);
@@ -131,9 +144,11 @@ export class SyncWorker {
           reason: job.data.reason,
         }),
       );
-      if (floorMs > 0) await this.redis.set(this.floorKey(provider, accountId), '1', 'PX', floorMs);
+      if (floorMs > 0) await this.redis.set(floorKey, '1', 'PX', floorMs);
       return { streamId };
     } catch (err) {
+      // A failed fetch gives the floor back: its retries keep their own backoff.
+      if (floorMs > 0) await this.redis.eval(DELETE_IF_EQUAL, 1, floorKey, self).catch(() => undefined);
       throw await this.failure(job, userId, { provider, accountId }, err);
     }
   }
