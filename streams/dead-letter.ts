@@ -29,15 +29,27 @@ export interface StoredDeadLetter extends DeadLetter {
 
 const MAX_REASON = 2_000;
 
+/**
+ * Approximate length each dead-letter stream is trimmed to (`XADD MAXLEN ~`). Redis runs
+ * `noeviction`, so a flood of poison events must not grow it without bound; past this many the
+ * oldest dead letters go (the original entry stays in the partition stream until it is trimmed
+ * or purged). An operator should never let a partition get near it: every dead letter is logged.
+ */
+export const DEAD_LETTER_MAXLEN = 10_000;
+
 /** Appends one dead letter; returns its id in the dead-letter stream. */
 export async function appendDeadLetter(
   redis: Redis,
   keys: StreamKeys,
   partition: number,
   letter: DeadLetter,
+  maxLen: number = DEAD_LETTER_MAXLEN,
 ): Promise<string> {
   const id = await redis.xadd(
     keys.deadLetterStream(partition),
+    'MAXLEN',
+    '~',
+    maxLen,
     '*',
     'entry',
     letter.entryId,
