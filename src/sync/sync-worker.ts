@@ -149,6 +149,16 @@ export class SyncWorker {
     } catch (err) {
       // A failed fetch gives the floor back: its retries keep their own backoff.
       if (floorMs > 0) await this.redis.eval(DELETE_IF_EQUAL, 1, floorKey, self).catch(() => undefined);
+      if (err instanceof ProviderError && err.code === 'not_registered') {
+        // A webhook about a user we never registered (another environment's, or one deleted
+        // here): nothing to fetch and nothing to tell anyone. The job completes as a no-op:
+        // no retries, no sync.failed, one line.
+        this.options.log.info(
+          { jobId: job.id, userId, provider, accountId, reason: job.data.reason },
+          'account sync skipped: the user has no SnapTrade registration',
+        );
+        return null;
+      }
       throw await this.failure(job, userId, { provider, accountId }, err);
     }
   }

@@ -38,7 +38,7 @@ export interface TestEngine {
  * its own on free ports. For end-to-end tests; `stop()` removes everything it made.
  */
 export async function startTestEngine(
-  options: { env?: Record<string, string>; sandbox?: SandboxOptions } = {},
+  options: { env?: Record<string, string>; sandbox?: SandboxOptions; /** The engine's logger (a capture, say). */ log?: pino.Logger } = {},
 ): Promise<TestEngine> {
   setRootLogger(pino({ level: process.env.TEST_LOG_LEVEL ?? 'error' }));
   const redis = await createTestRedis();
@@ -72,7 +72,7 @@ export async function startTestEngine(
       REALTIME_DELTA_WINDOW_MS: '50',
       ...options.env,
     });
-    app = await startFoliostream(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'error' }), { namespace });
+    app = await startFoliostream(config, options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'error' }), { namespace });
     const url = app.url!;
     await sandbox.control.configureWebhooks({ url: `${url}/api/snaptrade/webhook` });
     const started = app;
