@@ -1,3 +1,15 @@
+/**
+ * Fast, unit-level harness for the socket.io gateway: real gateways (`attachRealtimeGateway`) on
+ * plain HTTP servers, the real Redis adapter, room emitter and seq counters, and socket.io
+ * clients. What it does not cover: the snapshot comes from `PortfolioBook`, an in-memory book of
+ * hand-made holdings computed in floating point (`holding`, `totalsOf`), not from the read model
+ * (`readPortfolio` over Postgres rows), and deltas are made by the test and emitted directly, not
+ * by the portfolio actor through its commit, notifier and coalescer. So these tests say nothing
+ * about the read model agreeing with the actor's deltas, or about a commit landing while a
+ * snapshot is read from Postgres. `connect-snapshot-races-a-commit-on-the-real-read-model.test.ts`
+ * covers that on the engine itself (`startTestEngine`): rows written by the actor, the web role's
+ * gateway and read model, and the browser store ending equal to `GET /api/portfolio`.
+ */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,7 +37,7 @@ export const SECRET = 'realtime-test-secret-0123456789-abcdefghij';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-/** Test-controlled portfolios: what each gateway's `snapshot` function returns. */
+/** Test-controlled portfolios: what each gateway's `snapshot` function returns (not the read model). */
 export class PortfolioBook {
   readonly bodies = new Map<string, PortfolioSnapshotBody>();
   /** The user of every snapshot build, in order. */
