@@ -12,7 +12,7 @@ import { positionsSynced, snaptradeUnits, userSettled, webhookType } from '../su
  */
 const USER = 'e2e-sync-floor-user';
 const POSITIONS = 'AccountInformation_getAllAccountPositions';
-const FLOOR_MS = 4_000;
+const FLOOR_MS = 6_000;
 let engine: TestEngine;
 
 beforeAll(async () => {

@@ -19,7 +19,8 @@ let authorizationId: string;
 const accountFor = new Map<number, string>();
 
 beforeAll(async () => {
-  engine = await startTestEngine({ env: { SYNC_BACKOFF_BASE_MS: '50' } });
+  // The user's share of the SnapTrade budget off: seven accounts' syncs would use it up.
+  engine = await startTestEngine({ env: { SYNC_BACKOFF_BASE_MS: '50', SNAPTRADE_USER_SHARE: '1' } });
   const control = engine.sandbox.control;
   expect((await engine.api(USER, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
   const statuses = [...FINAL, ...TRANSIENT];
