@@ -58,17 +58,18 @@ async function startPostgresProxy(databaseUrl: string): Promise<PostgresProxy> {
   const url = new URL(databaseUrl);
   url.hostname = '127.0.0.1';
   url.port = String((server.address() as AddressInfo).port);
+  const cut = () => {
+    accepting = false;
+    for (const socket of open) socket.destroy();
+  };
   return {
     url: url.toString(),
-    cut() {
-      accepting = false;
-      for (const socket of open) socket.destroy();
-    },
+    cut,
     restore() {
       accepting = true;
     },
     async close() {
-      this.cut();
+      cut();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
