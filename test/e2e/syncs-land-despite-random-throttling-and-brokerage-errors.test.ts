@@ -26,6 +26,8 @@ beforeAll(async () => {
       SNAPTRADE_REQUESTS_PER_MINUTE: String(BUDGET),
       SNAPTRADE_RATE_WINDOW_MS: String(WINDOW_MS),
       SYNC_BACKOFF_BASE_MS: '100',
+      // This test presses on the whole budget with three users; the per-user share has its own.
+      SNAPTRADE_USER_SHARE: '1',
     },
     // Set at start: the engine's first request (exchange rates) already counts.
     sandbox: { rateLimit: { limit: BUDGET, windowMs: WINDOW_MS } },
