@@ -21,7 +21,12 @@ export const EVENT_TYPES = [
   'alpaca.trade_update',
   /** The actor's own state at a point in the stream; replay starts from the latest one. */
   'snapshot',
-  /** A browser opened the user's portfolio: the owning worker activates the actor (no effect). */
+  /**
+   * Legacy, no longer written: web nodes used to append one on every first socket of a user,
+   * so a reconnecting client grew the stream without bound. Presence now lives only in the
+   * watched set (`src/realtime/presence.ts`). Entries already in streams are still accepted and
+   * applied as a no-op (they only move the checkpoint).
+   */
   'presence.watch',
   /**
    * The user asked to be deleted (or an admin did), after SnapTrade's copy was deleted: the actor

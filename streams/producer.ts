@@ -27,8 +27,10 @@ export interface StreamProducer {
 /**
  * Appends envelopes to partition streams (`keys.partitionStream(envelope.partition)`), as one JSON
  * field `e`. Used by sync jobs and replay tooling; webhooks go through the dedupe script instead
- * (`streams/scripts/append-webhook.ts`). Streams are not trimmed here: retention is bounded by
- * snapshot events, not by length.
+ * (`streams/scripts/append-webhook.ts`). Streams are not trimmed here, nor anywhere yet: a
+ * partition stream keeps every event until its user is purged. Bounding it (trimming below the
+ * applied checkpoints once snapshot events let a replay start from one) is still to be done; see
+ * README, "Redis keys".
  */
 export function createStreamProducer(redis: Redis, keys: StreamKeys): StreamProducer {
   return {

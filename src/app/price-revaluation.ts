@@ -47,8 +47,10 @@ export interface PriceRevaluationOptions {
   mode?: PriceRevaluationMode;
   /**
    * Only users someone watches (a browser open) are revalued on ticks; when a user becomes
-   * watched, their actor first catches up with the last prices. Without it, every active actor
-   * holding the security is revalued.
+   * watched, their actor first catches up with the last prices, and a watched user without an
+   * actor here gets one (the runtime's `activate`: loaded, valued with the last prices) when this
+   * worker owns their partition. Without it, every active actor holding the security is
+   * revalued.
    */
   presence?: PresenceView;
   /** How often the presence view is re-read. @default 1000 */
@@ -68,7 +70,7 @@ const entryMs = (id: string): number => Number(id.slice(0, id.indexOf('-')));
  */
 export function startPriceRevaluation(
   ctx: AppContext,
-  runtime: Pick<WorkerRuntime<UserPortfolioState>, 'tell'>,
+  runtime: Pick<WorkerRuntime<UserPortfolioState>, 'tell'> & Partial<Pick<WorkerRuntime<UserPortfolioState>, 'activate'>>,
   holders: TickerHolders,
   coalescer: Pick<DeltaCoalescer, 'push'>,
   options: PriceRevaluationOptions = {},
@@ -122,6 +124,17 @@ export function startPriceRevaluation(
       if (repriced.length) coalescer.push(userId, { totals: totalsView(liveTotals(state.portfolio)), repriced });
     });
   };
+  /**
+   * Every watched user whose partition this worker owns has an actor here: one who just became
+   * watched, and one whose actor was passivated or whose partition moved here since. The runtime
+   * answers at once for users it does not own or already has; loads go through its activation
+   * gate, and none passivates another watched user's actor (no thrashing past MAX_ACTIVE_ACTORS).
+   */
+  const activateWatched = async () => {
+    const activate = runtime.activate;
+    if (!activate || !presence) return;
+    await Promise.all(Array.from(presence.users(), (userId) => activate(userId)));
+  };
   let presenceTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   if (presence) {
@@ -130,6 +143,7 @@ export function startPriceRevaluation(
       presence
         .refresh()
         .then((joined) => Promise.all(joined.map(catchUp)))
+        .then(activateWatched)
         .catch((err: unknown) => ctx.log.warn({ err }, 'presence refresh failed'))
         .finally(() => {
           if (stopped) return;

@@ -27,9 +27,6 @@ import { createPortfolioSequence } from '../realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../realtime/realtime-keys.ts';
 import { createRoomEmitter } from '../realtime/room-emitter.ts';
 import { createPresenceTracker, createPresenceView } from '../realtime/presence.ts';
-import { randomUUID } from 'node:crypto';
-import { partitionOf } from '../../streams/partition.ts';
-import { ENVELOPE_SCHEMA_VERSION } from '../../streams/envelope.ts';
 import type { AppContext } from '../runtime/context.ts';
 import { SYNC_QUEUE } from '../sync/sync-jobs.ts';
 import { SyncScheduler } from '../sync/sync-scheduler.ts';
@@ -69,7 +66,12 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
     }
   };
   const bullPrefix = `{${ctx.keys.namespace}-bull}`;
-  const scheduler = new SyncScheduler({ redisUrl: connections.redisUrl, prefix: bullPrefix, debounceMs: config.SYNC_DEBOUNCE_MS });
+  const scheduler = new SyncScheduler({
+    redisUrl: connections.redisUrl,
+    prefix: bullPrefix,
+    debounceMs: config.SYNC_DEBOUNCE_MS,
+    log: ctx.log.child({ module: 'sync' }),
+  });
   stops.push(() => scheduler.close());
   const credentials = new CredentialsStore(ctx.db, ctx.secretBox);
   // One budget for every process: the key is shared through Redis. The window is a second
@@ -169,7 +171,10 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
       const presence = createPresenceView(ctx.redis, ctx.keys.namespace);
       const revaluation = startPriceRevaluation(
         ctx,
-        { tell: (userId, task) => runtimeRef.current?.tell(userId, task) ?? false },
+        {
+          tell: (userId, task) => runtimeRef.current?.tell(userId, task) ?? false,
+          activate: (userId) => runtimeRef.current?.activate(userId) ?? Promise.resolve(false),
+        },
         holders,
         coalescer,
         { mode: config.PRICE_REVALUATION_MODE, presence },
@@ -185,10 +190,23 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
     }
 
     if (config.ROLES.includes('web')) {
+      // Connection options, not a client: QueueEvents blocks, so it would duplicate a client
+      // and leave the one given open. BullMQ owns (and closes) the connection it makes. Our
+      // reconnect backoff (BullMQ's grows to 20 s, and a close while it waits never ends).
       const queueEvents = new QueueEvents(SYNC_QUEUE, {
-        connection: new Redis(connections.redisUrl, { maxRetriesPerRequest: null, connectionName: 'foliostream-queue-events' }),
+        connection: {
+          url: connections.redisUrl,
+          maxRetriesPerRequest: null,
+          connectionName: 'foliostream-queue-events',
+          retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2_000),
+        },
         prefix: bullPrefix,
       });
+      // Every Redis client and BullMQ object has an error listener: without one, ioredis and
+      // BullMQ print each error of an outage to stderr as plain text (one line per window here:
+      // src/logging/repeat-limiter.ts).
+      const syncLog = ctx.log.child({ module: 'sync' });
+      queueEvents.on('error', (err) => syncLog.warn({ err }, 'sync queue events error'));
       stops.push(() => queueEvents.close());
       const deletion = {
         db: ctx.db,
@@ -213,7 +231,6 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
       const server = web;
       const presenceTracker = createPresenceTracker(ctx.redis, ctx.keys.namespace);
       stops.push(() => presenceTracker.close());
-      const producer = createStreamProducer(ctx.redis, ctx.keys);
       let gateway: RealtimeGateway | undefined;
       try {
         gateway = await attachRealtimeGateway(server.server, {
@@ -225,21 +242,10 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           corsOrigin: config.REALTIME_CORS_ORIGIN,
           namespace: ctx.keys.namespace,
           onSocket: {
-            async connected(userId) {
-              // A user's first browser on this node: an event on their stream makes the owning
-              // worker activate their actor (with the last prices), which then stays active.
-              if (await presenceTracker.connected(userId)) {
-                await producer.append({
-                  id: randomUUID(),
-                  type: 'presence.watch',
-                  user: userId,
-                  partition: partitionOf(userId, config.PARTITION_COUNT),
-                  time: new Date().toISOString(),
-                  schema: ENVELOPE_SCHEMA_VERSION,
-                  payload: {},
-                });
-              }
-            },
+            // Presence goes to the watched set only, never to the durable partition stream: the
+            // worker owning the user's partition polls the set and activates the actor (with the
+            // last prices), which then stays active while watched. A reconnect loop leaves nothing.
+            connected: (userId) => presenceTracker.connected(userId),
             disconnected: (userId) => presenceTracker.disconnected(userId),
           },
         });

@@ -405,7 +405,8 @@ export const variables = {
   SYNC_ACCOUNT_FLOOR_MS: {
     schema: z.coerce.number().int().min(0),
     default: '5000',
-    description: 'Minimum time between two syncs of one account; a sync asked for sooner is delayed.',
+    description:
+      'Minimum time between two fetches of one account; a sync asked for sooner is delayed to the end of it, and syncs asked for while one waits join it.',
   },
   SYNC_BACKOFF_BASE_MS: {
     schema: positiveInt,

@@ -6,6 +6,12 @@ import type { Redis } from 'ioredis';
  * refreshing and its users expire. Workers read it to revalue, on a price tick, only the
  * portfolios someone is watching: an unwatched portfolio is valued from the last prices when it
  * is next read (snapshot, API), so skipping its ticks loses nothing.
+ *
+ * Presence is state, not history: it never goes to the durable partition streams. The set holds
+ * one member per watched user (a reconnect only moves its score), members expire `ttlMs` after
+ * their last refresh and every web node prunes expired ones, so a client reconnecting in a loop
+ * costs nothing that stays. The worker owning a user's partition learns that the user became
+ * watched from this set (it polls it) and activates the actor itself (`WorkerRuntime.activate`).
  */
 export function presenceKey(namespace: string): string {
   return `${namespace}:rt:watched`;
@@ -54,6 +60,8 @@ export function createPresenceTracker(redis: Redis, namespace: string, options: 
 
 export interface PresenceView {
   isWatched(userId: string): boolean;
+  /** The watched users as of the last refresh. */
+  users(): Iterable<string>;
   /** Re-reads the set; returns the users who became watched since the last refresh. */
   refresh(): Promise<string[]>;
   readonly size: number;
@@ -65,6 +73,7 @@ export function createPresenceView(redis: Redis, namespace: string): PresenceVie
   let watched = new Set<string>();
   return {
     isWatched: (userId) => watched.has(userId),
+    users: () => watched,
     get size() {
       return watched.size;
     },

@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import { createLogger, type Logger } from '../logging/logger.ts';
 import type { ProviderName } from '../providers/provider-error.ts';
 import { accountDedupeId, SYNC_QUEUE, userDedupeId, type AccountSyncJob, type SyncJob, type UserSyncJob } from './sync-jobs.ts';
 
@@ -10,6 +11,8 @@ export interface SyncSchedulerOptions {
   /** Debounce window: adds for the same account within it collapse into one job. */
   debounceMs: number;
   attempts?: number;
+  /** Where the queue's errors go (a Redis outage: one line per window, see `repeat-limiter.ts`). */
+  log?: Logger;
 }
 
 /**
@@ -24,6 +27,7 @@ export class SyncScheduler {
   constructor(private readonly options: SyncSchedulerOptions) {
     // Adds fail fast while Redis is down instead of queueing in memory.
     this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectionName: 'foliostream-sync-scheduler' });
+    // BullMQ re-emits the connection's errors on the queue: logged there, once.
     this.connection.on('error', () => undefined);
     this.queue = new Queue<SyncJob>(SYNC_QUEUE, {
       connection: this.connection,
@@ -31,10 +35,16 @@ export class SyncScheduler {
       defaultJobOptions: {
         attempts: options.attempts ?? 8,
         backoff: { type: 'jittered' },
+        // Finished jobs are kept for a while (a refresh that joins a finished one reads its
+        // result; failures are there to inspect), and both lists are capped by count too, so a
+        // failure storm cannot grow Redis, which runs noeviction (README, "Redis keys").
         removeOnComplete: { age: 3600, count: 10_000 },
-        removeOnFail: { age: 7 * 24 * 3600 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
       },
     });
+    // Without a listener BullMQ prints every error to stderr as plain text.
+    const log = options.log ?? createLogger('sync');
+    this.queue.on('error', (err) => log.warn({ err }, 'sync queue error'));
   }
 
   async scheduleAccountSync(

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 
 /**
- * `package.json` says in `engines` which Node we support; every package the lock
+ * The README promises a Node version; `package.json` says it in `engines`; every package the lock
  * file installs must run on it (an `engines` range that excludes it is a package that needs a
  * newer Node, npm's EBADENGINE). `.npmrc` makes npm refuse such a package instead of warning, so
  * `npm ci` in CI fails on the mismatch.
@@ -24,6 +24,11 @@ interface LockedPackage {
 describe('the Node version we promise', () => {
   const promised = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
   const oldest = semver.minVersion(promised)!.version;
+
+  it('is the one the README names', () => {
+    const [major, minor] = oldest.split('.');
+    expect(read('README.md')).toContain(`Node.js ${major}.${minor} or newer`);
+  });
 
   it('runs every package of the lock file, and npm refuses one that needs more', () => {
     const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, LockedPackage> };
