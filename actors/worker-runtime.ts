@@ -47,6 +47,8 @@ export interface WorkerRuntime<S = unknown> {
   /** Partitions this worker reads now, sorted. */
   ownedPartitions(): number[];
   activeActors(): number;
+  /** The most actors this runtime ever held at once (every activation counted, not samples). */
+  peakActiveActors(): number;
   /** Runs `task` on the in-memory state of the user's active actor, between its batches; false when not active here. */
   tell(userId: string, task: (state: S) => void): boolean;
   /**
@@ -96,6 +98,7 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
   const floors = await readFences(ctx.db);
   const leases = partitionLeases(ctx.redis, ctx.keys, workerId, leaseTtlMs, incarnation);
   const membership = workerMembership(ctx.redis, ctx.keys, workerId, leaseTtlMs);
+  let peakActive = 0;
   const registry = new ActorRegistry<S>(
     {
       db: ctx.db,
@@ -116,7 +119,10 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
       ...(options.keepActive ? { keepActive: options.keepActive } : {}),
       onPassivate: (userId) => options.behavior.passivated?.(userId),
     },
-    (size) => metrics.activeActors(size),
+    (size) => {
+      metrics.activeActors(size);
+      if (size > peakActive) peakActive = size;
+    },
   );
 
   const partitions = new Map<number, PartitionWorker<S>>();
@@ -209,6 +215,7 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
     incarnation,
     ownedPartitions: () => [...partitions.keys()].sort((a, b) => a - b),
     activeActors: () => registry.size,
+    peakActiveActors: () => peakActive,
     tell: (userId, task) => registry.tell(userId, task),
     async activate(userId) {
       if (stopping) return false;

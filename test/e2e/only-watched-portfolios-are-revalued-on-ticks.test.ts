@@ -26,6 +26,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const prices = (holdings: readonly HoldingView[]) =>
   Object.fromEntries(holdings.map((h) => [h.symbol, { price: h.price, marketValue: h.marketValue }]));
 
+/** Epoch ms of the newest entry across the price streams. */
+async function newestPriceEntryMs(): Promise<number> {
+  const keys = engine.app.ctx.keys;
+  let newest = 0;
+  for (let shard = 0; shard < engine.config.PRICE_SHARDS; shard++) {
+    const [last] = await engine.redis.client.xrevrange(keys.priceStream(shard), '+', '-', 'COUNT', 1);
+    if (last) newest = Math.max(newest, Number(last[0].split('-')[0]));
+  }
+  return newest;
+}
+
 describe('presence', () => {
   it('skips ticks for an unwatched portfolio and catches it up when its owner connects', async () => {
     const { sandbox } = engine;
@@ -51,7 +62,10 @@ describe('presence', () => {
       const last = await readLastPrices(engine.redis.client, keys, SYMBOLS);
       return last.get('AAPL')?.price === 201.5 && last.get('MSFT')?.price === 402.25 ? true : undefined;
     }, 20_000, 'ticks in the last prices');
-    await sleep(500);
+    // Positive marker instead of a sleep: the worker has handled the batch holding those ticks
+    // (its newest handled entry is at least as new as the newest in the price streams).
+    const newestMs = await newestPriceEntryMs();
+    await eventually(async () => (revaluation.stats().lastEntryMs >= newestMs ? true : undefined), 10_000, 'the ticks handled by the worker');
     expect(revaluation.stats().revaluations).toBe(before);
 
     // The owner connects: the snapshot and then the store hold the last prices.
@@ -69,10 +83,14 @@ describe('presence', () => {
 
       // Watched now: a tick reaches the browser through the actor.
       await eventually(async () => (engine.app.roles.worker!.activeActors() > 0 ? true : undefined), 10_000, 'the actor active');
-      await sleep(1_500);
-      book.setPrice('AAPL', 205);
+      // Ticks go on until one reaches the browser (the worker sees the user watched within its
+      // presence poll): no sleep to guess when that is.
       await eventually(
-        async () => (store.holdings().find((h) => h.symbol === 'AAPL')?.price === '205' ? true : undefined),
+        async () => {
+          book.setPrice('AAPL', 205);
+          await sleep(100);
+          return store.holdings().find((h) => h.symbol === 'AAPL')?.price === '205' ? true : undefined;
+        },
         10_000,
         'the new price pushed',
       );
