@@ -85,13 +85,19 @@ describe('partition leases and fencing tokens', () => {
   });
 
   it('expires a lease nobody renews, and the next holder gets a higher token', async () => {
-    const one = partitionLeases(redis.client, keys, 'worker-1', 150);
-    const two = partitionLeases(redis.client, keys, 'worker-2', 150);
+    // A TTL long enough that a loaded machine cannot let it lapse between the two calls below;
+    // then the second worker simply keeps trying until the unrenewed lease has expired.
+    const one = partitionLeases(redis.client, keys, 'worker-1', 1_500);
+    const two = partitionLeases(redis.client, keys, 'worker-2', 1_500);
     const first = await acquired(one, 1);
     expect((await two.acquire(1)).acquired).toBe(false);
-    await new Promise((r) => setTimeout(r, 250));
-    const second = await acquired(two, 1);
-    expect(second.token).toBe(first.token + 1);
+    let second: Lease | undefined;
+    for (let attempt = 0; !second && attempt < 200; attempt++) {
+      const result = await two.acquire(1);
+      if (result.acquired) second = result.lease;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(second?.token).toBe(first.token + 1);
   });
 
   it('draws tokens above the floor Postgres has seen when the Redis counter was lost', async () => {
