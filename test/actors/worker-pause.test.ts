@@ -19,6 +19,14 @@ import {
 const PARTITIONS = 16;
 const TTL = 2000;
 
+/**
+ * A worker paused inside a commit loses it two ways: Postgres ends its transaction after the
+ * idle-in-transaction timeout (the lease time), and any commit it starts after resuming is
+ * refused by the fence. This test proves the outcome (nothing committed under the old leases,
+ * every event applied once); which of the two stopped it depends on where SIGSTOP landed. The
+ * fence comparison itself is proved, with fenced commits counted from the metric, by
+ * same-worker-id-twice-is-fenced-apart.test.ts and partition-fencing.test.ts.
+ */
 describe('fault: a worker paused (SIGSTOP) past its lease', () => {
   let env: ActorTestEnv;
   let workers: WorkerProcess[] = [];
