@@ -29,7 +29,9 @@ let robinhood: ControlAuthorization;
 
 beforeAll(async () => {
   // Refresh as often as the test asks: the per-user cooldown has a test of its own.
-  engine = await startTestEngine({ env: { REFRESH_COOLDOWN_MS: '0' } });
+  // The per-user share of the SnapTrade budget too: three full refreshes and their webhook syncs
+  // within a minute would make this user wait for it (the share has a test of its own).
+  engine = await startTestEngine({ env: { REFRESH_COOLDOWN_MS: '0', SNAPTRADE_USER_SHARE: '1' } });
   // Refresh as often as the test asks (the sandbox's default cooldown answers 429 within it).
   await engine.sandbox.control.settings({ refreshCooldownMs: 0, refreshDelayMs: 50 });
 });
