@@ -24,7 +24,7 @@ export function dashboardPage(scriptUrl: string): string {
   .card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
   .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .05em; }
   .card .value { font-size: 20px; font-weight: 600; margin-top: 4px; font-variant-numeric: tabular-nums; }
-  section { margin-bottom: 22px; }
+  section { margin-bottom: 22px; overflow-x: auto; }
   section h2 { font-size: 13px; color: var(--muted); text-transform: uppercase; letter-spacing: .06em; margin: 0 0 8px; }
   .statuses { display: flex; flex-wrap: wrap; gap: 8px; }
   .statuses:empty::before { content: "none yet"; color: var(--muted); font-size: 12px; }
