@@ -1,5 +1,5 @@
 import { issueUserToken, userTokenSettings } from './auth/user-tokens.ts';
-import { ConfigError, loadConfig, type Config } from './config/config.ts';
+import { loadConfigOrExit, type Config } from './config/config.ts';
 import { startFoliostream } from './app/foliostream.ts';
 import { createLogger } from './logging/logger.ts';
 import { formatMoney } from './portfolio/decimal.ts';
@@ -26,16 +26,7 @@ async function api(base: string, token: string, method: string, path: string, bo
   return text ? JSON.parse(text) : null;
 }
 
-let config: Config;
-try {
-  config = loadConfig({ ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' });
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
+let config: Config = loadConfigOrExit(1, { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' });
 if (config.NODE_ENV === 'production') {
   console.error('npm run demo runs against the brokerage sandbox; it refuses NODE_ENV=production.');
   process.exit(1);

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from './config/config.ts';
+import { loadConfigOrExit, type Config } from './config/config.ts';
 import { startFoliostream } from './app/foliostream.ts';
 import { createLogger } from './logging/logger.ts';
 import { startEmbeddedSandbox } from './app/embedded-sandbox.ts';
@@ -6,16 +6,7 @@ import type { Sandbox } from './sandbox/sandbox.ts';
 import { installShutdownHandlers } from './runtime/shutdown.ts';
 
 /** `npm start`: the roles in ROLES (all of them by default) in one process. */
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
+let config: Config = loadConfigOrExit(1);
 const log = createLogger('main');
 let sandbox: Sandbox | undefined;
 if (config.START_SANDBOX) {

@@ -25,6 +25,20 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /**
+ * `loadConfig` for an entry point: a configuration problem is the operator's to fix, so it is
+ * printed without a stack trace and the process exits with `exitCode`.
+ */
+export function loadConfigOrExit(exitCode: number, env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(exitCode);
+  }
+}
+
+/**
  * Reads and validates the whole environment at once, so one start-up reports every problem.
  * Empty strings count as unset (a common artefact of `.env` templates).
  */

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { loadConfigOrExit } from '../config/config.ts';
 import { secretBoxFromConfig } from '../crypto/secret-box.ts';
 import { createLogger } from '../logging/logger.ts';
 import { startServices } from '../services/services.ts';
@@ -35,16 +35,7 @@ function usage(message: string): never {
   process.exit(2);
 }
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(2);
-  }
-  throw err;
-}
+const config = loadConfigOrExit(2);
 const batchSize = batchSizeArg(process.argv.slice(2));
 const box = secretBoxFromConfig(config);
 const log = createLogger('reseal');
