@@ -75,18 +75,60 @@ export async function readDeadLetters(
   options: { from?: string; count?: number } = {},
 ): Promise<StoredDeadLetter[]> {
   const rows = await redis.xrange(keys.deadLetterStream(partition), options.from ?? '-', '+', 'COUNT', options.count ?? 1000);
-  return rows.map(([id, fields]) => {
-    const f = new Map<string, string>();
-    for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
-    const by = f.get('by');
-    return {
-      id,
-      entryId: f.get('entry') ?? '',
-      envelope: f.get('e') ?? '',
-      reason: f.get('reason') ?? '',
-      deliveries: Number(f.get('deliveries') ?? 0),
-      ...(by ? { parkedBy: by } : {}),
-      parkedAt: f.get('at') ?? '',
-    };
-  });
+  return rows.map(([id, fields]) => deadLetterOf(id, fields));
+}
+
+/** One dead letter, or undefined when the dead-letter stream no longer holds it. */
+export async function readDeadLetter(redis: Redis, keys: StreamKeys, partition: number, id: string): Promise<StoredDeadLetter | undefined> {
+  const [row] = await redis.xrange(keys.deadLetterStream(partition), id, id);
+  return row ? deadLetterOf(row[0], row[1]) : undefined;
+}
+
+/** A dead-letter stream entry (its id and field list, as XRANGE answers them) as a dead letter. */
+export function deadLetterOf(id: string, fields: readonly string[]): StoredDeadLetter {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+  const by = f.get('by');
+  return {
+    id,
+    entryId: f.get('entry') ?? '',
+    envelope: f.get('e') ?? '',
+    reason: f.get('reason') ?? '',
+    deliveries: Number(f.get('deliveries') ?? 0),
+    ...(by ? { parkedBy: by } : {}),
+    parkedAt: f.get('at') ?? '',
+  };
+}
+
+/** Where a listing of dead letters across partitions goes on: after `id` in `partition`. */
+export interface DeadLetterCursor {
+  partition: number;
+  id: string;
+}
+
+/**
+ * Dead letters of every partition (or of `partitions` only), partition by partition, oldest first
+ * within each, `limit` at most; `next` is where the following page starts, null after the last.
+ */
+export async function listDeadLetters(
+  redis: Redis,
+  keys: StreamKeys,
+  partitions: readonly number[],
+  options: { after?: DeadLetterCursor; limit: number },
+): Promise<{ letters: (StoredDeadLetter & { partition: number })[]; next: DeadLetterCursor | null }> {
+  const letters: (StoredDeadLetter & { partition: number })[] = [];
+  for (const partition of partitions) {
+    if (options.after && partition < options.after.partition) continue;
+    const from = options.after?.partition === partition ? `(${options.after.id}` : '-';
+    const want = options.limit - letters.length;
+    // One more than wanted: whether this partition goes on after the page.
+    const rows = await redis.xrange(keys.deadLetterStream(partition), from, '+', 'COUNT', want + 1);
+    for (const [id, fields] of rows.slice(0, want)) letters.push({ ...deadLetterOf(id, fields), partition });
+    if (rows.length > want) return { letters, next: { partition, id: letters[letters.length - 1]!.id } };
+    if (letters.length === options.limit) {
+      const later = partitions.filter((p) => p > partition);
+      return { letters, next: later.length ? { partition: later[0]!, id: '0-0' } : null };
+    }
+  }
+  return { letters, next: null };
 }

@@ -9,6 +9,11 @@ export interface StreamKeys {
   partitionStream(partition: number): string;
   /** Poison events of the partition, with the reason each was parked. */
   deadLetterStream(partition: number): string;
+  /**
+   * Marks a parked entry (by its partition stream id) as retried or discarded by an operator, for
+   * a week: a late copy of the same dead letter cannot be retried a second time.
+   */
+  deadLetterSettled(partition: number, entryId: string): string;
   /** Marks a SnapTrade webhookId as seen (dedupe), in the partition of the webhook's user. */
   webhookSeen(partition: number, webhookId: string): string;
   /** The partition's ownership lease (worker id + fencing token). */
@@ -44,6 +49,7 @@ export function streamKeys(namespace = 'fs'): StreamKeys {
     namespace,
     partitionStream: (p) => `${namespace}:${tag(p)}:events`,
     deadLetterStream: (p) => `${namespace}:${tag(p)}:dead`,
+    deadLetterSettled: (p, entryId) => `${namespace}:${tag(p)}:dead:settled:${entryId}`,
     webhookSeen: (p, webhookId) => `${namespace}:${tag(p)}:webhook:${webhookId}`,
     partitionLease: (p) => `${namespace}:${tag(p)}:lease`,
     partitionFence: (p) => `${namespace}:${tag(p)}:fence`,

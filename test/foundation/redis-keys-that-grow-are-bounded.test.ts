@@ -41,6 +41,7 @@ describe('Redis keys that grow with traffic', () => {
     const expected = [
       ns.partitionStream(0).replace('{p0}', '{p<n>}'),
       ns.deadLetterStream(0).replace('{p0}', '{p<n>}'),
+      ns.deadLetterSettled(0, '<entryId>').replace('{p0}', '{p<n>}'),
       ns.webhookSeen(0, '<webhookId>').replace('{p0}', '{p<n>}'),
       presenceKey('<ns>'),
       ns.workers(),
