@@ -17,8 +17,18 @@ export const EVENT_TYPES = [
   'accounts.synced',
   /** A sync job gave up (final error); the actor records it and tells the user. */
   'sync.failed',
-  /** An Alpaca trade update (fill) for an internal account. */
+  /**
+   * An Alpaca trade update of an internal account (every event: new, fill, partial_fill,
+   * canceled, expired, rejected...), with the order as Alpaca sent it. Fills also sync the account.
+   */
   'alpaca.trade_update',
+  /**
+   * An order the brokerage accepted, as placed through the API (id `order.placed:<order id>`, the
+   * order id derived from the user and the Idempotency-Key: a retry adds nothing new).
+   */
+  'order.placed',
+  /** A status a brokerage reported for one order (a cancel's answer, say). */
+  'order.updated',
   /** The actor's own state at a point in the stream; replay starts from the latest one. */
   'snapshot',
   /**

@@ -1,5 +1,6 @@
 import type { ConnectionState } from '../../src/realtime/events.ts';
 import type { Holding, PortfolioTotals } from '../../src/portfolio/index.ts';
+import type { OrderRecord } from '../../src/trading/order-state.ts';
 
 /**
  * What the user actor tells the outside world after a commit: browser pushes and the symbol
@@ -12,6 +13,8 @@ export interface PortfolioNotifier {
     userId: string,
     status: { connectionId: string; brokerage: string | null; status: ConnectionState; message?: string },
   ): void;
+  /** One of the user's orders changed (`order:update`). Optional: tests and replay do without. */
+  orderUpdate?(userId: string, order: OrderRecord): void;
   /** The user's Alpaca-quotable tickers after this batch (idempotent: the same set changes nothing). */
   heldSymbols(userId: string, symbols: readonly string[]): Promise<void> | void;
   /**

@@ -33,9 +33,13 @@ import type { TickerHolders } from './ticker-holders.ts';
 import { INVALID_REGISTRATION_MESSAGE } from '../../src/providers/provider-error.ts';
 import { userHash } from '../../src/users/user-hash.ts';
 import { alpacaTicker } from './us-listings.ts';
+import { applyOrderEventInTx } from './order-projection.ts';
+import { orderEventsOf, type OrderProvider, type OrderRecord } from '../../src/trading/order-state.ts';
 
 type Notification =
   | { kind: 'holdings'; upserted: Holding[]; removed: string[]; totals: PortfolioTotals }
+  /** An order changed (placed, filled, canceled...): pushed as `order:update`. */
+  | { kind: 'order'; order: OrderRecord }
   | { kind: 'sync'; state: 'syncing' | 'idle' | 'failed'; accountId?: string; message?: string }
   | {
       kind: 'connection';
@@ -200,12 +204,20 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
           await this.deleteUser(tx, state, context.partition, context.streamIds[i] ?? null);
           break;
         case 'alpaca.trade_update': {
-          const payload = event.payload as { accountId?: string };
-          if (payload.accountId) {
+          const payload = event.payload as { accountId?: string; event?: string };
+          // Every trade update moves its order; fills (events before orders were recorded were
+          // all fills) also sync the account, so holdings follow.
+          if (payload.accountId && (payload.event === undefined || payload.event === 'fill' || payload.event === 'partial_fill')) {
             schedules.push(() => this.deps.sync.scheduleAccountSync(state.userId, 'alpaca', payload.accountId!, 'alpaca-fill'));
           }
+          if (await this.userIsLive(tx, state)) await this.applyOrders(tx, state, event);
           break;
         }
+        case 'order.placed':
+        case 'order.updated':
+          if (!(await this.ensureUser(tx, state))) break;
+          await this.applyOrders(tx, state, event);
+          break;
         default:
           // Snapshots and event types newer than this code: nothing to apply.
           break;
@@ -215,6 +227,14 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     // extra sync (debounced, idempotent); one lost after a commit would leave data stale.
     for (const schedule of schedules) await schedule();
     return state;
+  }
+
+  /** Folds the order facts of `event` into the `orders` table (`order-projection.ts`). */
+  private async applyOrders(tx: Knex.Transaction, state: UserPortfolioState, event: Envelope): Promise<void> {
+    const accountIdOf = (provider: OrderProvider, externalId: string) => state.accounts.get(providerKey(provider, externalId))?.id;
+    for (const orderEvent of orderEventsOf(event, accountIdOf)) {
+      for (const order of await applyOrderEventInTx(tx, state.userId, orderEvent)) state.outbox.push({ kind: 'order', order });
+    }
   }
 
   /** A passivated user is revalued by no tick until its actor loads again (and re-indexes it). */
@@ -239,6 +259,8 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         notifier.syncStatus(state.userId, item);
       } else if (item.kind === 'connection') {
         notifier.connectionStatus(state.userId, item);
+      } else if (item.kind === 'order') {
+        notifier.orderUpdate?.(state.userId, item.order);
       } else if (item.kind === 'purge-snaptrade') {
         purges.set('snaptrade', () => notifier.userPurged(state.userId, { scope: 'snaptrade', partition: item.partition, upToId: item.upToId }));
       } else {
@@ -336,6 +358,8 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
       }
       case 'TRADE_DETECTION':
       case 'TRADE_UPDATE':
+        // The webhook carries the orders' records: their statuses land on our orders.
+        await this.applyOrders(tx, state, event);
         if (hook.accountId) {
           schedules.push(() => this.deps.sync.scheduleAccountSync(userId, 'snaptrade', hook.accountId!, type.toLowerCase()));
         }

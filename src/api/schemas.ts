@@ -65,6 +65,7 @@ const connectionState = z
   .enum(['active', 'broken', 'disabled', 'removed', 'needs_relink'])
   .describe('`broken`: log in again at the brokerage (the portal repairs it); `needs_relink`: connect the brokerage anew.');
 const provider = z.enum(['snaptrade', 'alpaca']);
+const ORDER_STATUS_VALUES = ['pending', 'submitted', 'accepted', 'partially_filled', 'filled', 'canceled', 'rejected', 'expired', 'failed'] as const;
 
 export const errorCodeSchema = z
   .enum(Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]])
@@ -236,6 +237,175 @@ export type AccountView = z.infer<typeof accountView>;
 
 export const accountsResponse = z.object({ accounts: z.array(accountView) }).register(responseSchemas, { id: 'Accounts' });
 export type AccountsResponse = z.infer<typeof accountsResponse>;
+
+// ---------------------------------------------------------------------------------------------
+// Orders
+
+/** A positive decimal with at most `places` decimals, as a JSON string or number; normalized to a string. */
+function positiveDecimal(places: number, what: string) {
+  return z
+    .union([z.string(), z.number()])
+    .transform((value, ctx) => {
+      const text = typeof value === 'number' ? String(value) : value.trim();
+      if (!/^\d+(\.\d+)?$/.test(text)) {
+        ctx.addIssue({ code: 'custom', message: `${what} must be a positive decimal number` });
+        return z.NEVER;
+      }
+      const [whole, fraction = ''] = text.split('.');
+      const trimmedFraction = fraction.replace(/0+$/, '');
+      if (trimmedFraction.length > places) {
+        ctx.addIssue({ code: 'custom', message: `${what} takes at most ${places} decimals` });
+        return z.NEVER;
+      }
+      const normalized = `${whole!.replace(/^0+(?=\d)/, '')}${trimmedFraction ? `.${trimmedFraction}` : ''}`;
+      if (Number(normalized) <= 0) {
+        ctx.addIssue({ code: 'custom', message: `${what} must be greater than 0` });
+        return z.NEVER;
+      }
+      if (Number(normalized) > 1e12) {
+        ctx.addIssue({ code: 'custom', message: `${what} is too large` });
+        return z.NEVER;
+      }
+      return normalized;
+    })
+    .describe(`${what}: a positive decimal (string or number), at most ${places} decimals.`);
+}
+
+const ORDER_TYPES_NEEDING_LIMIT = new Set(['limit', 'stop_limit']);
+const ORDER_TYPES_NEEDING_STOP = new Set(['stop', 'stop_limit']);
+
+/** `POST /api/orders` and `POST /api/orders/preview`. */
+export const orderRequest = z
+  .object({
+    accountId: z.uuid().optional().describe('One of the caller\'s accounts (`GET /api/accounts` `id`). Absent: routing chooses and says why.'),
+    symbol: z
+      .string()
+      .trim()
+      .min(1)
+      .max(21)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9.\-/]*$/, 'a ticker: letters, digits, ".", "-" or "/"')
+      .transform((s) => s.toUpperCase())
+      .optional()
+      .describe('Ticker (e.g. `AAPL`, `SHOP.TO`). This or `universalSymbolId`.'),
+    universalSymbolId: z.uuid().optional().describe("SnapTrade's universal symbol id. This or `symbol`."),
+    side: z.enum(['buy', 'sell']),
+    quantity: positiveDecimal(9, 'quantity').optional().describe('Shares. This or `notional`.'),
+    notional: positiveDecimal(2, 'notional').optional().describe('Amount of money to trade (market orders, time in force `day`). This or `quantity`.'),
+    type: z.enum(['market', 'limit', 'stop', 'stop_limit']),
+    limitPrice: positiveDecimal(4, 'limitPrice').optional().describe('Required for `limit` and `stop_limit`; refused otherwise.'),
+    stopPrice: positiveDecimal(4, 'stopPrice').optional().describe('Required for `stop` and `stop_limit`; refused otherwise.'),
+    timeInForce: z.enum(['day', 'gtc', 'ioc', 'fok']).default('day'),
+  })
+  .strict()
+  .superRefine((form, ctx) => {
+    if ((form.symbol === undefined) === (form.universalSymbolId === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['symbol'], message: 'give exactly one of symbol or universalSymbolId' });
+    }
+    if ((form.quantity === undefined) === (form.notional === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['quantity'], message: 'give exactly one of quantity or notional' });
+    }
+    if (ORDER_TYPES_NEEDING_LIMIT.has(form.type) !== (form.limitPrice !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limitPrice'],
+        message: ORDER_TYPES_NEEDING_LIMIT.has(form.type) ? `a ${form.type} order needs limitPrice` : `a ${form.type} order takes no limitPrice`,
+      });
+    }
+    if (ORDER_TYPES_NEEDING_STOP.has(form.type) !== (form.stopPrice !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stopPrice'],
+        message: ORDER_TYPES_NEEDING_STOP.has(form.type) ? `a ${form.type} order needs stopPrice` : `a ${form.type} order takes no stopPrice`,
+      });
+    }
+    if (form.notional !== undefined && (form.type !== 'market' || form.timeInForce !== 'day')) {
+      ctx.addIssue({ code: 'custom', path: ['notional'], message: 'notional orders must be market orders with timeInForce day' });
+    }
+  })
+  .register(requestSchemas, { id: 'OrderRequest' });
+export type OrderRequest = z.infer<typeof orderRequest>;
+
+/** The `Idempotency-Key` header of `POST /api/orders`: also the Alpaca `client_order_id`. */
+export const idempotencyKey = z
+  .string()
+  .min(8, 'Idempotency-Key: at least 8 characters')
+  .max(128, 'Idempotency-Key: at most 128 characters')
+  .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key: printable ASCII without spaces')
+  .describe('A key the client makes once per order (a UUID, say) and sends again when it retries.');
+
+/** `GET /api/orders` query. */
+export const orderListQuery = z
+  .object({
+    status: z.enum(['open', 'closed', ...ORDER_STATUS_VALUES]).optional().describe('`open` (not final), `closed` (final), or one status.'),
+    accountId: z.uuid().optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(200).optional().describe('`nextCursor` of the previous page.'),
+  })
+  .strict();
+export type OrderListQuery = z.infer<typeof orderListQuery>;
+
+const orderRouting = z
+  .object({
+    accountId: z.string(),
+    provider,
+    reason: z.string().describe('Why this account: `requested`, `holds-security`, `internal-default`, `only-trading-account`, in words after the colon.'),
+  })
+  .register(responseSchemas, { id: 'OrderRouting' });
+
+export const orderView = z
+  .object({
+    id: z.uuid(),
+    accountId: z.string(),
+    provider,
+    clientOrderId: z.string().describe('The Idempotency-Key the order was placed with.'),
+    brokerageOrderId: z.string().nullable(),
+    symbol: z.string(),
+    side: z.enum(['buy', 'sell']),
+    type: z.enum(['market', 'limit', 'stop', 'stop_limit']),
+    timeInForce: z.enum(['day', 'gtc', 'ioc', 'fok', 'opg', 'cls']),
+    quantity: decimal.nullable(),
+    notional: decimal.nullable(),
+    limitPrice: decimal.nullable(),
+    stopPrice: decimal.nullable(),
+    status: z.enum(ORDER_STATUS_VALUES),
+    filledQuantity: decimal,
+    averageFillPrice: decimal.nullable(),
+    impact: z.record(z.string(), z.unknown()).nullable().describe('The pre-trade impact the order was placed with.'),
+    routing: orderRouting.nullable().describe('Null for an order placed at the brokerage directly.'),
+    submittedAt: timestamp.nullable(),
+    updatedAt: timestamp,
+  })
+  .register(responseSchemas, { id: 'Order' });
+export type OrderView = z.infer<typeof orderView>;
+
+export const orderImpact = z
+  .object({
+    currency: currency,
+    price: decimal.nullable().describe('The price the estimate uses (limit price, or the last price).'),
+    estimatedQuantity: decimal.nullable(),
+    estimatedCost: decimal.nullable().describe('Before commissions: positive for a buy, the proceeds for a sell.'),
+    commissions: decimal,
+    fees: decimal,
+    buyingPowerBefore: decimal.nullable(),
+    buyingPowerAfter: decimal.nullable(),
+  })
+  .register(responseSchemas, { id: 'OrderImpact' });
+export type OrderImpactView = z.infer<typeof orderImpact>;
+
+export const orderPreviewResponse = z
+  .object({
+    routing: orderRouting,
+    symbol: z.string(),
+    impact: orderImpact,
+    warnings: z.array(z.string()),
+  })
+  .register(responseSchemas, { id: 'OrderPreview' });
+export type OrderPreviewResponse = z.infer<typeof orderPreviewResponse>;
+
+export const orderListResponse = z
+  .object({ orders: z.array(orderView), nextCursor: z.string().nullable() })
+  .register(responseSchemas, { id: 'OrderList' });
+export type OrderListResponse = z.infer<typeof orderListResponse>;
 
 // ---------------------------------------------------------------------------------------------
 // Webhooks, health

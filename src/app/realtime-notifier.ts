@@ -36,6 +36,9 @@ export function realtimeNotifier(deps: {
     connectionStatus(userId, status) {
       deps.emitter.connectionStatus(userId, { ...status, at: new Date().toISOString() }).catch(warn('connection status push'));
     },
+    orderUpdate(userId, order) {
+      deps.emitter.orderUpdate(userId, order).catch(warn('order update push'));
+    },
     async heldSymbols(userId, symbols) {
       await deps.collector.setUserSymbols(userId, symbols).catch(warn('symbol collector update'));
     },

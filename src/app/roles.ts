@@ -8,6 +8,10 @@ import { startWorkerRuntime, type WorkerRuntime } from '../../actors/worker-runt
 import { createStreamProducer } from '../../streams/producer.ts';
 import { alpacaRouter } from '../api/alpaca-routes.ts';
 import { portfolioRouter } from '../api/portfolio-routes.ts';
+import { orderRouter } from '../api/order-routes.ts';
+import { AlpacaTrading } from '../trading/alpaca-trading.ts';
+import { OrderService } from '../trading/order-service.ts';
+import { SnapTradeTrading } from '../trading/snaptrade-trading.ts';
 import { createRefreshGate } from '../api/refresh-gate.ts';
 import { snaptradeRouter } from '../api/snaptrade-routes.ts';
 import { adminUserRouter, userRouter } from '../api/user-routes.ts';
@@ -208,6 +212,18 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
       const syncLog = ctx.log.child({ module: 'sync' });
       queueEvents.on('error', (err) => syncLog.warn({ err }, 'sync queue events error'));
       stops.push(() => queueEvents.close());
+      const orders = new OrderService({
+        db: ctx.db,
+        producer: createStreamProducer(ctx.redis, ctx.keys),
+        partitionCount: config.PARTITION_COUNT,
+        brokerages: { alpaca: new AlpacaTrading(alpaca, credentials), snaptrade: new SnapTradeTrading(snaptrade, credentials) },
+        leaseMs: config.ORDER_LEASE_MS,
+        waitMs: config.ORDER_WAIT_MS,
+        log: ctx.log.child({ module: 'orders' }),
+        ...(config.ORDER_CRASH_POINT === 'after-brokerage-answer'
+          ? { afterBrokerageAnswer: () => process.kill(process.pid, 'SIGKILL') }
+          : {}),
+      });
       const deletion = {
         db: ctx.db,
         snaptrade,
@@ -224,6 +240,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           { path: '/api', router: userRouter({ ...deletion, verifier }) },
           { path: '/api/admin', router: adminUserRouter({ ...deletion, adminToken: config.ADMIN_TOKEN }) },
           { path: '/api', router: portfolioRouter({ db: ctx.db, redis: ctx.redis, keys: ctx.keys, verifier }) },
+          { path: '/api/orders', router: orderRouter({ db: ctx.db, verifier, orders }) },
           { path: '/', router: dashboardRouter() },
         ],
         { fastRoutes: [{ method: 'POST', path: '/api/snaptrade/webhook', handler: createWebhookHandler(ctx) }] },

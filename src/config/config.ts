@@ -81,6 +81,9 @@ export function loadConfig(env: Env = process.env): Config {
       }
     }
   }
+  if (production && out.ORDER_CRASH_POINT !== 'none') {
+    problems.push({ variable: 'ORDER_CRASH_POINT', message: 'is for tests only and must be none in production' });
+  }
   if (production && out.METRICS_PORT === undefined && !out.METRICS_TOKEN && !problems.some((p) => p.variable.startsWith('METRICS_'))) {
     problems.push({
       variable: 'METRICS_TOKEN',

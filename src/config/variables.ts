@@ -430,6 +430,24 @@ export const variables = {
     default: '15000',
     description: 'How often the market role re-reads linked Alpaca accounts to open (or close) their trade-update streams.',
   },
+  ORDER_LEASE_MS: {
+    schema: z.coerce.number().int().min(500),
+    default: '10000',
+    description:
+      'Lease of a request placing an order on its Idempotency-Key, renewed every third of it while the request runs. A web node that dies mid-placement loses it after this long; the next request with the key then looks the order up at the brokerage before placing.',
+  },
+  ORDER_WAIT_MS: {
+    schema: z.coerce.number().int().positive(),
+    default: '15000',
+    description:
+      'Longest an order request waits for its event to be applied (then it answers with the brokerage\'s answer), and a request whose key another request holds waits for that one (then 409 `FS_ORDER_IN_PROGRESS`).',
+  },
+  ORDER_CRASH_POINT: {
+    schema: z.enum(['none', 'after-brokerage-answer']),
+    default: 'none',
+    description:
+      'Testing only (refused in production): `after-brokerage-answer` kills the process (SIGKILL) right after the brokerage accepted an order and before anything is written, to prove recovery.',
+  },
   START_SANDBOX: {
     schema: boolFlag,
     default: 'false',

@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { adminUserId, requestSchemas, responseSchemas } from '../api/schemas.ts';
+import { idempotencyKey } from '../api/schemas.ts';
+import { ORDER_STATUSES } from '../trading/order-types.ts';
 import type { Config } from '../config/config.ts';
 import { KNOWN_EVENT_TYPES, WEBHOOK_SCHEMAS } from '../webhooks/webhook-schemas.ts';
 import { ERRORS, type ErrorCode } from './errors.ts';
@@ -187,6 +189,7 @@ function routes(options: OpenApiOptions): Route[] {
       responses: { 200: json(ref('Accounts'), 'The accounts.') },
       errors: [...GUARDED, 'FS_UNAUTHENTICATED'],
     },
+    ...orderRoutes(),
     {
       method: 'post',
       path: '/api/snaptrade/webhook',
@@ -286,6 +289,122 @@ function routes(options: OpenApiOptions): Route[] {
     });
   }
   return list;
+}
+
+/** What can refuse an order before (or at) the brokerage: each a stable code, nothing placed. */
+const ORDER_REFUSALS: ErrorCode[] = [
+  'FS_VALIDATION',
+  'FS_UNAUTHENTICATED',
+  'FS_NOT_FOUND',
+  'FS_CONNECTION_BROKEN',
+  'FS_TRADING_NOT_ALLOWED',
+  'FS_NO_TRADING_ACCOUNT',
+  'FS_UNKNOWN_SECURITY',
+  'FS_SECURITY_NOT_TRADABLE',
+  'FS_MARKET_CLOSED',
+  'FS_INSUFFICIENT_BUYING_POWER',
+  'FS_INSUFFICIENT_POSITION',
+  'FS_ORDER_NOT_SUPPORTED',
+  'FS_ORDER_REJECTED',
+  'FS_BROKERAGE_UNAVAILABLE',
+];
+
+const orderIdParameter = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The order id (`Order.id`). Another user\'s is 404.',
+  schema: { type: 'string' },
+};
+
+function orderRoutes(): Route[] {
+  return [
+    {
+      method: 'post',
+      path: '/api/orders/preview',
+      operationId: 'previewOrder',
+      tag: 'Trading',
+      summary: 'Route an order and show its impact, placing nothing',
+      description:
+        'Chooses the account (or checks the one given) and says why (`routing`), then asks its brokerage: the security, the market hours, buying power or the position sold, and the estimated cost, commissions and fees, and buying power after. Refusals are the same as placing\'s.',
+      credentials: 'user',
+      requestBody: { required: true, content: { 'application/json': { schema: ref('OrderRequest') } } },
+      responses: { 200: json(ref('OrderPreview'), 'What placing would do.') },
+      errors: [...JSON_BODY, ...ORDER_REFUSALS],
+    },
+    {
+      method: 'post',
+      path: '/api/orders',
+      operationId: 'placeOrder',
+      tag: 'Trading',
+      summary: 'Place an order, exactly once per Idempotency-Key',
+      description:
+        'Internal accounts trade at Alpaca (`client_order_id` = the key), external ones through SnapTrade (symbol lookup, impact, place). The same key always answers the same order and never places twice: also for concurrent requests on several web nodes (they wait for the first) and after a web node died mid-placement (the order is looked up at the brokerage before placing again). The key with another body is 409 `FS_IDEMPOTENCY_KEY_REUSED`. The answer waits (up to `ORDER_WAIT_MS`) until the order is in the projection, so `GET /api/orders/{id}` shows it at once.',
+      credentials: 'user',
+      parameters: [
+        {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: true,
+          description: 'A new key per order (8 to 128 printable ASCII characters, a UUID say), the same on a retry.',
+          schema: bodySchema(idempotencyKey, 'input'),
+        },
+      ],
+      requestBody: { required: true, content: { 'application/json': { schema: ref('OrderRequest') } } },
+      responses: {
+        201: {
+          ...json(ref('Order'), 'The order (placed now, or by an earlier request with this key).'),
+          headers: {
+            'Idempotent-Replayed': {
+              description: '`true` when an earlier request with this key placed the order.',
+              required: true,
+              schema: { type: 'string', enum: ['true', 'false'] },
+            },
+          },
+        },
+      },
+      errors: [...JSON_BODY, ...ORDER_REFUSALS, 'FS_IDEMPOTENCY_KEY_REUSED', 'FS_ORDER_IN_PROGRESS'],
+    },
+    {
+      method: 'get',
+      path: '/api/orders',
+      operationId: 'listOrders',
+      tag: 'Trading',
+      summary: "The caller's orders, newest first",
+      credentials: 'user',
+      parameters: [
+        { name: 'status', in: 'query', required: false, description: '`open` (not final), `closed` (final), or one status.', schema: { type: 'string', enum: ['open', 'closed', ...ORDER_STATUSES] } },
+        { name: 'accountId', in: 'query', required: false, schema: { type: 'string', format: 'uuid' } },
+        { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+        { name: 'cursor', in: 'query', required: false, description: '`nextCursor` of the previous page.', schema: { type: 'string' } },
+      ],
+      responses: { 200: json(ref('OrderList'), 'A page of orders.') },
+      errors: [...JSON_BODY, 'FS_VALIDATION', 'FS_UNAUTHENTICATED'],
+    },
+    {
+      method: 'get',
+      path: '/api/orders/{id}',
+      operationId: 'getOrder',
+      tag: 'Trading',
+      summary: 'One order, as the projection holds it',
+      credentials: 'user',
+      parameters: [orderIdParameter],
+      responses: { 200: json(ref('Order'), 'The order.') },
+      errors: [...JSON_BODY, 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND'],
+    },
+    {
+      method: 'post',
+      path: '/api/orders/{id}/cancel',
+      operationId: 'cancelOrder',
+      tag: 'Trading',
+      summary: 'Ask the brokerage to cancel an open order',
+      description: 'Answers the order as the brokerage then reports it (`canceled`, or filled if it filled first). No body is read.',
+      credentials: 'user',
+      parameters: [orderIdParameter],
+      responses: { 200: json(ref('Order'), 'The order after the cancel.') },
+      errors: [...JSON_BODY, 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND', 'FS_ORDER_NOT_CANCELABLE', 'FS_CONNECTION_BROKEN', 'FS_ORDER_REJECTED', 'FS_BROKERAGE_UNAVAILABLE'],
+    },
+  ];
 }
 
 function deletionAnswers(): Route['responses'] {
@@ -423,6 +542,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
       { name: 'SnapTrade', description: 'Connecting brokerages through SnapTrade.' },
       { name: 'Alpaca', description: 'Internal Alpaca accounts.' },
       { name: 'Portfolio', description: 'Holdings and accounts.' },
+      { name: 'Trading', description: 'Orders routed to the brokerage that holds the account, exactly once.' },
       { name: 'Users', description: 'The caller\'s account.' },
       { name: 'Admin', description: 'Operator requests (`ADMIN_TOKEN`).' },
       { name: 'Webhooks', description: 'SnapTrade posts these.' },

@@ -7,6 +7,8 @@
  * Numbers that are money or quantities travel as decimal strings so they stay exact.
  */
 
+import type { OrderRecord } from '../trading/order-types.ts';
+
 /** Portfolio totals in the base currency; `null` when unknown (e.g. a missing FX rate). */
 export interface PortfolioTotals {
   totalValue: string | null;
@@ -165,12 +167,17 @@ export type SnapshotRequestResult =
   | { ok: true; seq: number }
   | { ok: false; error: { code: RealtimeErrorCode; message: string } };
 
+/** An order as `GET /api/orders/:id` answers it (the projection's type, `src/trading/order-types.ts`). */
+export type OrderUpdate = OrderRecord;
+
 /** Events the server (a web node, or a worker through the room emitter) sends to a browser. */
 export interface ServerToClientEvents {
   'portfolio:snapshot': (snapshot: PortfolioSnapshot) => void;
   'portfolio:delta': (delta: PortfolioDelta) => void;
   'sync:status': (status: SyncStatus) => void;
   'connection:status': (status: ConnectionStatus) => void;
+  /** One of the user's orders changed: placed, (partially) filled, canceled, rejected... (the whole order). */
+  'order:update': (order: OrderUpdate) => void;
   /** The user's session is over (their account was deleted); the server closes the socket next. */
   'session:ended': (ended: SessionEnded) => void;
 }

@@ -2,6 +2,7 @@ import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type {
   ConnectionStatus,
+  OrderUpdate,
   PortfolioDelta,
   PortfolioSnapshot,
   ServerToClientEvents,
@@ -28,6 +29,7 @@ export interface RoomEmitter {
   delta(userId: string, delta: PortfolioDelta): Promise<number>;
   syncStatus(userId: string, status: SyncStatus): Promise<number>;
   connectionStatus(userId: string, status: ConnectionStatus): Promise<number>;
+  orderUpdate(userId: string, order: OrderUpdate): Promise<number>;
   /** Tells every open tab of the user why their session is over, then closes their sockets. */
   endSessions(userId: string, ended: SessionEnded): Promise<number>;
 }
@@ -74,6 +76,7 @@ export function createRoomEmitter(redis: Redis, options: RoomEmitterOptions = {}
     delta: (userId, delta) => send(userId, 'portfolio:delta', delta),
     syncStatus: (userId, status) => send(userId, 'sync:status', status),
     connectionStatus: (userId, status) => send(userId, 'connection:status', status),
+    orderUpdate: (userId, order) => send(userId, 'order:update', order),
     async endSessions(userId, ended) {
       const told = await send(userId, 'session:ended', ended);
       lastPublish = undefined;

@@ -5,6 +5,7 @@ import { partitionOf } from '../../streams/partition.ts';
 import type { StreamProducer } from '../../streams/producer.ts';
 import type { Knex } from '../db/knex.ts';
 import type { Logger } from '../logging/logger.ts';
+import { toWireShape } from '../providers/alpaca/alpaca-provider.ts';
 import { createAlpacaClient } from '../providers/alpaca/client.ts';
 import type { CredentialsStore } from '../providers/credentials-store.ts';
 
@@ -27,12 +28,11 @@ export interface AlpacaFillListener {
   stop(): Promise<void>;
 }
 
-const FILL_EVENTS = new Set(['fill', 'partial_fill']);
-
 /**
  * Holds one `trade_updates` stream per linked internal Alpaca account (each has its own keys)
- * and turns every fill into an `alpaca.trade_update` event on the user's stream; the user's actor
- * then syncs that account. Runs in the `market` role, like the market-data connection: one
+ * and turns every trade update (new, fill, partial fill, cancel, expiry, rejection) into an
+ * `alpaca.trade_update` event on the user's stream, with the order as Alpaca sent it; the user's
+ * actor moves the order with it and, for fills, syncs that account. Runs in the `market` role, like the market-data connection: one
  * listener per deployment.
  */
 export function startAlpacaFillListener(options: AlpacaFillListenerOptions): AlpacaFillListener {
@@ -56,6 +56,8 @@ export function startAlpacaFillListener(options: AlpacaFillListenerOptions): Alp
         price: update.price ?? null,
         positionQty: update.positionQty ?? null,
         at: update.timestamp instanceof Date ? update.timestamp.toISOString() : null,
+        // The order as Alpaca sent it (wire shape): the actor moves our order with it.
+        order: update.order ? toWireShape(update.order) : null,
       },
     });
   };
@@ -80,9 +82,8 @@ export function startAlpacaFillListener(options: AlpacaFillListenerOptions): Alp
       const client = createAlpacaClient({ keyId: creds.keyId, secretKey: creds.secretKey, tradingUrl: options.tradingUrl });
       const stream = client.tradingStream({ maxReconnectAttempts: -1 });
       stream.onTradeUpdate((update) => {
-        if (!FILL_EVENTS.has(update.event)) return;
         append(userId, accountId, update).catch((err: unknown) =>
-          options.log.error({ err, accountId }, 'could not record an Alpaca fill; the nightly sync will catch it up'),
+          options.log.error({ err, accountId }, 'could not record an Alpaca trade update; the nightly sync will catch its holdings up'),
         );
       });
       stream.subscribeTradeUpdates();

@@ -34,7 +34,8 @@ export class AlpacaProvider implements HoldingsProvider {
     private readonly options: AlpacaProviderOptions,
   ) {}
 
-  private client(creds: { keyId: string; secretKey: string }): AlpacaClient {
+  /** The SDK client of one key pair (cached; the trading adapter shares it). */
+  client(creds: { keyId: string; secretKey: string }): AlpacaClient {
     const key = `${creds.keyId}:${creds.secretKey}`;
     let client = this.clients.get(key);
     if (!client) {
@@ -55,7 +56,7 @@ export class AlpacaProvider implements HoldingsProvider {
 
   /** Reads an Alpaca account with the given keys (used when linking, to learn its id). */
   async fetchAccount(creds: { keyId: string; secretKey: string }): Promise<AlpacaAccount> {
-    return toWireShape(await call('getAccount', () => this.client(creds).sdk.trading.account.getAccount())) as AlpacaAccount;
+    return toWireShape(await alpacaCall('getAccount', () => this.client(creds).sdk.trading.account.getAccount())) as AlpacaAccount;
   }
 
   async listAccounts(userId: string): Promise<ProviderAccountList> {
@@ -84,7 +85,7 @@ export class AlpacaProvider implements HoldingsProvider {
     }
     const client = this.client(link);
     const asOf = new Date().toISOString();
-    const positions = (await call('getAllOpenPositions', () => client.sdk.trading.positions.getAllOpenPositions())).map(
+    const positions = (await alpacaCall('getAllOpenPositions', () => client.sdk.trading.positions.getAllOpenPositions())).map(
       toWireShape,
     ) as { symbol?: string }[];
     const account = await this.fetchAccount(link);
@@ -103,7 +104,8 @@ export class AlpacaProvider implements HoldingsProvider {
   }
 }
 
-async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+/** Runs one Alpaca SDK call and classifies its failure once (`ProviderError`). */
+export async function alpacaCall<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {

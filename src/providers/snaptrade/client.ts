@@ -18,6 +18,19 @@ export interface SnapTradeUser {
   userSecret: string;
 }
 
+/** SnapTrade's order form (impact and force order), as the SDK takes it. */
+export interface SnapTradeOrderForm {
+  account_id: string;
+  action: 'BUY' | 'SELL';
+  universal_symbol_id: string;
+  order_type: 'Market' | 'Limit' | 'Stop' | 'StopLimit';
+  time_in_force: 'Day' | 'GTC' | 'FOK' | 'IOC';
+  price?: number | null;
+  stop?: number | null;
+  units?: number | null;
+  notional_value?: number | null;
+}
+
 export interface SnapTradeClientOptions {
   clientId: string;
   consumerKey: string;
@@ -122,6 +135,57 @@ export class SnapTradeClient {
 
   balances(user: SnapTradeUser, accountId: string) {
     return this.call('balances', (o) => this.sdk.accountInformation.getUserAccountBalance({ ...user, accountId }, o), user.userId);
+  }
+
+  // --- trading (every call within the shared budget, counted against the user's share) -----
+
+  /** Securities the account's brokerage trades that match `substring` (symbol lookup for the account). */
+  symbolSearch(user: SnapTradeUser, accountId: string, substring: string) {
+    return this.call(
+      'symbolSearchUserAccount',
+      (o) => this.sdk.referenceData.symbolSearchUserAccount({ ...user, accountId, substring }, o),
+      user.userId,
+    );
+  }
+
+  /** The order's impact (estimated cash, commissions), and a trade id to place it within 5 minutes. */
+  orderImpact(user: SnapTradeUser, form: SnapTradeOrderForm) {
+    return this.call('getOrderImpact', (o) => this.sdk.trading.getOrderImpact({ ...user, ...form }, o), user.userId);
+  }
+
+  /** Places a trade an impact check returned. */
+  placeImpact(user: SnapTradeUser, tradeId: string) {
+    return this.call('placeOrder', (o) => this.sdk.trading.placeOrder({ ...user, tradeId }, o), user.userId);
+  }
+
+  /** Places an order without an impact check (brokerages without impacts). */
+  placeForceOrder(user: SnapTradeUser, form: SnapTradeOrderForm & { client_order_id?: string }) {
+    return this.call('placeForceOrder', (o) => this.sdk.trading.placeForceOrder({ ...user, ...form }, o), user.userId);
+  }
+
+  /** Orders of the last 24 hours, open ones included. */
+  recentOrders(user: SnapTradeUser, accountId: string) {
+    return this.call(
+      'getUserAccountRecentOrders',
+      (o) => this.sdk.accountInformation.getUserAccountRecentOrders({ ...user, accountId, onlyExecuted: false }, o),
+      user.userId,
+    );
+  }
+
+  orderDetail(user: SnapTradeUser, accountId: string, brokerageOrderId: string) {
+    return this.call(
+      'getUserAccountOrderDetail',
+      (o) => this.sdk.accountInformation.getUserAccountOrderDetail({ ...user, accountId, brokerage_order_id: brokerageOrderId }, o),
+      user.userId,
+    );
+  }
+
+  cancelOrder(user: SnapTradeUser, accountId: string, brokerageOrderId: string) {
+    return this.call(
+      'cancelOrder',
+      (o) => this.sdk.trading.cancelOrder({ ...user, accountId, brokerage_order_id: brokerageOrderId }, o),
+      user.userId,
+    );
   }
 
   exchangeRates() {

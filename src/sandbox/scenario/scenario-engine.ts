@@ -1,7 +1,7 @@
 import type { Logger } from '../../logging/logger.ts';
 import type { PriceBook } from '../market/price-book.types.ts';
 import { createRandom, type Random } from '../market/seeded-random.ts';
-import { holdingsUpdatedDetails } from '../snaptrade/webhook-events.ts';
+import { holdingsUpdatedDetails, tradeUpdateDetails } from '../snaptrade/webhook-events.ts';
 import { generateHistory, tradeActivity } from './activity-history.ts';
 import { findBrokerage } from './brokerages.ts';
 import { ExchangeRates } from './currencies.ts';
@@ -273,6 +273,35 @@ export class ScenarioEngine {
     });
   }
 
+  /** TRADE_UPDATE: an order of the account changed (filled, canceled, rejected), with its record. */
+  tradeUpdated(account: SandboxAccount, order: SandboxOrder): { webhookId: string } {
+    const security = this.priceBook.security(order.symbol);
+    return this.webhooks.send('TRADE_UPDATE', account.userId, {
+      accountId: account.id,
+      brokerageId: account.brokerage.id,
+      brokerageAuthorizationId: account.authorizationId,
+      details: tradeUpdateDetails({
+        brokerageOrderId: order.brokerageOrderId,
+        status: order.status,
+        action: order.action,
+        orderType: order.orderType,
+        timeInForce: order.timeInForce,
+        symbol: order.symbol,
+        description: security?.description ?? order.symbol,
+        figi: security?.figi ?? null,
+        mic: security?.exchangeMic ?? null,
+        currency: security?.currency ?? account.currency,
+        units: order.units,
+        filledUnits: order.filledUnits,
+        executionPrice: order.executionPrice,
+        limitPrice: order.limitPrice,
+        stopPrice: order.stopPrice,
+        placedAt: order.placedAt,
+        executedAt: order.executedAt,
+      }),
+    });
+  }
+
   setPositions(accountId: string, positions: SandboxPosition[], cash?: Record<string, number>, notify = true): SandboxAccount {
     for (const p of positions) this.requireSecurity(p.symbol);
     const account = this.store.setPositions(accountId, positions, cash);
@@ -427,6 +456,10 @@ export class ScenarioEngine {
     if (order.status !== 'ACCEPTED') throw new TradeRejected(`order ${brokerageOrderId} is ${order.status}`);
     order.status = 'CANCELED';
     order.updatedAt = new Date();
+    const account = this.store.requireAccount(accountId);
+    this.later(this.tradeSyncDelayMs, () => {
+      if (this.store.accounts.has(account.id)) this.tradeUpdated(account, order);
+    });
     return order;
   }
 
@@ -489,6 +522,7 @@ export class ScenarioEngine {
     this.store.addActivity(account.id, tradeActivity(order, price, currency, now));
     this.later(this.tradeSyncDelayMs, () => {
       if (!this.store.accounts.has(account.id)) return;
+      this.tradeUpdated(account, order);
       this.holdingsUpdated(account);
       this.transactionsUpdated(account);
     });
@@ -504,6 +538,7 @@ export class ScenarioEngine {
       } catch (err) {
         order.status = 'REJECTED';
         order.updatedAt = new Date();
+        this.tradeUpdated(account, order);
         this.options.logger.info({ order: order.brokerageOrderId, reason: (err as Error).message }, 'resting order rejected');
       }
     }

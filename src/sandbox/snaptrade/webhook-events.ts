@@ -54,3 +54,68 @@ export function holdingsUpdatedDetails(success: boolean, error: string | null = 
   const part = { success, error: success ? null : error };
   return { total_value: { ...part }, positions: { ...part }, balances: { ...part }, orders: { ...part } };
 }
+
+/** The fields of one order in TRADE_DETECTION/TRADE_UPDATE `details.orders` (as in the examples). */
+export interface TradeWebhookOrder {
+  brokerageOrderId: string;
+  status: string;
+  action: 'BUY' | 'SELL';
+  orderType: string;
+  timeInForce: string;
+  symbol: string;
+  description: string;
+  figi: string | null;
+  mic: string | null;
+  currency: string;
+  units: number;
+  filledUnits: number;
+  executionPrice: number | null;
+  limitPrice: number | null;
+  stopPrice: number | null;
+  placedAt: Date;
+  executedAt: Date | null;
+}
+
+const decimalText = (n: number | null) => (n === null ? null : n.toFixed(10).replace(/0+$/, '').replace(/\.$/, '.0'));
+
+/** `details` of TRADE_UPDATE: the order's record with its single leg, as SnapTrade documents it. */
+export function tradeUpdateDetails(order: TradeWebhookOrder): Record<string, unknown> {
+  const canceled = order.status === 'CANCELED' ? order.units - order.filledUnits : null;
+  return {
+    orders: [
+      {
+        legs: [
+          {
+            action: order.action,
+            leg_id: null,
+            status: order.status,
+            instrument: {
+              symbol: order.symbol,
+              figi_code: order.figi,
+              asset_type: 'EQUITY',
+              description: order.description,
+              exchange_mic_code: order.mic,
+            },
+            total_quantity: decimalText(order.units),
+            execution_price: decimalText(order.executionPrice),
+            filled_quantity: decimalText(order.filledUnits),
+            canceled_quantity: decimalText(canceled),
+          },
+        ],
+        status: order.status,
+        order_role: null,
+        order_type: order.orderType.toUpperCase(),
+        stop_price: decimalText(order.stopPrice),
+        limit_price: decimalText(order.limitPrice),
+        time_placed: order.placedAt.toISOString(),
+        time_executed: order.executedAt ? order.executedAt.toISOString() : null,
+        time_in_force: order.timeInForce.toUpperCase(),
+        trailing_stop: null,
+        price_currency: order.currency,
+        execution_price: decimalText(order.executionPrice),
+        brokerage_order_id: order.brokerageOrderId,
+        brokerage_group_order_id: null,
+      },
+    ],
+  };
+}
