@@ -1,3 +1,4 @@
+import { createAdminReplayRunner } from '../src/replay/admin-replay-event.ts';
 import { ConfigError, loadConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { readLastPrices } from '../src/market/price-reader.ts';
@@ -61,6 +62,7 @@ function behaviorFromEnv(ctx: AppContext): ActorBehavior<unknown> {
     return new UserPortfolioBehavior({
       sync: droppedSyncRequests(),
       lastPrices: (tickers) => readLastPrices(ctx.redis, ctx.keys, tickers),
+      replays: createAdminReplayRunner({ redis: ctx.redis, keys: ctx.keys, partitionCount: ctx.config.PARTITION_COUNT }),
     }) as ActorBehavior<unknown>;
   }
   if (name === 'event-log') {

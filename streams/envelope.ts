@@ -43,6 +43,12 @@ export const EVENT_TYPES = [
    * removes everything the user owns and leaves a tombstone.
    */
   'user.deleted',
+  /**
+   * An operator's replay of the user (`{replayId, dryRun, fromStart}`): the actor rebuilds the user
+   * from the stream up to this event, compares, repairs in its commit and records the report
+   * (`src/replay/admin-replay-event.ts`).
+   */
+  'admin.replay',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -17,8 +17,12 @@ export interface ReplayedEvent {
 export interface ReplayOptions {
   /** Start after this id (exclusive); default: the beginning. */
   after?: string;
+  /** Stop after this id (inclusive); default: the end of the stream as it is read. */
+  until?: string;
   /** Entries fetched per XRANGE round trip. */
   pageSize?: number;
+  /** Skip entries whose raw envelope does not contain this text (a cheap pre-filter before parsing). */
+  mustContain?: string;
 }
 
 /**
@@ -34,14 +38,18 @@ export async function* replayPartition(
   const stream = keys.partitionStream(partition);
   const pageSize = options.pageSize ?? 1000;
   let start = options.after ? `(${options.after}` : '-';
+  const end = options.until ?? '+';
+  const needle = options.mustContain;
   for (;;) {
-    const page = await redis.xrange(stream, start, '+', 'COUNT', pageSize);
+    const page = await redis.xrange(stream, start, end, 'COUNT', pageSize);
     for (const [id, fields] of page) {
       const at = fields.indexOf(ENVELOPE_FIELD);
       if (at < 0 || at % 2 !== 0) continue;
+      const raw = fields[at + 1]!;
+      if (needle !== undefined && !raw.includes(needle)) continue;
       let envelope: Envelope;
       try {
-        envelope = decodeEnvelope(fields[at + 1]!);
+        envelope = decodeEnvelope(raw);
       } catch {
         continue;
       }
@@ -60,7 +68,8 @@ export async function* replayUser(
   partitionCount: number,
   options: ReplayOptions = {},
 ): AsyncGenerator<ReplayedEvent> {
-  for await (const event of replayPartition(redis, keys, partitionOf(userId, partitionCount), options)) {
+  const filtered = { ...options, mustContain: JSON.stringify(userId) };
+  for await (const event of replayPartition(redis, keys, partitionOf(userId, partitionCount), filtered)) {
     if (event.envelope.user === userId) yield event;
   }
 }

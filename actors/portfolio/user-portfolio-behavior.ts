@@ -6,17 +6,13 @@ import {
   quoteAt,
   settlePrices,
   EMPTY_FX_TABLE,
-  normalizeAlpacaAccount,
-  normalizeSnapTradeAccount,
   reaggregateSymbols,
   type AccountPositions,
   type Holding,
-  type NormalizedAccountData,
   type PortfolioState,
   type PortfolioTotals,
 } from '../../src/portfolio/index.ts';
 import type { Envelope } from '../../streams/envelope.ts';
-import type { ProviderAccountList } from '../../src/providers/holdings-provider.ts';
 import type { ActorBehavior, ApplyContext } from '../actor-behavior.ts';
 import type { PortfolioNotifier, SyncRequests } from './portfolio-notifier.ts';
 import {
@@ -33,6 +29,20 @@ import type { TickerHolders } from './ticker-holders.ts';
 import { INVALID_REGISTRATION_MESSAGE } from '../../src/providers/provider-error.ts';
 import { userHash } from '../../src/users/user-hash.ts';
 import { alpacaTicker } from './us-listings.ts';
+import {
+  breaksConnection,
+  isRegistrationRejected,
+  isStaleSync,
+  isStaleUserDeleted,
+  normalizeSynced,
+  webhookTransition,
+  webhookType,
+  type AccountsSyncedPayload,
+  type PositionsSyncedPayload,
+  type SyncFailedPayload,
+  type Webhook,
+} from './portfolio-projection.ts';
+import { ADMIN_REPLAY_EVENT, type AdminReplayPayload, type AdminReplayRunner } from '../../src/replay/admin-replay-event.ts';
 import { applyOrderEventInTx } from './order-projection.ts';
 import { orderEventsOf, type OrderProvider, type OrderRecord } from '../../src/trading/order-state.ts';
 
@@ -74,40 +84,6 @@ export interface UserPortfolioState {
   lastStreamId?: string | null;
 }
 
-/** `accounts.synced`: a provider's full list of the user's connections and accounts. */
-type AccountsSyncedPayload = ProviderAccountList & { provider: Provider };
-
-interface PositionsSyncedPayload {
-  provider: Provider;
-  accountId: string;
-  positions: unknown;
-  balances: unknown;
-  asOf: string;
-  fetchedAt: string;
-}
-
-interface SyncFailedPayload {
-  provider: Provider;
-  accountId?: string;
-  error: string;
-  status: number | null;
-  code: string | null;
-  retryable: boolean;
-  /** SnapTrade: the registration generation whose secret was used (absent in older events). */
-  registrationGeneration?: number | null;
-}
-
-interface Webhook {
-  eventType?: string;
-  webhookId?: string;
-  userId?: string;
-  accountId?: string;
-  brokerageAuthorizationId?: string;
-  connectionId?: string;
-  eventTimestamp?: string;
-  details?: Record<string, { success?: boolean; error?: unknown } | undefined>;
-}
-
 export interface UserPortfolioBehaviorDeps {
   sync: SyncRequests;
   notifier?: PortfolioNotifier;
@@ -115,6 +91,8 @@ export interface UserPortfolioBehaviorDeps {
   lastPrices?: (tickers: readonly string[]) => Promise<ReadonlyMap<string, { price: number; at: number }>>;
   /** This worker's ticker -> active users index, kept current on load and commit. */
   holders?: TickerHolders;
+  /** Runs `admin.replay` events (rebuild, diff, repair in the commit); without it they are no-ops. */
+  replays?: AdminReplayRunner;
 }
 
 function tickersOf(holdings: Iterable<Holding>): Map<string, string> {
@@ -126,17 +104,7 @@ function tickersOf(holdings: Iterable<Holding>): Map<string, string> {
   return out;
 }
 
-/**
- * Normalizes a `positions.synced` payload with the provider's rules. Throws a
- * PayloadValidationError on a malformed payload: the runtime then retries and finally parks the
- * event in the dead-letter stream with the reason, and the partition goes on.
- */
-export function normalizeSynced(payload: PositionsSyncedPayload): NormalizedAccountData {
-  if (payload.provider === 'alpaca') {
-    return normalizeAlpacaAccount({ positions: payload.positions, account: payload.balances }, payload.asOf);
-  }
-  return normalizeSnapTradeAccount({ positions: payload.positions, balances: payload.balances });
-}
+export { normalizeSynced } from './portfolio-projection.ts';
 
 /**
  * The user portfolio actor: applies webhooks and sync results to the user's projection
@@ -203,6 +171,9 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         case 'user.deleted':
           await this.deleteUser(tx, state, context.partition, context.streamIds[i] ?? null);
           break;
+        case ADMIN_REPLAY_EVENT:
+          state = await this.adminReplay(tx, state, event as Envelope<AdminReplayPayload>, context.streamIds[i] ?? null);
+          break;
         case 'alpaca.trade_update': {
           const payload = event.payload as { accountId?: string; event?: string };
           // Every trade update moves its order; fills (events before orders were recorded were
@@ -227,6 +198,35 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     // extra sync (debounced, idempotent); one lost after a commit would leave data stale.
     for (const schedule of schedules) await schedule();
     return state;
+  }
+
+  /**
+   * An operator's replay of this user, in order with their live events: the runner rebuilds the
+   * user from the stream up to this event and, when it rewrote their rows, the state is loaded
+   * again from the transaction (what was queued for the browser stays queued) and the browser
+   * gets the repaired holdings.
+   */
+  private async adminReplay(
+    tx: Knex.Transaction,
+    state: UserPortfolioState,
+    event: Envelope<AdminReplayPayload>,
+    streamId: string | null,
+  ): Promise<UserPortfolioState> {
+    if (!this.deps.replays || !streamId) return state;
+    const { repaired } = await this.deps.replays.run(tx, state.userId, streamId, event.payload);
+    if (!repaired) return state;
+    const next = await this.load(tx, state.userId);
+    next.outbox = state.outbox;
+    next.partition = state.partition;
+    next.lastStreamId = state.lastStreamId;
+    const held = new Set(next.portfolio.holdings.keys());
+    next.outbox.push({
+      kind: 'holdings',
+      upserted: [...next.portfolio.holdings.values()],
+      removed: [...state.portfolio.holdings.keys()].filter((key) => !held.has(key)),
+      totals: next.portfolio.totals,
+    });
+    return next;
   }
 
   /** Folds the order facts of `event` into the `orders` table (`order-projection.ts`). */
@@ -309,9 +309,12 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     schedules: (() => Promise<unknown>)[],
   ): Promise<void> {
     const hook = event.payload as Webhook;
-    const type = hook.eventType ?? String(event.meta?.eventType ?? 'UNKNOWN');
+    const type = webhookType(event);
     const userId = state.userId;
-    if (type === 'USER_DELETED') {
+    // What the webhook does to the projection is decided by the pure fold's rule (replay uses
+    // the same); the writes and the syncs it calls for are the actor's.
+    const transition = webhookTransition(type, hook);
+    if (transition.kind === 'user-deleted') {
       await this.snaptradeUserDeleted(tx, state, hook, partition, streamId);
       return;
     }
@@ -329,15 +332,24 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
       })
       .onConflict('webhook_id')
       .ignore();
-    const authorizationId = hook.brokerageAuthorizationId ?? hook.connectionId;
+    switch (transition.kind) {
+      case 'connection-status':
+        await this.setConnectionStatus(tx, state, 'snaptrade', transition.connection, transition.status, transition.reason);
+        break;
+      case 'connection-removed':
+        await this.removeConnection(tx, state, 'snaptrade', transition.connection);
+        break;
+      case 'account-removed':
+        await this.removeAccounts(tx, state, [providerKey('snaptrade', transition.account)]);
+        break;
+      case 'none':
+        break;
+    }
     switch (type) {
       case 'CONNECTION_ADDED':
       case 'CONNECTION_FIXED':
       case 'CONNECTION_UPDATED':
       case 'NEW_ACCOUNT_AVAILABLE':
-        if (authorizationId && (type === 'CONNECTION_FIXED' || type === 'CONNECTION_ADDED')) {
-          await this.setConnectionStatus(tx, state, 'snaptrade', authorizationId, 'active', null);
-        }
         state.outbox.push({ kind: 'sync', state: 'syncing', message: type });
         schedules.push(() => this.deps.sync.scheduleUserSync(userId, type.toLowerCase()));
         break;
@@ -363,15 +375,6 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         if (hook.accountId) {
           schedules.push(() => this.deps.sync.scheduleAccountSync(userId, 'snaptrade', hook.accountId!, type.toLowerCase()));
         }
-        break;
-      case 'CONNECTION_BROKEN':
-        if (authorizationId) await this.setConnectionStatus(tx, state, 'snaptrade', authorizationId, 'broken', 'the brokerage connection needs to be re-authenticated');
-        break;
-      case 'CONNECTION_DELETED':
-        if (authorizationId) await this.removeConnection(tx, state, 'snaptrade', authorizationId);
-        break;
-      case 'ACCOUNT_REMOVED':
-        if (hook.accountId) await this.removeAccounts(tx, state, [providerKey('snaptrade', hook.accountId)]);
         break;
       default:
         // CONNECTION_ATTEMPTED/FAILED, transactions, unknown types: recorded in the inbox only.
@@ -559,7 +562,7 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
       return;
     }
     const data = normalizeSynced(payload);
-    if (account.positionsAsOf && Date.parse(data.asOf) < Date.parse(account.positionsAsOf)) return;
+    if (isStaleSync(account.positionsAsOf, data.asOf)) return;
     const securityIds = await upsertSecurities(tx, data.positions.map((p) => p.security));
     await replaceAccountHoldings(tx, state.userId, account.id, data, securityIds);
     await tx('accounts')
@@ -587,13 +590,12 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
   }
 
   private async applySyncFailed(tx: Knex.Transaction, state: UserPortfolioState, payload: SyncFailedPayload) {
-    if (payload.provider === 'snaptrade' && payload.status === 401 && payload.code === '1083') {
+    if (isRegistrationRejected(payload)) {
       await this.registrationRejected(tx, state, payload);
       return;
     }
     const account = payload.accountId ? state.accounts.get(providerKey(payload.provider, payload.accountId)) : undefined;
-    // 402/3003: SnapTrade says the connection is disabled; the user must reconnect.
-    if (account && (payload.code === '3003' || payload.status === 402)) {
+    if (account && breaksConnection(payload)) {
       const connection = [...state.connections.values()].find((c) => c.id === account.connectionId);
       if (connection) {
         await this.setConnectionStatus(tx, state, connection.provider, connection.externalId, 'broken', payload.error);
@@ -648,8 +650,7 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     // holds this lock until its new registration is committed: wait for it, then compare.
     await tx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`snaptrade-register:${state.userId}`]);
     const registration = await tx('snaptrade_users').where({ user_id: state.userId }).first('registered_at');
-    const at = hook.eventTimestamp ? Date.parse(hook.eventTimestamp) : Number.NaN;
-    if (registration && Number.isFinite(at) && registration.registered_at.getTime() > at) return;
+    if (isStaleUserDeleted(hook, registration ? (registration.registered_at as Date).toISOString() : null)) return;
     await tx('snaptrade_users').where({ user_id: state.userId }).delete();
     const snaptradeConnections = [...state.connections.values()].filter((c) => c.provider === 'snaptrade');
     const accountKeys = [...state.accounts.entries()].filter(([, a]) => a.provider === 'snaptrade').map(([k]) => k);

@@ -433,6 +433,73 @@ export const notReadyResponse = errorResponse
 export type NotReadyResponse = z.infer<typeof notReadyResponse>;
 
 // ---------------------------------------------------------------------------------------------
+// Admin replays (src/replay)
+
+export const replayRequest = z
+  .strictObject({
+    users: z.array(adminUserId).min(1).max(100_000).optional().describe('The users to replay.'),
+    all: z.literal(true).optional().describe('Replay every user instead.'),
+    dryRun: z.boolean().optional().describe('Report only: nothing is repaired.'),
+    fromStart: z.boolean().optional().describe('Fold from the start of the stream, ignoring snapshots (refused once the partition was trimmed).'),
+  })
+  .refine((r) => (r.users !== undefined) !== (r.all === true), { message: 'give either users or all: true', path: ['users'] })
+  .register(requestSchemas, { id: 'ReplayRequest' });
+export type ReplayRequestBody = z.infer<typeof replayRequest>;
+
+export const replayId = z.string().uuid().describe('The replay id `POST /api/admin/replays` answered.');
+
+const replayState = z
+  .enum(['queued', 'running', 'done', 'failed'])
+  .describe('`done`: every user has a report; `failed`: the job gave up (`error` says why; a restarted job resumes where it was).');
+
+export const replayStarted = z.object({ id: z.string(), state: replayState }).register(responseSchemas, { id: 'ReplayStarted' });
+export type ReplayStarted = z.infer<typeof replayStarted>;
+
+const entityDiff = z.object({
+  added: z.array(z.object({ key: z.string(), rebuilt: z.record(z.string(), z.unknown()) })).describe('In the rebuilt state, missing live.'),
+  removed: z.array(z.object({ key: z.string(), live: z.record(z.string(), z.unknown()) })).describe('Live, missing from the rebuilt state.'),
+  changed: z.array(
+    z.object({
+      key: z.string(),
+      fields: z.array(z.object({ field: z.string(), live: z.unknown(), rebuilt: z.unknown() })),
+    }),
+  ),
+});
+
+const userReplayReport = z.object({
+  userId: z.string(),
+  differences: z
+    .object({ holdings: entityDiff, accounts: entityDiff, connections: entityDiff })
+    .describe('Holdings by identity key (quantity, cost, currency, accounts); accounts and connections by `provider:externalId`.'),
+  differed: z.boolean(),
+  repaired: z.boolean().describe('The live rows were rewritten from the rebuilt state, atomically with the user\'s checkpoint.'),
+  eventsReplayed: z.number().int(),
+  fromSnapshot: z.string().nullable().describe('Stream id of the snapshot the rebuild started from; null from the start.'),
+  upTo: z.string().nullable().describe('Last stream id folded (the replay event itself).'),
+  skipped: z.array(z.object({ id: z.string(), type: z.string(), error: z.string() })).describe('Events the fold could not apply (parked live too).'),
+});
+
+export const replayStatus = z
+  .object({
+    id: z.string(),
+    state: replayState,
+    dryRun: z.boolean(),
+    fromStart: z.boolean(),
+    progress: z.object({ done: z.number().int(), total: z.number().int() }),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    error: z.string().optional(),
+    report: z.object({
+      users: z.array(userReplayReport).describe('Only the users that differed: nothing for users that match.'),
+      matched: z.number().int(),
+      differed: z.number().int(),
+      repaired: z.number().int(),
+    }),
+  })
+  .register(responseSchemas, { id: 'ReplayStatus' });
+export type ReplayStatusBody = z.infer<typeof replayStatus>;
+
+// ---------------------------------------------------------------------------------------------
 // The interfaces other modules declare for these shapes (the socket.io contract, the error
 // registry) must stay the schemas' types: a field added on one side only fails to compile here.
 

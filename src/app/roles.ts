@@ -15,6 +15,9 @@ import { SnapTradeTrading } from '../trading/snaptrade-trading.ts';
 import { createRefreshGate } from '../api/refresh-gate.ts';
 import { snaptradeRouter } from '../api/snaptrade-routes.ts';
 import { adminUserRouter, userRouter } from '../api/user-routes.ts';
+import { adminReplayRouter } from '../api/admin-replay-routes.ts';
+import { createAdminReplayRunner } from '../replay/admin-replay-event.ts';
+import { ReplayJobs, ReplayWorker } from '../replay/replay-jobs.ts';
 import { createUserTokenVerifier, userTokenSettings } from '../auth/user-tokens.ts';
 import { startHttpServer, startMetricsServer, type HttpServer } from '../http/server.ts';
 import { startMarketIngester } from '../market/market-data-ingester.ts';
@@ -148,7 +151,19 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           scheduleUserSync: (userId, reason) => scheduler.scheduleUserSync(userId, reason),
         },
         notifier: realtimeNotifier({ coalescer, emitter, collector, redis: ctx.redis, keys: ctx.keys, log: ctx.log }),
+        replays: createAdminReplayRunner({ redis: ctx.redis, keys: ctx.keys, partitionCount: config.PARTITION_COUNT }),
       });
+      const replayWorker = new ReplayWorker({
+        redisUrl: connections.redisUrl,
+        prefix: bullPrefix,
+        db: ctx.db,
+        producer: createStreamProducer(ctx.redis, ctx.keys),
+        partitionCount: config.PARTITION_COUNT,
+        log: ctx.log.child({ module: 'replay' }),
+        pollMs: 250,
+        stallTimeoutMs: config.REPLAY_STALL_TIMEOUT_MS,
+      });
+      stops.push(() => replayWorker.close());
       const syncWorker = new SyncWorker({
         redisUrl: connections.redisUrl,
         prefix: bullPrefix,
@@ -212,6 +227,8 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
       const syncLog = ctx.log.child({ module: 'sync' });
       queueEvents.on('error', (err) => syncLog.warn({ err }, 'sync queue events error'));
       stops.push(() => queueEvents.close());
+      const replays = new ReplayJobs({ redisUrl: connections.redisUrl, prefix: bullPrefix, db: ctx.db, log: ctx.log.child({ module: 'replay' }) });
+      stops.push(() => replays.close());
       const orders = new OrderService({
         db: ctx.db,
         producer: createStreamProducer(ctx.redis, ctx.keys),
@@ -239,6 +256,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           { path: '/api/alpaca', router: alpacaRouter({ db: ctx.db, verifier, alpaca, credentials, scheduler }) },
           { path: '/api', router: userRouter({ ...deletion, verifier }) },
           { path: '/api/admin', router: adminUserRouter({ ...deletion, adminToken: config.ADMIN_TOKEN }) },
+          { path: '/api/admin', router: adminReplayRouter({ replays, adminToken: config.ADMIN_TOKEN }) },
           { path: '/api', router: portfolioRouter({ db: ctx.db, redis: ctx.redis, keys: ctx.keys, verifier }) },
           { path: '/api/orders', router: orderRouter({ db: ctx.db, verifier, orders }) },
           { path: '/', router: dashboardRouter() },

@@ -355,6 +355,11 @@ export const variables = {
     default: '5',
     description: 'Attempts at an event whose handler keeps failing before it moves to the dead-letter stream.',
   },
+  REPLAY_STALL_TIMEOUT_MS: {
+    schema: positiveInt,
+    default: '120000',
+    description: 'A replay job fails when no user report arrives for this long (no worker owns some partition); restarted, it resumes.',
+  },
   PRICE_SHARDS: {
     schema: positiveInt.max(1024),
     default: '8',

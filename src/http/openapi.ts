@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import { adminUserId, requestSchemas, responseSchemas } from '../api/schemas.ts';
+import { adminUserId, replayId, requestSchemas, responseSchemas } from '../api/schemas.ts';
 import { idempotencyKey } from '../api/schemas.ts';
 import { ORDER_STATUSES } from '../trading/order-types.ts';
 import type { Config } from '../config/config.ts';
@@ -165,6 +165,31 @@ function routes(options: OpenApiOptions): Route[] {
       parameters: [{ name: 'id', in: 'path', required: true, schema: bodySchema(adminUserId, 'input') }],
       responses: deletionAnswers(),
       errors: [...GUARDED, 'FS_VALIDATION', 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND', 'FS_UPSTREAM', 'FS_STORAGE_UNAVAILABLE'],
+    },
+    {
+      method: 'post',
+      path: '/api/admin/replays',
+      operationId: 'startReplay',
+      tag: 'Admin',
+      summary: 'Replay users from their streams (operator)',
+      description:
+        "Starts a replay job: each user's actor rebuilds the user from their partition stream (from the latest snapshot, or the start with `fromStart`) with the same pure fold it applies events with, compares with the live projection, and unless `dryRun` repairs what differs in the same transaction as its checkpoint. Follow it with `GET /api/admin/replays/{id}`.",
+      credentials: 'admin',
+      requestBody: { required: true, content: { 'application/json': { schema: ref('ReplayRequest') } } },
+      responses: { 202: json(ref('ReplayStarted'), 'Queued.') },
+      errors: [...JSON_BODY, 'FS_VALIDATION', 'FS_UNAUTHENTICATED'],
+    },
+    {
+      method: 'get',
+      path: '/api/admin/replays/{id}',
+      operationId: 'getReplay',
+      tag: 'Admin',
+      summary: 'Progress and report of a replay (operator)',
+      description: 'Users done of the total, and the differences found so far: only users that differed are listed, the others are counted.',
+      credentials: 'admin',
+      parameters: [{ name: 'id', in: 'path', required: true, schema: bodySchema(replayId, 'input') }],
+      responses: { 200: json(ref('ReplayStatus'), 'The replay.') },
+      errors: ['FS_VALIDATION', 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND'],
     },
     {
       method: 'get',

@@ -546,6 +546,32 @@ describe('the user API conforms', () => {
     checkAgainstDocument({ method: 'DELETE', path, headers: admin, conforms: true }, byAdmin);
     expect([200, 202]).toContain(byAdmin.status);
   }, 60_000);
+
+  it('starts a replay and reads it', async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const json = { ...admin, 'content-type': 'application/json' };
+    const unknown = '/api/admin/replays/00000000-0000-4000-8000-000000000000';
+    for (const x of <Exchange[]>[
+      { method: 'POST', path: '/api/admin/replays', headers: { 'content-type': 'application/json' }, body: '{"all":true}', conforms: true, status: 401 },
+      { method: 'POST', path: '/api/admin/replays', headers: json, body: '{"all":true,"dryRun":"yes"}', conforms: false, status: 400 },
+      { method: 'POST', path: '/api/admin/replays', headers: { ...admin, 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
+      { method: 'GET', path: '/api/admin/replays/not-a-replay-id', headers: admin, conforms: false, status: 400 },
+      { method: 'GET', path: unknown, conforms: true, status: 401 },
+      { method: 'GET', path: unknown, headers: admin, conforms: true, status: 404 },
+    ]) {
+      await exchange(x);
+    }
+    const started = await exchange({
+      method: 'POST',
+      path: '/api/admin/replays',
+      headers: json,
+      body: '{"users":["e2e-openapi-replayed"],"dryRun":true}',
+      conforms: true,
+      status: 202,
+    });
+    const id = (JSON.parse(started.text) as { id: string }).id;
+    await exchange({ method: 'GET', path: `/api/admin/replays/${id}`, headers: admin, conforms: true, status: 200 });
+  });
 });
 
 describe('SnapTrade webhooks conform', () => {

@@ -19,6 +19,7 @@ const TABLES = [
   'fx_rates',
   'sync_runs',
   'deleted_users',
+  'replay_reports',
 ];
 
 async function tables(db: TestDatabase): Promise<string[]> {
