@@ -53,7 +53,6 @@ const RAW_SHOWN = 2_000;
 export function adminStreamRouter(deps: AdminStreamDeps): Router {
   const router = Router();
   router.use(requireAdmin(deps.adminToken));
-  router.use(express.json({ limit: '16kb' }));
   const log = deps.log.child({ module: 'admin-streams' });
 
   const partitionParam = (raw: unknown) => {
@@ -154,7 +153,8 @@ export function adminStreamRouter(deps: AdminStreamDeps): Router {
     }
   });
 
-  router.post('/dead-letters/:partition/:id/discard', async (req, res) => {
+  // The only route with a body.
+  router.post('/dead-letters/:partition/:id/discard', express.json({ limit: '16kb' }), async (req, res) => {
     const { partition, id } = partitionParam(req.params);
     const { reason } = valid(discardRequest, req.body ?? {});
     const settled = await discardDeadLetter(deps.redis, deps.keys, partition, id, reason);

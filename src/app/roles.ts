@@ -15,6 +15,9 @@ import { SnapTradeTrading } from '../trading/snaptrade-trading.ts';
 import { createRefreshGate } from '../api/refresh-gate.ts';
 import { snaptradeRouter } from '../api/snaptrade-routes.ts';
 import { adminUserRouter, userRouter } from '../api/user-routes.ts';
+import { adminSessionRouter, queueBoardRouter } from '../api/admin-queue-routes.ts';
+import { adminStreamRouter } from '../api/admin-stream-routes.ts';
+import { ADMIN_SESSION_PATH } from '../auth/admin-session.ts';
 import { adminReplayRouter } from '../api/admin-replay-routes.ts';
 import { createAdminReplayRunner } from '../replay/admin-replay-event.ts';
 import { ReplayJobs, ReplayWorker } from '../replay/replay-jobs.ts';
@@ -257,6 +260,9 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           { path: '/api', router: userRouter({ ...deletion, verifier }) },
           { path: '/api/admin', router: adminUserRouter({ ...deletion, adminToken: config.ADMIN_TOKEN }) },
           { path: '/api/admin', router: adminReplayRouter({ replays, adminToken: config.ADMIN_TOKEN }) },
+          { path: '/api/admin', router: adminStreamRouter({ redis: ctx.redis, keys: ctx.keys, partitionCount: config.PARTITION_COUNT, adminToken: config.ADMIN_TOKEN, log: ctx.log }) },
+          { path: '/api/admin', router: adminSessionRouter({ adminToken: config.ADMIN_TOKEN }) },
+          { path: ADMIN_SESSION_PATH, router: queueBoardRouter({ adminToken: config.ADMIN_TOKEN, queues: [scheduler.queue, replays.queue] }) },
           { path: '/api', router: portfolioRouter({ db: ctx.db, redis: ctx.redis, keys: ctx.keys, verifier }) },
           { path: '/api/orders', router: orderRouter({ db: ctx.db, verifier, orders }) },
           { path: '/', router: dashboardRouter() },

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { adminUserId, replayId, requestSchemas, responseSchemas } from '../api/schemas.ts';
+import { deadLetterParams, deadLettersQuery, userStreamQuery } from '../api/admin-stream-schemas.ts';
 import { idempotencyKey } from '../api/schemas.ts';
 import { ORDER_STATUSES } from '../trading/order-types.ts';
 import type { Config } from '../config/config.ts';
@@ -191,6 +192,7 @@ function routes(options: OpenApiOptions): Route[] {
       responses: { 200: json(ref('ReplayStatus'), 'The replay.') },
       errors: ['FS_VALIDATION', 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND'],
     },
+    ...adminStreamRoutes(),
     {
       method: 'get',
       path: '/api/portfolio',
@@ -287,10 +289,22 @@ function routes(options: OpenApiOptions): Route[] {
     },
     {
       method: 'get',
+      path: '/admin',
+      operationId: 'getAdminPage',
+      tag: 'Dashboard',
+      summary: 'The admin page',
+      description:
+        'An HTML page: sign in with the admin token (kept in the tab\'s sessionStorage, sent as a bearer header), then start replays and read their reports, browse a user\'s stream, retry or discard dead letters, and open the queue board.',
+      credentials: 'none',
+      responses: { 200: { description: 'The page.', content: { 'text/html': { schema: { type: 'string' } } } } },
+      errors: GUARDED,
+    },
+    {
+      method: 'get',
       path: '/dashboard.js',
       operationId: 'getDashboardScript',
       tag: 'Dashboard',
-      summary: "The dashboard's script",
+      summary: "The script of the dashboard and the admin page",
       credentials: 'none',
       responses: {
         200: { description: 'The bundle (with an `ETag`).', content: { 'text/javascript': { schema: { type: 'string' } } } },
@@ -432,6 +446,96 @@ function orderRoutes(): Route[] {
   ];
 }
 
+/** Each field of a zod object as an OpenAPI parameter (`in` path or query). */
+function parametersOf(schema: z.ZodObject, where: 'path' | 'query'): Record<string, unknown>[] {
+  return Object.entries(schema.shape).map(([name, field]) => ({
+    name,
+    in: where,
+    required: where === 'path',
+    schema: bodySchema(field as z.ZodType, 'input'),
+  }));
+}
+
+/** The operator's stream routes (`src/api/admin-stream-routes.ts`) and the queue board's session. */
+function adminStreamRoutes(): Route[] {
+  const deadLetter = parametersOf(deadLetterParams, 'path');
+  return [
+    {
+      method: 'get',
+      path: '/api/admin/users/{id}/stream',
+      operationId: 'getUserStream',
+      tag: 'Admin',
+      summary: "A user's stream entries, decoded and paged (operator)",
+      description:
+        "The user's entries in their partition stream (`stream=events`) or its dead-letter stream (`stream=dead`), newest or oldest first, `limit` per page; pass `next` as `cursor` for the next page. Other users' entries of the partition are never shown. A page reads at most 10,000 stream entries: a page can hold fewer than `limit` entries (even none) with a `next` to go on.",
+      credentials: 'admin',
+      parameters: [{ name: 'id', in: 'path', required: true, schema: bodySchema(adminUserId, 'input') }, ...parametersOf(userStreamQuery, 'query')],
+      responses: { 200: json(ref('UserStream'), 'A page.') },
+      errors: [...GUARDED, 'FS_VALIDATION', 'FS_UNAUTHENTICATED'],
+    },
+    {
+      method: 'get',
+      path: '/api/admin/dead-letters',
+      operationId: 'listDeadLetters',
+      tag: 'Admin',
+      summary: 'Parked entries of every partition (operator)',
+      description: 'Partition by partition, oldest first within each: what was parked, why, by which worker, whose event it is.',
+      credentials: 'admin',
+      parameters: parametersOf(deadLettersQuery, 'query'),
+      responses: { 200: json(ref('DeadLetters'), 'A page.') },
+      errors: [...GUARDED, 'FS_VALIDATION', 'FS_UNAUTHENTICATED'],
+    },
+    {
+      method: 'post',
+      path: '/api/admin/dead-letters/{partition}/{id}/retry',
+      operationId: 'retryDeadLetter',
+      tag: 'Admin',
+      summary: 'Retry a parked entry (operator)',
+      description:
+        "Appends the entry again at the end of its partition stream (with `meta.retryOf`) for the user's actor, and removes the original and every parked copy, atomically: a second retry answers 404, and a copy parked later (within a week) 409. An entry whose envelope does not decode cannot be retried (409): discard it. No body is read.",
+      credentials: 'admin',
+      parameters: deadLetter,
+      responses: { 200: json(ref('DeadLetterRetried'), 'Appended again.') },
+      errors: [...GUARDED, 'FS_VALIDATION', 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND', 'FS_CONFLICT'],
+    },
+    {
+      method: 'post',
+      path: '/api/admin/dead-letters/{partition}/{id}/discard',
+      operationId: 'discardDeadLetter',
+      tag: 'Admin',
+      summary: 'Discard a parked entry (operator)',
+      description: 'Removes every parked copy and the original entry (never applied) from the partition stream; the reason is logged.',
+      credentials: 'admin',
+      parameters: deadLetter,
+      requestBody: { required: true, content: { 'application/json': { schema: ref('DiscardDeadLetterRequest') } } },
+      responses: { 200: json(ref('DeadLetterDiscarded'), 'Discarded.') },
+      errors: [...JSON_BODY, 'FS_VALIDATION', 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND'],
+    },
+    {
+      method: 'post',
+      path: '/api/admin/session',
+      operationId: 'startAdminSession',
+      tag: 'Admin',
+      summary: "A session cookie for the queue board's pages (operator)",
+      description:
+        'Browsers cannot send a bearer header when they load a page: this answer sets a cookie (`fs_admin_session`: HttpOnly, SameSite=Strict, `Path=/admin/queues`, Secure over HTTPS, 15 minutes) that bull-board\'s pages and API under `/admin/queues/` take instead of the admin token. No body is read.',
+      credentials: 'admin',
+      responses: { 200: json(ref('AdminSession'), 'The cookie is set.') },
+      errors: [...GUARDED, 'FS_UNAUTHENTICATED'],
+    },
+    {
+      method: 'delete',
+      path: '/api/admin/session',
+      operationId: 'endAdminSession',
+      tag: 'Admin',
+      summary: "Clear the queue board's session cookie (operator)",
+      credentials: 'admin',
+      responses: { 204: { description: 'Cleared.' } },
+      errors: [...GUARDED, 'FS_UNAUTHENTICATED'],
+    },
+  ];
+}
+
 function deletionAnswers(): Route['responses'] {
   return {
     200: json(ref('DeleteUserResponse'), 'Deleted (`applied: true`).'),
@@ -560,6 +664,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
         'The HTTP API of a foliostream web node. Every error answer is `{"error": {"code", "message"}}` with a stable code (`ErrorCode`; README "Errors"), and every answer carries helmet\'s security headers.',
         'A request body must be `application/json` (UTF-8): any other type is 415 `FS_UNSUPPORTED_MEDIA_TYPE`, never read as empty. A path or method not listed here is 404 `FS_NOT_FOUND` (or 401 under `/api/` without a user token).',
         'Live updates travel over socket.io at `/socket.io/` (not described here; README "Live updates"): the handshake takes the same user token as `auth.token`.',
+        "The queue board (bull-board: BullMQ's queues, jobs, retries) is served under `/admin/queues/` with its own JSON API, not described here: everything under it answers 401 `FS_UNAUTHENTICATED` without the session cookie of `POST /api/admin/session` (or the admin token as a bearer header).",
       ].join('\n\n'),
       license: { name: 'MIT', identifier: 'MIT' },
     },

@@ -9,6 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS, type ErrorCode } from '../../src/http/errors.ts';
 import { signWebhook } from '../../src/snaptrade/signature.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+import { appendDeadLetter } from '../../streams/dead-letter.ts';
+import { ENVELOPE_SCHEMA_VERSION, encodeEnvelope } from '../../streams/envelope.ts';
+import { streamKeys } from '../../streams/keys.ts';
+import { partitionOf } from '../../streams/partition.ts';
 
 /**
  * `GET /api/openapi.json` against the running engine:
@@ -207,7 +211,8 @@ function errorsOf(result: { errors?: unknown }): string {
 function checkAgainstDocument(x: Omit<Exchange, 'status'>, answer: Answer): void {
   const name = `${x.method} ${x.path} → ${answer.status}`;
   const headers = Object.fromEntries(Object.entries(x.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-  const req = { method: x.method.toLowerCase(), path: x.path, headers, query: {}, ...(x.body === undefined ? {} : { body: x.body }) };
+  const query = Object.fromEntries(new URL(x.path, 'http://document.test').searchParams);
+  const req = { method: x.method.toLowerCase(), path: x.path, headers, query, ...(x.body === undefined ? {} : { body: x.body }) };
   const operation = api.matchOperation(req) as Operation | undefined;
   expect(operation, `${name}: no documented operation`).toBeDefined();
   const op = operation!;
@@ -646,6 +651,57 @@ describe('SnapTrade webhooks conform', () => {
   });
 });
 
+describe('the admin stream routes conform', () => {
+  it("page a user's stream, list, retry and discard dead letters, and start the queue board's session", async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const json = { ...admin, 'content-type': 'application/json' };
+    const text = { ...admin, 'content-type': 'text/plain' };
+    const keys = streamKeys(engine.namespace);
+    const partition = partitionOf(MAIN, engine.config.PARTITION_COUNT);
+    // A legacy no-op event of the user to retry, and an entry that never decoded.
+    const noop = { id: 'openapi-noop', type: 'presence.watch', user: MAIN, partition, time: new Date().toISOString(), schema: ENVELOPE_SCHEMA_VERSION, payload: {} };
+    const retryable = await appendDeadLetter(engine.redis.client, keys, partition, { entryId: '1-1', envelope: encodeEnvelope(noop), reason: 'openapi', deliveries: 3, parkedBy: 'w1' });
+    const broken = await appendDeadLetter(engine.redis.client, keys, partition, { entryId: '1-2', envelope: '{', reason: 'malformed envelope', deliveries: 0 });
+    const stream = `/api/admin/users/${MAIN}/stream`;
+    const letters = '/api/admin/dead-letters';
+    const retry = (id: string) => `${letters}/${partition}/${id}/retry`;
+    const discard = (id: string) => `${letters}/${partition}/${id}/discard`;
+    for (const x of <Exchange[]>[
+      { method: 'GET', path: stream, headers: admin, conforms: true, status: 200 },
+      { method: 'GET', path: `${stream}?stream=dead&order=oldest&limit=1`, headers: admin, conforms: true, status: 200 },
+      { method: 'GET', path: `${stream}?limit=500`, headers: admin, conforms: false, status: 400 },
+      { method: 'GET', path: `${stream}?cursor=yesterday`, headers: admin, conforms: false, status: 400 },
+      { method: 'GET', path: stream, conforms: true, status: 401 },
+      { method: 'GET', path: stream, headers: text, body: 'x', conforms: false, status: 415 },
+      { method: 'GET', path: letters, headers: admin, conforms: true, status: 200 },
+      { method: 'GET', path: `${letters}?partition=${partition}&limit=1`, headers: admin, conforms: true, status: 200 },
+      { method: 'GET', path: `${letters}?cursor=nope`, headers: admin, conforms: false, status: 400 },
+      { method: 'GET', path: letters, headers: { authorization: 'Bearer not-the-admin-token' }, conforms: true, status: 401 },
+      { method: 'GET', path: letters, headers: text, body: 'x', conforms: false, status: 415 },
+      { method: 'POST', path: retry(retryable), conforms: true, status: 401 },
+      { method: 'POST', path: retry(retryable), headers: text, body: 'x', conforms: false, status: 415 },
+      { method: 'POST', path: retry('latest'), headers: admin, conforms: false, status: 400 },
+      { method: 'POST', path: retry(broken), headers: admin, conforms: true, status: 409 },
+      { method: 'POST', path: retry(retryable), headers: admin, conforms: true, status: 200 },
+      { method: 'POST', path: retry(retryable), headers: admin, conforms: true, status: 404 },
+      { method: 'POST', path: discard(broken), headers: { 'content-type': 'application/json' }, body: '{"reason":"none given"}', conforms: true, status: 401 },
+      { method: 'POST', path: discard(broken), headers: text, body: 'x', conforms: false, status: 415 },
+      { method: 'POST', path: discard(broken), headers: json, body: '{}', conforms: false, status: 400 },
+      { method: 'POST', path: discard(broken), headers: json, body: '{"reason":', conforms: false, status: 400 },
+      { method: 'POST', path: discard(broken), headers: json, body: '{"reason":"never decoded"}', conforms: true, status: 200 },
+      { method: 'POST', path: discard(broken), headers: json, body: '{"reason":"never decoded"}', conforms: true, status: 404 },
+      { method: 'POST', path: '/api/admin/session', headers: admin, conforms: true, status: 200 },
+      { method: 'POST', path: '/api/admin/session', conforms: true, status: 401 },
+      { method: 'POST', path: '/api/admin/session', headers: text, body: 'x', conforms: false, status: 415 },
+      { method: 'DELETE', path: '/api/admin/session', headers: admin, conforms: true, status: 204 },
+      { method: 'DELETE', path: '/api/admin/session', conforms: true, status: 401 },
+      { method: 'DELETE', path: '/api/admin/session', headers: text, body: 'x', conforms: false, status: 415 },
+    ]) {
+      await exchange(x);
+    }
+  });
+});
+
 describe('operations and the dashboard conform', () => {
   it('health, readiness, metrics, the dashboard', async () => {
     for (const x of <Exchange[]>[
@@ -655,6 +711,8 @@ describe('operations and the dashboard conform', () => {
       { method: 'GET', path: '/metrics', conforms: true, status: 401 },
       { method: 'GET', path: '/', conforms: true, status: 200 },
       { method: 'GET', path: '/', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
+      { method: 'GET', path: '/admin', conforms: true, status: 200 },
+      { method: 'GET', path: '/admin', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
       { method: 'GET', path: '/dashboard.js', conforms: true, status: 200 },
       { method: 'GET', path: '/dashboard.js', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
     ]) {

@@ -1,11 +1,12 @@
 import { Router } from 'express';
 import type { Logger } from '../../logging/logger.ts';
 import { buildDashboardBundle, type DashboardBundle } from './dashboard-bundle.ts';
+import { adminPage } from './admin-page.ts';
 import { dashboardPage } from './dashboard-page.ts';
 
 /**
- * `GET /`: the live portfolio dashboard; `GET /dashboard.js`: its bundle, built with esbuild when
- * the router is created and kept in memory. The user's token comes in the URL fragment
+ * `GET /`: the live portfolio dashboard; `GET /admin`: the admin page; `GET /dashboard.js`: the
+ * bundle of both, built with esbuild when the router is created and kept in memory. The user's token comes in the URL fragment
  * (`/#token=<jwt>`), which browsers never send to the server.
  */
 export function dashboardRouter(options: { log?: Logger } = {}): Router {
@@ -16,6 +17,9 @@ export function dashboardRouter(options: { log?: Logger } = {}): Router {
   const router = Router();
   router.get('/', (req, res) => {
     res.type('html').set('Cache-Control', 'no-cache').send(dashboardPage(`${req.baseUrl}/dashboard.js`));
+  });
+  router.get('/admin', (req, res) => {
+    res.type('html').set('Cache-Control', 'no-cache').send(adminPage(`${req.baseUrl}/dashboard.js`));
   });
   router.get('/dashboard.js', async (_req, res) => {
     const { code, hash } = await bundle;

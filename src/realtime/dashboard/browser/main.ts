@@ -2,11 +2,17 @@ import { io } from 'socket.io-client';
 import { createPortfolioStore, type PortfolioSocket } from '../../client/portfolio-store.ts';
 import { renderDashboard, renderLogin } from './view.ts';
 import { forgetToken, saveToken, takeToken } from './token.ts';
+import { startAdmin } from './admin/admin.ts';
 
 /** The dashboard's entry point (bundled by esbuild, runs in the browser). */
 function start(): void {
   const root = document.getElementById('app');
   if (!root) return;
+  // The admin page (`/admin`) is in the same bundle.
+  if (/\/admin\/?$/.test(location.pathname)) {
+    startAdmin(root);
+    return;
+  }
   const token = takeToken();
   if (!token) {
     renderLogin(root, (entered) => {
