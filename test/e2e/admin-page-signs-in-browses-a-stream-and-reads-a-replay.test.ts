@@ -149,6 +149,7 @@ describe('the admin page in a browser', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong admin token');
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await page.screenshot({ path: '/tmp/adminui-sign-in.png' });
     await signIn(page);
     expect(page.url()).toBe(`${engine.url}/admin`);
     expect(await page.evaluate(() => sessionStorage.getItem('foliostream.adminToken'))).toBe(ADMIN_TOKEN);
@@ -206,6 +207,7 @@ describe('the admin page in a browser', () => {
     const retryRow = page.locator(`tr[data-dead-letter="${partition}/${retryable}"]`);
     await retryRow.waitFor();
     expect(await retryRow.textContent()).toContain('parked for the admin page test');
+    await page.getByTestId('dead-letters').screenshot({ path: '/tmp/adminui-dead-letters.png' });
     await retryRow.getByRole('button', { name: 'Retry' }).click();
     await expect.poll(() => page.getByTestId('dead-letters').locator('..').textContent()).toContain('appended again as');
     await engine.applied(USER, (e) => e.meta?.retryOf === '1-1');

@@ -32,7 +32,7 @@ export function inWords(status: number, body: unknown): string {
   const detail = (body as { error?: { message?: string } } | null)?.error?.message;
   switch (status) {
     case 401:
-      return 'Wrong admin token: sign in again with the ADMIN_TOKEN the server runs with.';
+      return 'Wrong admin token: use the ADMIN_TOKEN the server runs with.';
     case 400:
       return `The request was refused: ${detail ?? 'a field is not valid'}.`;
     case 404:
