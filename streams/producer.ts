@@ -27,10 +27,8 @@ export interface StreamProducer {
 /**
  * Appends envelopes to partition streams (`keys.partitionStream(envelope.partition)`), as one JSON
  * field `e`. Used by sync jobs and replay tooling; webhooks go through the dedupe script instead
- * (`streams/scripts/append-webhook.ts`). Streams are not trimmed here, nor anywhere yet: a
- * partition stream keeps every event until its user is purged. Bounding it (trimming below the
- * applied checkpoints once snapshot events let a replay start from one) is still to be done; see
- * README, "Redis keys".
+ * (`streams/scripts/append-webhook.ts`). Streams are not trimmed here: the workers' stream
+ * maintenance trims them once snapshots cover what is cut (`src/replay/stream-maintenance.ts`).
  */
 export function createStreamProducer(redis: Redis, keys: StreamKeys): StreamProducer {
   return {

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { compareStreamIds } from './stream-id.ts';
 import { ENVELOPE_FIELD, type Envelope } from './envelope.ts';
 import type { StreamKeys } from './keys.ts';
+import { forgetSnapshots } from './snapshots.ts';
 
 /** Entries read per XRANGE while looking for a user's events. */
 const PAGE = 500;
@@ -32,7 +33,8 @@ export async function purgeUserEntries(
     try {
       const envelope = JSON.parse(raw) as Envelope<{ provider?: string } | null>;
       if (envelope.user !== userId) return false;
-      return scope === 'all' || envelope.type === 'snaptrade.webhook' || envelope.payload?.provider === 'snaptrade';
+      // Snapshots hold the user's SnapTrade data too: they go in either scope.
+      return scope === 'all' || envelope.type === 'snaptrade.webhook' || envelope.type === 'snapshot' || envelope.payload?.provider === 'snaptrade';
     } catch {
       return false;
     }
@@ -40,6 +42,8 @@ export async function purgeUserEntries(
   let deleted = await purgeStream(redis, keys.partitionStream(partition), upToId, (fields) => belongs(fieldOf(fields, ENVELOPE_FIELD)));
   // Dead letters keep the envelope as read (field `e` too); they are purged whatever their id.
   deleted += await purgeStream(redis, keys.deadLetterStream(partition), '+', (fields) => belongs(fieldOf(fields, ENVELOPE_FIELD)));
+  // Their snapshots went with their entries: the index must not name them.
+  await forgetSnapshots(redis, keys, partition, userId);
   return deleted;
 }
 

@@ -15,6 +15,20 @@ export function snapshotIndexKey(keys: StreamKeys, partition: number): string {
   return `${keys.namespace}:{p${partition}}:snapshots`;
 }
 
+/**
+ * The partition's maintenance state (`src/replay/stream-maintenance.ts`), hash: `cursor`, and per
+ * user with events since their last snapshot `n:<user>` (how many) and `t:<user>` (when the first).
+ */
+export function maintenanceKey(keys: StreamKeys, partition: number): string {
+  return `${keys.namespace}:{p${partition}}:maintenance`;
+}
+
+/** Forgets a purged user's snapshot and counters (their entries are gone). */
+export async function forgetSnapshots(redis: Redis, keys: StreamKeys, partition: number, userId: string): Promise<void> {
+  await redis.hdel(snapshotIndexKey(keys, partition), userId);
+  await redis.hdel(maintenanceKey(keys, partition), `n:${userId}`, `t:${userId}`);
+}
+
 /** Highest id trimmed so far (string): a `--from-start` replay refuses a partition trimmed at all. */
 export function trimmedBelowKey(keys: StreamKeys, partition: number): string {
   return `${keys.namespace}:{p${partition}}:trimmed`;

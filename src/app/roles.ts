@@ -21,6 +21,7 @@ import { ADMIN_SESSION_PATH } from '../auth/admin-session.ts';
 import { adminReplayRouter } from '../api/admin-replay-routes.ts';
 import { createAdminReplayRunner } from '../replay/admin-replay-event.ts';
 import { ReplayJobs, ReplayWorker } from '../replay/replay-jobs.ts';
+import { startStreamMaintenance } from '../replay/stream-maintenance.ts';
 import { createUserTokenVerifier, userTokenSettings } from '../auth/user-tokens.ts';
 import { startHttpServer, startMetricsServer, type HttpServer } from '../http/server.ts';
 import { startMarketIngester } from '../market/market-data-ingester.ts';
@@ -167,6 +168,18 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         stallTimeoutMs: config.REPLAY_STALL_TIMEOUT_MS,
       });
       stops.push(() => replayWorker.close());
+      const maintenance = startStreamMaintenance({
+        redis: ctx.redis,
+        db: ctx.db,
+        keys: ctx.keys,
+        partitionCount: config.PARTITION_COUNT,
+        snapshotEveryEvents: config.SNAPSHOT_EVERY_EVENTS,
+        snapshotEveryMs: config.SNAPSHOT_EVERY_MS,
+        retentionMs: config.STREAM_RETENTION_MS,
+        intervalMs: config.STREAM_MAINTENANCE_MS,
+        log: ctx.log.child({ module: 'stream-maintenance' }),
+      });
+      stops.push(() => maintenance.stop());
       const syncWorker = new SyncWorker({
         redisUrl: connections.redisUrl,
         prefix: bullPrefix,

@@ -355,6 +355,27 @@ export const variables = {
     default: '5',
     description: 'Attempts at an event whose handler keeps failing before it moves to the dead-letter stream.',
   },
+  SNAPSHOT_EVERY_EVENTS: {
+    schema: positiveInt.max(1_000_000),
+    default: '500',
+    description: "A user gets a `snapshot` event (their whole projection, folded from the stream) once this many of their events follow their last one.",
+  },
+  SNAPSHOT_EVERY_MS: {
+    schema: positiveInt,
+    default: '3600000',
+    description: 'A user with any event after their last snapshot gets a new one when that snapshot is older than this.',
+  },
+  STREAM_RETENTION_MS: {
+    schema: positiveInt,
+    default: '604800000',
+    description:
+      'Partition stream entries younger than this are never trimmed. Older ones are cut (XTRIM MINID) once every user with entries below the cut has a newer snapshot that covers them and the actors applied them; an idle user gets a fresh snapshot so they cannot hold the stream.',
+  },
+  STREAM_MAINTENANCE_MS: {
+    schema: positiveInt,
+    default: '60000',
+    description: 'How often a worker writes due snapshots and trims the partition streams it owns.',
+  },
   REPLAY_STALL_TIMEOUT_MS: {
     schema: positiveInt,
     default: '120000',

@@ -6,6 +6,8 @@ import { presenceKey } from '../../src/realtime/presence.ts';
 import { realtimeKeys } from '../../src/realtime/realtime-keys.ts';
 import { SyncScheduler } from '../../src/sync/sync-scheduler.ts';
 import { streamKeys, type StreamKeys } from '../../streams/keys.ts';
+import { maintenanceKey, snapshotIndexKey } from '../../streams/snapshots.ts';
+import { REPLAY_QUEUE } from '../../src/replay/replay-jobs.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
 
 /**
@@ -40,6 +42,8 @@ describe('Redis keys that grow with traffic', () => {
     const ns = streamKeys('<ns>');
     const expected = [
       ns.partitionStream(0).replace('{p0}', '{p<n>}'),
+      snapshotIndexKey(ns, 0).replace('{p0}', '{p<n>}'),
+      maintenanceKey(ns, 0).replace('{p0}', '{p<n>}'),
       ns.deadLetterStream(0).replace('{p0}', '{p<n>}'),
       ns.deadLetterSettled(0, '<entryId>').replace('{p0}', '{p<n>}'),
       ns.webhookSeen(0, '<webhookId>').replace('{p0}', '{p<n>}'),
@@ -56,6 +60,7 @@ describe('Redis keys that grow with traffic', () => {
       ns.symbolChanges(),
       realtimeKeys('<ns>').seq('<user>'),
       '{<ns>-bull}:sync:*',
+      `{<ns>-bull}:${REPLAY_QUEUE}:*`,
     ];
     const documented = documentedKeys();
     expect(documented.filter((k) => !expected.includes(k))).toEqual([]);

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRandom } from '../../src/sandbox/market/seeded-random.ts';
 import type { ReplayStarted, ReplayStatusBody } from '../../src/api/schemas.ts';
@@ -45,6 +47,29 @@ async function replay(request: Record<string, unknown>): Promise<ReplayStatusBod
     60_000,
     'the replay to finish',
   );
+}
+
+/** `npm run replay -- ...args` against the engine's Redis and Postgres: exit code and output. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/replay/replay-cli.ts', ...args],
+      {
+        cwd: fileURLToPath(new URL('../../', import.meta.url)),
+        env: {
+          ...process.env,
+          NODE_ENV: 'test',
+          REDIS_URL: engine.redis.url,
+          DATABASE_URL: engine.db.url,
+          NAMESPACE: engine.namespace,
+          PARTITION_COUNT: String(engine.config.PARTITION_COUNT),
+          LOG_LEVEL: 'error',
+        },
+      },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 2) : 0, stdout, stderr }),
+    );
+  });
 }
 
 interface PortfolioBody {
@@ -155,5 +180,21 @@ describe('admin replay after a random history', () => {
     expect(Number(fixed.quantity)).toBe(Number(victim.quantity));
     const after = await replay({ all: true, dryRun: true });
     expect(after.report).toMatchObject({ users: [], matched: USERS.length, differed: 0 });
+
+    // The same through the CLI: a dry run names the corrupted row (exit 1) and leaves it, a replay
+    // repairs it through the engine (exit 1: differences were found), then nothing differs (0).
+    await db('holdings').where({ user_id: USERS[2], security_id: victim.security_id }).update({ quantity: '7' });
+    const dryCli = await cli('--user', USERS[2]!, '--dry-run');
+    expect(dryCli.code, dryCli.stderr).toBe(1);
+    expect(dryCli.stdout).toContain(`${USERS[2]} holdings changed ${victim.identity_key} quantity: live "7", rebuilt "${Number(victim.quantity)}"`);
+    expect(Number((await db('holdings').where({ user_id: USERS[2], security_id: victim.security_id }).first('quantity')).quantity)).toBe(7);
+    const repairCli = await cli('--all');
+    expect(repairCli.code, repairCli.stderr).toBe(1);
+    expect(repairCli.stdout).toMatch(new RegExp(`${USERS[2]}.*yes`));
+    expect(Number((await db('holdings').where({ user_id: USERS[2], security_id: victim.security_id }).first('quantity')).quantity)).toBe(Number(victim.quantity));
+    const cleanCli = await cli('--all', '--dry-run', '--from-start');
+    expect(cleanCli.code, cleanCli.stderr).toBe(0);
+    expect(cleanCli.stdout).toMatch(/│ 3\s+│ 3\s+│ 0\s+│ 0/);
+    expect((await cli('--all', '--user', 'x')).code).toBe(2);
   });
 });
