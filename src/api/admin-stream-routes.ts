@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import type { Redis } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { requireAdmin } from '../auth/middleware.ts';
 import { ApiError } from '../http/errors.ts';
@@ -28,6 +29,23 @@ export interface AdminStreamDeps {
   partitionCount: number;
   adminToken: string | undefined;
   log: Logger;
+  /** Where `foliostream_dead_letters_settled_total{action}` is counted. */
+  metrics: Registry;
+}
+
+const SETTLED_METRIC = 'foliostream_dead_letters_settled_total';
+
+/** `foliostream_dead_letters_settled_total{action: retried | discarded}`, once per registry. */
+function settledCounter(registry: Registry): Counter<'action'> {
+  return (
+    (registry.getSingleMetric(SETTLED_METRIC) as Counter<'action'> | undefined) ??
+    new Counter({
+      name: SETTLED_METRIC,
+      help: 'Dead letters an operator retried (appended again for the actor) or discarded, through the admin API.',
+      labelNames: ['action'] as const,
+      registers: [registry],
+    })
+  );
 }
 
 /** Parses `input` or answers 400 FS_VALIDATION naming each bad field. */
@@ -54,6 +72,7 @@ export function adminStreamRouter(deps: AdminStreamDeps): Router {
   const router = Router();
   router.use(requireAdmin(deps.adminToken));
   const log = deps.log.child({ module: 'admin-streams' });
+  const settledTotal = settledCounter(deps.metrics);
 
   const partitionParam = (raw: unknown) => {
     const params = valid(deadLetterParams, raw);
@@ -135,6 +154,7 @@ export function adminStreamRouter(deps: AdminStreamDeps): Router {
           { partition, deadLetterId: id, entryId: settled.entryId, userId: settled.user, type: settled.type, streamId: settled.streamId, removed: settled.removed },
           'dead letter retried by an operator',
         );
+        settledTotal.inc({ action: 'retried' });
         const body: DeadLetterRetried = {
           outcome: 'retried',
           partition,
@@ -165,6 +185,7 @@ export function adminStreamRouter(deps: AdminStreamDeps): Router {
       { partition, deadLetterId: id, entryId: settled.entryId, userId: settled.user, type: settled.type, removed: settled.removed, reason },
       'dead letter discarded by an operator',
     );
+    settledTotal.inc({ action: 'discarded' });
     const body: DeadLetterDiscarded = {
       outcome: 'discarded',
       partition,

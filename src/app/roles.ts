@@ -273,7 +273,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           { path: '/api', router: userRouter({ ...deletion, verifier }) },
           { path: '/api/admin', router: adminUserRouter({ ...deletion, adminToken: config.ADMIN_TOKEN }) },
           { path: '/api/admin', router: adminReplayRouter({ replays, adminToken: config.ADMIN_TOKEN }) },
-          { path: '/api/admin', router: adminStreamRouter({ redis: ctx.redis, keys: ctx.keys, partitionCount: config.PARTITION_COUNT, adminToken: config.ADMIN_TOKEN, log: ctx.log }) },
+          { path: '/api/admin', router: adminStreamRouter({ redis: ctx.redis, keys: ctx.keys, partitionCount: config.PARTITION_COUNT, adminToken: config.ADMIN_TOKEN, log: ctx.log, metrics: ctx.metrics }) },
           { path: '/api/admin', router: adminSessionRouter({ adminToken: config.ADMIN_TOKEN }) },
           { path: ADMIN_SESSION_PATH, router: queueBoardRouter({ adminToken: config.ADMIN_TOKEN, queues: [scheduler.queue, replays.queue] }) },
           { path: '/api', router: portfolioRouter({ db: ctx.db, redis: ctx.redis, keys: ctx.keys, verifier }) },

@@ -72,7 +72,7 @@ beforeAll(async () => {
   });
   http = await startHttpServer(
     ctx,
-    [{ path: '/api/admin', router: adminStreamRouter({ redis: ctx.redis, keys: ctx.keys, partitionCount: PARTITIONS, adminToken: ADMIN_TOKEN, log }) }],
+    [{ path: '/api/admin', router: adminStreamRouter({ redis: ctx.redis, keys: ctx.keys, partitionCount: PARTITIONS, adminToken: ADMIN_TOKEN, log, metrics: ctx.metrics }) }],
     { port: 0, host: '127.0.0.1' },
   );
   // 23 events of the user interleaved with 2 of the neighbour's each, one entry of the user that

@@ -5,6 +5,7 @@ import { EVENT_LOG_TABLE, eventLogProjection } from '../../actors/behaviors/even
 import { startWorkerRuntime, type WorkerRuntime } from '../../actors/worker-runtime.ts';
 import { adminStreamRouter } from '../../src/api/admin-stream-routes.ts';
 import { startHttpServer, type HttpServer } from '../../src/http/server.ts';
+import type { AppContext } from '../../src/runtime/context.ts';
 import { appendDeadLetter, readDeadLetters } from '../../streams/dead-letter.ts';
 import { ENVELOPE_FIELD, type Envelope } from '../../streams/envelope.ts';
 import { partitionOf } from '../../streams/partition.ts';
@@ -24,6 +25,7 @@ const PARTITION = partitionOf(USER, PARTITIONS);
 let env: ActorTestEnv;
 let runtime: WorkerRuntime | undefined;
 let http: HttpServer;
+let metrics: AppContext['metrics'];
 const logLines: Record<string, unknown>[] = [];
 /** Event ids the handler fails on, until removed (the fix an operator waits for before retrying). */
 const poisoned = new Set<string>();
@@ -70,6 +72,7 @@ async function parked(envelope: Envelope): Promise<{ id: string; entryId: string
 beforeAll(async () => {
   env = await createActorTestEnv({ PARTITION_COUNT: String(PARTITIONS), MAX_DELIVERIES: '2', ADMIN_TOKEN });
   const ctx = env.context();
+  metrics = ctx.metrics;
   runtime = await startWorkerRuntime(ctx, {
     behavior: eventLogProjection({ failWhen: (e) => poisoned.has(e.id) }),
     workerId: 'dead-letter-worker',
@@ -86,7 +89,7 @@ beforeAll(async () => {
   );
   http = await startHttpServer(
     ctx,
-    [{ path: '/api/admin', router: adminStreamRouter({ redis: ctx.redis, keys: ctx.keys, partitionCount: PARTITIONS, adminToken: ADMIN_TOKEN, log }) }],
+    [{ path: '/api/admin', router: adminStreamRouter({ redis: ctx.redis, keys: ctx.keys, partitionCount: PARTITIONS, adminToken: ADMIN_TOKEN, log, metrics: ctx.metrics }) }],
     { port: 0, host: '127.0.0.1' },
   );
 });
@@ -204,6 +207,9 @@ describe('discarding a dead letter', () => {
     expect((await post<ErrorBody>(`/dead-letters/${PARTITION}/${letter.id}/discard`, { reason: 'again' })).status).toBe(404);
     await drained();
     expect(await appliedCount(poison.id)).toBe(0);
+    // Counted: one retry (the first test), three discards (a late copy, a broken entry, this one).
+    const settled = await metrics.getSingleMetric('foliostream_dead_letters_settled_total')!.get();
+    expect(Object.fromEntries(settled.values.map((v) => [v.labels.action, v.value]))).toEqual({ retried: 1, discarded: 3 });
   });
 });
 
