@@ -1,3 +1,5 @@
+import { pageEnd, pageStart } from './dashboard-page.ts';
+
 /**
  * The admin page's HTML shell (`GET /admin`); the dashboard bundle (`browser/main.ts`) sees the
  * path and renders the admin page (`browser/admin/`) into it. No data or token is in the HTML: the
@@ -5,21 +7,7 @@
  * with it as a bearer header.
  */
 export function adminPage(scriptUrl: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex">
-<title>foliostream admin</title>
-<link rel="icon" href="data:,">
-<style>
-  :root { --bg: #0f1419; --panel: #171d24; --line: #26303b; --text: #d8dee6; --muted: #8593a3;
-          --up: #3fb950; --down: #f85149; --accent: #58a6ff; --warn: #d29922; }
-  * { box-sizing: border-box; }
-  body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; background: var(--bg); color: var(--text); }
-  header { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; padding: 12px 20px; border-bottom: 1px solid var(--line); }
+  return `${pageStart('foliostream admin', '\n<meta name="robots" content="noindex">')}  header { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; padding: 12px 20px; border-bottom: 1px solid var(--line); }
   header h1 { font-size: 18px; margin: 0; font-weight: 600; }
   header nav { margin-left: auto; display: flex; gap: 10px; align-items: center; }
   a { color: var(--accent); }
@@ -70,12 +58,5 @@ export function adminPage(scriptUrl: string): string {
     table.stack td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-size: 12px; }
     table.stack td:empty { display: none; }
   }
-</style>
-</head>
-<body>
-<div id="app"></div>
-<script type="module" src="${scriptUrl}"></script>
-</body>
-</html>
-`;
+${pageEnd(scriptUrl)}`;
 }

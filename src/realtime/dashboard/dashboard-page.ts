@@ -1,19 +1,39 @@
-/** The dashboard's HTML shell; `dashboard.js` (the esbuild bundle of `browser/main.ts`) fills it in. */
-export function dashboardPage(scriptUrl: string): string {
+/**
+ * The start of every page the bundle fills in (the dashboard, the admin page): the head up to an
+ * open `<style>` holding the palette and the base rules; the page's own rules follow.
+ */
+export function pageStart(title: string, extraHead = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>foliostream</title>
+<meta name="referrer" content="no-referrer">${extraHead}
+<title>${title}</title>
 <link rel="icon" href="data:,">
 <style>
   :root { --bg: #0f1419; --panel: #171d24; --line: #26303b; --text: #d8dee6; --muted: #8593a3;
           --up: #3fb950; --down: #f85149; --accent: #58a6ff; --warn: #d29922; }
   * { box-sizing: border-box; }
   body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; background: var(--bg); color: var(--text); }
-  header { display: flex; align-items: center; gap: 16px; padding: 14px 24px; border-bottom: 1px solid var(--line); }
+`;
+}
+
+/** The end of every such page: the root element and the bundle. */
+export function pageEnd(scriptUrl: string): string {
+  return `</style>
+</head>
+<body>
+<div id="app"></div>
+<script type="module" src="${scriptUrl}"></script>
+</body>
+</html>
+`;
+}
+
+/** The dashboard's HTML shell; `dashboard.js` (the esbuild bundle of `browser/main.ts`) fills it in. */
+export function dashboardPage(scriptUrl: string): string {
+  return `${pageStart('foliostream')}  header { display: flex; align-items: center; gap: 16px; padding: 14px 24px; border-bottom: 1px solid var(--line); }
   header h1 { font-size: 18px; margin: 0; font-weight: 600; letter-spacing: .02em; }
   header .meta { color: var(--muted); font-size: 12px; margin-left: auto; }
   .pill { font-size: 12px; padding: 2px 10px; border-radius: 999px; border: 1px solid var(--line); color: var(--muted); }
@@ -54,12 +74,5 @@ export function dashboardPage(scriptUrl: string): string {
   .login input { width: 100%; padding: 8px; margin: 12px 0; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 4px; }
   .login button { padding: 8px 16px; background: var(--accent); border: none; border-radius: 4px; color: #fff; cursor: pointer; }
   .empty { color: var(--muted); text-align: center; padding: 24px; }
-</style>
-</head>
-<body>
-<div id="app"></div>
-<script type="module" src="${scriptUrl}"></script>
-</body>
-</html>
-`;
+${pageEnd(scriptUrl)}`;
 }
