@@ -55,7 +55,7 @@ describe('actor runtime: exactly-once effects', () => {
     await stopping;
     runtimes.splice(runtimes.indexOf(a), 1);
 
-    await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= events.length, 40_000);
+    await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= events.length, 90_000);
     await waitFor('nothing pending or undelivered', async () => {
       const left = await backlog(env.redis.client, env.keys, PARTITIONS);
       return left.pending === 0 && left.lag === 0;
@@ -71,5 +71,5 @@ describe('actor runtime: exactly-once effects', () => {
     const checkpoints = await env.database.knex('actor_checkpoints').count({ n: '*' }).first();
     expect(Number(checkpoints!.n)).toBe(users.length);
     expect(await leaseHolders(env.redis.client, env.keys, PARTITIONS)).not.toContain('eo-a');
-  });
+  }, 120_000);
 });
