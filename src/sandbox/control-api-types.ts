@@ -110,6 +110,13 @@ export const controlSchemas = {
   alpacaRateLimit: z.object({ perMinute: z.number().int().min(0) }),
   /** Most distinct symbols per market-data connection (error 405); 0 removes the limit. */
   alpacaSymbolLimit: z.object({ limit: z.number().int().min(0) }),
+  /** Trading behaviour real Alpaca has: market hours, exchange rejections, partial fills. */
+  alpacaTrading: z.object({
+    marketOpen: z.boolean().optional(),
+    rejectNext: z.object({ count: z.number().int().min(0), reason: z.string().min(1).max(200).optional() }).optional(),
+    /** Most shares a resting order fills per tick (bigger ones fill in parts); null: no limit. */
+    maxFillQtyPerTick: z.number().positive().nullable().optional(),
+  }),
   alpacaFaults: z.object({
     /** Chance in [0, 1] that a REST request fails instead of being served. */
     probability: z.number().min(0).max(1),
@@ -136,6 +143,12 @@ export type AlpacaCreateAccountInput = z.input<typeof controlSchemas.alpacaCreat
 export type AlpacaSetPositionsInput = z.input<typeof controlSchemas.alpacaSetPositions>;
 export type AlpacaStreamKind = NonNullable<z.input<typeof controlSchemas.alpacaKillStreams>['kind']>;
 export type AlpacaFaultsInput = z.input<typeof controlSchemas.alpacaFaults>;
+export type AlpacaTradingInput = z.input<typeof controlSchemas.alpacaTrading>;
+export interface ControlAlpacaTrading {
+  marketOpen: boolean;
+  rejectNext: { count: number; reason: string };
+  maxFillQtyPerTick: number | null;
+}
 
 export interface ControlPosition {
   symbol: string;

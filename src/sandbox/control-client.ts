@@ -9,6 +9,8 @@ import type {
   ControlAlpacaAccount,
   ControlAlpacaConnections,
   ControlAlpacaFaults,
+  ControlAlpacaTrading,
+  AlpacaTradingInput,
   ControlAlpacaInfo,
   ControlAccount,
   ControlAuthorization,
@@ -262,6 +264,10 @@ export class SandboxControlClient {
   /** Fail REST requests at random (replaces the previous config). */
   alpacaSetFaults(input: AlpacaFaultsInput): Promise<ControlAlpacaFaults> {
     return this.call('PUT', '/alpaca/faults', input);
+  }
+  /** Script market hours, rejections after acceptance and partial fills (merged into the current script). */
+  alpacaSetTrading(input: AlpacaTradingInput): Promise<ControlAlpacaTrading> {
+    return this.call('PUT', '/alpaca/trading', input);
   }
   alpacaClearFaults(): Promise<{ ok: true }> {
     return this.call('DELETE', '/alpaca/faults');

@@ -76,7 +76,7 @@ export class SnapTradeTrading implements BrokerageTrading {
       universalSymbolId,
       warnings: [],
       impact: {
-        currency: (line?.currency ?? trade.symbol?.currency?.code ?? account.currency ?? 'USD').toString().toUpperCase().slice(0, 3),
+        currency: currencyCode(trade.symbol?.currency?.code) ?? currencyCode(account.currency) ?? 'USD',
         price: price === null ? null : String(price),
         estimatedQuantity: units === null ? null : String(units),
         estimatedCost: cost === null ? null : money(cost),
@@ -162,6 +162,11 @@ export class SnapTradeTrading implements BrokerageTrading {
     if (!exact?.id) throw new ApiError('FS_UNKNOWN_SECURITY', `${account.institution} does not trade ${symbol} (no such symbol for this account).`);
     return exact.id;
   }
+}
+
+/** An ISO 4217 code, or undefined (SnapTrade's impact lines name currencies by id). */
+function currencyCode(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[A-Za-z]{3}$/.test(value.trim()) ? value.trim().toUpperCase() : undefined;
 }
 
 const ORDER_TYPES: Record<OrderRequest['type'], SnapTradeOrderForm['order_type']> = {

@@ -702,6 +702,105 @@ describe('the admin stream routes conform', () => {
   });
 });
 
+describe('trading conforms', () => {
+  const TRADER = 'e2e-openapi-trader';
+  const order = { symbol: 'MSFT', side: 'buy', quantity: '1', type: 'market' };
+  let alpacaAccountId: string;
+  let filledOrderId: string;
+
+  it('previews, places, lists, reads and cancels orders', async () => {
+    const account = await engine.sandbox.control.alpacaCreateAccount({ cash: 10_000 });
+    expect((await engine.api(TRADER, 'POST', '/api/alpaca/accounts', { keyId: account.keyId, secretKey: account.secretKey })).status).toBe(201);
+    alpacaAccountId = await eventually(async () => {
+      const { body } = await engine.api<{ accounts: { id: string }[] }>(TRADER, 'GET', '/api/accounts');
+      return body.accounts[0]?.id;
+    }, 30_000, 'the trader\'s account');
+    const json = await jsonHeaders(TRADER);
+    await exchange({ method: 'POST', path: '/api/orders/preview', headers: json, body: JSON.stringify(order), conforms: true, status: 200 });
+    const placed = await exchange({ method: 'POST', path: '/api/orders', headers: { ...json, 'idempotency-key': 'openapi-order-1' }, body: JSON.stringify(order), conforms: true, status: 201 });
+    filledOrderId = (JSON.parse(placed.text) as { id: string }).id;
+    await exchange({ method: 'GET', path: '/api/orders?status=closed&limit=5', headers: await auth(TRADER), conforms: true, status: 200 });
+    await exchange({ method: 'GET', path: `/api/orders/${filledOrderId}`, headers: await auth(TRADER), conforms: true, status: 200 });
+    const resting = await exchange({
+      method: 'POST',
+      path: '/api/orders',
+      headers: { ...json, 'idempotency-key': 'openapi-order-2' },
+      body: JSON.stringify({ ...order, type: 'limit', limitPrice: '1', timeInForce: 'gtc' }),
+      conforms: true,
+      status: 201,
+    });
+    const restingId = (JSON.parse(resting.text) as { id: string }).id;
+    await exchange({ method: 'POST', path: `/api/orders/${restingId}/cancel`, headers: await auth(TRADER), conforms: true, status: 200 });
+  }, 60_000);
+
+  it('answers refusals with the documented errors', async () => {
+    const json = await jsonHeaders(TRADER);
+    const text = { ...(await auth(TRADER)), 'content-type': 'text/plain' };
+    const key = (k: string) => ({ ...json, 'idempotency-key': k });
+    const missing = '00000000-0000-4000-8000-000000000000';
+    for (const x of <Exchange[]>[
+      { method: 'POST', path: '/api/orders/preview', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order), conforms: true, status: 401 },
+      { method: 'POST', path: '/api/orders', headers: { 'content-type': 'application/json', 'idempotency-key': 'openapi-anon-1' }, body: JSON.stringify(order), conforms: true, status: 401 },
+      { method: 'GET', path: '/api/orders', conforms: true, status: 401 },
+      { method: 'GET', path: `/api/orders/${missing}`, conforms: true, status: 401 },
+      { method: 'POST', path: `/api/orders/${missing}/cancel`, conforms: true, status: 401 },
+      { method: 'POST', path: '/api/orders/preview', headers: json, body: JSON.stringify({ symbol: 'MSFT', quantity: '1', type: 'market' }), conforms: false, status: 400 },
+      { method: 'POST', path: '/api/orders', headers: json, body: JSON.stringify(order), conforms: false, status: 400 },
+      { method: 'GET', path: '/api/orders?status=nonsense', headers: await auth(TRADER), conforms: false, status: 400 },
+      { method: 'GET', path: `/api/orders/${missing}`, headers: json, body: '{', conforms: false, status: 400 },
+      { method: 'POST', path: `/api/orders/${missing}/cancel`, headers: json, body: '{', conforms: false, status: 400 },
+      { method: 'POST', path: '/api/orders/preview', headers: text, body: 'x', conforms: false, status: 415 },
+      { method: 'POST', path: '/api/orders', headers: { ...text, 'idempotency-key': 'openapi-text-1' }, body: 'x', conforms: false, status: 415 },
+      { method: 'GET', path: '/api/orders', headers: text, body: 'x', conforms: false, status: 415 },
+      { method: 'GET', path: `/api/orders/${missing}`, headers: text, body: 'x', conforms: false, status: 415 },
+      { method: 'POST', path: `/api/orders/${missing}/cancel`, headers: text, body: 'x', conforms: false, status: 415 },
+      { method: 'POST', path: '/api/orders/preview', headers: json, body: JSON.stringify({ ...order, accountId: missing }), conforms: true, status: 404 },
+      { method: 'POST', path: '/api/orders', headers: key('openapi-404'), body: JSON.stringify({ ...order, accountId: missing }), conforms: true, status: 404 },
+      { method: 'GET', path: `/api/orders/${missing}`, headers: await auth(TRADER), conforms: true, status: 404 },
+      { method: 'POST', path: `/api/orders/${missing}/cancel`, headers: await auth(TRADER), conforms: true, status: 404 },
+      { method: 'POST', path: '/api/orders/preview', headers: json, body: JSON.stringify({ ...order, symbol: 'ZZZZQ' }), conforms: true, status: 422 },
+      { method: 'POST', path: '/api/orders', headers: key('openapi-422'), body: JSON.stringify({ ...order, symbol: 'ZZZZQ' }), conforms: true, status: 422 },
+      // The key of the first order, with another body.
+      { method: 'POST', path: '/api/orders', headers: key('openapi-order-1'), body: JSON.stringify({ ...order, quantity: '2' }), conforms: true, status: 409 },
+      { method: 'POST', path: `/api/orders/${filledOrderId}/cancel`, headers: await auth(TRADER), conforms: true, status: 409 },
+    ]) {
+      await exchange(x);
+    }
+    // A broken connection refuses before the brokerage is asked (409).
+    await engine.db.knex('brokerage_connections').where({ user_id: TRADER }).update({ status: 'broken' });
+    try {
+      await exchange({ method: 'POST', path: '/api/orders/preview', headers: json, body: JSON.stringify({ ...order, accountId: alpacaAccountId }), conforms: true, status: 409 });
+    } finally {
+      await engine.db.knex('brokerage_connections').where({ user_id: TRADER }).update({ status: 'active' });
+    }
+  }, 60_000);
+
+  it('answers 422 and 503 when the brokerage refuses or fails', async () => {
+    const json = await jsonHeaders(TRADER);
+    const control = engine.sandbox.control;
+    const resting = await exchange({
+      method: 'POST',
+      path: '/api/orders',
+      headers: { ...json, 'idempotency-key': 'openapi-order-3' },
+      body: JSON.stringify({ ...order, type: 'limit', limitPrice: '1', timeInForce: 'gtc' }),
+      conforms: true,
+      status: 201,
+    });
+    const restingId = (JSON.parse(resting.text) as { id: string }).id;
+    try {
+      await control.alpacaSetFaults({ probability: 1, statuses: [400], pathPrefixes: ['/v2/orders/'] });
+      await exchange({ method: 'POST', path: `/api/orders/${restingId}/cancel`, headers: await auth(TRADER), conforms: true, status: 422 });
+      await control.alpacaSetFaults({ probability: 1, statuses: [503], pathPrefixes: ['/v2/orders'] });
+      await exchange({ method: 'POST', path: `/api/orders/${restingId}/cancel`, headers: await auth(TRADER), conforms: true, status: 503 });
+      await exchange({ method: 'POST', path: '/api/orders', headers: { ...json, 'idempotency-key': 'openapi-503' }, body: JSON.stringify(order), conforms: true, status: 503 });
+      await control.alpacaSetFaults({ probability: 1, statuses: [503], pathPrefixes: ['/v2/assets'] });
+      await exchange({ method: 'POST', path: '/api/orders/preview', headers: json, body: JSON.stringify(order), conforms: true, status: 503 });
+    } finally {
+      await control.alpacaClearFaults();
+    }
+  }, 30_000);
+});
+
 describe('operations and the dashboard conform', () => {
   it('health, readiness, metrics, the dashboard', async () => {
     for (const x of <Exchange[]>[

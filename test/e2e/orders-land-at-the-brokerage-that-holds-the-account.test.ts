@@ -56,6 +56,7 @@ describe('orders are routed to the brokerage that holds the account', () => {
     expect(preview.body.routing.reason).toMatch(/^holds-security/);
     expect(Number(preview.body.impact.estimatedCost)).toBeGreaterThan(0);
     expect(preview.body.impact.buyingPowerAfter).not.toBeNull();
+    expect(preview.body.impact.currency).toBe('USD');
 
     const internal = await engine.api<{ routing: { provider: string; reason: string } }>(USER, 'POST', '/api/orders/preview', {
       symbol: 'MSFT',

@@ -20,6 +20,7 @@ const TABLES = [
   'sync_runs',
   'deleted_users',
   'replay_reports',
+  'order_requests',
 ];
 
 async function tables(db: TestDatabase): Promise<string[]> {

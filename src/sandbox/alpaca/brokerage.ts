@@ -18,13 +18,13 @@ import { activityIdTime, marketDate } from './market-calendar.ts';
 export type OrderSide = 'buy' | 'sell';
 export type OrderType = 'market' | 'limit' | 'stop' | 'stop_limit';
 export type TimeInForce = 'day' | 'gtc' | 'opg' | 'cls' | 'ioc' | 'fok';
-export type OrderStatus = 'new' | 'partially_filled' | 'filled' | 'canceled';
-export type TradeUpdateEvent = 'new' | 'fill' | 'partial_fill' | 'canceled';
+export type OrderStatus = 'new' | 'partially_filled' | 'filled' | 'canceled' | 'rejected';
+export type TradeUpdateEvent = 'new' | 'fill' | 'partial_fill' | 'canceled' | 'rejected';
 
 const ORDER_SIDES: readonly string[] = ['buy', 'sell'];
 const ORDER_TYPES: readonly string[] = ['market', 'limit', 'stop', 'stop_limit'];
 const TIMES_IN_FORCE: readonly string[] = ['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'];
-const FINAL_STATUSES: readonly OrderStatus[] = ['filled', 'canceled'];
+const FINAL_STATUSES: readonly OrderStatus[] = ['filled', 'canceled', 'rejected'];
 
 export interface SandboxOrder {
   id: string;
@@ -51,6 +51,8 @@ export interface SandboxOrder {
   submittedAt: Date;
   filledAt?: Date;
   canceledAt?: Date;
+  /** When the exchange rejected it (a scripted rejection). */
+  failedAt?: Date;
 }
 
 export interface SandboxPosition {
@@ -141,6 +143,8 @@ export interface SandboxTradeUpdate {
   qty?: number;
   /** Position quantity after the fill (signed). */
   positionQty?: number;
+  /** Why the order was rejected (event `rejected`). */
+  reason?: string;
 }
 
 export interface CreateAccountInput {
@@ -217,8 +221,12 @@ function remainingQty(order: SandboxOrder): number {
 export class AlpacaBrokerage {
   private readonly book: PriceBook;
   private readonly seed: number;
-  private readonly maxFillQtyPerTick: number;
+  private maxFillQtyPerTick: number;
   private readonly now: () => Date;
+  /** Trading hours as scripted (`setTradingScript`): closed, orders wait for the open. */
+  private marketOpen = true;
+  /** Orders still to be rejected after acceptance, and the reason given. */
+  private rejects = { count: 0, reason: 'rejected by the exchange (scripted)' };
   private readonly accountsById = new Map<string, SandboxAccount>();
   private readonly accountsByKeyId = new Map<string, SandboxAccount>();
   /** Resting orders by symbol, so a tick only looks at the orders it can fill. */
@@ -381,6 +389,43 @@ export class AlpacaBrokerage {
     };
   }
 
+  /**
+   * Scripts what real Alpaca does and a plain sandbox would not: closed market hours (the clock
+   * says closed; orders wait for the open: market orders rest, `ioc`/`fok` are canceled, ticks
+   * fill nothing; reopening fills what waits at the current price), exchange rejections after
+   * acceptance (the next `count` orders answer `new`, then a `rejected` trade update follows),
+   * and partial fills (`maxFillQtyPerTick`: resting orders fill at most that many shares a tick).
+   */
+  setTradingScript(script: { marketOpen?: boolean; rejectNext?: { count: number; reason?: string }; maxFillQtyPerTick?: number | null }): void {
+    if (script.rejectNext) this.rejects = { count: script.rejectNext.count, reason: script.rejectNext.reason ?? this.rejects.reason };
+    if (script.maxFillQtyPerTick !== undefined) this.maxFillQtyPerTick = script.maxFillQtyPerTick ?? Number.POSITIVE_INFINITY;
+    if (script.marketOpen !== undefined && script.marketOpen !== this.marketOpen) {
+      this.marketOpen = script.marketOpen;
+      if (this.marketOpen) {
+        for (const [symbol, open] of [...this.openOrdersBySymbol]) {
+          const price = this.book.quote(symbol)?.price;
+          if (price === undefined) continue;
+          for (const order of [...open]) {
+            const account = this.accountsById.get(order.accountId);
+            if (account) this.execute(account, order, price, order.type !== 'market');
+          }
+        }
+      }
+    }
+  }
+
+  tradingScript(): { marketOpen: boolean; rejectNext: { count: number; reason: string }; maxFillQtyPerTick: number | null } {
+    return {
+      marketOpen: this.marketOpen,
+      rejectNext: { ...this.rejects },
+      maxFillQtyPerTick: Number.isFinite(this.maxFillQtyPerTick) ? this.maxFillQtyPerTick : null,
+    };
+  }
+
+  isMarketOpen(): boolean {
+    return this.marketOpen;
+  }
+
   /** `POST /v2/orders`: validate, accept, and fill what can be filled now. */
   submitOrder(account: SandboxAccount, body: Record<string, unknown>): SandboxOrder {
     const symbol = typeof body.symbol === 'string' ? body.symbol.trim() : '';
@@ -462,6 +507,18 @@ export class AlpacaBrokerage {
     account.orderIdByClientOrderId.set(order.clientOrderId, order.id);
     this.emit({ accountId: account.id, event: 'new', order: { ...order }, at });
 
+    if (this.rejects.count > 0) {
+      // Accepted now, rejected by the exchange a moment later (a trade update tells).
+      this.rejects.count -= 1;
+      const reason = this.rejects.reason;
+      setTimeout(() => this.reject(account, order, reason), 20).unref();
+      return { ...order };
+    }
+    if (!this.marketOpen) {
+      if (order.timeInForce === 'ioc' || order.timeInForce === 'fok') this.cancel(account, order);
+      else this.rest(order);
+      return order;
+    }
     this.execute(account, order, price, false);
     if (!isFinal(order)) {
       if (order.timeInForce === 'ioc' || order.timeInForce === 'fok') {
@@ -536,8 +593,9 @@ export class AlpacaBrokerage {
     return selected.slice(0, Math.min(Math.max(filter.limit ?? 50, 1), 500));
   }
 
-  /** Fill resting orders a tick crosses. */
+  /** Fill resting orders a tick crosses (none while the market is closed). */
   handleTick(tick: SandboxTick): void {
+    if (!this.marketOpen) return;
     const open = this.openOrdersBySymbol.get(tick.symbol);
     if (!open || open.size === 0) return;
     for (const order of [...open]) {
@@ -643,6 +701,16 @@ export class AlpacaBrokerage {
       qty,
       positionQty: account.positions.get(order.symbol)?.qty ?? 0,
     });
+  }
+
+  private reject(account: SandboxAccount, order: SandboxOrder, reason: string): void {
+    if (isFinal(order)) return;
+    const at = this.now();
+    order.status = 'rejected';
+    order.failedAt = at;
+    order.updatedAt = at;
+    this.unrest(order);
+    this.emit({ accountId: account.id, event: 'rejected', order: { ...order }, at, reason });
   }
 
   private cancel(account: SandboxAccount, order: SandboxOrder): void {

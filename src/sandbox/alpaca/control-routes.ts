@@ -4,6 +4,7 @@ import {
   type ControlAlpacaAccount,
   type ControlAlpacaConnections,
   type ControlAlpacaFaults,
+  type ControlAlpacaTrading,
   type ControlAlpacaInfo,
 } from '../control-api-types.ts';
 import { ControlError, parse } from '../control-errors.ts';
@@ -30,6 +31,8 @@ export const ALPACA_CONTROL_ENDPOINTS = [
   'GET    /__sandbox/alpaca/faults                    active REST fault config (or null)',
   'PUT    /__sandbox/alpaca/faults                    {probability, statuses?, pathPrefixes?, maxFaults?}',
   'DELETE /__sandbox/alpaca/faults                    stop injecting REST faults',
+  'GET    /__sandbox/alpaca/trading                   the trading script: market open, rejections to come, fill size per tick',
+  'PUT    /__sandbox/alpaca/trading                   {marketOpen?, rejectNext?: {count, reason?}, maxFillQtyPerTick?} script trading',
   'GET    /__sandbox/alpaca/requests                  REST request counts by route, status and account',
   'DELETE /__sandbox/alpaca/requests                  reset the Alpaca request counts',
 ];
@@ -142,6 +145,17 @@ export function alpacaControlRouter(alpaca: AlpacaSandbox): Router {
   router.delete('/faults', (_req, res) => {
     alpaca.setFaults(undefined);
     res.json({ ok: true });
+  });
+
+  router.get('/trading', (_req, res) => {
+    const script: ControlAlpacaTrading = alpaca.tradingScript();
+    res.json(script);
+  });
+
+  router.put('/trading', (req, res) => {
+    alpaca.setTradingScript(parse(controlSchemas.alpacaTrading, req.body));
+    const script: ControlAlpacaTrading = alpaca.tradingScript();
+    res.json(script);
   });
 
   router.get('/requests', (_req, res) => {

@@ -136,19 +136,21 @@ export function sessionOf(date: string): MarketSession {
 }
 
 /** `GET /v2/clock` at `at`: always open; the session closes (and the next opens) at midnight. */
-export function legacyClockJson(at: Date): Record<string, unknown> {
+export function legacyClockJson(at: Date, open = true): Record<string, unknown> {
   const boundary = marketTimestamp(nextMarketMidnight(at));
+  // Closed (scripted): it opens at the next session, which then runs to the one after.
+  if (!open) return { timestamp: marketTimestamp(at), is_open: false, next_open: boundary, next_close: boundary };
   return { timestamp: marketTimestamp(at), is_open: true, next_open: boundary, next_close: boundary };
 }
 
 /** One entry of `GET /v3/clock`'s `clocks`. */
-export function clockJson(market: MarketInfo, at: Date): Record<string, unknown> {
+export function clockJson(market: MarketInfo, at: Date, open = true): Record<string, unknown> {
   const boundary = marketTimestamp(nextMarketMidnight(at));
   return {
     market: { ...market },
     timestamp: marketTimestamp(at),
     is_market_day: true,
-    phase: 'core',
+    phase: open ? 'core' : 'closed',
     phase_until: boundary,
     next_market_open: boundary,
     next_market_close: boundary,

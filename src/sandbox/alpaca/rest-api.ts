@@ -293,9 +293,9 @@ export function createRestApi(deps: RestApiDeps): express.Express {
     res.json(assetJson(security));
   });
 
-  // The sandbox market never closes: one session per New York day, midnight to midnight.
+  // One session per New York day, midnight to midnight; closed only when the control API says so.
   app.get('/v2/clock', (_req, res) => {
-    res.json(legacyClockJson(now()));
+    res.json(legacyClockJson(now(), brokerage.isMarketOpen()));
   });
 
   app.get('/v3/clock', (req, res) => {
@@ -305,7 +305,7 @@ export function createRestApi(deps: RestApiDeps): express.Express {
       if (!market) throw new AlpacaApiError('MALFORMED_REQUEST', `unsupported market: ${code}`);
       return market;
     });
-    res.json({ clocks: markets.map((market) => clockJson(market, at)) });
+    res.json({ clocks: markets.map((market) => clockJson(market, at, brokerage.isMarketOpen())) });
   });
 
   app.get('/v2/calendar', (req, res) => {

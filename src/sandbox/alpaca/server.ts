@@ -90,6 +90,9 @@ export interface AlpacaSandbox {
   rateLimit(): number;
   /** Fail REST requests at random with the given statuses; `undefined` stops. */
   setFaults(config: FaultConfig | undefined): void;
+  /** Script market hours, rejections after acceptance and partial fills (`AlpacaBrokerage.setTradingScript`). */
+  setTradingScript(script: Parameters<AlpacaBrokerage['setTradingScript']>[0]): void;
+  tradingScript(): ReturnType<AlpacaBrokerage['tradingScript']>;
   /** The active fault config, if any. */
   faults(): FaultConfig | undefined;
   requestCounts(): RequestCounts;
@@ -207,6 +210,11 @@ export async function startAlpacaSandbox(options: AlpacaSandboxOptions): Promise
     symbolLimit: () => symbolLimit,
     setRateLimit: (perMinute) => limiter.setLimit(perMinute),
     rateLimit: () => limiter.limit,
+    setTradingScript(script) {
+      brokerage.setTradingScript(script);
+      log.info({ script: brokerage.tradingScript() }, 'alpaca sandbox trading script set');
+    },
+    tradingScript: () => brokerage.tradingScript(),
     setFaults(config) {
       faults.set(config);
       log.info({ faults: config ?? null }, 'alpaca sandbox faults set');

@@ -32,7 +32,7 @@ export function orderJson(order: SandboxOrder): Record<string, unknown> {
     filled_at: iso(order.filledAt),
     expired_at: null,
     canceled_at: iso(order.canceledAt),
-    failed_at: null,
+    failed_at: iso(order.failedAt),
     replaced_at: null,
     replaced_by: null,
     replaces: null,
@@ -159,6 +159,7 @@ export function tradeUpdateJson(update: SandboxTradeUpdate): Record<string, unkn
     timestamp: update.at.toISOString(),
     order: orderJson(update.order),
   };
+  if (update.reason !== undefined) data.reason = update.reason;
   if (update.executionId !== undefined) {
     data.execution_id = update.executionId;
     data.price = dec(update.price!, 6);
