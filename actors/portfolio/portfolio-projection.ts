@@ -60,6 +60,17 @@ export interface PortfolioProjection {
   accounts: Map<string, ProjectedAccount>;
   /** Account key -> its latest sync result; only for accounts in `accounts`. */
   positions: Map<string, ProjectedPositions>;
+  /**
+   * Sync results folded but not normalized yet, per account, oldest first: normalizing is most of
+   * a fold's cost and a later result usually replaces an earlier one, so `settle` normalizes only
+   * what decides the outcome (see there). Read `accounts`/`positions` only after `settle`.
+   */
+  pending: Map<string, PositionsSyncedPayload[]>;
+  /**
+   * Removed accounts' last positions as-of: Postgres keeps it on the removed row, so an account
+   * listed again still drops a sync result older than it.
+   */
+  removedAsOf: Map<string, string | null>;
   /** Stream id of the last event folded in (what a snapshot of this projection covers). */
   lastStreamId: string | null;
   /** Events folded since the projection was created or restored. */
@@ -76,7 +87,7 @@ export interface ProjectionFacts {
 }
 
 export function emptyProjection(userId: string): PortfolioProjection {
-  return { userId, deleted: false, connections: new Map(), accounts: new Map(), positions: new Map(), lastStreamId: null, eventsFolded: 0 };
+  return { userId, deleted: false, connections: new Map(), accounts: new Map(), positions: new Map(), pending: new Map(), removedAsOf: new Map(), lastStreamId: null, eventsFolded: 0 };
 }
 
 /** `accounts.synced`: a provider's full list of the user's connections and accounts. */
@@ -197,6 +208,10 @@ function setConnectionStatus(state: PortfolioProjection, provider: Provider, ext
 
 function removeAccounts(state: PortfolioProjection, keys: readonly string[]) {
   for (const key of keys) {
+    const account = state.accounts.get(key);
+    if (!account) continue;
+    settleAccount(state, key);
+    state.removedAsOf.set(key, account.positionsAsOf);
     state.accounts.delete(key);
     state.positions.delete(key);
   }
@@ -235,6 +250,7 @@ function applyAccountsSynced(state: PortfolioProjection, payload: AccountsSynced
     const key = providerKey(provider, a.externalId);
     listedAccounts.add(key);
     const connection = providerKey(provider, a.connectionExternalId);
+    settleAccount(state, key);
     const before = state.accounts.get(key);
     state.accounts.set(key, {
       provider,
@@ -243,7 +259,7 @@ function applyAccountsSynced(state: PortfolioProjection, payload: AccountsSynced
       name: a.name,
       institution: a.institutionName,
       currency: a.currency,
-      positionsAsOf: before?.positionsAsOf ?? null,
+      positionsAsOf: before ? before.positionsAsOf : (state.removedAsOf.get(key) ?? null),
     });
   }
   removeAccounts(
@@ -254,12 +270,66 @@ function applyAccountsSynced(state: PortfolioProjection, payload: AccountsSynced
 
 function applyPositionsSynced(state: PortfolioProjection, payload: PositionsSyncedPayload) {
   const key = providerKey(payload.provider, payload.accountId);
-  const account = state.accounts.get(key);
-  if (!account) return;
-  const data = normalizeSynced(payload);
-  if (isStaleSync(account.positionsAsOf, data.asOf)) return;
-  account.positionsAsOf = data.asOf;
-  state.positions.set(key, { asOf: data.asOf, positions: data.positions, balances: data.balances });
+  if (!state.accounts.has(key)) return;
+  const pending = state.pending.get(key);
+  if (pending) pending.push(payload);
+  else state.pending.set(key, [payload]);
+}
+
+/** The as-of time a sync result's normalization yields, read without normalizing (NaN if absent). */
+function claimedAsOf(payload: PositionsSyncedPayload): number {
+  if (payload.provider === 'alpaca') return Date.parse(payload.asOf);
+  const freshness = (payload.positions as { data_freshness?: { as_of?: unknown } } | null)?.data_freshness?.as_of;
+  return typeof freshness === 'string' ? Date.parse(freshness) : Number.NaN;
+}
+
+/**
+ * Applies an account's pending sync results as the actor applied them one by one: a result that
+ * does not normalize is skipped (the actor parked it), one older than the applied positions is
+ * dropped. Fast path: when the newest result normalizes and is not older than any earlier one
+ * (nor the applied positions), it is the outcome whatever the others were, so only it is
+ * normalized.
+ */
+function settleAccount(state: PortfolioProjection, key: string): void {
+  const pending = state.pending.get(key);
+  if (!pending) return;
+  state.pending.delete(key);
+  const account = state.accounts.get(key)!;
+  const apply = (data: NormalizedAccountData) => {
+    account.positionsAsOf = data.asOf;
+    state.positions.set(key, { asOf: data.asOf, positions: data.positions, balances: data.balances });
+  };
+  const newest = pending[pending.length - 1]!;
+  let data: NormalizedAccountData | null = null;
+  try {
+    data = normalizeSynced(newest);
+  } catch {
+    data = null;
+  }
+  if (data) {
+    const at = Date.parse(data.asOf);
+    const earlier = pending.slice(0, -1).map(claimedAsOf);
+    if (account.positionsAsOf !== null) earlier.push(Date.parse(account.positionsAsOf));
+    if (earlier.every((t) => Number.isFinite(t) && t <= at)) {
+      apply(data);
+      return;
+    }
+  }
+  for (const payload of pending) {
+    let next: NormalizedAccountData;
+    try {
+      next = payload === newest && data ? data : normalizeSynced(payload);
+    } catch {
+      continue;
+    }
+    if (!isStaleSync(account.positionsAsOf, next.asOf)) apply(next);
+  }
+}
+
+/** Normalizes every pending sync result: `accounts` and `positions` are then final. */
+export function settle(state: PortfolioProjection): PortfolioProjection {
+  for (const key of [...state.pending.keys()]) settleAccount(state, key);
+  return state;
 }
 
 function applySyncFailed(state: PortfolioProjection, payload: SyncFailedPayload) {
@@ -287,6 +357,8 @@ function applyWebhook(state: PortfolioProjection, event: Envelope, facts: Projec
       if (isStaleUserDeleted(hook, facts.snaptradeRegisteredAt)) return;
       const accounts = [...state.accounts.entries()].filter(([, a]) => a.provider === 'snaptrade').map(([k]) => k);
       removeAccounts(state, accounts);
+      // The connections' rows are deleted, and their accounts' rows with them (cascade).
+      for (const key of [...state.removedAsOf.keys()]) if (key.startsWith('snaptrade:')) state.removedAsOf.delete(key);
       for (const [key, c] of [...state.connections]) if (c.provider === 'snaptrade') state.connections.delete(key);
       return;
     }
@@ -307,7 +379,8 @@ function applyWebhook(state: PortfolioProjection, event: Envelope, facts: Projec
 /**
  * Folds one event into the projection (in place) and returns it. Event types that change no
  * projected fact (trade updates, snapshots, presence, admin requests, types newer than this code)
- * only move `lastStreamId`. Throws on a malformed payload, like the actor.
+ * only move `lastStreamId`. Throws on a malformed payload, like the actor (sync results are
+ * checked when `settle` normalizes them: one that does not normalize changes nothing).
  */
 export function project(
   state: PortfolioProjection,
@@ -337,6 +410,8 @@ export function project(
       state.connections.clear();
       state.accounts.clear();
       state.positions.clear();
+      state.pending.clear();
+      state.removedAsOf.clear();
       break;
     default:
       break;
@@ -358,9 +433,12 @@ export interface ProjectionSnapshot {
   connections: ProjectedConnection[];
   accounts: ProjectedAccount[];
   positions: (ProjectedPositions & { account: string })[];
+  /** Removed accounts' last positions as-of (absent in snapshots that had none). */
+  removedAsOf?: [string, string | null][];
 }
 
 export function toSnapshot(state: PortfolioProjection): ProjectionSnapshot {
+  settle(state);
   return {
     version: 1,
     userId: state.userId,
@@ -369,6 +447,7 @@ export function toSnapshot(state: PortfolioProjection): ProjectionSnapshot {
     connections: [...state.connections.values()],
     accounts: [...state.accounts.values()],
     positions: [...state.positions.entries()].map(([account, p]) => ({ account, ...p })),
+    removedAsOf: [...state.removedAsOf.entries()],
   };
 }
 
@@ -382,6 +461,8 @@ export function fromSnapshot(snapshot: ProjectionSnapshot): PortfolioProjection 
     positions: new Map(
       snapshot.positions.map(({ account, ...p }) => [account, { asOf: p.asOf, positions: p.positions, balances: p.balances }]),
     ),
+    pending: new Map(),
+    removedAsOf: new Map(snapshot.removedAsOf ?? []),
     lastStreamId: snapshot.covers,
     eventsFolded: 0,
   };

@@ -1,5 +1,5 @@
 import { aggregateHoldings, dec, type AccountPositions, type FxTable } from '../portfolio/index.ts';
-import type { PortfolioProjection } from '../../actors/portfolio/portfolio-projection.ts';
+import { settle, type PortfolioProjection } from '../../actors/portfolio/portfolio-projection.ts';
 
 /**
  * The facts a replay compares, in one shape for both sides: the live projection (rows in
@@ -66,6 +66,7 @@ export function comparableDecimal(value: string | number | null | undefined): st
 
 /** The rebuilt projection in comparable form; holdings aggregated with the given FX table. */
 export function comparableProjection(projection: PortfolioProjection, options: { baseCurrency: string; fx: FxTable }): ComparableState {
+  settle(projection);
   const connections = new Map<string, ComparableConnection>();
   for (const [key, c] of projection.connections) connections.set(key, { status: c.status, brokerageName: c.brokerageName });
   const accounts = new Map<string, ComparableAccount>();

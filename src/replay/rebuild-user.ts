@@ -3,6 +3,7 @@ import {
   emptyProjection,
   fromSnapshot,
   project,
+  settle,
   type PortfolioProjection,
   type ProjectionFacts,
 } from '../../actors/portfolio/portfolio-projection.ts';
@@ -89,5 +90,5 @@ export async function rebuildUser(
       skipped.push({ id, type: envelope.type, error: err instanceof Error ? err.message : String(err) });
     }
   }
-  return { projection, eventsReplayed, fromSnapshot: fromSnapshotId, skipped };
+  return { projection: settle(projection), eventsReplayed, fromSnapshot: fromSnapshotId, skipped };
 }

@@ -1,7 +1,7 @@
 import type { Knex } from '../db/knex.ts';
 import { aggregateHoldings, type AccountPositions } from '../portfolio/index.ts';
 import { replaceAccountHoldings, upsertSecurities, writeHoldings } from '../../actors/portfolio/portfolio-repository.ts';
-import { providerKey, type PortfolioProjection } from '../../actors/portfolio/portfolio-projection.ts';
+import { providerKey, settle, type PortfolioProjection } from '../../actors/portfolio/portfolio-projection.ts';
 import type { LiveState } from './live-state.ts';
 
 /**
@@ -13,6 +13,7 @@ import type { LiveState } from './live-state.ts';
  * the fold does not know them: their keys come from the link API, not from the stream.
  */
 export async function repairUser(tx: Knex.Transaction, rebuilt: PortfolioProjection, live: LiveState): Promise<void> {
+  settle(rebuilt);
   const userId = rebuilt.userId;
   if (rebuilt.deleted) {
     await tx('users').where({ id: userId }).delete();

@@ -5,6 +5,7 @@ import {
   emptyProjection,
   fromSnapshot,
   project,
+  settle,
   toSnapshot,
   type PortfolioProjection,
 } from '../../actors/portfolio/portfolio-projection.ts';
@@ -140,6 +141,7 @@ export async function foldUsers(
     if (page.length < PAGE) break;
     cursor = `(${page[page.length - 1]![0]}`;
   }
+  for (const state of states.values()) settle(state);
   return states;
 }
 
