@@ -15,10 +15,10 @@ import { startEmbeddedSandbox } from './app/embedded-sandbox.ts';
 const DEMO_USER = 'demo-user';
 const log = createLogger('demo');
 
-async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<unknown> {
+async function api(base: string, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
@@ -68,6 +68,8 @@ try {
   // 2. Two brokerages holding some of the same securities (the sandbox sends the webhooks).
   await sandbox.control.connect(DEMO_USER, {
     brokerage: 'QUESTRADE',
+    // A trading connection: the dashboard's trade ticket can route orders to it.
+    type: 'trade',
     accounts: [
       { name: 'TFSA', currency: 'CAD', cash: { CAD: 2500 }, positions: [{ symbol: 'AAPL', units: 10, averageCost: 150 }, { symbol: 'SHOP.TO', units: 20 }, { symbol: 'RY.TO', units: 15 }] },
       { name: 'Margin', currency: 'USD', cash: { USD: 1200 }, positions: [{ symbol: 'MSFT', units: 8, averageCost: 300 }, { symbol: 'SPY', units: 5 }] },
@@ -97,6 +99,16 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 
+  // 4. An order through the trading API the ticket uses: routing picks the account that holds MSFT.
+  let order: { status?: string; routing?: { reason: string } | null } = {};
+  try {
+    order = (await api(base, token, 'POST', '/api/orders', { symbol: 'MSFT', side: 'buy', quantity: '1', type: 'market' }, {
+      'idempotency-key': `demo-${Date.now()}`,
+    })) as typeof order;
+  } catch (err) {
+    log.warn({ err }, 'the demo order was not placed');
+  }
+
   const line = '-'.repeat(78);
   // Money as people read it: the API's exact decimal, rounded to cents, with separators.
   const total = portfolio?.totals.totalValue;
@@ -112,6 +124,8 @@ ${line}
 
  Demo user "${DEMO_USER}" holds ${portfolio?.holdings.length ?? 0} securities across Questrade, Robinhood and Alpaca;
  total value ${totalValue}. AAPL is held in all three.
+ Trade ticket: on the dashboard (Trade, Orders). A first order, 1 MSFT: ${order.status ?? 'not placed'}
+   (routing: ${order.routing?.reason ?? 'n/a'}).
 
  Connect another brokerage in the SnapTrade sandbox portal:
    ${portal.redirectURI}

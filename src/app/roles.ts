@@ -278,7 +278,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           { path: ADMIN_SESSION_PATH, router: queueBoardRouter({ adminToken: config.ADMIN_TOKEN, queues: [scheduler.queue, replays.queue] }) },
           { path: '/api', router: portfolioRouter({ db: ctx.db, redis: ctx.redis, keys: ctx.keys, verifier }) },
           { path: '/api/orders', router: orderRouter({ db: ctx.db, verifier, orders }) },
-          { path: '/', router: dashboardRouter() },
+          { path: '/', router: dashboardRouter({ trading: true }) },
         ],
         { fastRoutes: [{ method: 'POST', path: '/api/snaptrade/webhook', handler: createWebhookHandler(ctx) }] },
       );

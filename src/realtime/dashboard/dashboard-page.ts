@@ -20,11 +20,11 @@ export function pageStart(title: string, extraHead = ''): string {
 }
 
 /** The end of every such page: the root element and the bundle. */
-export function pageEnd(scriptUrl: string): string {
+export function pageEnd(scriptUrl: string, appAttributes = ''): string {
   return `</style>
 </head>
 <body>
-<div id="app"></div>
+<div id="app"${appAttributes}></div>
 <script type="module" src="${scriptUrl}"></script>
 </body>
 </html>
@@ -32,7 +32,7 @@ export function pageEnd(scriptUrl: string): string {
 }
 
 /** The dashboard's HTML shell; `dashboard.js` (the esbuild bundle of `browser/main.ts`) fills it in. */
-export function dashboardPage(scriptUrl: string): string {
+export function dashboardPage(scriptUrl: string, options: { trading?: boolean } = {}): string {
   return `${pageStart('foliostream')}  header { display: flex; align-items: center; gap: 16px; padding: 14px 24px; border-bottom: 1px solid var(--line); }
   header h1 { font-size: 18px; margin: 0; font-weight: 600; letter-spacing: .02em; }
   header .meta { color: var(--muted); font-size: 12px; margin-left: auto; }
@@ -57,6 +57,15 @@ export function dashboardPage(scriptUrl: string): string {
   th:first-child, td:first-child { text-align: left; }
   tr.holding { cursor: pointer; }
   tr.holding:hover td { background: #1c242d; }
+  .ticket { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
+  .ticket input, .ticket select, .ticket button, button.link { font: inherit; background: #0f1419; color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 5px 8px; }
+  .ticket input { width: 120px; }
+  .ticket button { border-color: var(--accent); color: var(--accent); cursor: pointer; }
+  .ticket-result { margin-top: 8px; font-size: 13px; min-height: 1.4em; }
+  .ticket-result.error { color: var(--down); }
+  .ticket-result.ok { color: var(--up); }
+  .order-status.filled { color: var(--up); }
+  .order-status.rejected, .order-status.canceled, .order-status.expired { color: var(--muted); }
   td .desc { display: block; color: var(--muted); font-size: 11px; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
   td.symbol b { color: var(--accent); }
   .pos { color: var(--up); } .neg { color: var(--down); } .muted { color: var(--muted); }
@@ -74,5 +83,5 @@ export function dashboardPage(scriptUrl: string): string {
   .login input { width: 100%; padding: 8px; margin: 12px 0; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 4px; }
   .login button { padding: 8px 16px; background: var(--accent); border: none; border-radius: 4px; color: #fff; cursor: pointer; }
   .empty { color: var(--muted); text-align: center; padding: 24px; }
-${pageEnd(scriptUrl)}`;
+${pageEnd(scriptUrl, options.trading ? ' data-trading="1"' : '')}`;
 }

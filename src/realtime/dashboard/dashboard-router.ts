@@ -9,14 +9,14 @@ import { dashboardPage } from './dashboard-page.ts';
  * bundle of both, built with esbuild when the router is created and kept in memory. The user's token comes in the URL fragment
  * (`/#token=<jwt>`), which browsers never send to the server.
  */
-export function dashboardRouter(options: { log?: Logger } = {}): Router {
+export function dashboardRouter(options: { log?: Logger; /** The trading API is served beside it: show the trade ticket. */ trading?: boolean } = {}): Router {
   const bundle: Promise<DashboardBundle> = buildDashboardBundle();
   // Fail loudly at start-up, not only on the first request.
   bundle.catch((err: unknown) => options.log?.error({ err }, 'dashboard bundle failed to build'));
 
   const router = Router();
   router.get('/', (req, res) => {
-    res.type('html').set('Cache-Control', 'no-cache').send(dashboardPage(`${req.baseUrl}/dashboard.js`));
+    res.type('html').set('Cache-Control', 'no-cache').send(dashboardPage(`${req.baseUrl}/dashboard.js`, { trading: options.trading ?? false }));
   });
   router.get('/admin', (req, res) => {
     res.type('html').set('Cache-Control', 'no-cache').send(adminPage(`${req.baseUrl}/dashboard.js`));

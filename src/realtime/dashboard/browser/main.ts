@@ -1,6 +1,7 @@
 import { io } from 'socket.io-client';
 import { createPortfolioStore, type PortfolioSocket } from '../../client/portfolio-store.ts';
 import { renderDashboard, renderLogin } from './view.ts';
+import { renderTrading } from './trade-ticket.ts';
 import { forgetToken, saveToken, takeToken } from './token.ts';
 import { startAdmin } from './admin/admin.ts';
 
@@ -31,6 +32,15 @@ function start(): void {
       socket.disconnect();
     },
   });
+  // The trade ticket and the orders panel, where the server mounts the trading API (the web role);
+  // a click on a holding opens the ticket on it.
+  if (root.dataset.trading === '1') {
+    const trading = renderTrading(root.querySelector('main') ?? root, socket, token);
+    root.addEventListener('click', (event) => {
+      const row = (event.target as HTMLElement | null)?.closest<HTMLElement>('tr.holding');
+      if (row?.dataset.symbol) trading.prefill(row.dataset.symbol);
+    });
+  }
 }
 
 start();

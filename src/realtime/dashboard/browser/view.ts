@@ -151,7 +151,7 @@ export function renderDashboard(
       day: cell(),
       accounts: cell(),
     };
-    const row = el('tr', { class: 'holding', 'data-holding-id': holding.id });
+    const row = el('tr', { class: 'holding', 'data-holding-id': holding.id, 'data-symbol': holding.symbol });
     for (const [field, td] of Object.entries(cells)) {
       td.dataset.field = field;
       row.append(td);
