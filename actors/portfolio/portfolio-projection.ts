@@ -8,6 +8,7 @@ import {
 } from '../../src/portfolio/index.ts';
 import type { ProviderAccountList } from '../../src/providers/holdings-provider.ts';
 import type { Envelope } from '../../streams/envelope.ts';
+import { applyOrderEvent, orderEventsOf, type OrderProvider, type OrderRecord } from '../../src/trading/order-state.ts';
 
 /**
  * The pure fold of a user's events into their projection: connections, accounts, and each
@@ -71,6 +72,12 @@ export interface PortfolioProjection {
    * listed again still drops a sync result older than it.
    */
   removedAsOf: Map<string, string | null>;
+  /**
+   * The user's orders by our order id, folded with trading's pure `applyOrderEvent` (what the
+   * actor's order projection uses). An order names its account by our account row id when its
+   * `order.placed` says so, else by provider key (`accountRef` maps both to a provider key).
+   */
+  orders: Map<string, OrderRecord>;
   /** Stream id of the last event folded in (what a snapshot of this projection covers). */
   lastStreamId: string | null;
   /** Events folded since the projection was created or restored. */
@@ -87,7 +94,7 @@ export interface ProjectionFacts {
 }
 
 export function emptyProjection(userId: string): PortfolioProjection {
-  return { userId, deleted: false, connections: new Map(), accounts: new Map(), positions: new Map(), pending: new Map(), removedAsOf: new Map(), lastStreamId: null, eventsFolded: 0 };
+  return { userId, deleted: false, connections: new Map(), accounts: new Map(), positions: new Map(), pending: new Map(), removedAsOf: new Map(), orders: new Map(), lastStreamId: null, eventsFolded: 0 };
 }
 
 /** `accounts.synced`: a provider's full list of the user's connections and accounts. */
@@ -359,6 +366,7 @@ function applyWebhook(state: PortfolioProjection, event: Envelope, facts: Projec
       removeAccounts(state, accounts);
       // The connections' rows are deleted, and their accounts' rows with them (cascade).
       for (const key of [...state.removedAsOf.keys()]) if (key.startsWith('snaptrade:')) state.removedAsOf.delete(key);
+      for (const [id, order] of [...state.orders]) if (order.provider === 'snaptrade') state.orders.delete(id);
       for (const [key, c] of [...state.connections]) if (c.provider === 'snaptrade') state.connections.delete(key);
       return;
     }
@@ -375,6 +383,8 @@ function applyWebhook(state: PortfolioProjection, event: Envelope, facts: Projec
       return;
   }
 }
+
+const ORDER_EVENT_TYPES = new Set(['order.placed', 'order.updated', 'alpaca.trade_update', 'snaptrade.webhook']);
 
 /**
  * Folds one event into the projection (in place) and returns it. Event types that change no
@@ -412,9 +422,19 @@ export function project(
       state.positions.clear();
       state.pending.clear();
       state.removedAsOf.clear();
+      state.orders.clear();
       break;
     default:
       break;
+  }
+  if (ORDER_EVENT_TYPES.has(event.type)) {
+    // Orders name open accounts only, as the actor's do (its account map holds the open ones).
+    const accountIdOf = (provider: OrderProvider, externalId: string) => {
+      const key = providerKey(provider, externalId);
+      return state.accounts.has(key) ? key : undefined;
+    };
+    const orders = { orders: state.orders };
+    for (const orderEvent of orderEventsOf(event, accountIdOf)) applyOrderEvent(orders, state.userId, orderEvent);
   }
   state.lastStreamId = streamId ?? state.lastStreamId;
   state.eventsFolded++;
@@ -435,6 +455,8 @@ export interface ProjectionSnapshot {
   positions: (ProjectedPositions & { account: string })[];
   /** Removed accounts' last positions as-of (absent in snapshots that had none). */
   removedAsOf?: [string, string | null][];
+  /** The user's orders (absent in snapshots written before orders were folded). */
+  orders?: OrderRecord[];
 }
 
 export function toSnapshot(state: PortfolioProjection): ProjectionSnapshot {
@@ -448,6 +470,7 @@ export function toSnapshot(state: PortfolioProjection): ProjectionSnapshot {
     accounts: [...state.accounts.values()],
     positions: [...state.positions.entries()].map(([account, p]) => ({ account, ...p })),
     removedAsOf: [...state.removedAsOf.entries()],
+    orders: [...state.orders.values()],
   };
 }
 
@@ -463,6 +486,7 @@ export function fromSnapshot(snapshot: ProjectionSnapshot): PortfolioProjection 
     ),
     pending: new Map(),
     removedAsOf: new Map(snapshot.removedAsOf ?? []),
+    orders: new Map((snapshot.orders ?? []).map((o) => [o.id, { ...o }])),
     lastStreamId: snapshot.covers,
     eventsFolded: 0,
   };

@@ -469,8 +469,8 @@ const entityDiff = z.object({
 const userReplayReport = z.object({
   userId: z.string(),
   differences: z
-    .object({ holdings: entityDiff, accounts: entityDiff, connections: entityDiff })
-    .describe('Holdings by identity key (quantity, cost, currency, accounts); accounts and connections by `provider:externalId`.'),
+    .object({ holdings: entityDiff, accounts: entityDiff, connections: entityDiff, orders: entityDiff })
+    .describe('Holdings by identity key (quantity, cost, currency, accounts); accounts and connections by `provider:externalId`; orders by order id (account, symbol, side, quantity, status, fills, brokerage order id).'),
   differed: z.boolean(),
   repaired: z.boolean().describe('The live rows were rewritten from the rebuilt state, atomically with the user\'s checkpoint.'),
   eventsReplayed: z.number().int(),

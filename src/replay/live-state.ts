@@ -2,7 +2,8 @@ import type { Knex } from '../db/knex.ts';
 import type { FxTable } from '../portfolio/index.ts';
 import { loadFxTable } from '../../actors/portfolio/portfolio-repository.ts';
 import { providerKey } from '../../actors/portfolio/portfolio-projection.ts';
-import { accountShares, comparableDecimal, type ComparableState } from './portfolio-diff.ts';
+import { accountShares, comparableDecimal, comparableOrder, type ComparableState } from './portfolio-diff.ts';
+import { orderFromRow } from '../trading/order-queries.ts';
 import { userHash } from '../users/user-hash.ts';
 
 /** The user's committed projection in Postgres, in the shape a replay compares. */
@@ -28,12 +29,16 @@ export async function loadLiveState(db: Knex, userId: string): Promise<LiveState
     .select('id', 'provider', 'external_id', 'brokerage_name', 'status');
   const connectionKeys = new Map<string, string>(connectionRows.map((c) => [c.id as string, providerKey(c.provider, c.external_id)]));
   const accountRows = await db('accounts').where({ user_id: userId });
+  const accountKeys = new Map<string, string>(accountRows.map((a) => [a.id as string, providerKey(a.provider, a.external_id)]));
   const holdingRows = await db('holdings as h')
     .join('securities as s', 's.id', 'h.security_id')
     .where('h.user_id', userId)
     .select('s.identity_key', 's.ticker', 'h.currency', 'h.quantity', 'h.average_cost', 'h.cost_basis', 'h.account_count', 'h.accounts');
-  const accountKeys = new Map<string, string>(accountRows.map((a) => [a.id as string, providerKey(a.provider, a.external_id)]));
-  const comparable: ComparableState = { connections: new Map(), accounts: new Map(), holdings: new Map() };
+  const comparable: ComparableState = { connections: new Map(), accounts: new Map(), holdings: new Map(), orders: new Map() };
+  for (const row of await db('orders').where({ user_id: userId })) {
+    const order = orderFromRow(row);
+    comparable.orders.set(order.id, comparableOrder(order, accountKeys));
+  }
   for (const c of connectionRows) {
     comparable.connections.set(providerKey(c.provider, c.external_id), { status: c.status, brokerageName: c.brokerage_name ?? null });
   }

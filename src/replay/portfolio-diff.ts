@@ -1,5 +1,6 @@
 import { aggregateHoldings, dec, type AccountPositions, type FxTable } from '../portfolio/index.ts';
 import { settle, type PortfolioProjection } from '../../actors/portfolio/portfolio-projection.ts';
+import type { OrderRecord } from '../trading/order-state.ts';
 
 /**
  * The facts a replay compares, in one shape for both sides: the live projection (rows in
@@ -32,10 +33,37 @@ export type ComparableHolding = {
   accounts: string;
 };
 
+/** An order by our order id: what its events decide (not the request's own echo fields). */
+export type ComparableOrder = {
+  account: string;
+  symbol: string;
+  side: string;
+  quantity: string | null;
+  status: string;
+  filledQuantity: string;
+  averageFillPrice: string | null;
+  brokerageOrderId: string | null;
+};
+
 export interface ComparableState {
   connections: Map<string, ComparableConnection>;
   accounts: Map<string, ComparableAccount>;
   holdings: Map<string, ComparableHolding>;
+  orders: Map<string, ComparableOrder>;
+}
+
+/** An order's fields in comparable form; `account` is mapped from a row id to a provider key when it is one. */
+export function comparableOrder(order: OrderRecord, accountKeys: ReadonlyMap<string, string>): ComparableOrder {
+  return {
+    account: accountKeys.get(order.accountId) ?? order.accountId,
+    symbol: order.symbol,
+    side: order.side,
+    quantity: comparableDecimal(order.quantity),
+    status: order.status,
+    filledQuantity: comparableDecimal(order.filledQuantity)!,
+    averageFillPrice: comparableDecimal(order.averageFillPrice),
+    brokerageOrderId: order.brokerageOrderId,
+  };
 }
 
 export interface FieldChange {
@@ -56,6 +84,7 @@ export interface PortfolioDiff {
   holdings: EntityDiff<ComparableHolding>;
   accounts: EntityDiff<ComparableAccount>;
   connections: EntityDiff<ComparableConnection>;
+  orders: EntityDiff<ComparableOrder>;
 }
 
 /** Postgres keeps 12 decimal places: both sides are compared at that scale. */
@@ -65,7 +94,10 @@ export function comparableDecimal(value: string | number | null | undefined): st
 }
 
 /** The rebuilt projection in comparable form; holdings aggregated with the given FX table. */
-export function comparableProjection(projection: PortfolioProjection, options: { baseCurrency: string; fx: FxTable }): ComparableState {
+export function comparableProjection(
+  projection: PortfolioProjection,
+  options: { baseCurrency: string; fx: FxTable; accountKeys?: ReadonlyMap<string, string> },
+): ComparableState {
   settle(projection);
   const connections = new Map<string, ComparableConnection>();
   for (const [key, c] of projection.connections) connections.set(key, { status: c.status, brokerageName: c.brokerageName });
@@ -97,7 +129,9 @@ export function comparableProjection(projection: PortfolioProjection, options: {
       accounts: accountShares(h.accounts.map((a) => ({ account: a.accountId, quantity: a.quantity }))),
     });
   }
-  return { connections, accounts, holdings };
+  const orders = new Map<string, ComparableOrder>();
+  for (const order of projection.orders.values()) orders.set(order.id, comparableOrder(order, options.accountKeys ?? new Map()));
+  return { connections, accounts, holdings, orders };
 }
 
 export function accountShares(shares: readonly { account: string; quantity: string | number }[]): string {
@@ -135,11 +169,12 @@ export function diffPortfolios(live: ComparableState, rebuilt: ComparableState):
     holdings: diffMaps(live.holdings, rebuilt.holdings),
     accounts: diffMaps(live.accounts, rebuilt.accounts),
     connections: diffMaps(live.connections, rebuilt.connections),
+    orders: diffMaps(live.orders, rebuilt.orders),
   };
 }
 
 export function diffCount(diff: PortfolioDiff): number {
   let n = 0;
-  for (const part of [diff.holdings, diff.accounts, diff.connections]) n += part.added.length + part.removed.length + part.changed.length;
+  for (const part of [diff.holdings, diff.accounts, diff.connections, diff.orders]) n += part.added.length + part.removed.length + part.changed.length;
   return n;
 }

@@ -3,6 +3,7 @@ import { aggregateHoldings, type AccountPositions } from '../portfolio/index.ts'
 import { replaceAccountHoldings, upsertSecurities, writeHoldings } from '../../actors/portfolio/portfolio-repository.ts';
 import { providerKey, settle, type PortfolioProjection } from '../../actors/portfolio/portfolio-projection.ts';
 import type { LiveState } from './live-state.ts';
+import { orderToRow } from '../trading/order-queries.ts';
 
 /**
  * Makes the user's rows in Postgres equal the rebuilt projection, inside the caller's
@@ -85,4 +86,16 @@ export async function repairUser(tx: Knex.Transaction, rebuilt: PortfolioProject
   const held = new Set(portfolio.holdings.keys());
   const removedHoldings = [...live.comparable.holdings.keys()].filter((key) => !held.has(key));
   await writeHoldings(tx, userId, live.baseCurrency, [...portfolio.holdings.values()], removedHoldings);
+
+  // Orders the fold has are written as it has them (an order names its account by row id, or by
+  // provider key, mapped here). Orders only the live rows have are left: they are reported.
+  const rowIdOf = new Map<string, string>([...live.accountKeys].map(([id, key]) => [key, id]));
+  for (const [key, id] of accountIds) rowIdOf.set(key, id);
+  for (const order of rebuilt.orders.values()) {
+    const accountId = live.accountKeys.has(order.accountId) ? order.accountId : rowIdOf.get(order.accountId);
+    if (!accountId) continue;
+    const row = orderToRow(userId, { ...order, accountId });
+    const { id: _id, user_id: _user, client_order_id: _client, ...changes } = row;
+    await tx('orders').insert(row).onConflict('id').merge(changes);
+  }
 }

@@ -126,13 +126,13 @@ async function main(): Promise<number> {
   }
   reports.sort((a, b) => (a.userId < b.userId ? -1 : 1));
   if (reports.length) {
-    const table = new Table({ head: ['user', 'holdings', 'accounts', 'connections', 'events', 'from', 'repaired'], style: PLAIN });
+    const table = new Table({ head: ['user', 'holdings', 'accounts', 'connections', 'orders', 'events', 'from', 'repaired'], style: PLAIN });
     for (const r of reports) {
-      table.push([r.userId, counts(r.differences, 'holdings'), counts(r.differences, 'accounts'), counts(r.differences, 'connections'), r.eventsReplayed, r.fromSnapshot ? `snapshot ${r.fromSnapshot}` : 'start', r.repaired ? 'yes' : 'no']);
+      table.push([r.userId, counts(r.differences, 'holdings'), counts(r.differences, 'accounts'), counts(r.differences, 'connections'), counts(r.differences, 'orders'), r.eventsReplayed, r.fromSnapshot ? `snapshot ${r.fromSnapshot}` : 'start', r.repaired ? 'yes' : 'no']);
     }
     console.log(table.toString());
     for (const r of reports) {
-      for (const part of ['holdings', 'accounts', 'connections'] as const) {
+      for (const part of ['holdings', 'accounts', 'connections', 'orders'] as const) {
         const d = r.differences[part];
         for (const a of d.added) console.log(`${r.userId} ${part} added ${a.key}: ${JSON.stringify(a.rebuilt)}`);
         for (const x of d.removed) console.log(`${r.userId} ${part} removed ${x.key}: ${JSON.stringify(x.live)}`);

@@ -54,7 +54,7 @@ export async function replayUserState(
           facts: { snaptradeRegisteredAt: live.snaptradeRegisteredAt },
         });
   if (live.tombstoned) rebuilt.projection.deleted = true;
-  const differences = diffPortfolios(live.comparable, comparableProjection(rebuilt.projection, live));
+  const differences = diffPortfolios(live.comparable, comparableProjection(rebuilt.projection, { baseCurrency: live.baseCurrency, fx: live.fx, accountKeys: live.accountKeys }));
   const differed = diffCount(differences) > 0;
   let repaired = false;
   if (differed && options.repairIn && !live.tombstoned) {

@@ -15,6 +15,8 @@ import { eventually, startTestEngine, type TestEngine } from '../support/engine.
  */
 const ADMIN_TOKEN = 'replay-admin-token-0123456789';
 const USERS = ['replay-ann', 'replay-bob', 'replay-cyd'];
+const TRADER = 'replay-dee';
+const EVERYONE = USERS.length + 1;
 const SYMBOLS = ['AAPL', 'MSFT', 'GOOGL', 'AMZN', 'NVDA', 'SPY'];
 let engine: TestEngine;
 
@@ -130,6 +132,18 @@ describe('admin replay after a random history', () => {
         live.set(USERS[0]!, live.get(USERS[0]!)!.filter((id) => !accounts.includes(id)));
       }
     }
+    // A trader with a linked Alpaca account places an order; the fill comes back as a trade update.
+    const alpaca = await control.alpacaCreateAccount({ cash: 10_000 });
+    expect((await engine.api(TRADER, 'POST', '/api/alpaca/accounts', { keyId: alpaca.keyId, secretKey: alpaca.secretKey })).status).toBe(201);
+    await eventually(async () => ((await engine.api<{ accounts: unknown[] }>(TRADER, 'GET', '/api/accounts')).body.accounts.length ? true : undefined), 30_000, 'the trader\'s account');
+    const order = await fetch(`${engine.url}/api/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await engine.token(TRADER)}`, 'content-type': 'application/json', 'idempotency-key': 'replay-order-1' },
+      body: JSON.stringify({ symbol: 'MSFT', side: 'buy', quantity: '1', type: 'market' }),
+    });
+    expect(order.status).toBe(201);
+    const orderId = ((await order.json()) as { id: string }).id;
+    await eventually(async () => ((await engine.api<{ status: string }>(TRADER, 'GET', `/api/orders/${orderId}`)).body.status === 'filled' ? true : undefined), 30_000, 'the order filled');
     for (const user of USERS) {
       const expected = await truth(live.get(user)!);
       await eventually(async () => ((await engineView(user)) === expected ? true : undefined), 60_000, `${user}'s holdings to settle`);
@@ -141,10 +155,10 @@ describe('admin replay after a random history', () => {
     expect((await admin('POST', '/api/admin/replays', { all: true, users: ['x'] })).status).toBe(400);
 
     const clean = await replay({ all: true, dryRun: true });
-    expect(clean.report).toMatchObject({ users: [], matched: USERS.length, differed: 0 });
-    expect(clean.progress).toEqual({ done: USERS.length, total: USERS.length });
-    const fromStart = await replay({ users: USERS, dryRun: true, fromStart: true });
-    expect(fromStart.report).toMatchObject({ users: [], matched: USERS.length, differed: 0 });
+    expect(clean.report).toMatchObject({ users: [], matched: EVERYONE, differed: 0 });
+    expect(clean.progress).toEqual({ done: EVERYONE, total: EVERYONE });
+    const fromStart = await replay({ users: [...USERS, TRADER], dryRun: true, fromStart: true });
+    expect(fromStart.report).toMatchObject({ users: [], matched: EVERYONE, differed: 0 });
 
     // Corrupt one holdings row by hand.
     const db = engine.db.knex;
@@ -179,7 +193,16 @@ describe('admin replay after a random history', () => {
     const fixed = await db('holdings').where({ user_id: USERS[2], security_id: victim.security_id }).first('quantity');
     expect(Number(fixed.quantity)).toBe(Number(victim.quantity));
     const after = await replay({ all: true, dryRun: true });
-    expect(after.report).toMatchObject({ users: [], matched: USERS.length, differed: 0 });
+    expect(after.report).toMatchObject({ users: [], matched: EVERYONE, differed: 0 });
+
+    // The trader's order, changed by hand, is named and repaired too.
+    await db('orders').where({ id: orderId }).update({ status: 'canceled' });
+    const orderDiff = await replay({ users: [TRADER] });
+    expect(orderDiff.report.users[0]).toMatchObject({
+      repaired: true,
+      differences: { orders: { changed: [{ key: orderId, fields: [{ field: 'status', live: 'canceled', rebuilt: 'filled' }] }] } },
+    });
+    expect((await db('orders').where({ id: orderId }).first('status')).status).toBe('filled');
 
     // The same through the CLI: a dry run names the corrupted row (exit 1) and leaves it, a replay
     // repairs it through the engine (exit 1: differences were found), then nothing differs (0).
@@ -194,7 +217,7 @@ describe('admin replay after a random history', () => {
     expect(Number((await db('holdings').where({ user_id: USERS[2], security_id: victim.security_id }).first('quantity')).quantity)).toBe(Number(victim.quantity));
     const cleanCli = await cli('--all', '--dry-run', '--from-start');
     expect(cleanCli.code, cleanCli.stderr).toBe(0);
-    expect(cleanCli.stdout).toMatch(/│ 3\s+│ 3\s+│ 0\s+│ 0/);
+    expect(cleanCli.stdout).toMatch(/│ 4\s+│ 4\s+│ 0\s+│ 0/);
     expect((await cli('--all', '--user', 'x')).code).toBe(2);
   });
 });
