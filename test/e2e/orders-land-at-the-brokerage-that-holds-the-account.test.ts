@@ -137,6 +137,38 @@ describe('orders are routed to the brokerage that holds the account', () => {
     expect((await alpacaOrders()).find((o) => o.clientOrderId === 'e2e-alpaca-limit-1')?.status).toBe('canceled');
   }, 45_000);
 
+  it('follows Alpaca\'s trade updates: a rejection after acceptance, and partial fills', async () => {
+    const control = engine.sandbox.control;
+    await control.alpacaSetTrading({ rejectNext: { count: 1, reason: 'halted (scripted)' } });
+    const rejected = await placeOrder(engine, USER, 'e2e-alpaca-rejected-1', { accountId: alpaca.id, symbol: 'KO', side: 'buy', quantity: '1', type: 'market' });
+    expect(rejected.status, JSON.stringify(rejected.body)).toBe(201);
+    // Accepted by Alpaca; the rejection follows on the trade-update stream (the answer, which waits
+    // for the projection, may already show it).
+    expect(['accepted', 'rejected']).toContain(rejected.body.status);
+    await orderReaches(engine, USER, rejected.body.id, 'rejected');
+
+    await control.setPrices({ symbol: 'KO', price: 60 });
+    await control.alpacaSetTrading({ maxFillQtyPerTick: 1 });
+    try {
+      const partial = await placeOrder(engine, USER, 'e2e-alpaca-partial-1', {
+        accountId: alpaca.id,
+        symbol: 'KO',
+        side: 'buy',
+        quantity: '3',
+        type: 'limit',
+        limitPrice: '70',
+      });
+      expect(partial.status, JSON.stringify(partial.body)).toBe(201);
+      expect((await orderReaches(engine, USER, partial.body.id, 'partially_filled')).filledQuantity).toBe('1');
+      await control.setPrices({ symbol: 'KO', price: 61 });
+      await control.setPrices({ symbol: 'KO', price: 62 });
+      const filled = await orderReaches(engine, USER, partial.body.id, 'filled');
+      expect(filled.filledQuantity).toBe('3');
+    } finally {
+      await control.alpacaSetTrading({ maxFillQtyPerTick: null });
+    }
+  }, 30_000);
+
   it('rests a limit order at SnapTrade, and cancels it there', async () => {
     const limit = await placeOrder(engine, USER, 'e2e-snaptrade-limit-1', {
       accountId: questrade.id,
@@ -158,7 +190,14 @@ describe('orders are routed to the brokerage that holds the account', () => {
     expect(first.body.orders).toHaveLength(2);
     const rest = await engine.api<{ orders: OrderBody[]; nextCursor: string | null }>(USER, 'GET', `/api/orders?limit=10&cursor=${first.body.nextCursor}`);
     const all = [...first.body.orders, ...rest.body.orders].map((o) => o.clientOrderId);
-    expect(all).toEqual(['e2e-snaptrade-limit-1', 'e2e-alpaca-limit-1', 'e2e-alpaca-market-1', 'e2e-snaptrade-market-1']);
+    expect(all).toEqual([
+      'e2e-snaptrade-limit-1',
+      'e2e-alpaca-partial-1',
+      'e2e-alpaca-rejected-1',
+      'e2e-alpaca-limit-1',
+      'e2e-alpaca-market-1',
+      'e2e-snaptrade-market-1',
+    ]);
     expect(rest.body.nextCursor).toBeNull();
     const closed = await engine.api<{ orders: OrderBody[] }>(USER, 'GET', '/api/orders?status=canceled');
     expect(closed.body.orders.map((o) => o.clientOrderId).sort()).toEqual(['e2e-alpaca-limit-1', 'e2e-snaptrade-limit-1']);
