@@ -8,7 +8,7 @@ import { createContext } from '../runtime/context.ts';
 import { createStreamProducer } from '../../streams/producer.ts';
 import { diffCount, type PortfolioDiff } from './portfolio-diff.ts';
 import { readReport, runReplay } from './replay-jobs.ts';
-import { dryRunUser, type UserReplayReport } from './user-replay.ts';
+import { dryRunUsers, type UserReplayReport } from './user-replay.ts';
 
 /**
  * `npm run replay -- --user <id> [--user <id>...] | --all [--dry-run] [--from-start]`
@@ -91,18 +91,12 @@ async function main(): Promise<number> {
   try {
     if (dryRun) {
       reports = [];
-      let next = 0;
       let done = 0;
-      const worker = async () => {
-        while (next < users.length) {
-          const user = users[next++]!;
-          const report = await dryRunUser(ctx.db, ctx.redis, ctx.keys, config.PARTITION_COUNT, user, fromStart);
-          if (report.differed) reports.push(report);
-          done++;
-          bar.update(done, { rate: rate(done) });
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(8, users.length) }, worker));
+      await dryRunUsers(ctx.db, ctx.redis, ctx.keys, config.PARTITION_COUNT, users, fromStart, (report) => {
+        if (report.differed) reports.push(report);
+        done++;
+        bar.update(done, { rate: rate(done) });
+      });
       summary = { matched: users.length - reports.length, differed: reports.length, repaired: 0 };
     } else {
       const replayId = randomUUID();

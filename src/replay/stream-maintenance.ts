@@ -8,6 +8,7 @@ import {
   settle,
   toSnapshot,
   type PortfolioProjection,
+  type ProjectionFacts,
 } from '../../actors/portfolio/portfolio-projection.ts';
 import { decodeEnvelope, ENVELOPE_FIELD } from '../../streams/envelope.ts';
 import { CONSUMER_GROUP, type StreamKeys } from '../../streams/keys.ts';
@@ -105,6 +106,7 @@ export async function foldUsers(
   partition: number,
   limits: ReadonlyMap<string, string>,
   refs: ReadonlyMap<string, SnapshotRef>,
+  factsOf: (user: string) => ProjectionFacts = () => ({}),
 ): Promise<Map<string, PortfolioProjection>> {
   const states = new Map<string, PortfolioProjection>();
   let start: string | null = null;
@@ -133,7 +135,7 @@ export async function foldUsers(
       if (state.lastStreamId && compareStreamIds(id, state.lastStreamId) <= 0) continue;
       if (compareStreamIds(id, limits.get(head.user)!) > 0) continue;
       try {
-        project(state, decodeEnvelope(raw), id);
+        project(state, decodeEnvelope(raw), id, factsOf(head.user));
       } catch {
         // A poison event: the live actor parked it, the fold passes it too.
       }

@@ -3,8 +3,12 @@ import type { Knex } from '../db/knex.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import { emptyProjection } from '../../actors/portfolio/portfolio-projection.ts';
 import { comparableProjection, diffCount, diffPortfolios, type PortfolioDiff } from './portfolio-diff.ts';
-import { loadLiveState } from './live-state.ts';
-import { rebuildUser, type SkippedEvent } from './rebuild-user.ts';
+import { loadLiveState, type LiveState } from './live-state.ts';
+import { rebuildUser, ReplayUnavailableError, type SkippedEvent } from './rebuild-user.ts';
+import { foldUsers } from './stream-maintenance.ts';
+import { partitionOf } from '../../streams/partition.ts';
+import { compareStreamIds } from '../../streams/stream-id.ts';
+import { allSnapshotRefs, trimmedBelowKey, type SnapshotRef } from '../../streams/snapshots.ts';
 import { repairUser } from './repair.ts';
 
 /** What a replay found for one user (the `report.users[]` items of the admin API). */
@@ -93,4 +97,64 @@ export async function dryRunUser(
     },
     { isolationLevel: 'repeatable read', readOnly: true },
   );
+}
+
+/**
+ * Dry runs of many users, a partition at a time: per partition one repeatable-read snapshot of
+ * the users' checkpoints and rows, and one pass over the stream folding all of them (from their
+ * snapshots, or the start), each up to their checkpoint. `onUser` gets every report.
+ */
+export async function dryRunUsers(
+  db: Knex,
+  redis: Redis,
+  keys: StreamKeys,
+  partitionCount: number,
+  users: readonly string[],
+  fromStart: boolean,
+  onUser: (report: UserReplayReport) => void,
+): Promise<void> {
+  const byPartition = new Map<number, string[]>();
+  for (const user of users) {
+    const p = partitionOf(user, partitionCount);
+    byPartition.set(p, [...(byPartition.get(p) ?? []), user]);
+  }
+  for (const [partition, members] of byPartition) {
+    if (fromStart && (await redis.get(trimmedBelowKey(keys, partition)))) {
+      throw new ReplayUnavailableError(`partition ${partition} was trimmed: its start is gone, replay from the latest snapshot instead`);
+    }
+    await db.transaction(
+      async (tx) => {
+        const rows = (await tx('actor_checkpoints').whereIn('user_id', members).select('user_id', 'last_stream_id')) as { user_id: string; last_stream_id: string }[];
+        const limits = new Map(rows.map((r) => [r.user_id, r.last_stream_id]));
+        const lives = new Map<string, LiveState>();
+        for (const user of members) lives.set(user, await loadLiveState(tx, user));
+        const refs = new Map<string, SnapshotRef>();
+        if (!fromStart) {
+          for (const [user, ref] of await allSnapshotRefs(redis, keys, partition)) {
+            const limit = limits.get(user);
+            if (limit && (ref.covers === null || compareStreamIds(ref.covers, limit) <= 0)) refs.set(user, ref);
+          }
+        }
+        for (const [user, live] of lives) if (live.tombstoned) limits.delete(user);
+        const states = await foldUsers(redis, keys, partition, limits, refs, (user) => ({ snaptradeRegisteredAt: lives.get(user)?.snaptradeRegisteredAt ?? null }));
+        for (const user of members) {
+          const live = lives.get(user)!;
+          const projection = states.get(user) ?? emptyProjection(user);
+          if (live.tombstoned) projection.deleted = true;
+          const differences = diffPortfolios(live.comparable, comparableProjection(projection, { baseCurrency: live.baseCurrency, fx: live.fx, accountKeys: live.accountKeys }));
+          onUser({
+            userId: user,
+            differences,
+            differed: diffCount(differences) > 0,
+            repaired: false,
+            eventsReplayed: projection.eventsFolded,
+            fromSnapshot: refs.get(user)?.id ?? null,
+            upTo: limits.get(user) ?? null,
+            skipped: [],
+          });
+        }
+      },
+      { isolationLevel: 'repeatable read', readOnly: true },
+    );
+  }
 }
