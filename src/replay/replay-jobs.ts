@@ -147,6 +147,8 @@ export interface ReplayWorkerOptions {
   pollMs: number;
   /** The job fails when no user's report arrives for this long (no worker owns their partition?). */
   stallTimeoutMs: number;
+  /** BullMQ's job lock and stalled-job check: a job whose process died runs again after about this long (default 30 s). */
+  lockDurationMs?: number;
 }
 
 export function replayEnvelope(userId: string, partitionCount: number, payload: AdminReplayPayload): Envelope<AdminReplayPayload> {
@@ -207,6 +209,7 @@ export class ReplayWorker {
       connection: { url: options.redisUrl, maxRetriesPerRequest: null, connectionName: 'foliostream-replay-worker' },
       prefix: options.prefix,
       concurrency: 1,
+      ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs } : {}),
     });
     this.worker.on('error', (err) => options.log.warn({ err }, 'replay worker error'));
   }
@@ -235,7 +238,8 @@ export class ReplayWorker {
     return summary;
   }
 
-  async close(): Promise<void> {
-    await this.worker.close();
+  /** `force`: without waiting for the running job (it stays locked until its lock expires). */
+  async close(force = false): Promise<void> {
+    await this.worker.close(force);
   }
 }
