@@ -87,7 +87,8 @@ export async function startLocalRedis(options: {
     (child.stderr as unknown as { unref?: () => void }).unref?.();
 
     const url = `redis://127.0.0.1:${port}`;
-    const ready = await waitForRedis(url, () => exited, 10_000);
+    // Generous: a loaded machine (CI running suites side by side) can take seconds to answer PING.
+    const ready = await waitForRedis(url, () => exited, 30_000);
     if (!ready) {
       if (child.pid) await terminate(child.pid);
       if (attempt < 3 && options.port === undefined && /Address already in use/i.test(output)) continue;
