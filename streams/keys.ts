@@ -27,6 +27,12 @@ export interface StreamKeys {
   /** Last price per security (hash). */
   lastPrices(): string;
   /**
+   * Previous session's close per security (hash, JSON `{c, t}`), written by the market role from
+   * Alpaca snapshots; `previousClosesVersion()` counts its rewrites so readers reload on change.
+   */
+  previousCloses(): string;
+  previousClosesVersion(): string;
+  /**
    * Symbol collector, one hash tag (`{symbols}`) for all three keys so its Lua script is
    * cluster-safe: the securities one user holds (set), as the collector last stored them.
    */
@@ -56,6 +62,8 @@ export function streamKeys(namespace = 'fs'): StreamKeys {
     workers: () => `${namespace}:workers`,
     priceStream: (shard) => `${namespace}:{prices${shard}}:ticks`,
     lastPrices: () => `${namespace}:prices:last`,
+    previousCloses: () => `${namespace}:prices:prevclose`,
+    previousClosesVersion: () => `${namespace}:prices:prevclose:version`,
     userSymbols: (userId) => `${namespace}:{symbols}:user:${userId}`,
     symbolHolders: () => `${namespace}:{symbols}:holders`,
     symbolChanges: () => `${namespace}:{symbols}:changes`,

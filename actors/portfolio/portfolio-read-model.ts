@@ -28,7 +28,7 @@ export async function readPortfolio(db: Knex, redis: Redis, keys: StreamKeys, us
   }
   const prices = await readLastPrices(redis, keys, [...tickers.keys()]);
   for (const [ticker, price] of prices) {
-    applyQuote(state, tickers.get(ticker)!, quoteAt(price.price, price.at));
+    applyQuote(state, tickers.get(ticker)!, quoteAt(price.price, price.at, price.previousClose));
   }
   const connections = await db('brokerage_connections').where({ user_id: userId }).select('id', 'status');
   const connectionStatus = new Map(connections.map((c) => [c.id as string, c.status as string]));

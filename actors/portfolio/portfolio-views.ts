@@ -1,4 +1,5 @@
-import type { Holding, HoldingPriceText, PortfolioTotals } from '../../src/portfolio/index.ts';
+import { dayChangeMissing, type Holding, type HoldingPriceText, type PortfolioTotals } from '../../src/portfolio/index.ts';
+import { alpacaTicker } from './us-listings.ts';
 import type { HoldingRepricing, HoldingView, PortfolioTotals as TotalsView } from '../../src/realtime/events.ts';
 
 /** The wire view of a holding (socket.io and `GET /api/portfolio` share it). */
@@ -11,11 +12,15 @@ export function holdingView(h: Holding): HoldingView {
     quantity: h.quantity,
     price: h.price,
     priceAsOf: h.priceAsOf,
+    priceSource: h.priceSource === null ? null : h.priceSource === 'quote' ? 'market' : 'brokerage',
+    // No live feed (the market role subscribes US listings only): the price is the brokerage's.
+    priceStale: h.price !== null && alpacaTicker(h) === undefined,
     marketValue: h.marketValue,
     marketValueBase: h.base.marketValue,
     costBasis: h.costBasis,
     unrealizedPl: h.unrealizedPnl,
     dayChange: h.dayChange,
+    dayChangeMissing: dayChangeMissing(h),
     positionsAsOf: h.positionsAsOf || null,
     accounts: h.accounts.map((a) => ({
       accountId: a.accountId,
@@ -36,6 +41,7 @@ export function repricingView(t: HoldingPriceText): HoldingRepricing {
     marketValueBase: t.baseMarketValue,
     unrealizedPl: t.unrealizedPnl,
     dayChange: t.dayChange,
+    dayChangeMissing: t.dayChangeMissing,
     accountValues: t.accountMarketValues,
   };
 }
@@ -49,5 +55,7 @@ export function totalsView(t: PortfolioTotals): TotalsView {
     costBasis: t.costBasis,
     unrealizedPl: t.unrealizedPnl,
     dayChange: t.dayChange,
+    holdingsCount: t.holdingsCount,
+    dayChangeHoldings: t.holdingsCount - t.holdingsWithoutDayChange,
   };
 }

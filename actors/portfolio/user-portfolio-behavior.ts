@@ -88,7 +88,7 @@ export interface UserPortfolioBehaviorDeps {
   sync: SyncRequests;
   notifier?: PortfolioNotifier;
   /** Latest market prices by ticker: a loaded portfolio starts valued like the read model. */
-  lastPrices?: (tickers: readonly string[]) => Promise<ReadonlyMap<string, { price: number; at: number }>>;
+  lastPrices?: (tickers: readonly string[]) => Promise<ReadonlyMap<string, { price: number; at: number; previousClose?: number }>>;
   /** This worker's ticker -> active users index, kept current on load and commit. */
   holders?: TickerHolders;
   /** Runs `admin.replay` events (rebuild, diff, repair in the commit); without it they are no-ops. */
@@ -123,7 +123,7 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     if (this.deps.lastPrices && tickers.size) {
       const prices = await this.deps.lastPrices([...tickers.keys()]);
       for (const [ticker, price] of prices) {
-        applyQuote(loaded.portfolio, tickers.get(ticker)!, quoteAt(price.price, price.at));
+        applyQuote(loaded.portfolio, tickers.get(ticker)!, quoteAt(price.price, price.at, price.previousClose));
       }
     }
     this.deps.holders?.set(userId, tickers.keys());

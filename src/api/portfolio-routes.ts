@@ -7,7 +7,12 @@ import type { UserTokenVerifier } from '../auth/user-tokens.ts';
 import type { Knex } from '../db/knex.ts';
 import { listAccounts } from './accounts-query.ts';
 import { userHandler } from './async-handler.ts';
-import type { AccountsResponse, PortfolioResponse } from './schemas.ts';
+import { historyQuery, type AccountsResponse, type HistoryResponse, type PortfolioResponse } from './schemas.ts';
+import { z } from 'zod';
+import { ApiError } from '../http/errors.ts';
+import { HISTORY_INTERVALS } from '../history/history-range.ts';
+import { pointUpdate } from '../history/intraday-recorder.ts';
+import { readHistory } from '../history/value-history-store.ts';
 
 export interface PortfolioRoutesDeps {
   db: Knex;
@@ -20,6 +25,7 @@ export interface PortfolioRoutesDeps {
  * `GET /api/portfolio`: aggregated holdings with per-account breakdown, totals in the base
  * currency, and the freshness of each number (`positionsAsOf`, `priceAsOf`, `completeness`).
  * The answers' shapes are `portfolioResponse` and `accountsResponse` (`schemas.ts`).
+ * `GET /api/portfolio/history?range=`: the value history (src/history/) and today's moving point.
  * `GET /api/accounts`: accounts with their connection's status and cash.
  */
 export function portfolioRouter(deps: PortfolioRoutesDeps): Router {
@@ -38,6 +44,20 @@ export function portfolioRouter(deps: PortfolioRoutesDeps): Router {
           cashLinesMissingFx: totals.cashLinesMissingFx,
         },
       };
+      res.json(body);
+    }),
+  );
+  router.get(
+    '/portfolio/history',
+    userHandler(async (req, res) => {
+      const query = historyQuery.safeParse(req.query);
+      if (!query.success) throw new ApiError('FS_VALIDATION', z.prettifyError(query.error));
+      const now = new Date();
+      const { snapshot, totals } = await readPortfolio(deps.db, deps.redis, deps.keys, req.userId);
+      const range = query.data.range;
+      const points = await readHistory(deps.db, req.userId, range, snapshot.baseCurrency, now);
+      const { baseCurrency: _currency, ...live } = pointUpdate(now, totals);
+      const body: HistoryResponse = { range, baseCurrency: snapshot.baseCurrency, interval: HISTORY_INTERVALS[range], points, live };
       res.json(body);
     }),
   );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HISTORY_RANGES } from '../history/history-range.ts';
 import { ERRORS, type ErrorBody, type ErrorCode } from '../http/errors.ts';
 import type { AccountSummary, ConnectionState, HoldingView, PortfolioTotals as TotalsView } from '../realtime/events.ts';
 
@@ -157,7 +158,12 @@ const totals = z
     invested: decimal.nullable(),
     costBasis: decimal.nullable(),
     unrealizedPl: decimal.nullable(),
-    dayChange: decimal.nullable(),
+    dayChange: decimal.nullable().describe('Sum of the day change of the `dayChangeHoldings` holdings that have one.'),
+    holdingsCount: z.int().min(0),
+    dayChangeHoldings: z
+      .int()
+      .min(0)
+      .describe('Holdings counted in `dayChange`; each other holding says why in `dayChangeMissing`.'),
   })
   .register(responseSchemas, { id: 'PortfolioTotals', description: 'In the base currency; null when unknown (a missing FX rate).' });
 
@@ -169,12 +175,21 @@ const holding = z
     currency: currency.describe("The security's trading currency (`price`, `marketValue` and `costBasis` are in it)."),
     quantity: decimal,
     price: decimal.nullable(),
-    priceAsOf: timestamp.nullable(),
+    priceAsOf: timestamp.nullable().describe('When `price` was traded (market) or reported (brokerage).'),
+    priceSource: z
+      .enum(['market', 'brokerage'])
+      .nullable()
+      .describe('`market`: the live market-data feed; `brokerage`: the last price the brokerage reported with the positions.'),
+    priceStale: z.boolean().describe('No live feed for this security (not a US listing): the price is the brokerage\'s last report, as of `priceAsOf`.'),
     marketValue: decimal.nullable(),
     marketValueBase: decimal.nullable().describe('Market value in the base currency (null without an FX rate).'),
     costBasis: decimal.nullable(),
     unrealizedPl: decimal.nullable(),
     dayChange: decimal.nullable(),
+    dayChangeMissing: z
+      .enum(['no-price', 'no-previous-close', 'no-fx-rate'])
+      .nullable()
+      .describe('Why the holding has no day change (in the base currency), so the totals leave it out; null when it has one.'),
     positionsAsOf: timestamp.nullable().describe('When the positions behind this holding were last synced.'),
     accounts: z.array(
       z.object({ accountId: z.string(), institution: z.string(), quantity: decimal, marketValue: decimal.nullable() }),
@@ -210,6 +225,36 @@ export const portfolioResponse = z
   })
   .register(responseSchemas, { id: 'Portfolio' });
 export type PortfolioResponse = z.infer<typeof portfolioResponse>;
+
+const historyPoint = z
+  .object({
+    at: timestamp.describe('When the value was taken (intraday: the minute; a daily close: when the job valued it).'),
+    day: z.iso.date().optional().describe('The New York market day of a daily close.'),
+    totalValue: decimal,
+    invested: decimal,
+    cash: decimal,
+    costBasis: decimal.nullable(),
+    unrealizedPl: decimal.nullable(),
+    dayChange: decimal.nullable(),
+  })
+  .register(responseSchemas, { id: 'HistoryPoint' });
+
+export const historyQuery = z
+  .object({
+    range: z.enum(HISTORY_RANGES).default('1M').describe('1D and 1W: intraday points (1W: one per 30 minutes); longer ranges: daily closes.'),
+  })
+  .strict();
+
+export const historyResponse = z
+  .object({
+    range: z.enum(HISTORY_RANGES),
+    baseCurrency: currency,
+    interval: z.enum(['minute', '30 minutes', 'day']),
+    points: z.array(historyPoint).describe('Oldest first; values in `baseCurrency` (points taken in another base currency are left out).'),
+    live: historyPoint.describe("Today's moving point: the portfolio valued now with the last prices."),
+  })
+  .register(responseSchemas, { id: 'PortfolioHistory' });
+export type HistoryResponse = z.infer<typeof historyResponse>;
 
 export const accountView = z
   .object({

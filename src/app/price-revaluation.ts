@@ -9,6 +9,7 @@ import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
 import type { HoldingRepricing } from '../realtime/events.ts';
 import type { PresenceView } from '../realtime/presence.ts';
 import { readLastPrices } from '../market/price-reader.ts';
+import { PreviousCloseBook } from '../market/previous-closes.ts';
 import type { AppContext } from '../runtime/context.ts';
 
 /**
@@ -79,6 +80,8 @@ export function startPriceRevaluation(
   const revalue = mode === 'naive' ? revalueNaive : revalueIncremental;
   const stats: Omit<PriceRevaluationStats, 'indexedUsers'> = { ticks: 0, revaluations: 0, batches: 0, lastEntryMs: 0 };
   const presence = options.presence;
+  // The previous close each tick's quote carries (the day change), reloaded when the market role rewrites them.
+  const closes = new PreviousCloseBook(ctx.redis, ctx.keys);
   const onBatch = (batch: StoredPriceTick[]) => {
     stats.ticks += batch.length;
     stats.batches += 1;
@@ -97,7 +100,7 @@ export function startPriceRevaluation(
       let quoted: QuotedTick | undefined;
       for (const userId of users) {
         if (presence && !presence.isWatched(userId)) continue;
-        quoted ??= quotedTick(tick);
+        quoted ??= quotedTick(tick, closes);
         const pending = perUser.get(userId);
         if (pending) pending.push(quoted);
         else perUser.set(userId, [quoted]);
@@ -118,7 +121,7 @@ export function startPriceRevaluation(
     const tickers = holders.tickersOf(userId);
     if (tickers.length === 0) return;
     const prices = await readLastPrices(ctx.redis, ctx.keys, tickers);
-    const ticks = [...prices].map(([symbol, p]) => quotedTick({ symbol, price: p.price, at: p.at }));
+    const ticks = [...prices].map(([symbol, p]) => ({ symbol, quote: quoteAt(p.price, p.at, p.previousClose) }));
     runtime.tell(userId, (state) => {
       const repriced = revalue(state, ticks);
       if (repriced.length) coalescer.push(userId, { totals: totalsView(liveTotals(state.portfolio)), repriced });
@@ -153,6 +156,18 @@ export function startPriceRevaluation(
     };
     poll();
   }
+  let closesTimer: NodeJS.Timeout | undefined;
+  const refreshCloses = () => {
+    closes
+      .refresh()
+      .catch((err: unknown) => ctx.log.warn({ err }, 'reading previous closes failed'))
+      .finally(() => {
+        if (stopped) return;
+        closesTimer = setTimeout(refreshCloses, options.presencePollMs ?? 1_000);
+        closesTimer.unref();
+      });
+  };
+  refreshCloses();
   const follower = followPrices(ctx.redis, ctx.keys, { shards: ctx.config.PRICE_SHARDS, ...(options.fromIds ? { fromIds: options.fromIds } : {}) }, onBatch);
   follower.done.catch((err: unknown) => ctx.log.error({ err }, 'price revaluation stopped'));
   return {
@@ -160,6 +175,7 @@ export function startPriceRevaluation(
     stop: async () => {
       stopped = true;
       clearTimeout(presenceTimer);
+      clearTimeout(closesTimer);
       await follower.stop();
     },
   };
@@ -170,8 +186,8 @@ interface QuotedTick {
   quote: PriceQuote;
 }
 
-function quotedTick(tick: Pick<StoredPriceTick, 'symbol' | 'price' | 'at'>): QuotedTick {
-  return { symbol: tick.symbol, quote: quoteAt(tick.price, tick.at) };
+function quotedTick(tick: Pick<StoredPriceTick, 'symbol' | 'price' | 'at'>, closes: PreviousCloseBook): QuotedTick {
+  return { symbol: tick.symbol, quote: quoteAt(tick.price, tick.at, closes.get(tick.symbol)) };
 }
 
 function revalueIncremental(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingRepricing[] {

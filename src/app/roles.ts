@@ -3,6 +3,8 @@ import { Redis } from 'ioredis';
 import { UserPortfolioBehavior, type UserPortfolioState } from '../../actors/portfolio/user-portfolio-behavior.ts';
 import { TickerHolders } from '../../actors/portfolio/ticker-holders.ts';
 import { readLastPrices } from '../market/price-reader.ts';
+import { HistoryJobs } from '../history/daily-close-jobs.ts';
+import { startIntradayRecorder } from '../history/intraday-recorder.ts';
 import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
 import { startWorkerRuntime, type WorkerRuntime } from '../../actors/worker-runtime.ts';
 import { createStreamProducer } from '../../streams/producer.ts';
@@ -221,6 +223,30 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
       const runtime = worker;
       runtimeRef.current = runtime;
       stops.push(() => runtime.stop());
+      // Value history: intraday points of the watched users here, and the daily-close jobs.
+      const intraday = startIntradayRecorder({
+        db: ctx.db,
+        runtime,
+        presence,
+        push: (userId, point) => emitter.historyPoint(userId, point),
+        everyMs: config.HISTORY_INTRADAY_EVERY_MS,
+        log: ctx.log.child({ module: 'history' }),
+      });
+      stops.push(async () => intraday.stop());
+      const history = new HistoryJobs({
+        redisUrl: connections.redisUrl,
+        prefix: bullPrefix,
+        db: ctx.db,
+        redis: ctx.redis,
+        keys: ctx.keys,
+        log: ctx.log.child({ module: 'history' }),
+        chunkUsers: config.HISTORY_CHUNK_USERS,
+        chunkSpacingMs: config.HISTORY_CHUNK_SPACING_MS,
+        intradayRetentionDays: config.HISTORY_INTRADAY_RETENTION_DAYS,
+      });
+      history.startWorker();
+      stops.push(() => history.close());
+      await history.installSchedule(config.HISTORY_DAILY_CLOSE_CRON);
       ctx.log.info({ workerId: worker.workerId }, 'worker role started');
     }
 

@@ -395,7 +395,33 @@ export const variables = {
   MARKET_REST_CHUNK_SIZE: {
     schema: positiveInt.max(1000),
     default: '100',
-    description: 'Symbols per Alpaca latest-trades REST request when the market role refetches prices after a (re)connect.',
+    description:
+      'Symbols per Alpaca REST request when the market role refetches latest trades (after a (re)connect) and previous closes (snapshots, at start and at each session open).',
+  },
+  HISTORY_DAILY_CLOSE_CRON: {
+    schema: z.string().regex(/^\S+( \S+){4}$/, 'a five-field cron pattern'),
+    default: '30 21 * * 1-5',
+    description: "When the daily-close job runs (cron, UTC): each user's value for the New York market day, in `portfolio_daily_closes`.",
+  },
+  HISTORY_INTRADAY_EVERY_MS: {
+    schema: z.coerce.number().int().min(1_000).max(3_600_000),
+    default: '60000',
+    description: "How often each worker writes an intraday value point for every watched user whose actor it runs (and pushes it as `portfolio:history`).",
+  },
+  HISTORY_INTRADAY_RETENTION_DAYS: {
+    schema: z.coerce.number().int().min(1).max(90),
+    default: '8',
+    description: 'Intraday value points are kept this many days (thinned to one per 15 minutes after the first day) by the daily-close job.',
+  },
+  HISTORY_CHUNK_USERS: {
+    schema: positiveInt.max(10_000),
+    default: '200',
+    description: 'Users valued per daily-close chunk job.',
+  },
+  HISTORY_CHUNK_SPACING_MS: {
+    schema: z.coerce.number().int().min(0).max(600_000),
+    default: '2000',
+    description: 'Delay between consecutive daily-close chunk jobs, so the day\'s valuations spread over time (10,000 users: 50 chunks over 100 s).',
   },
   MARKET_RECONNECT_MAX_MS: {
     schema: z.coerce.number().int().min(100).max(600_000),

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import { adminUserId, replayId, requestSchemas, responseSchemas } from '../api/schemas.ts';
+import { adminUserId, historyQuery, replayId, requestSchemas, responseSchemas } from '../api/schemas.ts';
 import { deadLetterParams, deadLettersQuery, userStreamQuery } from '../api/admin-stream-schemas.ts';
 import { idempotencyKey } from '../api/schemas.ts';
 import { ORDER_STATUSES } from '../trading/order-types.ts';
@@ -204,6 +204,19 @@ function routes(options: OpenApiOptions): Route[] {
       credentials: 'user',
       responses: { 200: json(ref('Portfolio'), 'The portfolio, valued with the last prices.') },
       errors: [...GUARDED, 'FS_UNAUTHENTICATED'],
+    },
+    {
+      method: 'get',
+      path: '/api/portfolio/history',
+      operationId: 'getPortfolioHistory',
+      tag: 'Portfolio',
+      summary: 'Value history over a range',
+      description:
+        'The total value (and its parts) over time in the base currency: intraday points for `1D` (one a minute, taken while the user is watched) and `1W` (one per 30 minutes), daily closes (written once a market day for every user) for the longer ranges, plus `live`, the portfolio valued now. The socket.io `portfolio:history` event pushes each new intraday point.',
+      credentials: 'user',
+      parameters: parametersOf(historyQuery, 'query'),
+      responses: { 200: json(ref('PortfolioHistory'), 'The points of the range, oldest first.') },
+      errors: [...GUARDED, 'FS_VALIDATION', 'FS_UNAUTHENTICATED'],
     },
     {
       method: 'get',

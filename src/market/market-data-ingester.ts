@@ -3,6 +3,7 @@ import type { streaming } from '@alpacahq/alpaca-trade-api';
 import type { Logger } from '../logging/logger.ts';
 import { createAlpacaClient, type AlpacaClient } from '../providers/alpaca/client.ts';
 import type { AppContext } from '../runtime/context.ts';
+import { createPreviousCloseFetcher, everySessionOpen } from './previous-closes.ts';
 import { createLatestTradesFetcher } from './latest-trades.ts';
 import { marketMetrics } from './market-metrics.ts';
 import { createPriceWriter } from './price-writer.ts';
@@ -24,6 +25,8 @@ import { loadSymbolSnapshot, parseSymbolChange } from './symbol-changes.ts';
  * - After every connect and authentication, the latest trade of every subscribed security is
  *   fetched over REST and written as a tick with `source: rest`: the stream does not backfill
  *   what happened while it was down. Newly held securities are fetched the same way.
+ * - Previous closes (previous-closes.ts): Alpaca snapshots' previous daily bar of every held
+ *   security at start, of each newly held one, and of all of them at each session's open.
  * - Staleness per security (time since its last tick) is tracked and exported as metrics.
  */
 
@@ -168,6 +171,22 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
     },
   });
 
+  const previousCloses = createPreviousCloseFetcher({
+    client,
+    redis: ctx.redis,
+    keys: ctx.keys,
+    feed: config.ALPACA_FEED === 'test' ? undefined : config.ALPACA_FEED,
+    chunkSize: options.restChunkSize ?? config.MARKET_REST_CHUNK_SIZE,
+    log,
+  });
+  const fetchPreviousCloses = (symbols: string[]) => {
+    if (stopped || symbols.length === 0) return Promise.resolve(0);
+    return previousCloses.fetch(symbols).catch((err: unknown) => {
+      log.warn({ err, symbols: symbols.length }, 'storing previous closes failed');
+      return 0;
+    });
+  };
+
   const refetch = (symbols: string[], all: boolean) => {
     if (stopped || symbols.length === 0) return;
     restRefetches++;
@@ -257,7 +276,10 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
     }
     metrics.subscribedSymbols(subscribed.size);
     if (removed.length > 0 || added.length > 0) log.info({ added: added.length, removed: removed.length, subscribed: subscribed.size }, 'market-data subscription changed');
-    if (fetchNew) refetch(added, false);
+    if (fetchNew) {
+      refetch(added, false);
+      void fetchPreviousCloses(added);
+    }
   };
 
   const loadSnapshot = async (redis: Redis) => {
@@ -272,6 +294,9 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
   await loadSnapshot(ctx.redis);
   reconcile(false); // the first authentication refetches everything
   stream.connect();
+  // Previous closes of everything held now, then of everything subscribed at each session's open.
+  void fetchPreviousCloses([...subscribed]);
+  const sessionOpens = everySessionOpen(client, () => fetchPreviousCloses([...subscribed]), { log });
 
   const blocking = ctx.redis.duplicate({ connectionName: `foliostream-market-changes:${ctx.keys.namespace}` });
   blocking.on('error', (err) => log.debug({ err }, 'symbol-changes connection error'));
@@ -335,6 +360,8 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
       clearTimeout(authRetryTimer);
       blocking.disconnect();
       await following;
+      sessionOpens.stop();
+      previousCloses.close();
       fetcher.close();
       stream.disconnect();
       const left = await writer.close();

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { StreamKeys } from '../../streams/keys.ts';
+import { decodePreviousClose } from './previous-closes.ts';
 import { decodeLastPrice, decodeTickFields, type LastPrice, type StoredPriceTick } from './price-tick.ts';
 
 /**
@@ -7,15 +8,28 @@ import { decodeLastPrice, decodeTickFields, type LastPrice, type StoredPriceTick
  * last prices by symbol, and a tail over every price stream.
  */
 
-/** The last price of each given security that has one. */
-export async function readLastPrices(redis: Redis, keys: StreamKeys, symbols: readonly string[]): Promise<Map<string, LastPrice>> {
-  const prices = new Map<string, LastPrice>();
+/** A last price with the security's previous close, when the market role has stored one. */
+export interface LastPriceWithClose extends LastPrice {
+  previousClose?: number;
+}
+
+/** The last price (and previous close) of each given security that has a last price. */
+export async function readLastPrices(redis: Redis, keys: StreamKeys, symbols: readonly string[]): Promise<Map<string, LastPriceWithClose>> {
+  const prices = new Map<string, LastPriceWithClose>();
   if (symbols.length === 0) return prices;
-  const values = await redis.hmget(keys.lastPrices(), ...symbols);
+  const replies = (await redis.pipeline().hmget(keys.lastPrices(), ...symbols).hmget(keys.previousCloses(), ...symbols).exec()) ?? [];
+  const [lastError, values] = replies[0] ?? [new Error('no reply')];
+  if (lastError) throw lastError;
+  const [closeError, closes] = replies[1] ?? [new Error('no reply')];
+  if (closeError) throw closeError;
   symbols.forEach((symbol, i) => {
-    const json = values[i];
-    const price = json ? decodeLastPrice(json) : undefined;
-    if (price) prices.set(symbol, price);
+    const json = (values as Array<string | null>)[i];
+    const price: LastPriceWithClose | undefined = json ? decodeLastPrice(json) : undefined;
+    if (!price) return;
+    const close = (closes as Array<string | null>)[i];
+    const previous = close ? decodePreviousClose(close) : undefined;
+    if (previous) price.previousClose = previous.close;
+    prices.set(symbol, price);
   });
   return prices;
 }

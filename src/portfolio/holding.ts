@@ -298,3 +298,14 @@ export function computeHolding(
     missingFxRate,
   };
 }
+
+/** Why a holding has no day change in the base currency (what the totals count it out for). */
+export type DayChangeMissing = 'no-price' | 'no-previous-close' | 'no-fx-rate';
+
+/** `null` when the holding's day change is known in the base currency. */
+export function dayChangeMissing(holding: Pick<Holding, 'price' | 'dayChange' | 'base'>): DayChangeMissing | null {
+  if (holding.price === null) return 'no-price';
+  if (holding.dayChange === null) return 'no-previous-close';
+  if (holding.base.dayChange === null) return 'no-fx-rate';
+  return null;
+}

@@ -32,7 +32,8 @@ export {
   type FxTable,
 } from './currency.ts';
 export { canonical, dec, formatMoney, str, toFixedPlaces, type Decimal, type DecimalString } from './decimal.ts';
-export type { Holding, HoldingAccountShare, HoldingBaseValues, PriceQuote } from './holding.ts';
+export type { DayChangeMissing, Holding, HoldingAccountShare, HoldingBaseValues, PriceQuote } from './holding.ts';
+export { dayChangeMissing } from './holding.ts';
 export { normalizeAlpacaAccount, normalizeAlpacaBalances, normalizeAlpacaPositions } from './normalize-alpaca.ts';
 export { normalizeSnapTradeAccount, normalizeSnapTradeBalances, normalizeSnapTradePositions } from './normalize-snaptrade.ts';
 export type { NormalizedAccountData, NormalizedBalance, NormalizedPosition } from './normalized.ts';

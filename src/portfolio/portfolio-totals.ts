@@ -49,12 +49,17 @@ export interface TotalsDelta {
   dayChange: DecimalString;
   holdingsCount: number;
   unpricedHoldings: number;
+  /**
+   * Holdings without a day change in the base currency (no price, no previous close, or no FX
+   * rate): `dayChange` covers `holdingsCount - holdingsWithoutDayChange` holdings.
+   */
+  holdingsWithoutDayChange: number;
   holdingsMissingFx: number;
   cashLinesMissingFx: number;
 }
 
 const SUMMED = ['investedValue', 'cash', 'cashEquivalentValue', 'costBasis', 'unrealizedPnl', 'dayChange'] as const;
-const COUNTED = ['holdingsCount', 'unpricedHoldings', 'holdingsMissingFx', 'cashLinesMissingFx'] as const;
+const COUNTED = ['holdingsCount', 'unpricedHoldings', 'holdingsWithoutDayChange', 'holdingsMissingFx', 'cashLinesMissingFx'] as const;
 
 export const ZERO_DELTA: TotalsDelta = {
   investedValue: '0',
@@ -65,6 +70,7 @@ export const ZERO_DELTA: TotalsDelta = {
   dayChange: '0',
   holdingsCount: 0,
   unpricedHoldings: 0,
+  holdingsWithoutDayChange: 0,
   holdingsMissingFx: 0,
   cashLinesMissingFx: 0,
 };
@@ -84,6 +90,7 @@ export function holdingContribution(holding: Holding): TotalsDelta {
     dayChange: str(orZero(base.dayChange)),
     holdingsCount: 1,
     unpricedHoldings: holding.price === null ? 1 : 0,
+    holdingsWithoutDayChange: base.dayChange === null ? 1 : 0,
     holdingsMissingFx: base.missingFxRate ? 1 : 0,
     cashLinesMissingFx: 0,
   };

@@ -1,6 +1,6 @@
 import { fxRate, type FxTable } from './currency.ts';
 import { str } from './decimal.ts';
-import { choosePrice, type Holding, type HoldingAccountShare, type PriceQuote, type ValuationContext } from './holding.ts';
+import { choosePrice, dayChangeMissing, type DayChangeMissing, type Holding, type HoldingAccountShare, type PriceQuote, type ValuationContext } from './holding.ts';
 import type { PortfolioTotals } from './portfolio-totals.ts';
 import { addScaled, formatScaled, mulScaled, parseScaled, SCALED_ZERO, subScaled, type Scaled } from './scaled-decimal.ts';
 
@@ -27,6 +27,8 @@ export interface PricedContribution {
   marketValue: Scaled;
   unrealizedPnl: Scaled;
   dayChange: Scaled;
+  /** 1 when the holding has no day change in the base currency (counted, never silently left out). */
+  withoutDayChange: 0 | 1;
 }
 
 /** A holding's figures at a live quote, as numbers. */
@@ -51,6 +53,8 @@ export interface HoldingPriceText {
   baseMarketValue: string | null;
   unrealizedPnl: string | null;
   dayChange: string | null;
+  /** Why the day change in the base currency is missing (`null` when it is not). */
+  dayChangeMissing: DayChangeMissing | null;
   /** Each account's market value, in the order of the holding's `accounts`. */
   accountMarketValues: (string | null)[];
 }
@@ -105,7 +109,9 @@ export class RepriceCache {
   /** Keys of the holdings whose live price is not built into their object yet. */
   readonly unsettled = new Set<string>();
   /** The totals' sums as the live prices moved them, from the totals object `of`. */
-  totals: { of: PortfolioTotals; sums: TotalsSums; unpricedHoldings: number; moved: boolean; view: PortfolioTotals | undefined } | undefined;
+  totals:
+    | { of: PortfolioTotals; sums: TotalsSums; unpricedHoldings: number; holdingsWithoutDayChange: number; moved: boolean; view: PortfolioTotals | undefined }
+    | undefined;
 }
 
 /** The price-dependent sums of a portfolio's totals, and its cash. */
@@ -126,6 +132,7 @@ function contributionOf(holding: Holding): PricedContribution {
     marketValue: orZero(scaledOrNull(holding.base.marketValue)),
     unrealizedPnl: orZero(scaledOrNull(holding.base.unrealizedPnl)),
     dayChange: orZero(scaledOrNull(holding.base.dayChange)),
+    withoutDayChange: holding.base.dayChange === null ? 1 : 0,
   };
 }
 
@@ -242,6 +249,7 @@ export function priceLive(
     marketValue: orZero(live.baseMarketValue),
     unrealizedPnl: orZero(live.baseUnrealizedPnl),
     dayChange: orZero(live.baseDayChange),
+    withoutDayChange: live.baseDayChange === null ? 1 : 0,
   };
   entry.live = live;
   entry.contribution = contribution;
@@ -262,6 +270,7 @@ function liveText(holding: Holding, fixed: Fixed, live: LivePrice): HoldingPrice
     baseMarketValue: fixed.baseRate === 'identity' ? marketValue : textOrNull(live.baseMarketValue),
     unrealizedPnl: textOrNull(live.unrealizedPnl),
     dayChange: textOrNull(live.dayChange),
+    dayChangeMissing: live.dayChange === null ? 'no-previous-close' : live.baseDayChange === null ? 'no-fx-rate' : null,
     accountMarketValues,
   };
 }
@@ -276,6 +285,7 @@ export function holdingPriceText(holding: Holding): HoldingPriceText {
     baseMarketValue: holding.base.marketValue,
     unrealizedPnl: holding.unrealizedPnl,
     dayChange: holding.dayChange,
+    dayChangeMissing: dayChangeMissing(holding),
     accountMarketValues: holding.accounts.map((a) => a.marketValue),
   };
 }

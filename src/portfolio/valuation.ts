@@ -73,13 +73,19 @@ export function priceQuote(tick: PriceTick): PriceQuote {
 
 /**
  * The quote of a market-data tick: a price as a JS number (its shortest round-trip text is the
- * decimal meant) at `atMs` (epoch ms). Cheaper than `priceQuote` for the tick path; throws
- * RangeError on a negative or non-finite price or time.
+ * decimal meant) at `atMs` (epoch ms), with the security's previous close when known. Cheaper
+ * than `priceQuote` for the tick path; throws RangeError on a negative or non-finite price or time.
  */
-export function quoteAt(price: number, atMs: number): PriceQuote {
-  if (!Number.isFinite(price) || price < 0) throw new RangeError(`not a price: ${price}`);
-  const text = String(price);
-  return { price: text.includes('e') ? canonical(text) : text, asOf: new Date(atMs).toISOString() };
+export function quoteAt(price: number, atMs: number, previousClose?: number): PriceQuote {
+  const quote: PriceQuote = { price: numberText(price), asOf: new Date(atMs).toISOString() };
+  if (previousClose !== undefined) quote.previousClose = numberText(previousClose);
+  return quote;
+}
+
+function numberText(value: number): string {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`not a price: ${value}`);
+  const text = String(value);
+  return text.includes('e') ? canonical(text) : text;
 }
 
 /**
@@ -142,7 +148,14 @@ export function settlePrices(state: PortfolioState): void {
   const totals = cache.totals;
   if (totals?.moved && totals.of === state.totals) {
     state.totals = liveTotals(state);
-    cache.totals = { of: state.totals, sums: totals.sums, unpricedHoldings: totals.unpricedHoldings, moved: false, view: undefined };
+    cache.totals = {
+      of: state.totals,
+      sums: totals.sums,
+      unpricedHoldings: totals.unpricedHoldings,
+      holdingsWithoutDayChange: totals.holdingsWithoutDayChange,
+      moved: false,
+      view: undefined,
+    };
   }
 }
 
@@ -151,7 +164,7 @@ export function liveTotals(state: PortfolioState): PortfolioTotals {
   const moved = repriceCaches.get(state)?.totals;
   if (!moved?.moved || moved.of !== state.totals) return state.totals;
   const totals = state.totals;
-  const { sums, unpricedHoldings } = moved;
+  const { sums, unpricedHoldings, holdingsWithoutDayChange } = moved;
   moved.view ??= {
     baseCurrency: totals.baseCurrency,
     totalValue: formatScaled(addScaled(sums.investedValue, sums.cash)),
@@ -163,6 +176,7 @@ export function liveTotals(state: PortfolioState): PortfolioTotals {
     dayChange: formatScaled(sums.dayChange),
     holdingsCount: totals.holdingsCount,
     unpricedHoldings,
+    holdingsWithoutDayChange,
     holdingsMissingFx: totals.holdingsMissingFx,
     cashLinesMissingFx: totals.cashLinesMissingFx,
     complete: unpricedHoldings === 0 && totals.holdingsMissingFx === 0 && totals.cashLinesMissingFx === 0,
@@ -206,6 +220,7 @@ function moveTotals(cache: RepriceCache, totals: PortfolioTotals, holding: Holdi
         cash: parseScaled(totals.cash),
       },
       unpricedHoldings: totals.unpricedHoldings,
+      holdingsWithoutDayChange: totals.holdingsWithoutDayChange,
       moved: false,
       view: undefined,
     };
@@ -219,6 +234,7 @@ function moveTotals(cache: RepriceCache, totals: PortfolioTotals, holding: Holdi
   sums.dayChange = moveBy(sums.dayChange, now.dayChange, before.dayChange);
   // A holding priced for the first time is no longer unpriced.
   if (repricing.wasUnpriced) moved.unpricedHoldings -= 1;
+  moved.holdingsWithoutDayChange += now.withoutDayChange - before.withoutDayChange;
   moved.moved = true;
   moved.view = undefined;
 }

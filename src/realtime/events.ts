@@ -7,7 +7,10 @@
  * Numbers that are money or quantities travel as decimal strings so they stay exact.
  */
 
+import type { DayChangeMissing } from '../portfolio/holding.ts';
 import type { OrderRecord } from '../trading/order-types.ts';
+
+export type { DayChangeMissing };
 
 /** Portfolio totals in the base currency; `null` when unknown (e.g. a missing FX rate). */
 export interface PortfolioTotals {
@@ -16,8 +19,15 @@ export interface PortfolioTotals {
   invested: string | null;
   costBasis: string | null;
   unrealizedPl: string | null;
+  /** Σ day change of the holdings that have one (`dayChangeHoldings` of `holdingsCount`). */
   dayChange: string | null;
+  holdingsCount: number;
+  /** Holdings counted in `dayChange`; the others are marked with `dayChangeMissing`. */
+  dayChangeHoldings: number;
 }
+
+/** Where a holding's price comes from: the live market feed, or the brokerage's last report. */
+export type PriceSource = 'market' | 'brokerage';
 
 /** One account's share of a holding. */
 export interface HoldingAccountShare {
@@ -38,12 +48,17 @@ export interface HoldingView {
   quantity: string;
   price: string | null;
   priceAsOf: string | null;
+  priceSource: PriceSource | null;
+  /** No live feed for this security (not a US listing): the price is the brokerage's last report, as of `priceAsOf`. */
+  priceStale: boolean;
   marketValue: string | null;
   /** Market value converted to the portfolio's base currency (`null` without an FX rate). */
   marketValueBase: string | null;
   costBasis: string | null;
   unrealizedPl: string | null;
   dayChange: string | null;
+  /** Why `dayChange` (or its base-currency value, counted in the totals) is missing; `null` when it is not. */
+  dayChangeMissing: DayChangeMissing | null;
   /** When the positions behind this holding were last synced. */
   positionsAsOf: string | null;
   accounts: HoldingAccountShare[];
@@ -62,6 +77,7 @@ export interface HoldingRepricing {
   marketValueBase: string | null;
   unrealizedPl: string | null;
   dayChange: string | null;
+  dayChangeMissing: DayChangeMissing | null;
   /** Each account's market value, in the order of the holding's `accounts`. */
   accountValues: (string | null)[];
 }
@@ -87,11 +103,15 @@ export function applyRepricing(holding: HoldingView, repricing: HoldingRepricing
     quantity: holding.quantity,
     price: repricing.price,
     priceAsOf: repricing.priceAsOf,
+    // A repricing comes from a market-data tick.
+    priceSource: 'market',
+    priceStale: false,
     marketValue: repricing.marketValue,
     marketValueBase: repricing.marketValueBase,
     costBasis: holding.costBasis,
     unrealizedPl: repricing.unrealizedPl,
     dayChange: repricing.dayChange,
+    dayChangeMissing: repricing.dayChangeMissing,
     positionsAsOf: holding.positionsAsOf,
     accounts: repriced,
   };
@@ -180,6 +200,20 @@ export interface ServerToClientEvents {
   'order:update': (order: OrderUpdate) => void;
   /** The user's session is over (their account was deleted); the server closes the socket next. */
   'session:ended': (ended: SessionEnded) => void;
+  /** Today's moving point of the value history (one a minute while the user is watched). */
+  'portfolio:history': (point: HistoryPointUpdate) => void;
+}
+
+/** One intraday point of the value history, in the base currency (`GET /api/portfolio/history`'s point). */
+export interface HistoryPointUpdate {
+  at: string;
+  baseCurrency: string;
+  totalValue: string;
+  invested: string;
+  cash: string;
+  costBasis: string | null;
+  unrealizedPl: string | null;
+  dayChange: string | null;
 }
 
 export interface SessionEnded {

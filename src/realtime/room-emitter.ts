@@ -2,6 +2,7 @@ import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type {
   ConnectionStatus,
+  HistoryPointUpdate,
   OrderUpdate,
   PortfolioDelta,
   PortfolioSnapshot,
@@ -30,6 +31,7 @@ export interface RoomEmitter {
   syncStatus(userId: string, status: SyncStatus): Promise<number>;
   connectionStatus(userId: string, status: ConnectionStatus): Promise<number>;
   orderUpdate(userId: string, order: OrderUpdate): Promise<number>;
+  historyPoint(userId: string, point: HistoryPointUpdate): Promise<number>;
   /** Tells every open tab of the user why their session is over, then closes their sockets. */
   endSessions(userId: string, ended: SessionEnded): Promise<number>;
 }
@@ -77,6 +79,7 @@ export function createRoomEmitter(redis: Redis, options: RoomEmitterOptions = {}
     syncStatus: (userId, status) => send(userId, 'sync:status', status),
     connectionStatus: (userId, status) => send(userId, 'connection:status', status),
     orderUpdate: (userId, order) => send(userId, 'order:update', order),
+    historyPoint: (userId, point) => send(userId, 'portfolio:history', point),
     async endSessions(userId, ended) {
       const told = await send(userId, 'session:ended', ended);
       lastPublish = undefined;

@@ -21,6 +21,7 @@ const TABLES = [
   'deleted_users',
   'replay_reports',
   'order_requests',
+  'portfolio_daily_closes',
 ];
 
 async function tables(db: TestDatabase): Promise<string[]> {

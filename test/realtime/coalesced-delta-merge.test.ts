@@ -12,6 +12,8 @@ const totals = (value: string): PortfolioTotals => ({
   costBasis: null,
   unrealizedPl: null,
   dayChange: null,
+  holdingsCount: 1,
+  dayChangeHoldings: 0,
 });
 
 /** A price move of the harness holding `id` (two accounts of 6 and 4 shares). */
@@ -25,6 +27,7 @@ function repricing(id: string, price: string): HoldingRepricing {
     marketValueBase: value,
     unrealizedPl: (Number(value) - 1000).toFixed(2),
     dayChange: '1.50',
+    dayChangeMissing: null,
     accountValues: [(Number(price) * 6).toFixed(2), (Number(price) * 4).toFixed(2)],
   };
 }

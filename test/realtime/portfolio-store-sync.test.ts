@@ -124,6 +124,7 @@ describe('the browser portfolio store', () => {
       marketValueBase: of.marketValueBase,
       unrealizedPl: of.unrealizedPl,
       dayChange: of.dayChange,
+      dayChangeMissing: of.dayChangeMissing,
       accountValues: of.accounts.map((a) => a.marketValue),
     });
     await h.worker.emitter.delta(user, { ...deltaOf(await h.worker.sequence.next(user), []), totals: totalsOf([moved]), repriced: [repricing(moved)] });

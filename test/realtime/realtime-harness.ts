@@ -78,11 +78,14 @@ export function holding(userId: string, symbol: string, price: string, quantity 
     quantity,
     price,
     priceAsOf: new Date().toISOString(),
+    priceSource: 'market',
+    priceStale: false,
     marketValue: value,
     marketValueBase: value,
     costBasis: (100 * Number(quantity)).toFixed(2),
     unrealizedPl: (Number(value) - 100 * Number(quantity)).toFixed(2),
     dayChange: '1.50',
+    dayChangeMissing: null,
     positionsAsOf: new Date().toISOString(),
     accounts: [
       { accountId: `${userId}-acct-1`, institution: 'Questrade', quantity: '6', marketValue: (Number(price) * 6).toFixed(2) },
@@ -98,7 +101,7 @@ export function holding(userId: string, symbol: string, price: string, quantity 
 
 export function totalsOf(holdings: HoldingView[]): PortfolioTotals {
   const sum = holdings.reduce((acc, h) => acc + Number(h.marketValueBase ?? 0), 0);
-  return { totalValue: (sum + 500).toFixed(2), cash: '500.00', invested: sum.toFixed(2), costBasis: null, unrealizedPl: null, dayChange: null };
+  return { totalValue: (sum + 500).toFixed(2), cash: '500.00', invested: sum.toFixed(2), costBasis: null, unrealizedPl: null, dayChange: null, holdingsCount: holdings.length, dayChangeHoldings: 0 };
 }
 
 export interface WebNode {

@@ -56,7 +56,7 @@ export function renderLogin(root: HTMLElement, onToken: (token: string) => void)
   );
 }
 
-const TOTALS: { key: keyof PortfolioTotals; label: string; signed?: boolean }[] = [
+const TOTALS: { key: Exclude<keyof PortfolioTotals, 'holdingsCount' | 'dayChangeHoldings'>; label: string; signed?: boolean }[] = [
   { key: 'totalValue', label: 'Total value' },
   { key: 'cash', label: 'Cash' },
   { key: 'invested', label: 'Invested' },

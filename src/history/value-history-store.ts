@@ -1,0 +1,125 @@
+import type { Knex } from '../db/knex.ts';
+import type { PortfolioTotals } from '../portfolio/index.ts';
+import type { HistoryPointUpdate } from '../realtime/events.ts';
+import { planHistory, type HistoryRange } from './history-range.ts';
+
+/**
+ * The value history in Postgres (migrations/20261203000000_portfolio_value_history.ts): intraday
+ * points in `portfolio_snapshots` (one per user per minute), daily closes in
+ * `portfolio_daily_closes` (one per user per day), the retention of the intraday points, and the
+ * reads of `GET /api/portfolio/history`. Amounts are the base-currency totals as the actor or the
+ * read model computed them (exact decimal text).
+ */
+
+/** A point as the history endpoint answers it (the socket's point without its currency; `day` on daily closes). */
+export type HistoryPoint = Omit<HistoryPointUpdate, 'baseCurrency'> & { day?: string };
+
+export interface ValueRow {
+  userId: string;
+  at: Date;
+  totals: PortfolioTotals;
+}
+
+/** The value columns both tables share. */
+function valueColumns(totals: PortfolioTotals) {
+  return {
+    base_currency: totals.baseCurrency,
+    total_value: totals.totalValue,
+    cash_value: totals.cash,
+    invested_value: totals.investedValue,
+    cost_basis: totals.costBasis,
+    unrealized_pl: totals.unrealizedPnl,
+    day_change: totals.dayChange,
+  };
+}
+
+/** A minute's point per user (a second point in the same minute replaces the first). */
+export async function writeIntradayPoints(db: Knex, rows: readonly ValueRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db('portfolio_snapshots')
+    .insert(
+      rows.map(({ userId, at, totals }) => ({
+        user_id: userId,
+        taken_at: new Date(Math.floor(at.getTime() / 60_000) * 60_000),
+        ...valueColumns(totals),
+      })),
+    )
+    .onConflict(['user_id', 'taken_at'])
+    .merge();
+}
+
+/** The day's close per user (written again on a rerun of the same day: the newer wins). */
+export async function writeDailyCloses(db: Knex, day: string, rows: readonly ValueRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db('portfolio_daily_closes')
+    .insert(
+      rows.map(({ userId, at, totals }) => ({
+        user_id: userId,
+        day,
+        ...valueColumns(totals),
+        holdings_count: totals.holdingsCount,
+        day_change_holdings: totals.holdingsCount - totals.holdingsWithoutDayChange,
+        taken_at: at,
+      })),
+    )
+    .onConflict(['user_id', 'day'])
+    .merge();
+}
+
+/**
+ * Keeps the intraday points bounded: thins those older than a day to one per 15 minutes, deletes
+ * those older than `retentionDays`. Returns the rows removed.
+ */
+export async function pruneIntradayPoints(db: Knex, now: Date, retentionDays: number): Promise<number> {
+  const dayAgo = new Date(now.getTime() - 86_400_000);
+  const cutoff = new Date(now.getTime() - retentionDays * 86_400_000);
+  const deleted = await db('portfolio_snapshots').where('taken_at', '<', cutoff).delete();
+  const thinned = await db('portfolio_snapshots')
+    .where('taken_at', '<', dayAgo)
+    .andWhere('taken_at', '>=', cutoff)
+    .andWhereRaw(`extract(minute from taken_at)::int % 15 <> 0`)
+    .delete();
+  return deleted + thinned;
+}
+
+const textOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+function pointOf(row: Record<string, unknown>): HistoryPoint {
+  return {
+    at: (row.taken_at as Date).toISOString(),
+    totalValue: String(row.total_value),
+    invested: String(row.invested_value),
+    cash: String(row.cash_value),
+    costBasis: textOrNull(row.cost_basis),
+    unrealizedPl: textOrNull(row.unrealized_pl),
+    dayChange: textOrNull(row.day_change),
+  };
+}
+
+/** A range of the user's history in `baseCurrency`, oldest first (points in another currency are left out). */
+export async function readHistory(db: Knex, userId: string, range: HistoryRange, baseCurrency: string, now: Date): Promise<HistoryPoint[]> {
+  const plan = planHistory(range, now);
+  if (plan.source === 'intraday') {
+    // The last point of each bucket (date_bin from a fixed origin), oldest bucket first.
+    // bucketMinutes is the plan's integer, never input: inlined, so DISTINCT ON and ORDER BY match.
+    const bucket = `date_bin(interval '${Math.trunc(plan.bucketMinutes)} minutes', taken_at, timestamptz '2000-01-01T00:00:00Z')`;
+    const { rows } = (await db.raw(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (${bucket})
+                taken_at, total_value, invested_value, cash_value, cost_basis, unrealized_pl, day_change
+           FROM portfolio_snapshots
+          WHERE user_id = ? AND base_currency = ? AND taken_at >= ? AND taken_at <= ?
+          ORDER BY ${bucket}, taken_at DESC
+       ) buckets ORDER BY taken_at`,
+      [userId, baseCurrency, plan.from, now],
+    )) as { rows: Array<Record<string, unknown>> };
+    return rows.map((r) => pointOf(r));
+  }
+  const query = db('portfolio_daily_closes')
+    .select(db.raw(`to_char(day, 'YYYY-MM-DD') as day`), 'taken_at', 'total_value', 'invested_value', 'cash_value', 'cost_basis', 'unrealized_pl', 'day_change')
+    .where({ user_id: userId, base_currency: baseCurrency })
+    .orderBy('day');
+  if (plan.fromDay !== null) query.andWhere('day', '>=', plan.fromDay);
+  const rows = await query;
+  return rows.map((r: Record<string, unknown>) => ({ ...pointOf(r), day: String(r.day) }));
+}
