@@ -10,7 +10,8 @@ import type { Knex } from 'knex';
  *   time-range deletes (rows arrive in time order, so each block range covers a narrow time
  *   span: the index is a few pages where a B-tree would be as large as the table's keys).
  * - `portfolio_daily_closes`: one row per user per market day, written by the daily-close job;
- *   kept (a year is 252 rows a user). Primary key (user_id, day): a 1Y read is one index range.
+ *   kept (a year is 252 rows a user). Primary key (user_id, day) covering the values: a 1Y read
+ *   is one index-only range scan.
  */
 const AMOUNT = [38, 12] as const;
 
@@ -29,9 +30,15 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('holdings_count').notNullable();
     t.integer('day_change_holdings').notNullable();
     t.timestamp('taken_at', { useTz: true }).notNullable();
-    t.primary(['user_id', 'day']);
     t.check(`base_currency ~ '^[A-Z]{3}$'`, [], 'portfolio_daily_closes_currency_iso');
   });
+  // The key carries every column a history read returns, so a user's range is an index-only scan
+  // over adjacent leaf pages, however the days' rows are spread over the heap (each day's job
+  // appends one row per user, so a user's year sits on 252 different heap pages).
+  await knex.raw(
+    `ALTER TABLE portfolio_daily_closes ADD CONSTRAINT portfolio_daily_closes_pkey PRIMARY KEY (user_id, day)
+       INCLUDE (base_currency, total_value, cash_value, invested_value, cost_basis, unrealized_pl, day_change, taken_at)`,
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {

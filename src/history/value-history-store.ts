@@ -82,19 +82,11 @@ export async function pruneIntradayPoints(db: Knex, now: Date, retentionDays: nu
   return deleted + thinned;
 }
 
-const textOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
-
-function pointOf(row: Record<string, unknown>): HistoryPoint {
-  return {
-    at: (row.taken_at as Date).toISOString(),
-    totalValue: String(row.total_value),
-    invested: String(row.invested_value),
-    cash: String(row.cash_value),
-    costBasis: textOrNull(row.cost_basis),
-    unrealizedPl: textOrNull(row.unrealized_pl),
-    dayChange: textOrNull(row.day_change),
-  };
-}
+/** A point's columns as text from Postgres (no Date or numeric parsing per row on this side). */
+const POINT_COLUMNS = `to_char(taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at,
+  trim_scale(total_value)::text AS "totalValue", trim_scale(invested_value)::text AS invested,
+  trim_scale(cash_value)::text AS cash, trim_scale(cost_basis)::text AS "costBasis",
+  trim_scale(unrealized_pl)::text AS "unrealizedPl", trim_scale(day_change)::text AS "dayChange"`;
 
 /** A range of the user's history in `baseCurrency`, oldest first (points in another currency are left out). */
 export async function readHistory(db: Knex, userId: string, range: HistoryRange, baseCurrency: string, now: Date): Promise<HistoryPoint[]> {
@@ -104,7 +96,7 @@ export async function readHistory(db: Knex, userId: string, range: HistoryRange,
     // bucketMinutes is the plan's integer, never input: inlined, so DISTINCT ON and ORDER BY match.
     const bucket = `date_bin(interval '${Math.trunc(plan.bucketMinutes)} minutes', taken_at, timestamptz '2000-01-01T00:00:00Z')`;
     const { rows } = (await db.raw(
-      `SELECT * FROM (
+      `SELECT ${POINT_COLUMNS} FROM (
          SELECT DISTINCT ON (${bucket})
                 taken_at, total_value, invested_value, cash_value, cost_basis, unrealized_pl, day_change
            FROM portfolio_snapshots
@@ -112,14 +104,15 @@ export async function readHistory(db: Knex, userId: string, range: HistoryRange,
           ORDER BY ${bucket}, taken_at DESC
        ) buckets ORDER BY taken_at`,
       [userId, baseCurrency, plan.from, now],
-    )) as { rows: Array<Record<string, unknown>> };
-    return rows.map((r) => pointOf(r));
+    )) as { rows: HistoryPoint[] };
+    return rows;
   }
-  const query = db('portfolio_daily_closes')
-    .select(db.raw(`to_char(day, 'YYYY-MM-DD') as day`), 'taken_at', 'total_value', 'invested_value', 'cash_value', 'cost_basis', 'unrealized_pl', 'day_change')
-    .where({ user_id: userId, base_currency: baseCurrency })
-    .orderBy('day');
-  if (plan.fromDay !== null) query.andWhere('day', '>=', plan.fromDay);
-  const rows = await query;
-  return rows.map((r: Record<string, unknown>) => ({ ...pointOf(r), day: String(r.day) }));
+  const { rows } = (await db.raw(
+    `SELECT ${POINT_COLUMNS}, to_char(day, 'YYYY-MM-DD') AS day
+       FROM portfolio_daily_closes
+      WHERE user_id = ? AND day >= ?::date AND base_currency = ?
+      ORDER BY day`,
+    [userId, plan.fromDay ?? '0001-01-01', baseCurrency],
+  )) as { rows: HistoryPoint[] };
+  return rows;
 }
