@@ -136,13 +136,18 @@ export class OrderRequests {
     await this.db('order_requests').where({ user_id: userId, idempotency_key: key }).update({ stream_id: streamId, updated_at: this.db.fn.now() });
   }
 
-  /** Brokerage order ids of the account that are already someone's order (recovery skips them). */
+  /**
+   * Brokerage order ids of the account that are already someone's order (recovery skips them).
+   * A row a brokerage's report made alone (its client order id is `reportedClientOrderId`'s) is
+   * no one's yet: it may be the very order being recovered, reported before its placement.
+   */
   async knownBrokerageIds(accountId: string): Promise<Set<string>> {
     const rows = await this.db
       .select('brokerage_order_id')
       .from('orders')
       .where({ account_id: accountId })
       .whereNotNull('brokerage_order_id')
+      .whereRaw(`client_order_id <> provider || ' order ' || brokerage_order_id`)
       .union((q) => q.select('brokerage_order_id').from('order_requests').where({ account_id: accountId }).whereNotNull('brokerage_order_id'));
     return new Set(rows.map((r: { brokerage_order_id: string }) => r.brokerage_order_id));
   }

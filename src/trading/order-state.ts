@@ -12,11 +12,12 @@ import { createHash } from 'node:crypto';
  * the order as Alpaca sent it). They may arrive in any order relative to each other (a fill can
  * be in the stream before the placement's fact), so merging is monotonic: a final status is
  * never undone, the filled quantity never goes down, and the static fields of a placement
- * complete a row an update created.
+ * complete a row an update created. A SnapTrade webhook's order with no row yet becomes a row of
+ * its own; the placement with its brokerage order id later merges that row into itself.
  */
 
 export * from './order-types.ts';
-import type { OrderProvider, OrderRecord, OrderStatus } from './order-types.ts';
+import type { OrderProvider, OrderRecord, OrderSide, OrderStatus, OrderType, TimeInForce } from './order-types.ts';
 import { FINAL_STATUSES } from './order-types.ts';
 
 /** `order.placed`: the brokerage accepted the order; its answer at that moment. */
@@ -35,6 +36,24 @@ export interface OrderUpdatedPayload {
   at: string;
   /** Where the status came from (`snaptrade.webhook`, `cancel`, ...). */
   source: string;
+  /**
+   * The order itself as the brokerage described it (SnapTrade's TRADE_* webhooks carry it):
+   * enough to make a row for an order the stream has no placement of yet, one placed at the
+   * brokerage outside foliostream or one whose `order.placed` comes later in the stream.
+   */
+  order?: ReportedOrder | null;
+}
+
+/** The static fields of an order a brokerage reported (a row can be made of them). */
+export interface ReportedOrder {
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  timeInForce: TimeInForce;
+  quantity: string;
+  limitPrice: string | null;
+  stopPrice: string | null;
+  submittedAt: string | null;
 }
 
 /** The orders of one user (or the slice of them an event touches), by our order id. */
@@ -107,17 +126,34 @@ function findOrder(state: OrderProjection, by: { id?: string; provider?: OrderPr
   return undefined;
 }
 
-/** The placement's fact: a new row, or the static fields that complete one an update created first. */
-function applyPlaced(state: OrderProjection, placed: OrderPlacedPayload): OrderRecord | null {
+/**
+ * The client order id of a row made from a brokerage's report alone (no placement in the stream
+ * yet): it has a space, which no Idempotency-Key has, so it names no order placed through us.
+ * `OrderRequests.knownBrokerageIds` matches this form in SQL.
+ */
+export function reportedClientOrderId(provider: OrderProvider, brokerageOrderId: string): string {
+  return `${provider} order ${brokerageOrderId}`;
+}
+
+/**
+ * The placement's fact: a new row, or the static fields that complete one an update created first.
+ * A row a brokerage's report made before the placement (same provider and brokerage order id,
+ * under the report's own id) is merged into the placed order and removed: the order ends as if
+ * the placement had come first.
+ */
+function applyPlaced(state: OrderProjection, placed: OrderPlacedPayload): { changed: OrderRecord | null; removed: string[] } {
   const current = state.orders.get(placed.id);
   if (!current) {
-    const record = { ...placed };
+    const reported = placed.brokerageOrderId ? findOrder(state, { provider: placed.provider, brokerageOrderId: placed.brokerageOrderId }) : undefined;
+    if (reported) state.orders.delete(reported.id);
+    const merged = reported ? mergeStatus(placed, reported) : null;
+    const record = { ...placed, ...(merged ?? {}), updatedAt: merged ? reported!.updatedAt : placed.updatedAt };
     state.orders.set(record.id, record);
-    return record;
+    return { changed: record, removed: reported ? [reported.id] : [] };
   }
   const merged = mergeStatus(current, placed);
   const completes = current.routing === null || current.impact === null || current.brokerageOrderId === null;
-  if (!merged && !completes) return null;
+  if (!merged && !completes) return { changed: null, removed: [] };
   const next: OrderRecord = {
     ...current,
     ...(merged ?? {}),
@@ -128,7 +164,36 @@ function applyPlaced(state: OrderProjection, placed: OrderPlacedPayload): OrderR
     updatedAt: merged ? placed.updatedAt : current.updatedAt,
   };
   state.orders.set(next.id, next);
-  return next;
+  return { changed: next, removed: [] };
+}
+
+/** The row a brokerage's report makes on its own (null: the report lacks what a row needs). */
+function recordFromReport(userId: string, update: OrderUpdatedPayload): OrderRecord | null {
+  const order = update.order;
+  if (!order || !update.brokerageOrderId) return null;
+  const clientOrderId = reportedClientOrderId(update.provider, update.brokerageOrderId);
+  return {
+    id: orderIdFor(userId, clientOrderId),
+    accountId: update.accountId,
+    provider: update.provider,
+    clientOrderId,
+    brokerageOrderId: update.brokerageOrderId,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    timeInForce: order.timeInForce,
+    quantity: order.quantity,
+    notional: null,
+    limitPrice: order.limitPrice,
+    stopPrice: order.stopPrice,
+    status: update.status,
+    filledQuantity: update.filledQuantity ?? '0',
+    averageFillPrice: update.averageFillPrice,
+    impact: null,
+    routing: null,
+    submittedAt: order.submittedAt,
+    updatedAt: update.at,
+  };
 }
 
 function applyUpdated(state: OrderProjection, update: OrderUpdatedPayload, userId: string): OrderRecord | null {
@@ -137,8 +202,13 @@ function applyUpdated(state: OrderProjection, update: OrderUpdatedPayload, userI
     provider: update.provider,
     brokerageOrderId: update.brokerageOrderId,
   });
-  // An update about an order this engine did not place (and no Alpaca snapshot to build it from).
-  if (!current) return null;
+  if (!current) {
+    // No row yet: one from the brokerage's report when it carries the order (a placement that
+    // follows merges into it), else nothing to update.
+    const record = recordFromReport(userId, update);
+    if (record) state.orders.set(record.id, record);
+    return record;
+  }
   const merged = mergeStatus(current, update);
   if (!merged) return null;
   const next = { ...current, ...merged, updatedAt: update.at };
@@ -284,12 +354,57 @@ export function snaptradeStatus(status: string | null | undefined, filled: numbe
 interface WebhookOrder {
   brokerage_order_id?: string | null;
   status?: string | null;
+  order_type?: string | null;
+  time_in_force?: string | null;
+  limit_price?: string | number | null;
+  stop_price?: string | number | null;
+  time_placed?: string | null;
   execution_price?: string | number | null;
   filled_quantity?: string | number | null;
   total_quantity?: string | number | null;
   time_executed?: string | null;
   time_updated?: string | null;
-  legs?: { filled_quantity?: string | number | null; total_quantity?: string | number | null; execution_price?: string | number | null }[] | null;
+  legs?:
+    | {
+        action?: string | null;
+        instrument?: { symbol?: string | null } | null;
+        filled_quantity?: string | number | null;
+        total_quantity?: string | number | null;
+        execution_price?: string | number | null;
+      }[]
+    | null;
+}
+
+/** Positive once stored (the table keeps 12 decimals and checks quantities and prices are > 0). */
+function storablePositive(value: string | null): value is string {
+  return value !== null && Number(value) >= 1e-12;
+}
+
+/**
+ * The order a webhook's record describes, when it has all a row needs (a symbol, a side, a
+ * positive quantity, the price its type needs); null otherwise.
+ */
+function reportedOrder(raw: WebhookOrder, total: string | null): ReportedOrder | null {
+  const leg = Array.isArray(raw.legs) ? raw.legs[0] : undefined;
+  const symbol = leg?.instrument?.symbol?.trim();
+  const action = (leg?.action ?? '').toUpperCase();
+  if (!symbol || !/^(BUY|SELL)/.test(action) || !storablePositive(total)) return null;
+  const type = oneOf((raw.order_type ?? '').toLowerCase(), ['market', 'limit', 'stop', 'stop_limit'] as const, 'market');
+  const limitPrice = type === 'limit' || type === 'stop_limit' ? decimalText(raw.limit_price) : null;
+  const stopPrice = type === 'stop' || type === 'stop_limit' ? decimalText(raw.stop_price) : null;
+  if ((type === 'limit' || type === 'stop_limit') && !storablePositive(limitPrice)) return null;
+  if ((type === 'stop' || type === 'stop_limit') && !storablePositive(stopPrice)) return null;
+  const placedAt = raw.time_placed && !Number.isNaN(Date.parse(raw.time_placed)) ? new Date(raw.time_placed).toISOString() : null;
+  return {
+    symbol,
+    side: action.startsWith('SELL') ? 'sell' : 'buy',
+    type,
+    timeInForce: oneOf((raw.time_in_force ?? '').toLowerCase(), ['day', 'gtc', 'ioc', 'fok', 'opg', 'cls'] as const, 'day'),
+    quantity: total,
+    limitPrice,
+    stopPrice,
+    submittedAt: placedAt,
+  };
 }
 
 function decimalText(value: string | number | null | undefined): string | null {
@@ -320,6 +435,7 @@ export function updatesFromTradeWebhook(hook: { details?: unknown; eventTimestam
       averageFillPrice: decimalText(raw.execution_price ?? leg?.execution_price),
       at,
       source: 'snaptrade.webhook',
+      order: reportedOrder(raw, total),
     });
   }
   return out;
@@ -332,15 +448,21 @@ export type OrderEvent =
   | { type: 'alpaca.trade_update'; payload: AlpacaTradeUpdatePayload; accountId: string };
 
 /**
- * Folds one order event into `state` (mutated and returned with the records it changed).
- * `userId` names the stream's user: our order ids derive from it.
+ * Folds one order event into `state` (mutated and returned with the records it changed and the
+ * ids of those it removed: a reported order merged into its placement). `userId` names the
+ * stream's user: our order ids derive from it.
  */
-export function applyOrderEvent(state: OrderProjection, userId: string, event: OrderEvent): { state: OrderProjection; changed: OrderRecord[] } {
+export function applyOrderEvent(
+  state: OrderProjection,
+  userId: string,
+  event: OrderEvent,
+): { state: OrderProjection; changed: OrderRecord[]; removed: string[] } {
   let changed: OrderRecord | null = null;
-  if (event.type === 'order.placed') changed = applyPlaced(state, event.payload);
+  let removed: string[] = [];
+  if (event.type === 'order.placed') ({ changed, removed } = applyPlaced(state, event.payload));
   else if (event.type === 'order.updated') changed = applyUpdated(state, event.payload, userId);
   else changed = applyAlpacaTradeUpdate(state, event.payload, userId, event.accountId);
-  return { state, changed: changed ? [changed] : [] };
+  return { state, changed: changed ? [changed] : [], removed };
 }
 
 /**

@@ -4,11 +4,14 @@ import {
   applyOrderEvent,
   emptyOrderProjection,
   FINAL_STATUSES,
+  orderEventsOf,
   orderIdFor,
+  reportedClientOrderId,
   type OrderEvent,
   type OrderRecord,
   type OrderStatus,
 } from '../../src/trading/order-state.ts';
+import { tradeUpdateDetails } from '../../src/sandbox/snaptrade/webhook-events.ts';
 
 /**
  * The order projection is fed by three sources that race each other (the placement's fact, Alpaca
@@ -95,6 +98,74 @@ const FACTS: OrderEvent[] = [
   },
 ];
 
+const SNAP_KEY = 'client-order-snap';
+const SNAP_ID = orderIdFor(USER, SNAP_KEY);
+const snapPlaced: OrderRecord = {
+  ...placed,
+  id: SNAP_ID,
+  provider: 'snaptrade',
+  clientOrderId: SNAP_KEY,
+  brokerageOrderId: 'st-order-1',
+  symbol: 'SHOP',
+  type: 'market',
+  timeInForce: 'day',
+  limitPrice: null,
+  impact: { estimatedCost: '300.00' },
+  routing: { accountId: ACCOUNT, provider: 'snaptrade', reason: 'holds the security' },
+};
+
+/** A SnapTrade TRADE_* webhook about one order (as the sandbox sends it), read as the actor reads it. */
+function snaptradeWebhook(
+  eventType: 'TRADE_DETECTION' | 'TRADE_UPDATE',
+  order: { id: string; symbol: string; action: 'BUY' | 'SELL'; type: string; units: number; limit: number | null },
+  status: string,
+  filled: number,
+  second: number,
+): OrderEvent[] {
+  const placedAt = new Date('2026-11-30T10:00:00.000Z');
+  const details = tradeUpdateDetails({
+    brokerageOrderId: order.id,
+    status,
+    action: order.action,
+    orderType: order.type,
+    timeInForce: 'day',
+    symbol: order.symbol,
+    description: order.symbol,
+    figi: null,
+    mic: 'XNAS',
+    currency: 'USD',
+    units: order.units,
+    filledUnits: filled,
+    executionPrice: filled > 0 ? 101.5 : null,
+    limitPrice: order.limit,
+    stopPrice: null,
+    placedAt,
+    executedAt: filled > 0 ? placedAt : null,
+  });
+  const envelope = {
+    type: 'snaptrade.webhook',
+    payload: { eventType, accountId: 'snap-account', details, eventTimestamp: `2026-11-30T10:00:${String(second).padStart(2, '0')}.000Z` },
+  };
+  const events = orderEventsOf(envelope, (provider, id) => (provider === 'snaptrade' && id === 'snap-account' ? ACCOUNT : undefined));
+  expect(events).toHaveLength(1);
+  return events;
+}
+
+const SHOP = { id: 'st-order-1', symbol: 'SHOP', action: 'BUY', type: 'Market', units: 3, limit: null } as const;
+const SNAPTRADE_FACTS: OrderEvent[] = [
+  { type: 'order.placed', payload: snapPlaced },
+  ...snaptradeWebhook('TRADE_DETECTION', SHOP, 'PENDING', 0, 1),
+  ...snaptradeWebhook('TRADE_UPDATE', SHOP, 'PARTIAL', 1, 2),
+  ...snaptradeWebhook('TRADE_UPDATE', SHOP, 'EXECUTED', 3, 3),
+  ...snaptradeWebhook('TRADE_DETECTION', { id: 'st-outside-1', symbol: 'TD', action: 'SELL', type: 'Limit', units: 5, limit: 80 }, 'ACCEPTED', 0, 4),
+];
+
+function foldAll(events: readonly OrderEvent[]): Map<string, OrderRecord> {
+  const state = emptyOrderProjection();
+  for (const event of events) applyOrderEvent(state, USER, event);
+  return state.orders;
+}
+
 function fold(events: readonly OrderEvent[]): OrderRecord | undefined {
   const state = emptyOrderProjection();
   for (const event of events) applyOrderEvent(state, USER, event);
@@ -120,6 +191,29 @@ describe('the order projection', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('merges a SnapTrade order reported by TRADE_* webhooks before its placement into the placed order, whatever the order', () => {
+    const canonical = foldAll(SNAPTRADE_FACTS);
+    const ours = canonical.get(SNAP_ID)!;
+    expect(ours).toMatchObject({ status: 'filled', filledQuantity: '3', averageFillPrice: '101.5', clientOrderId: SNAP_KEY, brokerageOrderId: 'st-order-1' });
+    expect(ours.routing).toEqual(snapPlaced.routing);
+    // The order placed at the brokerage outside foliostream is a row of its own.
+    const outsideId = orderIdFor(USER, reportedClientOrderId('snaptrade', 'st-outside-1'));
+    expect(canonical.get(outsideId)).toMatchObject({ symbol: 'TD', side: 'sell', type: 'limit', limitPrice: '80', quantity: '5', status: 'accepted', routing: null });
+    expect([...canonical.keys()].sort()).toEqual([SNAP_ID, outsideId].sort());
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray(SNAPTRADE_FACTS, { minLength: SNAPTRADE_FACTS.length, maxLength: SNAPTRADE_FACTS.length }),
+        fc.array(fc.integer({ min: 0, max: SNAPTRADE_FACTS.length - 1 }), { maxLength: 4 }),
+        (order, repeats) => {
+          expect(foldAll([...order, ...repeats.map((i) => SNAPTRADE_FACTS[i]!)])).toEqual(canonical);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // The case a live stream meets: every webhook first, then the placement.
+    expect(foldAll([...SNAPTRADE_FACTS.slice(1), SNAPTRADE_FACTS[0]!])).toEqual(canonical);
   });
 
   it('never moves a status back nor undoes a final one', () => {
