@@ -2,6 +2,7 @@ import { io } from 'socket.io-client';
 import { createPortfolioStore, type PortfolioSocket } from '../../client/portfolio-store.ts';
 import { renderDashboard, renderLogin } from './view.ts';
 import { renderTrading } from './trade-ticket.ts';
+import { renderHistoryChart } from './history-chart.ts';
 import { forgetToken, saveToken, takeToken } from './token.ts';
 import { startAdmin } from './admin/admin.ts';
 
@@ -32,6 +33,9 @@ function start(): void {
       socket.disconnect();
     },
   });
+  // The value-history chart, where the server mounts the user API (the web role: the flag the
+  // trading panel goes by).
+  if (root.dataset.trading === '1') renderHistoryChart(root.querySelector('main') ?? root, socket, token);
   // The trade ticket and the orders panel, where the server mounts the trading API (the web role);
   // a click on a holding opens the ticket on it.
   if (root.dataset.trading === '1') {

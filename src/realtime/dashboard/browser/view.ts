@@ -4,7 +4,7 @@ import { money, price, quantity, sign, time } from './format.ts';
 
 /** Plain-DOM rendering of the dashboard: keyed rows updated in place, changed cells flashed. */
 
-function el<K extends keyof HTMLElementTagNameMap>(
+export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attrs: Record<string, string> = {},
   ...children: (Node | string)[]
@@ -16,6 +16,13 @@ function el<K extends keyof HTMLElementTagNameMap>(
 }
 
 const FLASHES = ['flash-up', 'flash-down', 'flash'];
+
+/** A holding's day change when it has none: the reason (the totals leave it out). */
+const DAY_CHANGE_MISSING: Record<NonNullable<HoldingView['dayChangeMissing']>, string> = {
+  'no-price': 'no price',
+  'no-previous-close': 'no prev. close',
+  'no-fx-rate': 'no FX rate',
+};
 
 /** Sets a cell's text; when it changed (not on first fill), flashes it up, down or neutral. */
 function setCell(cell: HTMLElement, text: string, numeric: string | null, extraClass = ''): void {
@@ -182,7 +189,9 @@ export function renderDashboard(
     setCell(cells.price, price(h.price, h.currency), h.price);
     setCell(cells.value, money(h.marketValueBase, base), h.marketValueBase);
     setCell(cells.pl, money(h.unrealizedPl, h.currency), h.unrealizedPl, sign(h.unrealizedPl));
-    setCell(cells.day, money(h.dayChange, h.currency), h.dayChange, sign(h.dayChange));
+    setCell(cells.day, h.dayChangeMissing ? DAY_CHANGE_MISSING[h.dayChangeMissing] : money(h.dayChange, h.currency), h.dayChange, h.dayChangeMissing ? 'muted' : sign(h.dayChange));
+    // No live feed: the brokerage's price, with its time.
+    if (h.priceStale) cells.price.title = `brokerage price as of ${time(h.priceAsOf)}`;
     setCell(cells.accounts, `${h.accounts.length} ${h.accounts.length === 1 ? 'account' : 'accounts'}`, null, 'muted');
     if (entry.expanded) {
       entry.detail.replaceChildren(
@@ -247,7 +256,8 @@ export function renderDashboard(
       const cell = totalCells.get(key);
       if (cell) setCell(cell, money(value, state.baseCurrency), value, `value ${signed ? sign(value) : ''}`);
     }
-    meta.textContent = `${state.baseCurrency} · as of ${time(state.asOf)} · seq ${state.seq}`;
+    const covered = state.totals.dayChangeHoldings < state.totals.holdingsCount ? ` · day change covers ${state.totals.dayChangeHoldings} of ${state.totals.holdingsCount} holdings` : '';
+    meta.textContent = `${state.baseCurrency} · as of ${time(state.asOf)} · seq ${state.seq}${covered}`;
   }
 
   function renderAccounts(): void {

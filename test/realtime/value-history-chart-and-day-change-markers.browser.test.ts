@@ -1,0 +1,61 @@
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HoldingView } from '../../src/realtime/events.ts';
+import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+
+/**
+ * The dashboard in headless Chromium against the whole engine: a holding without a day change
+ * (a Toronto listing: no market data, so no previous close) says why in its row, the header says
+ * how many holdings the day change covers, and the value-history panel draws the intraday points
+ * of the open page (pushed as `portfolio:history`) on 1D.
+ */
+const USER = 'browser-value-history';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+let engine: TestEngine;
+let browser: Browser;
+
+beforeAll(async () => {
+  engine = await startTestEngine({ env: { HISTORY_INTRADAY_EVERY_MS: '1000' } });
+  expect((await engine.api(USER, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
+  await engine.sandbox.control.connect(USER, {
+    brokerage: 'QUESTRADE',
+    accounts: [
+      { name: 'TFSA', currency: 'CAD', positions: [{ symbol: 'SHOP.TO', units: 20 }] },
+      { name: 'Margin', currency: 'USD', positions: [{ symbol: 'MSFT', units: 8, averageCost: 300 }] },
+    ],
+  });
+  await eventually(async () => {
+    const { body } = await engine.api<{ holdings: HoldingView[] }>(USER, 'GET', '/api/portfolio');
+    return body.holdings?.length === 2 && body.holdings.some((h) => h.symbol === 'MSFT' && h.dayChange !== null) ? true : undefined;
+  }, 60_000, 'both holdings synced, MSFT with a day change');
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await engine?.stop();
+});
+
+describe('the value history and day change on the dashboard', () => {
+  it('marks the holding without a day change, counts it, and draws the intraday points', async () => {
+    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(`${engine.url}/#token=${await engine.token(USER)}`);
+    await page.locator('[data-testid="connection"]', { hasText: 'live' }).waitFor();
+
+    const shop = page.locator('tr.holding[data-symbol="SHOP"]');
+    await shop.waitFor();
+    expect(await shop.textContent()).toContain('no prev. close');
+    expect(await page.locator('tr.holding[data-symbol="MSFT"]').textContent()).not.toContain('no prev. close');
+    expect(await page.getByTestId('meta').textContent()).toContain('day change covers 1 of 2 holdings');
+
+    await page.click('[data-testid="history"] button[data-range="1D"]');
+    // The page is watched, so points are taken each second and pushed: the caption counts them.
+    await page.locator('[data-testid="history-caption"]', { hasText: /1D · [2-9]\d* points/ }).waitFor({ timeout: 30_000 });
+    const line = await page.locator('[data-testid="history"] polyline').getAttribute('points');
+    expect(line?.split(' ').length).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: '/tmp/history-dashboard.png', fullPage: true });
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
