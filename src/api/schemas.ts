@@ -229,7 +229,11 @@ export type PortfolioResponse = z.infer<typeof portfolioResponse>;
 const historyPoint = z
   .object({
     at: timestamp.describe('When the value was taken (intraday: the minute; a daily close: when the job valued it).'),
-    day: z.iso.date().optional().describe('The New York market day of a daily close.'),
+    day: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/)
+      .optional()
+      .describe('The New York market day of a daily close (YYYY-MM-DD).'),
     totalValue: decimal,
     invested: decimal,
     cash: decimal,

@@ -406,6 +406,8 @@ describe('the user API conforms', () => {
     expect(JSON.parse(portfolio.text).holdings.length).toBeGreaterThan(0);
     const accounts = await exchange({ method: 'GET', path: '/api/accounts', headers: await auth(MAIN), conforms: true, status: 200 });
     expect(JSON.parse(accounts.text).accounts).toHaveLength(3);
+    const history = await exchange({ method: 'GET', path: '/api/portfolio/history?range=1Y', headers: await auth(MAIN), conforms: true, status: 200 });
+    expect(JSON.parse(history.text).interval).toBe('day');
   }, 60_000);
 
   it('refreshes, then refuses a refresh within the cooldown with 429 and Retry-After', async () => {
@@ -451,6 +453,9 @@ describe('the user API conforms', () => {
       { method: 'DELETE', path: '/api/alpaca/accounts/x', headers: { ...user, 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
       { method: 'GET', path: '/api/portfolio', headers: { ...user, 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
       { method: 'GET', path: '/api/accounts', headers: { ...user, 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
+      { method: 'GET', path: '/api/portfolio/history', conforms: true, status: 401 },
+      { method: 'GET', path: '/api/portfolio/history?range=2Y', headers: user, conforms: false, status: 400 },
+      { method: 'GET', path: '/api/portfolio/history?range=1D', headers: { ...user, 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
       { method: 'DELETE', path: '/api/me', headers: { ...user, 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
       { method: 'DELETE', path: '/api/me', headers: await auth('e2e-openapi-nobody'), conforms: true, status: 404 },
       // A connection that is not the caller's.

@@ -1,3 +1,4 @@
+import { HISTORY_QUEUE } from '../../src/history/daily-close-jobs.ts';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRefreshGate } from '../../src/api/refresh-gate.ts';
@@ -55,12 +56,14 @@ describe('Redis keys that grow with traffic', () => {
       '<ns>:sync-floor:<provider>:<account>',
       ns.priceStream(0).replace('{prices0}', '{prices<n>}'),
       ns.lastPrices(),
+      ns.previousCloses(),
       ns.userSymbols('<id>'),
       ns.symbolHolders(),
       ns.symbolChanges(),
       realtimeKeys('<ns>').seq('<user>'),
       '{<ns>-bull}:sync:*',
       `{<ns>-bull}:${REPLAY_QUEUE}:*`,
+      `{<ns>-bull}:${HISTORY_QUEUE}:*`,
     ];
     const documented = documentedKeys();
     expect(documented.filter((k) => !expected.includes(k))).toEqual([]);
