@@ -456,6 +456,29 @@ export const orderListResponse = z
   .register(responseSchemas, { id: 'OrderList' });
 export type OrderListResponse = z.infer<typeof orderListResponse>;
 
+/** `GET /api/securities/search` query. */
+export const securitySearchQuery = z
+  .object({
+    query: z.string().trim().min(1, 'query: at least 1 character').max(40, 'query: at most 40 characters').describe('A symbol or the start of one, or part of the name.'),
+    accountId: z.uuid().optional().describe('The account to trade in: its brokerage answers (default: the Alpaca account, else the first that trades).'),
+  })
+  .strict();
+
+export const securityMatch = z.object({
+  symbol: z.string(),
+  name: z.string().nullable(),
+  /** SnapTrade's id of the security for this account (place with it as `universalSymbolId`). */
+  universalSymbolId: z.string().nullable(),
+  exchange: z.string().nullable(),
+  currency: z.string().nullable(),
+});
+export type SecurityMatch = z.infer<typeof securityMatch>;
+
+export const securitySearchResponse = z
+  .object({ accountId: z.uuid(), provider: z.enum(['snaptrade', 'alpaca']), securities: z.array(securityMatch) })
+  .register(responseSchemas, { id: 'SecuritySearch' });
+export type SecuritySearchResponse = z.infer<typeof securitySearchResponse>;
+
 // ---------------------------------------------------------------------------------------------
 // Webhooks, health
 

@@ -11,6 +11,7 @@ import { createStreamProducer } from '../../streams/producer.ts';
 import { alpacaRouter } from '../api/alpaca-routes.ts';
 import { portfolioRouter } from '../api/portfolio-routes.ts';
 import { orderRouter } from '../api/order-routes.ts';
+import { securityRouter } from '../api/security-routes.ts';
 import { AlpacaTrading } from '../trading/alpaca-trading.ts';
 import { OrderService } from '../trading/order-service.ts';
 import { SnapTradeTrading } from '../trading/snaptrade-trading.ts';
@@ -304,6 +305,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           { path: ADMIN_SESSION_PATH, router: queueBoardRouter({ adminToken: config.ADMIN_TOKEN, queues: [scheduler.queue, replays.queue] }) },
           { path: '/api', router: portfolioRouter({ db: ctx.db, redis: ctx.redis, keys: ctx.keys, verifier }) },
           { path: '/api/orders', router: orderRouter({ db: ctx.db, verifier, orders }) },
+          { path: '/api/securities', router: securityRouter({ verifier, orders }) },
           { path: '/', router: dashboardRouter({ trading: true }) },
         ],
         { fastRoutes: [{ method: 'POST', path: '/api/snaptrade/webhook', handler: createWebhookHandler(ctx) }] },

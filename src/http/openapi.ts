@@ -456,6 +456,22 @@ function orderRoutes(): Route[] {
       responses: { 200: json(ref('Order'), 'The order after the cancel.') },
       errors: [...JSON_BODY, 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND', 'FS_ORDER_NOT_CANCELABLE', 'FS_CONNECTION_BROKEN', 'FS_ORDER_REJECTED', 'FS_BROKERAGE_UNAVAILABLE'],
     },
+    {
+      method: 'get',
+      path: '/api/securities/search',
+      operationId: 'searchSecurities',
+      tag: 'Trading',
+      summary: 'Securities an account can trade, for the trade ticket',
+      description:
+        "Asks the account's brokerage: SnapTrade's symbol search for the account (within the shared SnapTrade budget), or Alpaca's active tradable assets (exact symbol, then symbols starting with the query, then names having it). At most 10.",
+      credentials: 'user',
+      parameters: [
+        { name: 'query', in: 'query', required: true, description: 'A symbol or the start of one, or part of the name (1 to 40 characters).', schema: { type: 'string', minLength: 1, maxLength: 40 } },
+        { name: 'accountId', in: 'query', required: false, description: 'The account to trade in (default: the Alpaca account, else the first that trades).', schema: { type: 'string', format: 'uuid' } },
+      ],
+      responses: { 200: json(ref('SecuritySearch'), 'The matches, best first.') },
+      errors: [...GUARDED, 'FS_VALIDATION', 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND', 'FS_NO_TRADING_ACCOUNT', 'FS_TRADING_NOT_ALLOWED', 'FS_CONNECTION_BROKEN', 'FS_BROKERAGE_UNAVAILABLE'],
+    },
   ];
 }
 

@@ -1,9 +1,9 @@
-import type { OrderRequest } from '../api/schemas.ts';
+import type { OrderRequest, SecurityMatch } from '../api/schemas.ts';
 import { ApiError } from '../http/errors.ts';
 import { alpacaCall, toWireShape, type AlpacaProvider } from '../providers/alpaca/alpaca-provider.ts';
 import type { CredentialsStore } from '../providers/credentials-store.ts';
 import { ProviderError } from '../providers/provider-error.ts';
-import { money, upstreamError, type BrokerageOrder, type BrokerageTrading, type PreparedOrder, type TradeAccount } from './brokerage-trading.ts';
+import { money, SEARCH_LIMIT, upstreamError, type BrokerageOrder, type BrokerageTrading, type PreparedOrder, type TradeAccount } from './brokerage-trading.ts';
 import { alpacaStatus, type AlpacaWireOrder } from './order-state.ts';
 
 /**
@@ -24,6 +24,28 @@ export class AlpacaTrading implements BrokerageTrading {
     const creds = await this.credentials.alpacaByAccount(account.userId, account.externalId);
     if (!creds) throw new ApiError('FS_CONNECTION_BROKEN', 'This Alpaca account is no longer linked: link it again.');
     return this.alpaca.client(creds).sdk;
+  }
+
+  /**
+   * Alpaca's active, tradable assets whose symbol starts with `query` or whose name has it:
+   * the exact symbol first, then symbol prefixes, then names (Alpaca has no search endpoint,
+   * so this lists the assets and filters them).
+   */
+  async search(account: TradeAccount, query: string): Promise<SecurityMatch[]> {
+    const sdk = await this.client(account);
+    let assets;
+    try {
+      assets = await alpacaCall('listAssets', () => sdk.trading.assets.getV2Assets({ status: 'active' }));
+    } catch (err) {
+      throw upstreamError('alpaca', err, 'searching securities');
+    }
+    const q = query.toUpperCase();
+    const rank = (a: { symbol: string; name?: string | null }) => (a.symbol === q ? 0 : a.symbol.startsWith(q) ? 1 : (a.name ?? '').toUpperCase().includes(q) ? 2 : 3);
+    return assets
+      .filter((a) => a.tradable && a.symbol && rank(a) < 3)
+      .sort((a, b) => rank(a) - rank(b) || a.symbol.localeCompare(b.symbol))
+      .slice(0, SEARCH_LIMIT)
+      .map((a) => ({ symbol: a.symbol, name: a.name ?? null, universalSymbolId: null, exchange: a.exchange ?? null, currency: 'USD' }));
   }
 
   async prepare(account: TradeAccount, form: OrderRequest): Promise<PreparedOrder> {

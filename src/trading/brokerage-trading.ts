@@ -1,4 +1,4 @@
-import type { OrderImpactView, OrderRequest } from '../api/schemas.ts';
+import type { OrderImpactView, OrderRequest, SecurityMatch } from '../api/schemas.ts';
 import { ApiError } from '../http/errors.ts';
 import { ProviderError } from '../providers/provider-error.ts';
 import type { OrderProvider, OrderStatus } from './order-state.ts';
@@ -22,6 +22,9 @@ export interface TradeAccount {
   tradingAllowed: boolean;
   connectionStatus: string;
 }
+
+/** At most this many securities answer a search. */
+export const SEARCH_LIMIT = 10;
 
 /** What preview (and place) worked out before anything is placed. */
 export interface PreparedOrder {
@@ -58,6 +61,8 @@ export interface BrokerageTrading {
     clientOrderId: string,
     context: { since: Date; symbol: string | null; knownBrokerageIds: ReadonlySet<string> },
   ): Promise<BrokerageOrder | null>;
+  /** Securities the account's brokerage trades matching `query` (a symbol prefix or name words), best first. */
+  search(account: TradeAccount, query: string): Promise<SecurityMatch[]>;
   /** Asks the brokerage to cancel; answers the order as the brokerage then reports it. */
   cancel(account: TradeAccount, brokerageOrderId: string): Promise<BrokerageOrder>;
 }

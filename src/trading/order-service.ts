@@ -3,7 +3,7 @@ import { ENVELOPE_SCHEMA_VERSION } from '../../streams/envelope.ts';
 import { partitionOf } from '../../streams/partition.ts';
 import type { StreamProducer } from '../../streams/producer.ts';
 import { waitForCheckpoint } from '../api/checkpoint-wait.ts';
-import type { OrderPreviewResponse, OrderRequest } from '../api/schemas.ts';
+import type { OrderPreviewResponse, OrderRequest, SecuritySearchResponse } from '../api/schemas.ts';
 import type { Knex } from '../db/knex.ts';
 import { ApiError } from '../http/errors.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -192,6 +192,25 @@ export class OrderService {
       if (projected) return projected;
     }
     return placed;
+  }
+
+  /**
+   * Securities the brokerage of `accountId` trades matching `query` (without an account: the
+   * user's Alpaca account, else the first that trades). A connection that cannot trade is refused.
+   */
+  async search(userId: string, query: string, accountId: string | undefined): Promise<SecuritySearchResponse> {
+    const accounts = await this.accounts(userId);
+    const account = accountId
+      ? accounts.find((a) => a.id === accountId)
+      : (accounts.find((a) => a.provider === 'alpaca' && tradingRefusal(a) === null) ?? accounts.find((a) => tradingRefusal(a) === null));
+    if (!account) {
+      if (accountId) throw new ApiError('FS_NOT_FOUND', 'accountId: not one of your accounts');
+      throw new ApiError('FS_NO_TRADING_ACCOUNT', 'None of your accounts trades: connect a brokerage that does, or link Alpaca.');
+    }
+    const refusal = tradingRefusal(account);
+    if (refusal) throw new ApiError(refusal.code, refusal.message);
+    const securities = await this.deps.brokerages[account.provider].search(account, query);
+    return { accountId: account.id, provider: account.provider, securities };
   }
 
   async cancel(userId: string, orderId: string): Promise<OrderRecord> {

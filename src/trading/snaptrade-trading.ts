@@ -1,9 +1,9 @@
-import type { OrderRequest } from '../api/schemas.ts';
+import type { OrderRequest, SecurityMatch } from '../api/schemas.ts';
 import { ApiError } from '../http/errors.ts';
 import type { CredentialsStore } from '../providers/credentials-store.ts';
 import { ProviderError } from '../providers/provider-error.ts';
 import type { SnapTradeClient, SnapTradeOrderForm, SnapTradeUser } from '../providers/snaptrade/client.ts';
-import { money, upstreamError, type BrokerageOrder, type BrokerageTrading, type PreparedOrder, type TradeAccount } from './brokerage-trading.ts';
+import { money, SEARCH_LIMIT, upstreamError, type BrokerageOrder, type BrokerageTrading, type PreparedOrder, type TradeAccount } from './brokerage-trading.ts';
 import { snaptradeStatus } from './order-state.ts';
 
 /**
@@ -148,6 +148,22 @@ export class SnapTradeTrading implements BrokerageTrading {
     } catch (err) {
       throw upstreamError('snaptrade', err, 'reading the canceled order');
     }
+  }
+
+  /** SnapTrade's symbol search for the account (its brokerage's securities), through the shared budget. */
+  async search(account: TradeAccount, query: string): Promise<SecurityMatch[]> {
+    const user = await this.user(account);
+    let found;
+    try {
+      found = await this.withRetry(() => this.client.symbolSearch(user, account.externalId, query));
+    } catch (err) {
+      throw refusal(err, 'searching securities');
+    }
+    return found.slice(0, SEARCH_LIMIT).flatMap((s) =>
+      s.symbol
+        ? [{ symbol: s.symbol, name: s.description ?? null, universalSymbolId: s.id ?? null, exchange: s.exchange?.code ?? null, currency: s.currency?.code ?? null }]
+        : [],
+    );
   }
 
   /** The universal symbol id the account's brokerage trades under `symbol`. */

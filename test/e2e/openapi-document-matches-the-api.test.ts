@@ -736,6 +736,8 @@ describe('trading conforms', () => {
     });
     const restingId = (JSON.parse(resting.text) as { id: string }).id;
     await exchange({ method: 'POST', path: `/api/orders/${restingId}/cancel`, headers: await auth(TRADER), conforms: true, status: 200 });
+    const found = await exchange({ method: 'GET', path: `/api/securities/search?query=MSF&accountId=${alpacaAccountId}`, headers: await auth(TRADER), conforms: true, status: 200 });
+    expect((JSON.parse(found.text) as { securities: { symbol: string }[] }).securities[0]?.symbol).toBe('MSFT');
   }, 60_000);
 
   it('answers refusals with the documented errors', async () => {
@@ -768,6 +770,12 @@ describe('trading conforms', () => {
       // The key of the first order, with another body.
       { method: 'POST', path: '/api/orders', headers: key('openapi-order-1'), body: JSON.stringify({ ...order, quantity: '2' }), conforms: true, status: 409 },
       { method: 'POST', path: `/api/orders/${filledOrderId}/cancel`, headers: await auth(TRADER), conforms: true, status: 409 },
+      { method: 'GET', path: '/api/securities/search?query=MS', conforms: true, status: 401 },
+      { method: 'GET', path: '/api/securities/search', headers: await auth(TRADER), conforms: false, status: 400 },
+      { method: 'GET', path: '/api/securities/search?query=MS', headers: text, body: 'x', conforms: false, status: 415 },
+      { method: 'GET', path: `/api/securities/search?query=MS&accountId=${missing}`, headers: await auth(TRADER), conforms: true, status: 404 },
+      // A user without accounts has nothing to trade in.
+      { method: 'GET', path: '/api/securities/search?query=MS', headers: await auth('e2e-openapi-no-accounts'), conforms: true, status: 422 },
     ]) {
       await exchange(x);
     }
@@ -775,6 +783,7 @@ describe('trading conforms', () => {
     await engine.db.knex('brokerage_connections').where({ user_id: TRADER }).update({ status: 'broken' });
     try {
       await exchange({ method: 'POST', path: '/api/orders/preview', headers: json, body: JSON.stringify({ ...order, accountId: alpacaAccountId }), conforms: true, status: 409 });
+      await exchange({ method: 'GET', path: `/api/securities/search?query=MS&accountId=${alpacaAccountId}`, headers: await auth(TRADER), conforms: true, status: 409 });
     } finally {
       await engine.db.knex('brokerage_connections').where({ user_id: TRADER }).update({ status: 'active' });
     }
@@ -800,6 +809,7 @@ describe('trading conforms', () => {
       await exchange({ method: 'POST', path: '/api/orders', headers: { ...json, 'idempotency-key': 'openapi-503' }, body: JSON.stringify(order), conforms: true, status: 503 });
       await control.alpacaSetFaults({ probability: 1, statuses: [503], pathPrefixes: ['/v2/assets'] });
       await exchange({ method: 'POST', path: '/api/orders/preview', headers: json, body: JSON.stringify(order), conforms: true, status: 503 });
+      await exchange({ method: 'GET', path: '/api/securities/search?query=MS', headers: await auth(TRADER), conforms: true, status: 503 });
     } finally {
       await control.alpacaClearFaults();
     }

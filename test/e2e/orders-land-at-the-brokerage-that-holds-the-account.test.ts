@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlpacaClient } from '../../src/providers/alpaca/client.ts';
+import type { SecuritySearchResponse } from '../../src/api/schemas.ts';
 import type { HoldingView } from '../../src/realtime/events.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
 import { accountsOf, orderReaches, placeOrder, type OrderBody } from '../support/orders.ts';
@@ -168,6 +169,21 @@ describe('orders are routed to the brokerage that holds the account', () => {
       await control.alpacaSetTrading({ maxFillQtyPerTick: null });
     }
   }, 30_000);
+
+  it('searches securities at the account\'s brokerage: SnapTrade\'s symbol search for the external account, Alpaca\'s assets for the internal one', async () => {
+    const SEARCH = 'ReferenceData_symbolSearchUserAccount';
+    const before = (await engine.sandbox.control.requests({ operationId: SEARCH })).byAccount[questrade.externalId]?.[SEARCH] ?? 0;
+    const external = await engine.api<SecuritySearchResponse>(USER, 'GET', `/api/securities/search?query=AAP&accountId=${questrade.id}`);
+    expect(external.status, JSON.stringify(external.body)).toBe(200);
+    expect(external.body).toMatchObject({ accountId: questrade.id, provider: 'snaptrade' });
+    expect(external.body.securities.find((s) => s.symbol === 'AAPL')?.universalSymbolId).toBeTruthy();
+    expect((await engine.sandbox.control.requests({ operationId: SEARCH })).byAccount[questrade.externalId]?.[SEARCH]).toBe(before + 1);
+
+    const internal = await engine.api<SecuritySearchResponse>(USER, 'GET', `/api/securities/search?query=aap&accountId=${alpaca.id}`);
+    expect(internal.status, JSON.stringify(internal.body)).toBe(200);
+    expect(internal.body.provider).toBe('alpaca');
+    expect(internal.body.securities[0]).toMatchObject({ symbol: 'AAPL', universalSymbolId: null });
+  });
 
   it('rests a limit order at SnapTrade, and cancels it there', async () => {
     const limit = await placeOrder(engine, USER, 'e2e-snaptrade-limit-1', {

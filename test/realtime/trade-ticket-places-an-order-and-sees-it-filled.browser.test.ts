@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 describe('the trade ticket in a browser', () => {
-  it('previews, places a limit order, and shows it filled when the price crosses the limit', async () => {
+  it('picks a symbol from the search, previews, places a limit order, and shows it filled when the price crosses the limit', async () => {
     const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(err.message));
@@ -38,8 +38,16 @@ describe('the trade ticket in a browser', () => {
     await page.locator('[data-testid="ticket"][data-ready="1"]').waitFor();
     await page.locator('[data-testid="connection"]', { hasText: 'live' }).waitFor();
 
+    // The symbol comes from the search: typing suggests what the account's brokerage trades.
+    await page.fill('input[name="symbol"]', 'msf');
+    await page.click('[data-testid="symbol-suggestions"] button[data-symbol="MSFT"]');
+    expect(await page.inputValue('input[name="symbol"]')).toBe('MSFT');
+    expect(await page.locator('[data-testid="symbol-suggestions"] li').count()).toBe(0);
+    const refused = await engine.api<{ error: { code: string; message: string } }>(USER, 'GET', '/api/securities/search?query=');
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/query/);
+
     // Refused in words: no quantity.
-    await page.fill('input[name="symbol"]', 'MSFT');
     await page.click('[data-testid="place"]');
     await page.locator('[data-testid="ticket-result"].error', { hasText: 'quantity' }).waitFor();
 

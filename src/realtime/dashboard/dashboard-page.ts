@@ -60,6 +60,9 @@ export function dashboardPage(scriptUrl: string, options: { trading?: boolean } 
   .ticket { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
   .ticket input, .ticket select, .ticket button, button.link { font: inherit; background: #0f1419; color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 5px 8px; }
   .ticket input { width: 120px; }
+  .symbol-field { position: relative; }
+  .suggestions { position: absolute; z-index: 2; left: 0; top: 100%; margin: 2px 0 0; padding: 0; list-style: none; min-width: 220px; background: var(--panel); border-radius: 6px; }
+  .suggestions button { display: block; width: 100%; text-align: left; border: 0; border-radius: 0; }
   .ticket button { border-color: var(--accent); color: var(--accent); cursor: pointer; }
   .ticket-result { margin-top: 8px; font-size: 13px; min-height: 1.4em; }
   .ticket-result.error { color: var(--down); }

@@ -68,8 +68,36 @@ export function renderTrading(
     el('thead', {}, el('tr', {}, ...['Symbol', 'Side', 'Type', 'Quantity', 'Filled', 'Status', 'Routed', ''].map((c) => el('th', {}, c)))),
     ordersBody,
   );
-  const ticket = el('div', { class: 'ticket', 'data-testid': 'ticket' }, account, symbol, side, type, qty, limit, stop, tif, preview, place);
+  const suggestions = el('ul', { class: 'suggestions', 'data-testid': 'symbol-suggestions', 'aria-label': 'symbol suggestions' });
+  const symbolField = el('div', { class: 'symbol-field' }, symbol, suggestions);
+  const ticket = el('div', { class: 'ticket', 'data-testid': 'ticket' }, account, symbolField, side, type, qty, limit, stop, tif, preview, place);
   container.append(el('section', {}, el('h2', {}, 'Trade'), ticket, result), el('section', {}, el('h2', {}, 'Orders'), ordersTable));
+
+  // Suggestions from the chosen account's brokerage (or routing's default account) as one types.
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
+  const search = (text: string) => {
+    const params = new URLSearchParams({ query: text, ...(account.value ? { accountId: account.value } : {}) });
+    void api<{ securities: { symbol: string; name: string | null }[] }>(token, 'GET', `/api/securities/search?${params}`).then(({ ok, body }) => {
+      if (symbol.value.trim() !== text) return; // typed on since: a newer search answers
+      suggestions.replaceChildren(
+        ...(ok ? body.securities : []).map((s) => {
+          const pick = el('button', { type: 'button', 'data-symbol': s.symbol }, s.symbol, s.name ? ` · ${s.name}` : '');
+          pick.addEventListener('click', () => {
+            symbol.value = s.symbol;
+            suggestions.replaceChildren();
+            qty.focus();
+          });
+          return el('li', {}, pick);
+        }),
+      );
+    });
+  };
+  symbol.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    const text = symbol.value.trim();
+    if (!text) return suggestions.replaceChildren();
+    searchTimer = setTimeout(() => search(text), 200);
+  });
 
   const showPrices = () => {
     limit.hidden = !(type.value === 'limit' || type.value === 'stop_limit');
