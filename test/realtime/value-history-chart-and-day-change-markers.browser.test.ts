@@ -50,8 +50,13 @@ describe('the value history and day change on the dashboard', () => {
     expect(await page.locator('tr.holding[data-symbol="MSFT"]').textContent()).not.toContain('no prev. close');
     expect(await page.getByTestId('meta').textContent()).toContain('day change covers 1 of 2 holdings');
 
+    // The page is watched, so a point is taken each second: wait until one is stored, then 1D
+    // draws it and the live point (two or more points).
+    await eventually(async () => {
+      const { body } = await engine.api<{ points: unknown[] }>(USER, 'GET', '/api/portfolio/history?range=1D');
+      return body.points.length > 0 ? true : undefined;
+    }, 30_000, 'a stored intraday point');
     await page.click('[data-testid="history"] button[data-range="1D"]');
-    // The page is watched, so points are taken each second and pushed: the caption counts them.
     await page.locator('[data-testid="history-caption"]', { hasText: /1D · [2-9]\d* points/ }).waitFor({ timeout: 30_000 });
     const line = await page.locator('[data-testid="history"] polyline').getAttribute('points');
     expect(line?.split(' ').length).toBeGreaterThanOrEqual(2);
