@@ -1,10 +1,15 @@
+import type { trading } from '@alpacahq/alpaca-trade-api';
 import type { OrderRequest, SecurityMatch } from '../api/schemas.ts';
 import { ApiError } from '../http/errors.ts';
 import { alpacaCall, toWireShape, type AlpacaProvider } from '../providers/alpaca/alpaca-provider.ts';
 import type { CredentialsStore } from '../providers/credentials-store.ts';
 import { ProviderError } from '../providers/provider-error.ts';
-import { money, SEARCH_LIMIT, upstreamError, type BrokerageOrder, type BrokerageTrading, type PreparedOrder, type TradeAccount } from './brokerage-trading.ts';
+import { money, SEARCH_LIMIT, searchError, upstreamError, type BrokerageOrder, type BrokerageTrading, type PreparedOrder, type TradeAccount } from './brokerage-trading.ts';
 import { alpacaStatus, type AlpacaWireOrder } from './order-state.ts';
+
+/** How long a listing of Alpaca's assets answers searches. */
+const ASSET_LIST_TTL_MS = 15 * 60_000;
+type AlpacaAsset = trading.Assets;
 
 /**
  * Orders of internal accounts, at Alpaca through the official SDK. The idempotency key is the
@@ -26,18 +31,29 @@ export class AlpacaTrading implements BrokerageTrading {
     return this.alpaca.client(creds).sdk;
   }
 
+  /** Alpaca's active assets as last listed (the same for every account, and large): kept a while per process. */
+  private assetList: { until: number; assets: Promise<AlpacaAsset[]> } | undefined;
+
   /**
    * Alpaca's active, tradable assets whose symbol starts with `query` or whose name has it:
    * the exact symbol first, then symbol prefixes, then names (Alpaca has no search endpoint,
-   * so this lists the assets and filters them).
+   * so this lists the assets, at most once per `ASSET_LIST_TTL_MS`, and filters them).
    */
   async search(account: TradeAccount, query: string): Promise<SecurityMatch[]> {
     const sdk = await this.client(account);
+    if (!this.assetList || this.assetList.until <= Date.now()) {
+      const listing = alpacaCall('listAssets', () => sdk.trading.assets.getV2Assets({ status: 'active' }));
+      this.assetList = { until: Date.now() + ASSET_LIST_TTL_MS, assets: listing };
+      // A failed listing is not kept: the next search asks again.
+      listing.catch(() => {
+        if (this.assetList?.assets === listing) this.assetList = undefined;
+      });
+    }
     let assets;
     try {
-      assets = await alpacaCall('listAssets', () => sdk.trading.assets.getV2Assets({ status: 'active' }));
+      assets = await this.assetList.assets;
     } catch (err) {
-      throw upstreamError('alpaca', err, 'searching securities');
+      throw searchError('alpaca', err);
     }
     const q = query.toUpperCase();
     const rank = (a: { symbol: string; name?: string | null }) => (a.symbol === q ? 0 : a.symbol.startsWith(q) ? 1 : (a.name ?? '').toUpperCase().includes(q) ? 2 : 3);

@@ -68,7 +68,7 @@ export interface BrokerageTrading {
 }
 
 /** A brokerage call that failed in a way no retry here can fix, as the user's error. */
-export function upstreamError(provider: OrderProvider, err: unknown, action: string): ApiError {
+export function upstreamError(provider: OrderProvider, err: unknown, action: string, retry = 'retry with the same Idempotency-Key'): ApiError {
   const name = provider === 'alpaca' ? 'Alpaca' : 'The brokerage (through SnapTrade)';
   if (err instanceof ApiError) return err;
   if (err instanceof ProviderError) {
@@ -78,12 +78,21 @@ export function upstreamError(provider: OrderProvider, err: unknown, action: str
     if (err.retryable) {
       return new ApiError(
         'FS_BROKERAGE_UNAVAILABLE',
-        `${name} is unavailable or throttling (${err.status ?? err.code ?? 'network'}) while ${action}; retry with the same Idempotency-Key.`,
+        `${name} is unavailable or throttling (${err.status ?? err.code ?? 'network'}) while ${action}; ${retry}.`,
       );
     }
     return new ApiError('FS_ORDER_REJECTED', `${name} refused it while ${action}: ${err.message}`);
   }
-  return new ApiError('FS_BROKERAGE_UNAVAILABLE', `${name} did not answer while ${action}; retry with the same Idempotency-Key.`);
+  return new ApiError('FS_BROKERAGE_UNAVAILABLE', `${name} did not answer while ${action}; ${retry}.`);
+}
+
+/**
+ * A failed security search as the user's error: credentials refused is a broken connection;
+ * anything else the brokerage answered or failed is 503 (no order is involved: search again).
+ */
+export function searchError(provider: OrderProvider, err: unknown): ApiError {
+  const error = upstreamError(provider, err, 'searching securities', 'search again shortly');
+  return error.code === 'FS_ORDER_REJECTED' ? new ApiError('FS_BROKERAGE_UNAVAILABLE', error.message) : error;
 }
 
 /** Decimal arithmetic for estimates only (money shown to 2 decimals, never stored as a fact). */

@@ -3,7 +3,7 @@ import { ApiError } from '../http/errors.ts';
 import type { CredentialsStore } from '../providers/credentials-store.ts';
 import { ProviderError } from '../providers/provider-error.ts';
 import type { SnapTradeClient, SnapTradeOrderForm, SnapTradeUser } from '../providers/snaptrade/client.ts';
-import { money, SEARCH_LIMIT, upstreamError, type BrokerageOrder, type BrokerageTrading, type PreparedOrder, type TradeAccount } from './brokerage-trading.ts';
+import { money, SEARCH_LIMIT, searchError, upstreamError, type BrokerageOrder, type BrokerageTrading, type PreparedOrder, type TradeAccount } from './brokerage-trading.ts';
 import { snaptradeStatus } from './order-state.ts';
 
 /**
@@ -157,7 +157,7 @@ export class SnapTradeTrading implements BrokerageTrading {
     try {
       found = await this.withRetry(() => this.client.symbolSearch(user, account.externalId, query));
     } catch (err) {
-      throw refusal(err, 'searching securities');
+      throw searchError('snaptrade', err);
     }
     return found.slice(0, SEARCH_LIMIT).flatMap((s) =>
       s.symbol

@@ -736,8 +736,6 @@ describe('trading conforms', () => {
     });
     const restingId = (JSON.parse(resting.text) as { id: string }).id;
     await exchange({ method: 'POST', path: `/api/orders/${restingId}/cancel`, headers: await auth(TRADER), conforms: true, status: 200 });
-    const found = await exchange({ method: 'GET', path: `/api/securities/search?query=MSF&accountId=${alpacaAccountId}`, headers: await auth(TRADER), conforms: true, status: 200 });
-    expect((JSON.parse(found.text) as { securities: { symbol: string }[] }).securities[0]?.symbol).toBe('MSFT');
   }, 60_000);
 
   it('answers refusals with the documented errors', async () => {
@@ -809,10 +807,14 @@ describe('trading conforms', () => {
       await exchange({ method: 'POST', path: '/api/orders', headers: { ...json, 'idempotency-key': 'openapi-503' }, body: JSON.stringify(order), conforms: true, status: 503 });
       await control.alpacaSetFaults({ probability: 1, statuses: [503], pathPrefixes: ['/v2/assets'] });
       await exchange({ method: 'POST', path: '/api/orders/preview', headers: json, body: JSON.stringify(order), conforms: true, status: 503 });
-      await exchange({ method: 'GET', path: '/api/securities/search?query=MS', headers: await auth(TRADER), conforms: true, status: 503 });
+      const unavailable = await exchange({ method: 'GET', path: '/api/securities/search?query=MS', headers: await auth(TRADER), conforms: true, status: 503 });
+      expect(unavailable.text).toMatch(/searching securities; search again shortly/);
     } finally {
       await control.alpacaClearFaults();
     }
+    // The failed listing of Alpaca's assets was not kept: the next search lists them.
+    const found = await exchange({ method: 'GET', path: `/api/securities/search?query=MSF&accountId=${alpacaAccountId}`, headers: await auth(TRADER), conforms: true, status: 200 });
+    expect((JSON.parse(found.text) as { securities: { symbol: string }[] }).securities[0]?.symbol).toBe('MSFT');
   }, 30_000);
 });
 

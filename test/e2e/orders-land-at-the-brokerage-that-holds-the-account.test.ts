@@ -179,10 +179,16 @@ describe('orders are routed to the brokerage that holds the account', () => {
     expect(external.body.securities.find((s) => s.symbol === 'AAPL')?.universalSymbolId).toBeTruthy();
     expect((await engine.sandbox.control.requests({ operationId: SEARCH })).byAccount[questrade.externalId]?.[SEARCH]).toBe(before + 1);
 
+    const listings = async () => (await engine.sandbox.control.alpacaRequests()).byRoute['GET /v2/assets'] ?? 0;
+    const listed = await listings();
     const internal = await engine.api<SecuritySearchResponse>(USER, 'GET', `/api/securities/search?query=aap&accountId=${alpaca.id}`);
     expect(internal.status, JSON.stringify(internal.body)).toBe(200);
     expect(internal.body.provider).toBe('alpaca');
     expect(internal.body.securities[0]).toMatchObject({ symbol: 'AAPL', universalSymbolId: null });
+    // Keystrokes do not list Alpaca's (large) asset list again: the listing answers a while.
+    const next = await engine.api<SecuritySearchResponse>(USER, 'GET', `/api/securities/search?query=msf&accountId=${alpaca.id}`);
+    expect(next.body.securities[0]?.symbol).toBe('MSFT');
+    expect((await listings()) - listed).toBe(1);
   });
 
   it('rests a limit order at SnapTrade, and cancels it there', async () => {
