@@ -203,10 +203,14 @@ export async function runReplay(
 /** Worker side: runs replay jobs one at a time. */
 export class ReplayWorker {
   private readonly worker: Worker<ReplayJobData, ReplaySummary>;
+  private readonly connection: Redis;
 
   constructor(private readonly options: ReplayWorkerOptions) {
+    // Our own connection, as the sync worker has: a worker that made its own from options never
+    // finished close() after Redis had restarted under it, and held shutdown for the whole grace.
+    this.connection = connection(options.redisUrl, 'foliostream-replay-worker');
     this.worker = new Worker<ReplayJobData, ReplaySummary>(REPLAY_QUEUE, (job) => this.process(job), {
-      connection: { url: options.redisUrl, maxRetriesPerRequest: null, connectionName: 'foliostream-replay-worker' },
+      connection: this.connection,
       prefix: options.prefix,
       concurrency: 1,
       ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs } : {}),
@@ -241,5 +245,6 @@ export class ReplayWorker {
   /** `force`: without waiting for the running job (it stays locked until its lock expires). */
   async close(force = false): Promise<void> {
     await this.worker.close(force);
+    this.connection.disconnect();
   }
 }
