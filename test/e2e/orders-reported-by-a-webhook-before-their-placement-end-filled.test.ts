@@ -7,7 +7,7 @@ import { ENVELOPE_SCHEMA_VERSION } from '../../streams/envelope.ts';
 import { streamKeys } from '../../streams/keys.ts';
 import { partitionOf } from '../../streams/partition.ts';
 import { createStreamProducer } from '../../streams/producer.ts';
-import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
 import { userSettled, webhookType } from '../support/user-stream.ts';
 
 /**
@@ -28,8 +28,14 @@ beforeAll(async () => {
   expect((await engine.api(USER, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
   const auth = await control.connect(USER, { brokerage: 'QUESTRADE', accounts: [{ name: 'Margin', currency: 'USD', positions: [{ symbol: 'AAPL', units: 1 }] }] });
   externalAccountId = auth.accounts[0]!.id;
+  // The connection's webhooks reach the engine after connect() returns: wait for the account row
+  // (a positive marker), then for the syncs it started to settle.
+  accountId = await eventually(
+    async () => ((await engine.db.knex('accounts').where({ user_id: USER, external_id: externalAccountId }).first('id')) as { id: string } | undefined)?.id,
+    30_000,
+    'the connected account synced',
+  );
   await userSettled(engine, USER);
-  accountId = ((await engine.db.knex('accounts').where({ user_id: USER, external_id: externalAccountId }).first('id')) as { id: string }).id;
 });
 afterAll(async () => {
   await engine?.stop();
