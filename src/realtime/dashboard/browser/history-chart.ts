@@ -58,7 +58,11 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
   const draw = () => {
     line.setAttribute('points', linePoints(points));
     const last = points[points.length - 1];
-    caption.textContent = points.length === 0 ? `No history for ${range} yet` : `${range} · ${points.length} points · ${money(last!.totalValue, currency)}`;
+    // One point draws no line: say why the chart is empty instead of showing a blank box.
+    caption.textContent =
+      points.length < 2
+        ? `Not enough history for ${range} yet: a point is kept each minute while this page is open, and a close each trading day.`
+        : `${range} · ${points.length} points · ${money(last!.totalValue, currency)}`;
   };
   const load = async () => {
     const asked = range;
