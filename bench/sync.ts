@@ -527,7 +527,7 @@ async function main(): Promise<void> {
         clientId: sandbox.clientId,
         consumerKey: sandbox.consumerKey,
         basePath: sandbox.snaptradeUrl,
-        limiter: createRateLimiter(redis, `${namespace}:bench-setup-budget`, { limit: UNLIMITED, windowMs: 60_000 }),
+        limiter: createRateLimiter(redis, `${namespace}:bench-setup-budget`, { limit: UNLIMITED, windowMs: 60_000, maxInFlightMs: 21_000 }),
       }),
       credentials,
     );

@@ -32,7 +32,7 @@ import { createSymbolCollector } from '../market/symbol-collector.ts';
 import { AlpacaProvider } from '../providers/alpaca/alpaca-provider.ts';
 import { CredentialsStore } from '../providers/credentials-store.ts';
 import { createRateLimiter } from '../providers/rate-limiter.ts';
-import { SnapTradeClient } from '../providers/snaptrade/client.ts';
+import { SNAPTRADE_TIMEOUT_MS, SnapTradeClient } from '../providers/snaptrade/client.ts';
 import { SnapTradeProvider } from '../providers/snaptrade/snaptrade-provider.ts';
 import { attachRealtimeGateway, type RealtimeGateway } from '../realtime/gateway.ts';
 import { dashboardRouter } from '../realtime/dashboard/dashboard-router.ts';
@@ -88,11 +88,12 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
   });
   stops.push(() => scheduler.close());
   const credentials = new CredentialsStore(ctx.db, ctx.secretBox);
-  // One budget for every process: the key is shared through Redis. The window is a second
-  // longer than SnapTrade's so clock and network jitter never push us over.
+  // One budget for every process: the key is shared through Redis. Requests count until a window
+  // after they end, so delays between our grant and SnapTrade's count never push us over.
   const limiter = createRateLimiter(ctx.redis, `${ctx.keys.namespace}:{snaptrade-budget}`, {
     limit: config.SNAPTRADE_REQUESTS_PER_MINUTE,
-    windowMs: config.SNAPTRADE_RATE_WINDOW_MS + 1_000,
+    windowMs: config.SNAPTRADE_RATE_WINDOW_MS,
+    maxInFlightMs: SNAPTRADE_TIMEOUT_MS + 1_000,
     perUser: config.SNAPTRADE_USER_SHARE >= 1 ? 0 : Math.max(1, Math.floor(config.SNAPTRADE_REQUESTS_PER_MINUTE * config.SNAPTRADE_USER_SHARE)),
   });
   const snaptrade = new SnapTradeClient({

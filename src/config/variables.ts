@@ -305,7 +305,7 @@ export const variables = {
     schema: positiveInt,
     default: '60000',
     description:
-      'Length of the rolling window SnapTrade counts the budget over. The engine counts over one second more, so clock and network jitter never push it past the limit. Only tests and sandboxes change it.',
+      'Length of the rolling window SnapTrade counts the budget over. The engine counts each request from its grant until one window after its answer, so network and scheduling delays never push SnapTrade\'s count past the limit. Only tests and sandboxes change it.',
   },
   SNAPTRADE_USER_SHARE: {
     schema: z.coerce.number().gt(0).max(1),

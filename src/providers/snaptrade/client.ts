@@ -1,6 +1,6 @@
 import { Snaptrade, SnaptradeAuth, type CommercialApiKeyAuth } from 'snaptrade-typescript-sdk';
 import { networkError, ProviderError, isRetryableStatus } from '../provider-error.ts';
-import type { RateLimiter } from '../rate-limiter.ts';
+import type { RateGrant, RateLimiter } from '../rate-limiter.ts';
 
 /** The axios options we pass on every call (the SDK forwards them to axios). */
 interface CallOptions {
@@ -40,6 +40,9 @@ export interface SnapTradeClientOptions {
   timeoutMs?: number;
 }
 
+/** Default time limit of one SnapTrade call; the budget holds a request at most this long (plus a margin). */
+export const SNAPTRADE_TIMEOUT_MS = 20_000;
+
 /**
  * The official SDK with three changes of behaviour that matter in production:
  * - every call first takes a token from the shared rate limiter, so the engine never causes 429s;
@@ -58,7 +61,7 @@ export class SnapTradeClient {
       auth: SnaptradeAuth.commercialApiKey({ clientId: options.clientId, consumerKey: options.consumerKey }),
       basePath: options.basePath.replace(/\/+$/, ''),
     });
-    this.axiosOptions = { validateStatus: () => true, timeout: options.timeoutMs ?? 20_000 };
+    this.axiosOptions = { validateStatus: () => true, timeout: options.timeoutMs ?? SNAPTRADE_TIMEOUT_MS };
   }
 
   /**
@@ -72,8 +75,9 @@ export class SnapTradeClient {
 
   /** `userId`: whose share of the budget the call counts against (none for client-wide calls). */
   private async call<T>(operation: string, run: (opts: CallOptions) => Promise<HttpAnswer<T>>, userId?: string): Promise<T> {
+    let grant: RateGrant;
     try {
-      await this.options.limiter.acquire(this.stopping.signal, userId);
+      grant = await this.options.limiter.acquire(this.stopping.signal, userId);
     } catch (err) {
       if (!this.stopping.signal.aborted) throw networkError('snaptrade', operation, err);
       throw new ProviderError('snaptrade', operation, undefined, 'stopping', `${operation}: not sent, the engine is stopping`, true);
@@ -83,6 +87,8 @@ export class SnapTradeClient {
       response = await run(this.axiosOptions);
     } catch (err) {
       throw networkError('snaptrade', operation, err);
+    } finally {
+      await grant.settle();
     }
     if (response.status >= 200 && response.status < 300) return response.data;
     const body = (response.data ?? {}) as { detail?: unknown; code?: unknown };
