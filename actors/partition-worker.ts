@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { ZodError } from 'zod';
 import type { Knex } from '../src/db/knex.ts';
 import type { Logger } from '../src/logging/logger.ts';
+import { REPEATABLE } from '../src/logging/repeat-limiter.ts';
 import {
   ensureConsumerGroup,
   groupBacklog,
@@ -218,7 +219,9 @@ export class PartitionWorker<S> implements PartitionTenure {
         this.options.onEnded(this, { reason: 'fenced', current: claim.token });
         return false;
       } catch (err) {
-        this.log.warn({ err, attempt }, 'claiming the partition fence failed; retrying');
+        // A retry loop: bounded like an outage's lines whatever the error (a lock timeout behind a
+        // dying tenure repeats as often as a lost connection).
+        this.log.warn({ [REPEATABLE]: true, err, attempt }, 'claiming the partition fence failed; retrying');
         await sleep(Math.min(100 * attempt, 1_000));
       }
     }
@@ -271,7 +274,7 @@ export class PartitionWorker<S> implements PartitionTenure {
         return await step();
       } catch (err) {
         if (err instanceof LeaseLostError || !this.reading) throw err;
-        this.log.warn({ err, attempt }, 'partition read failed; retrying');
+        this.log.warn({ [REPEATABLE]: true, err, attempt }, 'partition read failed; retrying');
         await sleep(Math.min(100 * attempt, 2_000));
       }
     }

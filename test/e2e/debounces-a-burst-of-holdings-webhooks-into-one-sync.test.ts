@@ -9,7 +9,7 @@ const USER = 'e2e-debounce-user';
 const POSITIONS_OPERATION = 'AccountInformation_getAllAccountPositions';
 // Long enough that the burst's 50 webhooks land within one window even on a loaded machine, where
 // applying them can take longer than half a second.
-const DEBOUNCE_MS = 1_500;
+const DEBOUNCE_MS = 3_000;
 let engine: TestEngine;
 
 beforeAll(async () => {
@@ -62,7 +62,7 @@ describe('a burst of holdings webhooks for one account', () => {
     });
     const [target, other] = auth.accounts;
     await eventually(async () => ((await quantityOf('AAPL')) === 10 && (await quantityOf('MSFT')) === 5 ? true : undefined), 20_000, 'initial sync');
-    await waitForQuiet(DEBOUNCE_MS * 3);
+    await waitForQuiet(DEBOUNCE_MS * 2);
 
     // The brokerage changes silently; only the webhooks below tell the engine.
     await control.setPosition(target!.id, { symbol: 'AAPL', units: 42, notify: false });

@@ -131,6 +131,7 @@ describe('while Redis or Postgres is down', () => {
     }
     const windows = Math.ceil(outageMs / REPEAT_WINDOW_MS) + 1;
     const over = [...perKey].filter(([key, count]) => count > (key.endsWith('repeating') ? windows : PARTITIONS));
-    expect(over).toEqual([]);
+    const overLines = json(lines, redisDown).filter((l) => over.some(([key]) => key.startsWith(`${String(l.module)} / ${String(l.msg)} /`)));
+    expect(over, `${windows} windows; the lines: ${JSON.stringify(overLines).slice(0, 4_000)}`).toEqual([]);
   });
 });
