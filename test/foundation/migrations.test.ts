@@ -22,6 +22,7 @@ const TABLES = [
   'replay_reports',
   'order_requests',
   'portfolio_daily_closes',
+  'activities',
 ];
 
 async function tables(db: TestDatabase): Promise<string[]> {
