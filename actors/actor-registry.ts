@@ -87,6 +87,11 @@ export class ActorRegistry<S> {
     return actor.wake();
   }
 
+  /** Users whose actors are in memory here now. */
+  users(): string[] {
+    return [...this.actors.keys()];
+  }
+
   /** Runs a local task on the active actor of `userId` (see `Actor.tell`); false when none is. */
   tell(userId: string, task: (state: S) => void): boolean {
     const actor = this.actors.get(userId);

@@ -47,6 +47,8 @@ export interface WorkerRuntime<S = unknown> {
   /** Partitions this worker reads now, sorted. */
   ownedPartitions(): number[];
   activeActors(): number;
+  /** Users whose actors are in memory here now. */
+  activeUsers(): string[];
   /** The most actors this runtime ever held at once (every activation counted, not samples). */
   peakActiveActors(): number;
   /** Runs `task` on the in-memory state of the user's active actor, between its batches; false when not active here. */
@@ -215,6 +217,7 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
     incarnation,
     ownedPartitions: () => [...partitions.keys()].sort((a, b) => a - b),
     activeActors: () => registry.size,
+    activeUsers: () => registry.users(),
     peakActiveActors: () => peakActive,
     tell: (userId, task) => registry.tell(userId, task),
     async activate(userId) {

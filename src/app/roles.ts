@@ -49,6 +49,7 @@ import { startAlpacaFillListener } from '../sync/alpaca-fill-listener.ts';
 import { createWebhookHandler } from '../webhooks/webhook-router.ts';
 import { realtimeNotifier } from './realtime-notifier.ts';
 import { startPriceRevaluation, type PriceRevaluation } from './price-revaluation.ts';
+import { startFxReload, type FxReload } from './fx-reload.ts';
 
 export interface RunningRoles {
   web: HttpServer | undefined;
@@ -57,6 +58,8 @@ export interface RunningRoles {
   worker: WorkerRuntime<UserPortfolioState> | undefined;
   /** The worker role's price revaluation (its counters), when the worker role runs here. */
   priceRevaluation: PriceRevaluation | undefined;
+  /** The worker role's exchange-rate reload, when the worker role runs here. */
+  fxReload: FxReload | undefined;
   scheduler: SyncScheduler;
   stop(): Promise<void>;
 }
@@ -110,6 +113,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
   let metrics: { url: string } | undefined;
   let worker: WorkerRuntime<UserPortfolioState> | undefined;
   let priceRevaluation: PriceRevaluation | undefined;
+  let fxReload: FxReload | undefined;
   try {
     if (config.METRICS_PORT !== undefined) {
       const metricsServer = await startMetricsServer(ctx);
@@ -225,6 +229,9 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
       const runtime = worker;
       runtimeRef.current = runtime;
       stops.push(() => runtime.stop());
+      const fx = startFxReload(ctx.db, runtime, coalescer, { pollMs: config.FX_RELOAD_MS, log: ctx.log.child({ module: 'fx' }) });
+      fxReload = fx;
+      stops.push(async () => fx.stop());
       // Value history: intraday points of the watched users here, and the daily-close jobs.
       const intraday = startIntradayRecorder({
         db: ctx.db,
@@ -346,5 +353,5 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
     await stopAll();
     throw err;
   }
-  return { web, metrics, worker, priceRevaluation, scheduler, stop: stopAll };
+  return { web, metrics, worker, priceRevaluation, fxReload, scheduler, stop: stopAll };
 }

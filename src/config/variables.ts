@@ -440,6 +440,12 @@ export const variables = {
     description:
       'Coalescing window of live portfolio pushes: a user\'s changes within it go out as one `portfolio:delta` (at most one per user per window).',
   },
+  FX_RELOAD_MS: {
+    schema: positiveInt,
+    default: '30000',
+    description:
+      'How often each worker checks for newly stored exchange rates (the hourly FX job): on new rates, every portfolio in memory is revalued and open browsers get the new figures, without a restart.',
+  },
   PRICE_REVALUATION_MODE: {
     schema: z.enum(['incremental', 'naive']),
     default: 'incremental',

@@ -1,6 +1,8 @@
 import type { Job } from 'bullmq';
+import { io as connectClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncJob } from '../../src/sync/sync-jobs.ts';
+import { createPortfolioStore, type PortfolioSocket } from '../../src/realtime/client/portfolio-store.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
 
 /**
@@ -12,7 +14,8 @@ const RATES_OPERATION = 'ReferenceData_listAllCurrenciesRates';
 let engine: TestEngine;
 
 beforeAll(async () => {
-  engine = await startTestEngine();
+  // Workers look for new rates every 200 ms here (30 s by default).
+  engine = await startTestEngine({ env: { FX_RELOAD_MS: '200' } });
 });
 afterAll(async () => {
   await engine?.stop();
@@ -34,6 +37,15 @@ async function finished(job: Job<SyncJob>): Promise<void> {
   await eventually(async () => ((await job.getState()) === 'completed' ? true : undefined), 10_000, `FX job ${job.id} to complete`);
 }
 
+/** The hourly job, run now. */
+async function runFxJob(): Promise<Job<SyncJob>> {
+  const queue = engine.app.roles.scheduler.queue;
+  const template = (await queue.getJobScheduler('fx-rates'))!.template!;
+  const job = (await queue.add('fx', template.data as SyncJob)) as Job<SyncJob>;
+  await finished(job);
+  return job;
+}
+
 describe('the FX refresh job', () => {
   it('is scheduled hourly, runs once at start-up, and stores the brokerage rates', async () => {
     const queue = engine.app.roles.scheduler.queue;
@@ -53,7 +65,6 @@ describe('the FX refresh job', () => {
   });
 
   it('replaces every stored rate with the brokerage current ones when it runs again', async () => {
-    const queue = engine.app.roles.scheduler.queue;
     const before = sandboxRates();
     await engine.sandbox.control.setExchangeRate('USD-CAD', 1.4321);
     await engine.sandbox.control.setExchangeRate('EUR-USD', 1.1);
@@ -62,10 +73,7 @@ describe('the FX refresh job', () => {
     expect(expected['CAD-EUR']).not.toBe(before['CAD-EUR']);
     await engine.sandbox.control.resetRequests();
 
-    // The job the scheduler adds every hour, run now.
-    const template = (await queue.getJobScheduler('fx-rates'))!.template!;
-    const job = (await queue.add('fx', template.data as SyncJob)) as Job<SyncJob>;
-    await finished(job);
+    const job = await runFxJob();
 
     expect(await engine.sandbox.control.requestCount({ operationId: RATES_OPERATION })).toBe(1);
     expect(await storedRates()).toEqual(expected);
@@ -73,5 +81,35 @@ describe('the FX refresh job', () => {
     const asOf = new Set(rows.map((r) => (r.as_of as Date).toISOString()));
     expect(asOf.size).toBe(1);
     expect(Date.parse([...asOf][0]!)).toBeGreaterThanOrEqual(job.timestamp);
+  });
+
+  it('revalues the portfolios in memory with the new rates: an open page shows what the API answers, without a restart', async () => {
+    const user = 'e2e-fx-live-user';
+    expect((await engine.api(user, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
+    await engine.sandbox.control.connect(user, {
+      brokerage: 'QUESTRADE',
+      accounts: [{ name: 'TFSA', currency: 'CAD', cash: { CAD: 10_000 }, positions: [{ symbol: 'AAPL', units: 2 }] }],
+    });
+    const apiTotal = async () => (await engine.api<{ totals: { totalValue: string | null } }>(user, 'GET', '/api/portfolio')).body.totals.totalValue;
+    const synced = await eventually(async () => {
+      const total = await apiTotal();
+      return total !== null && Number(total) > 0 ? total : undefined;
+    }, 30_000, 'the CAD account synced');
+
+    const socket: PortfolioSocket = connectClient(engine.url, { auth: { token: await engine.token(user) }, transports: ['websocket'], reconnection: false });
+    try {
+      const store = createPortfolioStore(socket);
+      await eventually(async () => (store.state?.totals.totalValue === synced ? true : undefined), 10_000, 'the connect snapshot');
+
+      // The brokerage's CAD rate moves; the hourly job stores it. The API reads the new rates at
+      // once; the page must follow without a reload, from the actor in memory.
+      await engine.sandbox.control.setExchangeRate('CAD-USD', 0.5);
+      await runFxJob();
+      const moved = await apiTotal();
+      expect(moved).not.toBe(synced);
+      await eventually(async () => (store.state?.totals.totalValue === moved ? true : undefined), 10_000, `the page's total to become ${moved}`);
+    } finally {
+      socket.disconnect();
+    }
   });
 });
