@@ -18,7 +18,7 @@ const log = createLogger('migrate');
 const services = config.DATABASE_URL
   ? undefined
   : await startServices({ log, dataDir: config.LOCAL_SERVICES_DIR, redisUrl: 'redis://unused', containers: false });
-const knex = createDatabase({ url: config.DATABASE_URL ?? services!.databaseUrl, poolMax: 1 });
+const knex = createDatabase({ url: config.DATABASE_URL ?? services!.databaseUrl, poolMax: 2 });
 try {
   const names =
     command === 'latest' ? await migrateLatest(knex) : await migrateRollback(knex, process.argv.includes('--all'));

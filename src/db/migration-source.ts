@@ -32,12 +32,35 @@ export class TypeScriptMigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
+/** Key of the Postgres advisory lock held while migrating ("foli"). */
+const MIGRATION_LOCK_KEY = 0x666f6c69;
+
+/**
+ * Brings the schema to the latest migration. Processes that start together (several roles, a
+ * release step beside a running one) take turns on an advisory lock: knex's own lock makes a
+ * second concurrent run fail ("Migration table is already locked"), where it should wait and
+ * then find nothing to do. Needs a pool of two connections or more (the lock holds one).
+ */
 export async function migrateLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({ migrationSource: new TypeScriptMigrationSource() })) as [
-    number,
-    string[],
-  ];
-  return applied;
+  return withMigrationLock(knex, async () => {
+    const [, applied] = (await knex.migrate.latest({ migrationSource: new TypeScriptMigrationSource() })) as [number, string[]];
+    return applied;
+  });
+}
+
+async function withMigrationLock<T>(knex: Knex, run: () => Promise<T>): Promise<T> {
+  const client = knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(connection: unknown): Promise<void> };
+  const connection = await client.acquireConnection();
+  try {
+    await knex.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK_KEY]).connection(connection);
+    try {
+      return await run();
+    } finally {
+      await knex.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK_KEY]).connection(connection);
+    }
+  } finally {
+    await client.releaseConnection(connection);
+  }
 }
 
 export async function migrateRollback(knex: Knex, all = false): Promise<string[]> {

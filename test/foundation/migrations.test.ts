@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase } from '../../src/db/knex.ts';
 import { migrateLatest, migrateRollback } from '../../src/db/migration-source.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
@@ -50,6 +51,24 @@ describe('migrations', () => {
     expect(await migrateLatest(db.knex)).toEqual(all);
     expect((await tables(db)).sort()).toEqual([...TABLES].sort());
     expect(await migrateLatest(db.knex)).toEqual([]);
+  });
+});
+
+describe('processes that start at once on a fresh database', () => {
+  it('migrate it once between them, and none of them fails', async () => {
+    const db = await createTestDatabase({ migrate: false });
+    // Three pools, as three processes would have (web, worker, market starting together).
+    const pools = [0, 1, 2].map(() => createDatabase({ url: db.url, poolMax: 2 }));
+    try {
+      const results = await Promise.allSettled(pools.map((knex) => migrateLatest(knex)));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+      const applied = results.map((r) => (r as PromiseFulfilledResult<string[]>).value.length);
+      expect(applied.filter((n) => n > 0)).toHaveLength(1);
+      expect((await tables(db)).sort()).toEqual([...TABLES].sort());
+    } finally {
+      await Promise.all(pools.map((knex) => knex.destroy()));
+      await db.drop();
+    }
   });
 });
 
