@@ -164,7 +164,19 @@ export interface WorkerProcess {
 
 /** Spawns `actors/worker-process.ts` (node --import tsx) against the test's Redis and database. */
 export function spawnWorker(env: ActorTestEnv, workerId: string, extraEnv: Record<string, string> = {}): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'actors/worker-process.ts'], {
+  return spawnProcess('actors/worker-process.ts', env, workerId, extraEnv);
+}
+
+/**
+ * Spawns `support/replay-worker-process.ts`: a process running only a replay worker (BullMQ jobs
+ * under `bullPrefix`), to be killed mid-job.
+ */
+export function spawnReplayWorker(env: ActorTestEnv, workerId: string, bullPrefix: string, extraEnv: Record<string, string> = {}): WorkerProcess {
+  return spawnProcess('test/actors/support/replay-worker-process.ts', env, workerId, { BULL_PREFIX: bullPrefix, ...extraEnv });
+}
+
+function spawnProcess(script: string, env: ActorTestEnv, workerId: string, extraEnv: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
