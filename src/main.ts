@@ -1,7 +1,6 @@
 import { loadConfigOrExit, type Config } from './config/config.ts';
 import { startFoliostream } from './app/foliostream.ts';
 import { createLogger } from './logging/logger.ts';
-import { startEmbeddedSandbox } from './app/embedded-sandbox.ts';
 import type { Sandbox } from './sandbox/sandbox.ts';
 import { installShutdownHandlers } from './runtime/shutdown.ts';
 
@@ -14,6 +13,8 @@ if (config.START_SANDBOX) {
     console.error('START_SANDBOX: the brokerage sandbox cannot run with NODE_ENV=production');
     process.exit(1);
   }
+  // Loaded only here: the production image leaves the sandbox out.
+  const { startEmbeddedSandbox } = await import('./app/embedded-sandbox.ts');
   ({ sandbox, config } = await startEmbeddedSandbox(config, log));
 }
 const app = await startFoliostream(config, log);

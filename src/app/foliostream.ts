@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.ts';
-import { migrateLatest } from '../db/migration-source.ts';
+import { migrateLatest, pendingMigrations } from '../db/migration-source.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { createContext, type AppContext } from '../runtime/context.ts';
 import { startServices, type Services } from '../services/services.ts';
@@ -43,8 +43,17 @@ export async function startFoliostream(
     ...(options.namespace ? { namespace: options.namespace } : {}),
   });
   try {
-    const applied = await migrateLatest(ctx.db);
-    if (applied.length) log.info({ applied }, 'database migrated');
+    if (config.MIGRATE_ON_START) {
+      const applied = await migrateLatest(ctx.db);
+      if (applied.length) log.info({ applied }, 'database migrated');
+    } else {
+      const pending = await pendingMigrations(ctx.db);
+      if (pending.length > 0) {
+        throw new Error(
+          `MIGRATE_ON_START is false and the database has ${pending.length} pending migration(s) (${pending.join(', ')}): run the release step (npm run migrate:latest) first`,
+        );
+      }
+    }
     const roles = await startRoles(ctx, { redisUrl: services.redisUrl, databaseUrl: services.databaseUrl });
     return {
       ctx,

@@ -506,6 +506,12 @@ export const variables = {
     description:
       'Testing only (refused in production): `after-brokerage-answer` kills the process (SIGKILL) right after the brokerage accepted an order and before anything is written, to prove recovery.',
   },
+  MIGRATE_ON_START: {
+    schema: boolFlag,
+    default: 'true',
+    description:
+      'Bring the database schema up to date at start-up (processes starting together take turns). Set false where a release step migrates once per deploy (the Procfile\'s `release`, the compose `migrate` service): a process then refuses to start while migrations are pending.',
+  },
   START_SANDBOX: {
     schema: boolFlag,
     default: 'false',

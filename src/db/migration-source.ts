@@ -63,6 +63,12 @@ async function withMigrationLock<T>(knex: Knex, run: () => Promise<T>): Promise<
   }
 }
 
+/** Names of the migrations not applied yet. */
+export async function pendingMigrations(knex: Knex): Promise<string[]> {
+  const [, pending] = (await knex.migrate.list({ migrationSource: new TypeScriptMigrationSource() })) as [unknown[], { file?: string; name?: string }[] | string[]];
+  return pending.map((m) => (typeof m === 'string' ? m : (m.file ?? m.name ?? String(m))));
+}
+
 export async function migrateRollback(knex: Knex, all = false): Promise<string[]> {
   const [, rolledBack] = (await knex.migrate.rollback(
     { migrationSource: new TypeScriptMigrationSource() },

@@ -3,7 +3,7 @@ import { secretBoxFromConfig } from '../crypto/secret-box.ts';
 import { createLogger } from '../logging/logger.ts';
 import { startServices } from '../services/services.ts';
 import { createDatabase } from './knex.ts';
-import { TypeScriptMigrationSource } from './migration-source.ts';
+import { pendingMigrations } from './migration-source.ts';
 import { resealSecrets } from './reseal-secrets.ts';
 
 /**
@@ -48,7 +48,7 @@ const knex = createDatabase({
   applicationName: 'foliostream-reseal',
 });
 try {
-  const [, pending] = (await knex.migrate.list({ migrationSource: new TypeScriptMigrationSource() })) as [unknown[], unknown[]];
+  const pending = await pendingMigrations(knex);
   if (pending.length > 0) {
     console.error(
       `the database has ${pending.length} pending migration(s): deploy this version (it migrates at start-up) or run npm run migrate:latest first`,

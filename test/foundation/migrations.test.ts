@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startFoliostream } from '../../src/app/foliostream.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import { createDatabase } from '../../src/db/knex.ts';
 import { migrateLatest, migrateRollback } from '../../src/db/migration-source.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -67,6 +70,21 @@ describe('processes that start at once on a fresh database', () => {
       expect((await tables(db)).sort()).toEqual([...TABLES].sort());
     } finally {
       await Promise.all(pools.map((knex) => knex.destroy()));
+      await db.drop();
+    }
+  });
+});
+
+describe('with MIGRATE_ON_START=false (a release step migrates)', () => {
+  it('a process refuses to start while migrations are pending, naming them, and changes nothing', async () => {
+    const db = await createTestDatabase({ migrate: false });
+    try {
+      const config = loadConfig({ NODE_ENV: 'test', MIGRATE_ON_START: 'false', DATABASE_URL: db.url, REDIS_URL: inject('redisUrl'), ROLES: 'worker' });
+      await expect(startFoliostream(config, pino({ level: 'silent' }), { namespace: `migrate-refused-${Date.now()}` })).rejects.toThrow(
+        /^MIGRATE_ON_START is false and the database has \d+ pending migration\(s\) \(20261126000000_initial_schema\.ts, .*run the release step \(npm run migrate:latest\) first$/,
+      );
+      expect(await tables(db)).toEqual([]);
+    } finally {
       await db.drop();
     }
   });
