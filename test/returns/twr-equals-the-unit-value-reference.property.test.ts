@@ -51,7 +51,9 @@ const scenarioArb = fc.record({
   outsideCents: fc.array(fc.integer({ min: -1_000_000, max: 1_000_000 }).filter((c) => c !== 0), { maxLength: 2 }),
 });
 
-function build(scenario: fc.infer<typeof scenarioArb>) {
+type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
+
+function build(scenario: Scenario) {
   let at = T0;
   let cents = scenario.startCents;
   const points: ValuePoint[] = [{ at: new Date(at), value: (cents / 100).toFixed(2) }];
