@@ -14,7 +14,10 @@ if (config.START_SANDBOX) {
     process.exit(1);
   }
   // Loaded only here: the production image leaves the sandbox out.
-  const { startEmbeddedSandbox } = await import('./app/embedded-sandbox.ts');
+  const { startEmbeddedSandbox } = await import('./app/embedded-sandbox.ts').catch((err: unknown) => {
+    console.error(`START_SANDBOX: this installation has no brokerage sandbox (the production image leaves it out): ${String(err)}`);
+    process.exit(1);
+  });
   ({ sandbox, config } = await startEmbeddedSandbox(config, log));
 }
 const app = await startFoliostream(config, log);
