@@ -7,8 +7,10 @@ export default defineConfig({
     // file then owns its own database and key prefix, so files run in parallel.
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Guards against a hang, not speed limits: a CPU-bound property test that takes 5 s on an idle
+    // machine took 34 s with two suites and other work on two cores (load 21).
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     teardownTimeout: 30_000,
     reporters: ['default'],
   },
