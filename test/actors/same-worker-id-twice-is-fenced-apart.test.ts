@@ -160,5 +160,5 @@ describe('two runtimes with the same WORKER_ID', () => {
     expect(fenced).toBeGreaterThanOrEqual(1);
     expect(await fencedCommits(ctxB)).toBe(0);
     console.log(`same WORKER_ID: ${samples} ownership samples without overlap; ${fenced} commit(s) of the cut-off incarnation fenced`);
-  }, 60_000);
+  });
 });

@@ -107,5 +107,5 @@ describe('fault: a worker paused (SIGSTOP) past its lease', () => {
     expect(await replayMismatches(env.redis.client, env.keys, env.database, PARTITIONS)).toEqual([]);
     console.log(`takeover after SIGSTOP: ${takeoverMs} ms; paused worker's log after resume:\n` +
       victim.output().split('\n').filter((l) => /lost|fenced|failed/.test(l)).slice(0, 6).join('\n'));
-  }, 60_000);
+  });
 });

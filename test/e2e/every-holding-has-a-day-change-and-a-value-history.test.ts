@@ -90,7 +90,7 @@ describe('day change for every holding, and the value history', () => {
     expect(body.totals.dayChangeHoldings).toBe(5);
     const sum = body.holdings.reduce((acc, h) => acc + (h.dayChange === null ? 0 : Number(h.dayChange)), 0);
     expect(Number(body.totals.dayChange)).toBeCloseTo(sum, 6);
-  }, 90_000);
+  });
 
   it('records intraday points while the user is watched, pushed and served by the history endpoint', async () => {
     const socket = connectClient(engine.url, { auth: { token: await engine.token(USER) }, transports: ['websocket'], reconnection: false });
@@ -122,7 +122,7 @@ describe('day change for every holding, and the value history', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('FS_VALIDATION');
     expect(bad.body.error.message).toContain('range');
-  }, 60_000);
+  });
 
   it('serves a daily close for each day the job ran', async () => {
     const jobs = new HistoryJobs({
@@ -159,5 +159,5 @@ describe('day change for every holding, and the value history', () => {
     } finally {
       await jobs.close();
     }
-  }, 90_000);
+  });
 });

@@ -201,5 +201,5 @@ describe('live prices follow the sandbox to a connected client', () => {
       store?.dispose();
       socket.disconnect();
     }
-  }, 60_000);
+  });
 });

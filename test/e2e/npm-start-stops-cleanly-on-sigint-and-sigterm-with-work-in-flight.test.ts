@@ -242,7 +242,7 @@ beforeAll(async () => {
     SNAPTRADE_REQUESTS_PER_MINUTE: '100000',
     SNAPTRADE_USER_SHARE: '1',
   };
-}, 60_000);
+});
 
 afterAll(async () => {
   await sandbox?.close();

@@ -408,14 +408,14 @@ describe('the user API conforms', () => {
     expect(JSON.parse(accounts.text).accounts).toHaveLength(3);
     const history = await exchange({ method: 'GET', path: '/api/portfolio/history?range=1Y', headers: await auth(MAIN), conforms: true, status: 200 });
     expect(JSON.parse(history.text).interval).toBe('day');
-  }, 60_000);
+  });
 
   it('refreshes, then refuses a refresh within the cooldown with 429 and Retry-After', async () => {
     const refreshed = await exchange({ method: 'POST', path: '/api/snaptrade/refresh', headers: await auth(MAIN), conforms: true, status: 200 });
     expect(JSON.parse(refreshed.text).connections.length).toBeGreaterThan(0);
     const refused = await exchange({ method: 'POST', path: '/api/snaptrade/refresh', headers: await auth(MAIN), conforms: true, status: 429 });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-  }, 30_000);
+  });
 
   it('answers bad requests with the documented errors', async () => {
     const user = await auth(MAIN);
@@ -463,7 +463,7 @@ describe('the user API conforms', () => {
     ]) {
       await exchange(x);
     }
-  }, 30_000);
+  });
 
   it('answers conflicts with 409', async () => {
     // Another user linking the same Alpaca account.
@@ -555,7 +555,7 @@ describe('the user API conforms', () => {
     const byAdmin = await send('DELETE', path, admin);
     checkAgainstDocument({ method: 'DELETE', path, headers: admin, conforms: true }, byAdmin);
     expect([200, 202]).toContain(byAdmin.status);
-  }, 60_000);
+  });
 
   it('starts a replay and reads it', async () => {
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -640,7 +640,7 @@ describe('SnapTrade webhooks conform', () => {
       }
     }
     expect(refused).toBeGreaterThan(30);
-  }, 60_000);
+  });
 
   it('answers bad webhooks with the documented errors', async () => {
     const holdings = examples.api_key_schema!.ACCOUNT_HOLDINGS_UPDATED!;
@@ -736,7 +736,7 @@ describe('trading conforms', () => {
     });
     const restingId = (JSON.parse(resting.text) as { id: string }).id;
     await exchange({ method: 'POST', path: `/api/orders/${restingId}/cancel`, headers: await auth(TRADER), conforms: true, status: 200 });
-  }, 60_000);
+  });
 
   it('answers refusals with the documented errors', async () => {
     const json = await jsonHeaders(TRADER);
@@ -785,7 +785,7 @@ describe('trading conforms', () => {
     } finally {
       await engine.db.knex('brokerage_connections').where({ user_id: TRADER }).update({ status: 'active' });
     }
-  }, 60_000);
+  });
 
   it('answers 422 and 503 when the brokerage refuses or fails', async () => {
     const json = await jsonHeaders(TRADER);
@@ -815,7 +815,7 @@ describe('trading conforms', () => {
     // The failed listing of Alpaca's assets was not kept: the next search lists them.
     const found = await exchange({ method: 'GET', path: `/api/securities/search?query=MSF&accountId=${alpacaAccountId}`, headers: await auth(TRADER), conforms: true, status: 200 });
     expect((JSON.parse(found.text) as { securities: { symbol: string }[] }).securities[0]?.symbol).toBe('MSFT');
-  }, 30_000);
+  });
 });
 
 describe('operations and the dashboard conform', () => {
@@ -834,7 +834,7 @@ describe('operations and the dashboard conform', () => {
     ]) {
       await exchange(x);
     }
-  }, 30_000);
+  });
 
   it("Node's own answers, before any route: 400, 431, 413", async () => {
     const liveness = { method: 'GET', path: '/healthz', conforms: true };

@@ -50,7 +50,7 @@ beforeAll(async () => {
     20_000,
     'the Schwab connection broken',
   );
-}, 90_000);
+});
 
 afterAll(async () => {
   await engine?.stop();
@@ -94,7 +94,7 @@ describe('refusals place nothing', () => {
     const noKey = await placeOrder(engine, USER, null, { symbol: 'MSFT', side: 'buy', quantity: '1', type: 'market' });
     expect(noKey.status).toBe(400);
     expect(noKey.body.error.message).toMatch(/Idempotency-Key/);
-  }, 60_000);
+  });
 
   it('a closed market refuses the orders that need it open; a limit order waits for the open', async () => {
     const alpaca = byInstitution.Alpaca!.id;
@@ -138,7 +138,7 @@ describe('refusals place nothing', () => {
     expect(placed.status, JSON.stringify(placed.body)).toBe(201);
     expect(snaptradeOrderCount()).toBe(before + 1);
     await control.clearFaults();
-  }, 30_000);
+  });
 });
 
 // ------------------------------------------------------------------------------------------

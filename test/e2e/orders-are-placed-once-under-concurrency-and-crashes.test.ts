@@ -35,7 +35,7 @@ beforeAll(async () => {
   const accounts = await accountsOf(engine, USER, 2);
   questrade = accounts.find((a) => a.provider === 'snaptrade')!;
   alpaca = { id: accounts.find((a) => a.provider === 'alpaca')!.id, keyId: created.keyId, secretKey: created.secretKey };
-}, 60_000);
+});
 
 afterAll(async () => {
   await second?.stop();
@@ -110,7 +110,7 @@ describe('one order per Idempotency-Key', () => {
       if (placedAt === 'alpaca') expect(await alpacaOrdersWith(key)).toHaveLength(1);
       else expect(snaptradeOrders().length - before).toBe(1);
     }
-  }, 60_000);
+  });
 
   it('a web node killed between the brokerage answer and our write leaves one order, recovered by the next request', async () => {
     for (const [key, body, placedAt] of [
@@ -148,5 +148,5 @@ describe('one order per Idempotency-Key', () => {
         expect(recovered.body.brokerageOrderId).toBe(placed[0]!.brokerageOrderId);
       }
     }
-  }, 90_000);
+  });
 });

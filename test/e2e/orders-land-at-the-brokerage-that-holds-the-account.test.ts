@@ -34,7 +34,7 @@ beforeAll(async () => {
   expect(questrade.tradingAllowed && internal.tradingAllowed).toBe(true);
   // The market role listens to the Alpaca account's trade updates.
   await eventually(async () => (engine.sandbox.alpaca.connectionCounts().tradeUpdates > 0 ? true : undefined), 15_000, 'trade updates stream');
-}, 60_000);
+});
 
 afterAll(async () => {
   await engine?.stop();
@@ -105,7 +105,7 @@ describe('orders are routed to the brokerage that holds the account', () => {
       20_000,
       'AAPL 13 after the fill',
     );
-  }, 45_000);
+  });
 
   it('places market and limit orders on the internal account at Alpaca, with the key as client_order_id', async () => {
     const market = await placeOrder(engine, USER, 'e2e-alpaca-market-1', { symbol: 'MSFT', side: 'buy', quantity: '2', type: 'market' });
@@ -136,7 +136,7 @@ describe('orders are routed to the brokerage that holds the account', () => {
     const twice = await engine.api<{ error: { code: string } }>(USER, 'POST', `/api/orders/${limit.body.id}/cancel`);
     expect(twice.body.error.code).toBe('FS_ORDER_NOT_CANCELABLE');
     expect((await alpacaOrders()).find((o) => o.clientOrderId === 'e2e-alpaca-limit-1')?.status).toBe('canceled');
-  }, 45_000);
+  });
 
   it('follows Alpaca\'s trade updates: a rejection after acceptance, and partial fills', async () => {
     const control = engine.sandbox.control;
@@ -168,7 +168,7 @@ describe('orders are routed to the brokerage that holds the account', () => {
     } finally {
       await control.alpacaSetTrading({ maxFillQtyPerTick: null });
     }
-  }, 30_000);
+  });
 
   it('searches securities at the account\'s brokerage: SnapTrade\'s symbol search for the external account, Alpaca\'s assets for the internal one', async () => {
     const SEARCH = 'ReferenceData_symbolSearchUserAccount';
@@ -223,5 +223,5 @@ describe('orders are routed to the brokerage that holds the account', () => {
     expect(rest.body.nextCursor).toBeNull();
     const closed = await engine.api<{ orders: OrderBody[] }>(USER, 'GET', '/api/orders?status=canceled');
     expect(closed.body.orders.map((o) => o.clientOrderId).sort()).toEqual(['e2e-alpaca-limit-1', 'e2e-snaptrade-limit-1']);
-  }, 30_000);
+  });
 });

@@ -46,7 +46,7 @@ const refreshSync = (e: Parameters<typeof positionsSynced>[0]) => {
 };
 
 describe('a refresh slower than REFRESH_WAIT_MS', () => {
-  it('answers "pending" before its sync lands, and the sync lands afterwards', { timeout: 30_000 }, async () => {
+  it('answers "pending" before its sync lands, and the sync lands afterwards', async () => {
     const control = engine.sandbox.control;
     // The brokerage changed; the refresh is what brings it, slowly.
     await control.setPositions(accountId, { positions: [{ symbol: 'AAPL', units: 20 }], notify: false });

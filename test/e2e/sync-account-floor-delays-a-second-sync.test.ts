@@ -37,7 +37,7 @@ async function accountJobs(states: ('delayed' | 'completed')[], accountId: strin
 }
 
 describe('the per-account sync floor', () => {
-  it('makes two syncs asked for within the floor one fetch, delayed to its end, that brings both changes', { timeout: 45_000 }, async () => {
+  it('makes two syncs asked for within the floor one fetch, delayed to its end, that brings both changes', async () => {
     const control = engine.sandbox.control;
     expect((await engine.api(USER, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
     // No webhooks at connection: the engine learns of the account from one user sync.

@@ -32,7 +32,7 @@ beforeAll(async () => {
   statuses.forEach((status, i) => accountFor.set(status, auth.accounts[i]!.id));
   await control.waitForWebhooks((d) => d.filter((x) => x.state === 'delivered').length >= 2 + statuses.length, { userId: USER }, 15_000);
   await userSettled(engine, USER, 30_000);
-}, 60_000);
+});
 afterAll(async () => {
   await engine?.stop();
 });

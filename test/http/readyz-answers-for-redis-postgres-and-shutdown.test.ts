@@ -100,7 +100,7 @@ beforeAll(async () => {
   database = await createTestDatabase({ migrate: false });
   proxy = await startPostgresProxy(database.url);
   engine = await startTestEngine({ env: { ROLES: 'web', REDIS_URL: redis.url, DATABASE_URL: proxy.url } });
-}, 60_000);
+});
 
 afterAll(async () => {
   await engine?.stop();

@@ -143,5 +143,5 @@ describe('the connect snapshot, built by the real read model, and a commit made 
     expect(quantities(snapshots[0]!.holdings)).toEqual({ AAPL: 13.5, MSFT: 5, SHOP: 12 });
     store.dispose();
     socket.disconnect();
-  }, 90_000);
+  });
 });

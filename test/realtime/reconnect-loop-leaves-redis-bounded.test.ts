@@ -182,7 +182,7 @@ describe('presence off the durable stream', () => {
     } finally {
       socket.disconnect();
     }
-  }, 90_000);
+  });
   it('still applies a legacy presence.watch entry already in a stream, as a no-op', async () => {
     const user = 'legacy-presence-user';
     const partition = partitionOf(user, engine.config.PARTITION_COUNT);

@@ -22,7 +22,7 @@ beforeAll(async () => {
   await accountsOf(engine, USER, 1);
   await engine.sandbox.control.setPrices({ symbol: 'MSFT', price: 100 });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-}, 60_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -71,5 +71,5 @@ describe('the trade ticket in a browser', () => {
     expect(await row.locator('td').nth(4).textContent()).toBe('2');
     expect(problems).toEqual([]);
     await page.close();
-  }, 60_000);
+  });
 });

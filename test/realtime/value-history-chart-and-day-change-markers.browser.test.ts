@@ -29,7 +29,7 @@ beforeAll(async () => {
     return body.holdings?.length === 2 && body.holdings.some((h) => h.symbol === 'MSFT' && h.dayChange !== null) ? true : undefined;
   }, 60_000, 'both holdings synced, MSFT with a day change');
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-}, 90_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -62,5 +62,5 @@ describe('the value history and day change on the dashboard', () => {
     expect(line?.split(' ').length).toBeGreaterThanOrEqual(2);
     await page.screenshot({ path: '/tmp/history-dashboard.png', fullPage: true });
     expect(problems).toEqual([]);
-  }, 60_000);
+  });
 });
