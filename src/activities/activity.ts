@@ -70,3 +70,37 @@ export interface ActivityBatch {
   /** Items left out: their index in the batch, the provider's id when readable, and every problem found. */
   rejected: { index: number; providerActivityId: string | null; problems: string[] }[];
 }
+
+/**
+ * One stored activity as the API and the socket.io `activities:update` event carry it (the row
+ * of `activities`, camel-cased). Types only: the browser imports it too.
+ */
+export interface ActivityView {
+  /** Our account id. */
+  accountId: string;
+  provider: 'snaptrade' | 'alpaca';
+  providerActivityId: string;
+  type: ActivityType;
+  providerType: string;
+  /** ISO 8601, UTC. */
+  tradeDate: string;
+  /** `YYYY-MM-DD`. */
+  settlementDate: string | null;
+  symbol: string | null;
+  universalSymbolId: string | null;
+  units: string | null;
+  price: string | null;
+  amount: string | null;
+  fee: string | null;
+  currency: string | null;
+  amountSymbol: string | null;
+  description: string | null;
+  externalReferenceId: string | null;
+}
+
+/** `activities:update`: activities of one account that were stored or changed by one commit, newest first. */
+export interface ActivitiesUpdate {
+  accountId: string;
+  activities: ActivityView[];
+  at: string;
+}
