@@ -1,4 +1,5 @@
-import type { z } from 'zod';
+import { z } from 'zod';
+import { decimalSchema } from '../portfolio/normalized.ts';
 import { formatPath } from '../portfolio/payload-error.ts';
 import type { ActivityBatch, NormalizedActivity } from './activity.ts';
 
@@ -38,6 +39,11 @@ export function normalizeBatch<T>(
   });
   return batch;
 }
+
+/** A decimal that must be there: a missing one says so rather than zod's union message. */
+export const requiredDecimal = z
+  .custom<string | number>((v) => v !== undefined && v !== null, { message: 'expected a decimal number' })
+  .pipe(decimalSchema);
 
 const ISO_CURRENCY = /^[A-Z]{3}$/;
 

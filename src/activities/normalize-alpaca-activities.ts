@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { dec, mul, neg, str } from '../portfolio/decimal.ts';
 import { decimalSchema } from '../portfolio/normalized.ts';
-import { activityTime, isoCurrency, normalizeBatch } from './activity-batch.ts';
+import { activityTime, isoCurrency, normalizeBatch, requiredDecimal } from './activity-batch.ts';
 import type { ActivityBatch, ActivityType } from './activity.ts';
 
 /**
@@ -64,8 +64,8 @@ const fillSchema = z
     id: z.string().trim().min(1, 'expected the activity id'),
     activity_type: z.literal('FILL'),
     side: z.string().trim().toLowerCase().pipe(z.enum(['buy', 'sell', 'sell_short'])),
-    qty: decimalSchema,
-    price: decimalSchema,
+    qty: requiredDecimal,
+    price: requiredDecimal,
     symbol: z.string().trim().min(1, 'expected a symbol'),
     transaction_time: z.string().refine((s) => activityTime(s) !== null, { message: 'expected a date-time' }),
     order_id: optionalText,
