@@ -36,7 +36,7 @@ export interface AdminStreamDeps {
 const SETTLED_METRIC = 'foliostream_dead_letters_settled_total';
 
 /** `foliostream_dead_letters_settled_total{action: retried | discarded}`, once per registry. */
-function settledCounter(registry: Registry): Counter<'action'> {
+export function settledCounter(registry: Registry): Counter<'action'> {
   return (
     (registry.getSingleMetric(SETTLED_METRIC) as Counter<'action'> | undefined) ??
     new Counter({
