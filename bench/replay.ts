@@ -10,7 +10,8 @@
  * - Baseline: every entry of every partition read with bare XRANGE (2,000 per call) and
  *   JSON.parse, nothing else.
  * - From the start: `rebuildPartition` over every partition (envelope validation, the actor's pure
- *   fold, SnapTrade normalization), then each user's holdings aggregated (`aggregateHoldings`).
+ *   fold, SnapTrade normalization of the sync results that decide the outcome, the next page read
+ *   while one is folded), then each user's holdings aggregated (`aggregateHoldings`).
  * - From snapshots: the same starting from each user's latest snapshot.
  * - Rate: the events the rebuilt state stands for (users × events per user) ÷ wall time; the
  *   snapshot rebuild folds only the events after the snapshots, which is the point of them.
@@ -269,7 +270,7 @@ async function main(): Promise<void> {
       `Target: at least ${fmt(TARGET)} events/s rebuilt from the start — ${startRate >= TARGET ? 'met' : 'not met'} (${fmt(startRate)}).`,
       '',
       '- "vs. baseline" is the baseline\'s wall time ÷ the run\'s: the share of the bare read-and-parse speed a rebuild keeps (above 1 when it reads less).',
-      '- The rebuild validates each envelope (zod), normalizes SnapTrade\'s bodies with the product\'s schemas (what the actor does) and aggregates with big.js; the baseline only parses.',
+      '- The rebuild validates each envelope (zod), normalizes SnapTrade\'s bodies with the product\'s schemas (what the actor does; only the sync results that decide an account\'s outcome, the others are kept as their entry\'s text until then) and aggregates with big.js; it asks Redis for the next page before it folds the one it has (the baseline reads one page after the other, as before). The baseline only parses.',
     ];
     console.log(lines.join('\n'));
     if (WRITE_DOCS) writeBenchmarkSection(lines);

@@ -26,6 +26,34 @@ export interface ReplayOptions {
 }
 
 /**
+ * A stream's entries from `start` to `end` (XRANGE bounds), a page at a time, in order. The next
+ * page is asked for as soon as one arrives, so Redis serves it (on its own core) while the caller
+ * works on the one it has.
+ */
+export async function* streamPages(
+  redis: Redis,
+  stream: string,
+  start: string,
+  end: string,
+  pageSize: number,
+): AsyncGenerator<[id: string, fields: string[]][]> {
+  const read = (from: string) => {
+    const page = redis.xrange(stream, from, end, 'COUNT', pageSize);
+    // A caller that stops early leaves the page asked for unread: its failure is not unhandled
+    // (awaiting it still throws).
+    page.catch(() => undefined);
+    return page;
+  };
+  for (let next = read(start); ; ) {
+    const page = await next;
+    const more = page.length === pageSize;
+    if (more) next = read(`(${page[page.length - 1]![0]}`);
+    yield page;
+    if (!more) return;
+  }
+}
+
+/**
  * Every decodable event of a partition, in stream order. Entries whose envelope does not decode
  * are skipped here (the live runtime parks them in the dead-letter stream).
  */
@@ -37,11 +65,10 @@ export async function* replayPartition(
 ): AsyncGenerator<ReplayedEvent> {
   const stream = keys.partitionStream(partition);
   const pageSize = options.pageSize ?? 1000;
-  let start = options.after ? `(${options.after}` : '-';
+  const start = options.after ? `(${options.after}` : '-';
   const end = options.until ?? '+';
   const needle = options.mustContain;
-  for (;;) {
-    const page = await redis.xrange(stream, start, end, 'COUNT', pageSize);
+  for await (const page of streamPages(redis, stream, start, end, pageSize)) {
     for (const [id, fields] of page) {
       const at = fields.indexOf(ENVELOPE_FIELD);
       if (at < 0 || at % 2 !== 0) continue;
@@ -55,8 +82,6 @@ export async function* replayPartition(
       }
       yield { id, envelope };
     }
-    if (page.length < pageSize) return;
-    start = `(${page[page.length - 1]![0]}`;
   }
 }
 

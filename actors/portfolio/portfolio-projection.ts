@@ -66,7 +66,7 @@ export interface PortfolioProjection {
    * a fold's cost and a later result usually replaces an earlier one, so `settle` normalizes only
    * what decides the outcome (see there). Read `accounts`/`positions` only after `settle`.
    */
-  pending: Map<string, PositionsSyncedPayload[]>;
+  pending: Map<string, PendingSync[]>;
   /**
    * Removed accounts' last positions as-of: Postgres keeps it on the removed row, so an account
    * listed again still drops a sync result older than it.
@@ -95,6 +95,22 @@ export interface ProjectionFacts {
 
 export function emptyProjection(userId: string): PortfolioProjection {
   return { userId, deleted: false, connections: new Map(), accounts: new Map(), positions: new Map(), pending: new Map(), removedAsOf: new Map(), orders: new Map(), lastStreamId: null, eventsFolded: 0 };
+}
+
+/**
+ * A sync result waiting for `settle`: the as-of time it claims (read without normalizing), and
+ * either its payload or the stream entry's text it is decoded again from. A rebuild passes the
+ * text (`project`'s `source`): a kept string costs the garbage collector nothing, while decoded
+ * payloads kept until the end of a partition made half a rebuild's time in garbage collection.
+ */
+export interface PendingSync {
+  claimedAsOf: number;
+  payload: PositionsSyncedPayload | null;
+  source: string | null;
+}
+
+function pendingPayload(pending: PendingSync): PositionsSyncedPayload {
+  return pending.payload ?? (JSON.parse(pending.source!) as Envelope<PositionsSyncedPayload>).payload;
 }
 
 /** `accounts.synced`: a provider's full list of the user's connections and accounts. */
@@ -275,12 +291,13 @@ function applyAccountsSynced(state: PortfolioProjection, payload: AccountsSynced
   );
 }
 
-function applyPositionsSynced(state: PortfolioProjection, payload: PositionsSyncedPayload) {
+function applyPositionsSynced(state: PortfolioProjection, payload: PositionsSyncedPayload, source: string | null) {
   const key = providerKey(payload.provider, payload.accountId);
   if (!state.accounts.has(key)) return;
+  const entry: PendingSync = { claimedAsOf: claimedAsOf(payload), payload: source === null ? payload : null, source };
   const pending = state.pending.get(key);
-  if (pending) pending.push(payload);
-  else state.pending.set(key, [payload]);
+  if (pending) pending.push(entry);
+  else state.pending.set(key, [entry]);
 }
 
 /** The as-of time a sync result's normalization yields, read without normalizing (NaN if absent). */
@@ -309,23 +326,23 @@ function settleAccount(state: PortfolioProjection, key: string): void {
   const newest = pending[pending.length - 1]!;
   let data: NormalizedAccountData | null = null;
   try {
-    data = normalizeSynced(newest);
+    data = normalizeSynced(pendingPayload(newest));
   } catch {
     data = null;
   }
   if (data) {
     const at = Date.parse(data.asOf);
-    const earlier = pending.slice(0, -1).map(claimedAsOf);
+    const earlier = pending.slice(0, -1).map((p) => p.claimedAsOf);
     if (account.positionsAsOf !== null) earlier.push(Date.parse(account.positionsAsOf));
     if (earlier.every((t) => Number.isFinite(t) && t <= at)) {
       apply(data);
       return;
     }
   }
-  for (const payload of pending) {
+  for (const entry of pending) {
     let next: NormalizedAccountData;
     try {
-      next = payload === newest && data ? data : normalizeSynced(payload);
+      next = entry === newest && data ? data : normalizeSynced(pendingPayload(entry));
     } catch {
       continue;
     }
@@ -391,12 +408,15 @@ const ORDER_EVENT_TYPES = new Set(['order.placed', 'order.updated', 'alpaca.trad
  * projected fact (trade updates, snapshots, presence, admin requests, types newer than this code)
  * only move `lastStreamId`. Throws on a malformed payload, like the actor (sync results are
  * checked when `settle` normalizes them: one that does not normalize changes nothing).
+ * `source`: the stream entry's text `event` was decoded from, if the caller has it; a pending
+ * sync result then keeps the text instead of the decoded payload (see `PendingSync`).
  */
 export function project(
   state: PortfolioProjection,
   event: Envelope,
   streamId: string | null,
   facts: ProjectionFacts = {},
+  source: string | null = null,
 ): PortfolioProjection {
   if (state.deleted && event.type !== 'user.deleted') {
     // Anything after a deletion is about a user who came back (the API clears the tombstone).
@@ -410,7 +430,7 @@ export function project(
       applyAccountsSynced(state, event.payload as AccountsSyncedPayload);
       break;
     case 'positions.synced':
-      applyPositionsSynced(state, event.payload as PositionsSyncedPayload);
+      applyPositionsSynced(state, event.payload as PositionsSyncedPayload, source);
       break;
     case 'sync.failed':
       applySyncFailed(state, event.payload as SyncFailedPayload);

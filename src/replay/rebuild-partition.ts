@@ -9,6 +9,7 @@ import {
 } from '../../actors/portfolio/portfolio-projection.ts';
 import { decodeEnvelope, ENVELOPE_FIELD } from '../../streams/envelope.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
+import { streamPages } from '../../streams/replay.ts';
 import { compareStreamIds } from '../../streams/stream-id.ts';
 import { allSnapshotRefs } from '../../streams/snapshots.ts';
 import { foldUsers } from './stream-maintenance.ts';
@@ -62,8 +63,7 @@ export async function rebuildPartition(
     if (oldest !== null) start = `(${oldest}`;
   }
   const late = new Map<string, string>();
-  for (let cursor = start; ; ) {
-    const page = await redis.xrange(stream, cursor, '+', 'COUNT', PAGE);
+  for await (const page of streamPages(redis, stream, start, '+', PAGE)) {
     result.entriesRead += page.length;
     for (const [id, fields] of page) {
       const raw = fields[fields.indexOf(ENVELOPE_FIELD) + 1];
@@ -83,15 +83,13 @@ export async function rebuildPartition(
       }
       if (state.lastStreamId && compareStreamIds(id, state.lastStreamId) <= 0) continue;
       try {
-        project(state, envelope, id);
+        project(state, envelope, id, {}, raw);
         result.eventsFolded++;
       } catch {
         // A poison event: the live actor parked it.
       }
       if (late.has(envelope.user)) late.set(envelope.user, id);
     }
-    if (page.length < PAGE) break;
-    cursor = `(${page[page.length - 1]![0]}`;
   }
   for (const state of projections.values()) settle(state);
   if (late.size) {

@@ -12,6 +12,7 @@ import {
 } from '../../actors/portfolio/portfolio-projection.ts';
 import { decodeEnvelope, ENVELOPE_FIELD } from '../../streams/envelope.ts';
 import { CONSUMER_GROUP, type StreamKeys } from '../../streams/keys.ts';
+import { streamPages } from '../../streams/replay.ts';
 import { compareStreamIds } from '../../streams/stream-id.ts';
 import { userHash } from '../users/user-hash.ts';
 import {
@@ -121,10 +122,8 @@ export async function foldUsers(
   if (start === null) return states;
   let end = '0-0';
   for (const limit of limits.values()) if (compareStreamIds(limit, end) > 0) end = limit;
-  let cursor = `(${start}`;
   const stream = keys.partitionStream(partition);
-  for (;;) {
-    const page = await redis.xrange(stream, cursor, end, 'COUNT', PAGE);
+  for await (const page of streamPages(redis, stream, `(${start}`, end, PAGE)) {
     for (const [id, fields] of page) {
       const raw = fields[fields.indexOf(ENVELOPE_FIELD) + 1];
       if (!raw) continue;
@@ -135,13 +134,11 @@ export async function foldUsers(
       if (state.lastStreamId && compareStreamIds(id, state.lastStreamId) <= 0) continue;
       if (compareStreamIds(id, limits.get(head.user)!) > 0) continue;
       try {
-        project(state, decodeEnvelope(raw), id, factsOf(head.user));
+        project(state, decodeEnvelope(raw), id, factsOf(head.user), raw);
       } catch {
         // A poison event: the live actor parked it, the fold passes it too.
       }
     }
-    if (page.length < PAGE) break;
-    cursor = `(${page[page.length - 1]![0]}`;
   }
   for (const state of states.values()) settle(state);
   return states;
