@@ -1,3 +1,4 @@
+import { WAIT_FLOOR_MS } from './wait-floor.ts';
 import pino from 'pino';
 import { startFoliostream, type Foliostream } from '../../src/app/foliostream.ts';
 import { issueUserToken, userTokenSettings } from '../../src/auth/user-tokens.ts';
@@ -128,9 +129,9 @@ export async function startTestEngine(
   }
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs` (at least WAIT_FLOOR_MS). */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + Math.max(timeoutMs, WAIT_FLOOR_MS);
   let last: unknown;
   for (;;) {
     try {

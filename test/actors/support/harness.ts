@@ -1,3 +1,4 @@
+import { WAIT_FLOOR_MS } from '../../support/wait-floor.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -101,10 +102,12 @@ export async function waitFor(
   timeoutMs = 20_000,
   everyMs = 50,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  // A guard, not a speed limit (see WAIT_FLOOR_MS).
+  const limit = Math.max(timeoutMs, WAIT_FLOOR_MS);
+  const deadline = Date.now() + limit;
   for (;;) {
     if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${limit} ms waiting for ${what}`);
     await sleep(everyMs);
   }
 }
