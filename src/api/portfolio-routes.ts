@@ -7,12 +7,13 @@ import type { UserTokenVerifier } from '../auth/user-tokens.ts';
 import type { Knex } from '../db/knex.ts';
 import { listAccounts } from './accounts-query.ts';
 import { userHandler } from './async-handler.ts';
-import { historyQuery, type AccountsResponse, type HistoryResponse, type PortfolioResponse } from './schemas.ts';
+import { historyQuery, returnsQuery, type AccountsResponse, type HistoryResponse, type PortfolioResponse, type ReturnsResponse } from './schemas.ts';
 import { z } from 'zod';
 import { ApiError } from '../http/errors.ts';
 import { HISTORY_INTERVALS } from '../history/history-range.ts';
 import { pointUpdate } from '../history/intraday-recorder.ts';
 import { readHistory } from '../history/value-history-store.ts';
+import { readReturns } from '../returns/returns-query.ts';
 
 export interface PortfolioRoutesDeps {
   db: Knex;
@@ -26,6 +27,7 @@ export interface PortfolioRoutesDeps {
  * currency, and the freshness of each number (`positionsAsOf`, `priceAsOf`, `completeness`).
  * The answers' shapes are `portfolioResponse` and `accountsResponse` (`schemas.ts`).
  * `GET /api/portfolio/history?range=`: the value history (src/history/) and today's moving point.
+ * `GET /api/portfolio/returns?range=&accountId=`: time- and money-weighted returns, flows and income (src/returns/).
  * `GET /api/accounts`: accounts with their connection's status and cash.
  */
 export function portfolioRouter(deps: PortfolioRoutesDeps): Router {
@@ -58,6 +60,15 @@ export function portfolioRouter(deps: PortfolioRoutesDeps): Router {
       const points = await readHistory(deps.db, req.userId, range, snapshot.baseCurrency, now);
       const { baseCurrency: _currency, ...live } = pointUpdate(now, totals);
       const body: HistoryResponse = { range, baseCurrency: snapshot.baseCurrency, interval: HISTORY_INTERVALS[range], points, live };
+      res.json(body);
+    }),
+  );
+  router.get(
+    '/portfolio/returns',
+    userHandler(async (req, res) => {
+      const query = returnsQuery.safeParse(req.query);
+      if (!query.success) throw new ApiError('FS_VALIDATION', z.prettifyError(query.error));
+      const body: ReturnsResponse = await readReturns(deps.db, deps.redis, deps.keys, req.userId, query.data.range, query.data.accountId, new Date());
       res.json(body);
     }),
   );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HISTORY_RANGES } from '../history/history-range.ts';
+import { RETURN_MARKS } from '../returns/range-returns.ts';
 import { ERRORS, type ErrorBody, type ErrorCode } from '../http/errors.ts';
 import type { AccountSummary, ConnectionState, HoldingView, PortfolioTotals as TotalsView } from '../realtime/events.ts';
 
@@ -259,6 +260,49 @@ export const historyResponse = z
   })
   .register(responseSchemas, { id: 'PortfolioHistory' });
 export type HistoryResponse = z.infer<typeof historyResponse>;
+
+const returnFraction = decimal.describe('A return as a fraction (0.05 = 5 %), rounded to 10 decimal places.');
+
+export const returnsQuery = z
+  .object({
+    range: z.enum(HISTORY_RANGES).default('1M').describe('The range, as for the value history.'),
+    accountId: z.uuid().optional().describe('One account instead of the whole portfolio.'),
+  })
+  .strict();
+
+export const returnsResponse = z
+  .object({
+    range: z.enum(HISTORY_RANGES),
+    baseCurrency: currency,
+    accountId: z.string().nullable().describe('The account, or null for the whole portfolio.'),
+    start: z.object({ at: timestamp, value: decimal }).nullable().describe('The first value of the range (null with fewer than two values, and for an account).'),
+    end: z.object({ at: timestamp, value: decimal }).describe('The value now.'),
+    simpleReturn: returnFraction.nullable().describe('end / start − 1, flows counted as gain (null without a positive start).'),
+    twr: returnFraction.nullable().describe('Time-weighted return: value points chained, external flows taken out (computed in decimal to 20 places).'),
+    mwr: z
+      .object({
+        annual: returnFraction.nullable().describe('XIRR over 365-day years (null when too large to represent).'),
+        period: returnFraction.describe('The same rate over the range.'),
+      })
+      .nullable()
+      .describe('Money-weighted return (solved in double precision to full precision; null with a mark when no rate balances the flows).'),
+    flows: z.object({
+      known: z.boolean().describe('Any activity is known; when false, flows are unknown and taken as none.'),
+      net: decimal,
+      inflows: decimal.describe('Deposits and transfers in from outside.'),
+      outflows: decimal.describe('Withdrawals and transfers out, negative.'),
+      count: z.int().min(0),
+      internalTransferLegs: z.int().min(0).describe("Transfer legs between two of the user's accounts, left out of the portfolio's flows."),
+      notValued: z.int().min(0).describe('Flows or income without a cash amount or an exchange rate, left out.'),
+    }),
+    income: z.object({ dividends: decimal, interest: decimal, total: decimal }).describe('Dividends and interest dated in the range.'),
+    unrealizedPl: decimal.nullable().describe('Of the current holdings with a known cost.'),
+    marks: z
+      .array(z.object({ code: z.enum(RETURN_MARKS), message: z.string() }))
+      .describe('What the figures rest on when the data is short, in words.'),
+  })
+  .register(responseSchemas, { id: 'PortfolioReturns' });
+export type ReturnsResponse = z.infer<typeof returnsResponse>;
 
 export const accountView = z
   .object({

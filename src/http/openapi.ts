@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { adminUserId, historyQuery, replayId, requestSchemas, responseSchemas } from '../api/schemas.ts';
 import { deadLetterParams, deadLettersQuery, userStreamQuery } from '../api/admin-stream-schemas.ts';
 import { idempotencyKey } from '../api/schemas.ts';
+import { returnsQuery } from '../api/schemas.ts';
 import { ORDER_STATUSES } from '../trading/order-types.ts';
 import type { Config } from '../config/config.ts';
 import { KNOWN_EVENT_TYPES, WEBHOOK_SCHEMAS } from '../webhooks/webhook-schemas.ts';
@@ -217,6 +218,19 @@ function routes(options: OpenApiOptions): Route[] {
       parameters: parametersOf(historyQuery, 'query'),
       responses: { 200: json(ref('PortfolioHistory'), 'The points of the range, oldest first.') },
       errors: [...GUARDED, 'FS_VALIDATION', 'FS_UNAUTHENTICATED'],
+    },
+    {
+      method: 'get',
+      path: '/api/portfolio/returns',
+      operationId: 'getPortfolioReturns',
+      tag: 'Portfolio',
+      summary: 'Returns over a range',
+      description:
+        "Time-weighted return (the value history's points chained, external cash flows from the activities taken out), money-weighted return (XIRR, annual and for the period), start and end value, net flows, income (dividends, interest) and the unrealized P/L of the current holdings. Deposits and withdrawals are flows; a transfer between two of the user's accounts is not a flow of the portfolio; dividends and interest are income. With `accountId`, the account's flows, income, value and P/L (value points are kept per portfolio, so no TWR or MWR). `marks` say in words what the figures rest on when the data is short (fewer than two values, no activities known: flows unknown and TWR equal to the simple return).",
+      credentials: 'user',
+      parameters: parametersOf(returnsQuery, 'query'),
+      responses: { 200: json(ref('PortfolioReturns'), 'The figures of the range.') },
+      errors: [...GUARDED, 'FS_VALIDATION', 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND'],
     },
     {
       method: 'get',

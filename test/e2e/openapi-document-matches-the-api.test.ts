@@ -408,6 +408,8 @@ describe('the user API conforms', () => {
     expect(JSON.parse(accounts.text).accounts).toHaveLength(3);
     const history = await exchange({ method: 'GET', path: '/api/portfolio/history?range=1Y', headers: await auth(MAIN), conforms: true, status: 200 });
     expect(JSON.parse(history.text).interval).toBe('day');
+    const returns = await exchange({ method: 'GET', path: '/api/portfolio/returns?range=1Y', headers: await auth(MAIN), conforms: true, status: 200 });
+    expect(JSON.parse(returns.text).range).toBe('1Y');
   });
 
   it('refreshes, then refuses a refresh within the cooldown with 429 and Retry-After', async () => {
@@ -456,6 +458,10 @@ describe('the user API conforms', () => {
       { method: 'GET', path: '/api/portfolio/history', conforms: true, status: 401 },
       { method: 'GET', path: '/api/portfolio/history?range=2Y', headers: user, conforms: false, status: 400 },
       { method: 'GET', path: '/api/portfolio/history?range=1D', headers: { ...user, 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
+      { method: 'GET', path: '/api/portfolio/returns', conforms: true, status: 401 },
+      { method: 'GET', path: '/api/portfolio/returns?range=2Y', headers: user, conforms: false, status: 400 },
+      { method: 'GET', path: '/api/portfolio/returns?accountId=00000000-0000-4000-8000-000000000000', headers: user, conforms: true, status: 404 },
+      { method: 'GET', path: '/api/portfolio/returns', headers: { ...user, 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
       { method: 'DELETE', path: '/api/me', headers: { ...user, 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
       { method: 'DELETE', path: '/api/me', headers: await auth('e2e-openapi-nobody'), conforms: true, status: 404 },
       // A connection that is not the caller's.

@@ -1,11 +1,13 @@
 import type { PortfolioSocket } from '../../client/portfolio-store.ts';
 import type { HistoryPointUpdate } from '../../events.ts';
 import { money } from './format.ts';
+import { renderReturnsPanel } from './returns-panel.ts';
 import { el } from './view.ts';
 
 /**
  * The value-history panel: range buttons (1D ... ALL), `GET /api/portfolio/history` drawn as an
- * SVG line of the total value, and on 1D today's moving point appended from `portfolio:history`.
+ * SVG line of the total value, and on 1D today's moving point appended from `portfolio:history`;
+ * the returns panel below it follows the selected range.
  */
 
 const RANGES = ['1D', '1W', '1M', '3M', 'YTD', '1Y', 'ALL'] as const;
@@ -82,6 +84,7 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
       range = button.dataset.range as Range;
       for (const b of buttons) b.setAttribute('aria-pressed', String(b === button));
       void load();
+      returns.show(range);
     });
   }
   socket.on('portfolio:history', (point: HistoryPointUpdate) => {
@@ -90,5 +93,7 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
     draw();
   });
   container.append(el('section', { 'data-testid': 'history' }, el('h2', {}, 'Value over time'), el('div', { class: 'ranges' }, ...buttons), svg, caption));
+  const returns = renderReturnsPanel(container, token);
   void load();
+  returns.show(range);
 }

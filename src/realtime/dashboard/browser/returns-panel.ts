@@ -1,0 +1,68 @@
+import type { ReturnsResponse } from '../../../api/schemas.ts';
+import { money, sign } from './format.ts';
+import { el } from './view.ts';
+
+/**
+ * The returns panel, under the value chart: `GET /api/portfolio/returns` for the chart's selected
+ * range (the chart calls `show` when its range changes): time- and money-weighted return, the
+ * simple return, net flows, income and unrealized P/L, and the answer's marks in words (why a
+ * figure is missing or what it assumes).
+ */
+
+const percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: 'exceptZero' });
+
+/** A return fraction as a percentage (`0.0512` -> `+5.12%`); a dash without one. */
+export function percent(fraction: string | null | undefined): string {
+  return fraction === null || fraction === undefined ? '—' : percentFormat.format(Number(fraction));
+}
+
+export interface ReturnsPanel {
+  show(range: string): void;
+}
+
+export function renderReturnsPanel(container: HTMLElement, token: string): ReturnsPanel {
+  const figures = el('dl', { class: 'returns' });
+  const marks = el('ul', { class: 'meta', 'data-testid': 'returns-marks' });
+  const caption = el('div', { class: 'meta', 'data-testid': 'returns-caption' }, '');
+  container.append(el('section', { 'data-testid': 'returns' }, el('h2', {}, 'Returns'), caption, figures, marks));
+  let shown = '';
+
+  const row = (name: string, testId: string, text: string, signed: string | null = null) =>
+    [el('dt', {}, name), el('dd', { 'data-testid': testId, class: sign(signed) }, text)] as const;
+
+  const draw = (body: ReturnsResponse) => {
+    const c = body.baseCurrency;
+    const mwr = body.mwr ? `${percent(body.mwr.period)} for the period${body.mwr.annual === null ? '' : ` (${percent(body.mwr.annual)} a year)`}` : '—';
+    const income = `${money(body.income.total, c)} (dividends ${money(body.income.dividends, c)}, interest ${money(body.income.interest, c)})`;
+    figures.replaceChildren(
+      ...row('Time-weighted', 'returns-twr', percent(body.twr), body.twr),
+      ...row('Money-weighted', 'returns-mwr', mwr, body.mwr?.period ?? null),
+      ...row('Simple', 'returns-simple', percent(body.simpleReturn), body.simpleReturn),
+      ...row('Net deposits', 'returns-flows', body.flows.known ? money(body.flows.net, c) : 'unknown'),
+      ...row('Income', 'returns-income', income),
+      ...row('Unrealized P/L', 'returns-unrealized', money(body.unrealizedPl, c), body.unrealizedPl),
+    );
+    marks.replaceChildren(...body.marks.map((mark) => el('li', { 'data-mark': mark.code }, mark.message)));
+    caption.textContent = body.start
+      ? `${body.range}: ${money(body.start.value, c)} on ${new Date(body.start.at).toLocaleDateString()} to ${money(body.end.value, c)} now`
+      : `${body.range}: ${money(body.end.value, c)} now`;
+  };
+
+  return {
+    show(range: string) {
+      shown = range;
+      void (async () => {
+        const response = await fetch(`/api/portfolio/returns?range=${encodeURIComponent(range)}`, { headers: { authorization: `Bearer ${token}` } });
+        const body = (await response.json()) as ReturnsResponse & { error?: { message: string } };
+        if (shown !== range) return; // an answer for a range no longer shown
+        if (!response.ok) {
+          caption.textContent = body.error?.message ?? `returns unavailable (${response.status})`;
+          return;
+        }
+        draw(body);
+      })().catch((err: unknown) => {
+        if (shown === range) caption.textContent = `returns unavailable (${String(err)})`;
+      });
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import type { Redis } from 'ioredis';
+import { loadFxTable } from '../../actors/portfolio/portfolio-repository.ts';
+import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
+import type { StreamKeys } from '../../streams/keys.ts';
+import type { Knex } from '../db/knex.ts';
+import { planHistory, type HistoryRange } from '../history/history-range.ts';
+import { readHistory } from '../history/value-history-store.ts';
+import { ApiError } from '../http/errors.ts';
+import { convert } from '../portfolio/currency.ts';
+import { add, dec, ZERO, type Decimal } from '../portfolio/decimal.ts';
+import { TRANSFER_MATCH_DAYS, type ActivityForReturns, type ReturnsScope } from './external-cash-flows.ts';
+import { rangeReturns, type RangeReturns } from './range-returns.ts';
+
+/**
+ * `GET /api/portfolio/returns` (I/O around the pure `rangeReturns`): the range's value points
+ * (`readHistory`, the same points as `GET /api/portfolio/history`) plus the portfolio valued now as
+ * the last one, the user's activities around the range (transfer legs a few days outside it too,
+ * to pair them), the stored FX rates for activities in another currency, and the current holdings
+ * for the unrealized P/L. An account's figures come from its holdings and cash lines (its P/L at
+ * the price its brokerage last reported); value points are kept per portfolio only, so an account
+ * has no TWR or MWR (said in the marks).
+ */
+export interface ReturnsAnswer extends RangeReturns {
+  range: HistoryRange;
+  baseCurrency: string;
+  accountId: string | null;
+}
+
+const DAY_MS = 86_400_000;
+
+export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, userId: string, range: HistoryRange, accountId: string | undefined, now: Date): Promise<ReturnsAnswer> {
+  const { snapshot, totals } = await readPortfolio(db, redis, keys, userId);
+  const baseCurrency = snapshot.baseCurrency;
+  if (accountId !== undefined && !snapshot.accounts.some((account) => account.id === accountId)) {
+    throw new ApiError('FS_NOT_FOUND', 'no such account');
+  }
+  const scope: ReturnsScope = accountId === undefined ? { kind: 'portfolio' } : { kind: 'account', accountId };
+  const plan = planHistory(range, now);
+  const rangeStart = plan.source === 'intraday' ? plan.from : new Date(plan.fromDay ? `${plan.fromDay}T00:00:00Z` : 0);
+
+  const history = scope.kind === 'portfolio' ? await readHistory(db, userId, range, baseCurrency, now) : [];
+  const points = history.map((point) => ({ at: new Date(point.at), value: point.totalValue }));
+  if (scope.kind === 'portfolio') points.push({ at: now, value: totals.totalValue });
+  const from = new Date(Math.min(points[0]?.at.getTime() ?? rangeStart.getTime(), rangeStart.getTime()) - TRANSFER_MATCH_DAYS * DAY_MS);
+
+  const [rows, known, fx] = await Promise.all([
+    db('activities')
+      .where({ user_id: userId })
+      .andWhere('trade_date', '>', from)
+      .andWhere('trade_date', '<=', new Date(now.getTime() + TRANSFER_MATCH_DAYS * DAY_MS))
+      .whereIn('type', ['deposit', 'withdrawal', 'transfer', 'dividend', 'interest'])
+      .select('account_id', 'type', db.raw('amount::text AS amount'), 'currency', 'trade_date'),
+    db('activities')
+      .where({ user_id: userId })
+      .modify((q) => (accountId === undefined ? q : q.where({ account_id: accountId })))
+      .first(db.raw('1 AS known')),
+    loadFxTable(db),
+  ]);
+  const activities: ActivityForReturns[] | null = known
+    ? (rows as Array<{ account_id: string; type: ActivityForReturns['type']; amount: string | null; currency: string | null; trade_date: Date }>).map((row) => ({
+        accountId: row.account_id,
+        type: row.type,
+        amount: row.amount,
+        currency: row.currency,
+        at: row.trade_date,
+      }))
+    : null;
+  const toBase = (amount: Decimal, currency: string): Decimal | null => convert(fx, amount, currency, baseCurrency).value;
+
+  let currentValue = totals.totalValue;
+  let unrealizedPl: string | null = totals.unrealizedPnl;
+  if (scope.kind === 'account') {
+    // The account's part of each holding, its cash, and the unrealized P/L of its positions with a
+    // known cost at the price its brokerage last reported (the portfolio's P/L is at live prices).
+    let value: Decimal = ZERO;
+    let pl: Decimal = ZERO;
+    for (const holding of snapshot.holdings) {
+      for (const share of holding.accounts) {
+        if (share.accountId === accountId && share.marketValue !== null) value = add(value, toBase(dec(share.marketValue), holding.currency) ?? ZERO);
+      }
+    }
+    const [cash, positions] = (await Promise.all([
+      db('cash_balances').where({ user_id: userId, account_id: accountId }).select('currency', db.raw('amount::text AS amount')),
+      db('account_positions')
+        .where({ user_id: userId, account_id: accountId })
+        .whereNotNull('price')
+        .whereNotNull('average_cost')
+        .groupBy('currency')
+        .select('currency', db.raw('sum((price - average_cost) * quantity)::text AS amount')),
+    ])) as Array<Array<{ currency: string; amount: string }>>;
+    for (const line of cash!) value = add(value, toBase(dec(line.amount), line.currency) ?? ZERO);
+    for (const line of positions!) pl = add(pl, toBase(dec(line.amount), line.currency) ?? ZERO);
+    currentValue = value.toString();
+    unrealizedPl = pl.toString();
+  }
+
+  const figures = rangeReturns({ scope, points, rangeStart, now, activities, toBase, currentValue, unrealizedPl });
+  return { range, baseCurrency, accountId: accountId ?? null, ...figures };
+}
