@@ -51,6 +51,22 @@ export const controlSchemas = {
   }),
   upsertPosition: positionSchema.extend({ notify: z.boolean().optional() }),
   setCash: z.object({ currency: z.string().length(3), amount: z.number(), notify: z.boolean().optional() }),
+  recordActivity: z.object({
+    type: z.string().min(1),
+    currency: z.string().length(3),
+    amount: z.number().nullable(),
+    symbol: z.string().min(1).nullable().optional(),
+    units: z.number().optional(),
+    price: z.number().optional(),
+    fee: z.number().optional(),
+    description: z.string().optional(),
+    /** ISO 8601; default now. */
+    tradeDate: z.iso.datetime({ offset: true }).optional(),
+    /** Add the amount to the account's cash of its currency. */
+    applyToCash: z.boolean().optional(),
+    /** Send ACCOUNT_TRANSACTIONS_UPDATED (default true). */
+    notify: z.boolean().optional(),
+  }),
   setPrices: z.union([
     z.object({ symbol: z.string().min(1), price: z.number().positive() }),
     z.object({ prices: z.record(z.string(), z.number().positive()) }),
@@ -134,6 +150,7 @@ export type ConnectInput = z.input<typeof controlSchemas.connect>;
 export type SetPositionsInput = z.input<typeof controlSchemas.setPositions>;
 export type UpsertPositionInput = z.input<typeof controlSchemas.upsertPosition>;
 export type SetPricesInput = z.input<typeof controlSchemas.setPrices>;
+export type RecordActivityInput = z.input<typeof controlSchemas.recordActivity>;
 export type AddFaultInput = z.input<typeof controlSchemas.addFault>;
 export type RateLimitInput = z.input<typeof controlSchemas.rateLimit>;
 export type WebhookConfigInput = z.input<typeof controlSchemas.webhookConfig>;

@@ -16,6 +16,7 @@ import type {
   ControlAuthorization,
   ControlUser,
   FireWebhookInput,
+  RecordActivityInput,
   SetPositionsInput,
   SetPricesInput,
   SettingsInput,
@@ -111,6 +112,10 @@ export class SandboxControlClient {
   }
   setCash(accountId: string, input: { currency: string; amount: number; notify?: boolean }): Promise<ControlAccount> {
     return this.call('PUT', `/accounts/${accountId}/cash`, input);
+  }
+  /** Record an activity in the account's history (a dividend, a fee...), then ACCOUNT_TRANSACTIONS_UPDATED unless `notify: false`. */
+  recordActivity(accountId: string, input: RecordActivityInput): Promise<{ id: string; type: string; amount: number | null; currency: string }> {
+    return this.call('POST', `/accounts/${accountId}/activities`, input);
   }
 
   // --- market --------------------------------------------------------------------------

@@ -59,6 +59,9 @@ describe('SnapTrade sandbox activities', () => {
     const contributions = activities.filter((a) => a.type === 'CONTRIBUTION');
     expect(contributions).toHaveLength(1);
     expect(contributions[0]).toMatchObject({ currency: { code: 'USD' }, symbol: null });
+    // A yearly account fee, paid from the account's cash (counted in the sums below).
+    const fees = activities.filter((a) => a.type === 'FEE');
+    expect(fees).toEqual([expect.objectContaining({ amount: -25, fee: 25, currency: expect.objectContaining({ code: 'USD' }), symbol: null })]);
     // Contributions, buys and dividends add up to the cash the account holds.
     expect(amountsByCurrency(activities).get('USD')).toBeCloseTo(1_000, 2);
     // Dividends only from the payer, after it was bought.

@@ -9,6 +9,7 @@ import type { ActivityInput, SandboxOrder, SandboxPosition } from './scenario-st
  * - every position arrives as one BUY of its units at its average cost;
  * - dividend-paying holdings (an approximate yield table below) paid a quarterly DIVIDEND on
  *   the units held since the buy;
+ * - one FEE (a yearly account fee) in the account's first currency;
  * - one CONTRIBUTION per currency (a WITHDRAWAL when the numbers call for one) makes the
  *   amounts of each currency add up to that currency's cash balance.
  * Dates are seeded offsets before the connection time (weekdays, US market hours), so the same
@@ -16,6 +17,9 @@ import type { ActivityInput, SandboxOrder, SandboxPosition } from './scenario-st
  */
 
 const DAY_MS = 86_400_000;
+
+/** The yearly account fee of the seeded history. */
+const ACCOUNT_FEE = 25;
 
 /**
  * Approximate annual dividend yields of the default universe's payers (paid quarterly in the
@@ -181,6 +185,24 @@ export function generateHistory(input: HistoryInput): ActivityInput[] {
         settlementDate: new Date(dayStart(paidAt)),
       });
     }
+  }
+
+  // One account fee (a yearly maintenance fee) in the account's first currency, some time after opening.
+  const feeCurrency = [...input.cash.keys()][0] ?? (input.positions[0] ? input.currencyOf(input.positions[0].symbol) : undefined);
+  if (feeCurrency) {
+    const charged = marketTime(Math.max(1, Math.floor(ageDays / 2 + random() * (ageDays / 2 - 2))));
+    add({
+      type: 'FEE',
+      symbol: null,
+      units: 0,
+      price: 0,
+      amount: -ACCOUNT_FEE,
+      fee: ACCOUNT_FEE,
+      currency: feeCurrency,
+      description: `ANNUAL ACCOUNT FEE ${feeCurrency}`,
+      tradeDate: charged,
+      settlementDate: new Date(dayStart(charged)),
+    });
   }
 
   // Cash in: whatever makes each currency's amounts add up to its balance.

@@ -110,6 +110,7 @@ const ENDPOINTS = [
   'PUT    /__sandbox/accounts/:accountId/positions    {positions, cash?, notify?} replace holdings',
   'POST   /__sandbox/accounts/:accountId/positions    {symbol, units, averageCost?, notify?} set one position (0 removes)',
   'PUT    /__sandbox/accounts/:accountId/cash         {currency, amount, notify?}',
+  'POST   /__sandbox/accounts/:accountId/activities   {type, currency, amount, symbol?, units?, price?, tradeDate?, applyToCash?, notify?} record one (ACCOUNT_TRANSACTIONS_UPDATED)',
   'GET    /__sandbox/securities                       the price book with current prices',
   'POST   /__sandbox/prices                           {symbol, price} | {prices: {SYM: price}}',
   'PUT    /__sandbox/exchange-rates                   {pair: "USD-CAD", rate}',
@@ -253,6 +254,15 @@ export function controlRouter(deps: ControlDeps): Router {
     const input = parse(controlSchemas.setCash, req.body);
     engine.setCash(account.id, input.currency, input.amount, input.notify !== false);
     res.json(describeAccount(engine, account));
+  });
+
+  router.post('/accounts/:accountId/activities', (req, res) => {
+    const account = accountParam(req);
+    const { applyToCash, notify, tradeDate, ...input } = parse(controlSchemas.recordActivity, req.body);
+    const activity = attempt(() =>
+      engine.recordActivity(account.id, { ...input, ...(tradeDate ? { tradeDate: new Date(tradeDate) } : {}) }, { applyToCash: applyToCash ?? false, notify: notify !== false }),
+    );
+    res.status(201).json({ id: activity.id, type: activity.type, amount: activity.amount, currency: activity.currency });
   });
 
   router.get('/securities', (_req, res) => {
