@@ -26,7 +26,12 @@ async function api(base: string, token: string, method: string, path: string, bo
   return text ? JSON.parse(text) : null;
 }
 
-let config: Config = loadConfigOrExit(1, { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' });
+// The sign-in page lists the sandbox's users and signs them in without a password.
+let config: Config = loadConfigOrExit(1, {
+  ...process.env,
+  NODE_ENV: process.env.NODE_ENV ?? 'development',
+  AUTH_DEV_SIGN_IN: process.env.AUTH_DEV_SIGN_IN ?? 'true',
+});
 if (config.NODE_ENV === 'production') {
   console.error('npm run demo runs against the brokerage sandbox; it refuses NODE_ENV=production.');
   process.exit(1);
@@ -64,7 +69,7 @@ try {
   }
 
   // 1. Register with SnapTrade and get a connection portal URL, as a browser client would.
-  const portal = (await api(base, token, 'POST', '/api/snaptrade/connection-url', {})) as { redirectURI: string };
+  await api(base, token, 'POST', '/api/snaptrade/connection-url', {});
   // 2. Two brokerages holding some of the same securities (the sandbox sends the webhooks).
   await sandbox.control.connect(DEMO_USER, {
     brokerage: 'QUESTRADE',
@@ -117,9 +122,10 @@ try {
 ${line}
  foliostream demo is running (Ctrl-C to stop)
 
- Dashboard (live prices):  ${base}/#token=${token}
- Portfolio API:            curl -H "Authorization: Bearer ${token.slice(0, 16)}…" ${base}/api/portfolio
-                           (full token: the part after #token= above)
+ Dashboard (live prices):  ${base}/signin   (pick "${DEMO_USER}", or type a new user id)
+ Portfolio API:            a token: curl -X POST -H 'content-type: application/json' \\
+                             -d '{"userId":"${DEMO_USER}"}' ${base}/api/auth/dev/sign-in
+                           then: curl -H "Authorization: Bearer <token>" ${base}/api/portfolio
  Metrics / readiness:      ${base}/metrics   ${base}/readyz
 
  Demo user "${DEMO_USER}" holds ${portfolio?.holdings.length ?? 0} securities across Questrade, Robinhood and Alpaca;
@@ -127,8 +133,7 @@ ${line}
  Trade ticket: on the dashboard (Trade, Orders). A first order, 1 MSFT: ${order.status ?? 'not placed'}
    (routing: ${order.routing?.reason ?? 'n/a'}).
 
- Connect another brokerage in the SnapTrade sandbox portal:
-   ${portal.redirectURI}
+ Connect another brokerage: "Connect a brokerage" on the dashboard opens the sandbox portal.
  Script the sandbox:       ${sandbox.snaptradeUrl}/__sandbox  (see README, "Brokerage sandbox")
 ${line}
 `);

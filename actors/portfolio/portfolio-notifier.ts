@@ -13,6 +13,8 @@ export interface PortfolioNotifier {
     userId: string,
     status: { connectionId: string; brokerage: string | null; status: ConnectionState; message?: string },
   ): void;
+  /** A connection attempt in the brokerage's portal ended (`connection:attempt`). Optional: tests and replay do without. */
+  connectionAttempt?(userId: string, attempt: { result: string; succeeded: boolean; brokerageId: string | null }): void;
   /** One of the user's orders changed (`order:update`). Optional: tests and replay do without. */
   orderUpdate?(userId: string, order: OrderRecord): void;
   /** The user's Alpaca-quotable tickers after this batch (idempotent: the same set changes nothing). */

@@ -30,7 +30,10 @@ export async function readPortfolio(db: Knex, redis: Redis, keys: StreamKeys, us
   for (const [ticker, price] of prices) {
     applyQuote(state, tickers.get(ticker)!, quoteAt(price.price, price.at, price.previousClose));
   }
-  const connections = await db('brokerage_connections').where({ user_id: userId }).select('id', 'status');
+  const connections = await db('brokerage_connections')
+    .where({ user_id: userId })
+    .orderBy(['brokerage_name', 'created_at', 'id'])
+    .select('id', 'provider', 'external_id', 'brokerage_name', 'status', 'status_reason', 'last_synced_at');
   const connectionStatus = new Map(connections.map((c) => [c.id as string, c.status as string]));
   const holdings = [...state.holdings.values()]
     .sort((a, b) => (a.security.ticker < b.security.ticker ? -1 : a.security.ticker > b.security.ticker ? 1 : 0))
@@ -50,7 +53,19 @@ export async function readPortfolio(db: Knex, redis: Redis, keys: StreamKeys, us
         status: a.status,
         connectionId: a.connectionId,
         connectionStatus: connectionStatus.get(a.connectionId) ?? 'active',
+        positionsAsOf: a.positionsAsOf,
       })),
+      connections: connections
+        .filter((c) => c.status !== 'removed')
+        .map((c) => ({
+          id: c.id,
+          provider: c.provider,
+          externalId: c.external_id,
+          brokerage: c.brokerage_name,
+          status: c.status,
+          statusReason: c.status_reason,
+          lastSyncedAt: c.last_synced_at ? (c.last_synced_at as Date).toISOString() : null,
+        })),
     },
   };
 }

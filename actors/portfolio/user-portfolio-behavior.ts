@@ -58,6 +58,8 @@ type Notification =
       status: ConnectionState;
       message?: string;
     }
+  /** A connection attempt in the portal ended (CONNECTION_ATTEMPTED): pushed as `connection:attempt`. */
+  | { kind: 'attempt'; result: string; succeeded: boolean; brokerageId: string | null }
   /** The user was deleted here: sockets are told why and closed, events purged up to `upToId`. */
   | { kind: 'purged'; partition: number; upToId: string | null }
   /** SnapTrade's copy of the user is gone: their SnapTrade events are purged up to `upToId`. */
@@ -159,6 +161,9 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         case 'accounts.synced':
           if (!(await this.ensureUser(tx, state))) break;
           await this.applyAccountsSynced(tx, state, event.payload as AccountsSyncedPayload);
+          // The user-wide sync a webhook started (CONNECTION_ADDED...) has listed the accounts: it
+          // ends here; each account's own sync ends with its positions.
+          state.outbox.push({ kind: 'sync', state: 'idle' });
           break;
         case 'positions.synced':
           if (!(await this.ensureUser(tx, state))) break;
@@ -261,6 +266,8 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         notifier.connectionStatus(state.userId, item);
       } else if (item.kind === 'order') {
         notifier.orderUpdate?.(state.userId, item.order);
+      } else if (item.kind === 'attempt') {
+        notifier.connectionAttempt?.(state.userId, item);
       } else if (item.kind === 'purge-snaptrade') {
         purges.set('snaptrade', () => notifier.userPurged(state.userId, { scope: 'snaptrade', partition: item.partition, upToId: item.upToId }));
       } else {
@@ -376,8 +383,16 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
           schedules.push(() => this.deps.sync.scheduleAccountSync(userId, 'snaptrade', hook.accountId!, type.toLowerCase()));
         }
         break;
+      case 'CONNECTION_ATTEMPTED': {
+        // The portal's outcome, success or the brokerage's reason: the browser shows it.
+        const attempt = hook as Webhook & { connectionAttemptedResult?: string; brokerageId?: string };
+        const result = attempt.connectionAttemptedResult ?? 'UNKNOWN';
+        state.outbox.push({ kind: 'attempt', result, succeeded: result === 'SUCCESS', brokerageId: attempt.brokerageId ?? null });
+        break;
+      }
       default:
-        // CONNECTION_ATTEMPTED/FAILED, transactions, unknown types: recorded in the inbox only.
+        // CONNECTION_FAILED (its CONNECTION_ATTEMPTED carries the reason), transactions, unknown
+        // types: recorded in the inbox only.
         break;
     }
   }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { HISTORY_RANGES } from '../history/history-range.ts';
 import { RETURN_MARKS } from '../returns/range-returns.ts';
 import { ERRORS, type ErrorBody, type ErrorCode } from '../http/errors.ts';
-import type { AccountSummary, ConnectionState, HoldingView, PortfolioTotals as TotalsView } from '../realtime/events.ts';
+import type { AccountSummary, ConnectionState, ConnectionSummary, HoldingView, PortfolioTotals as TotalsView } from '../realtime/events.ts';
 
 /**
  * The HTTP API's request and response bodies, as zod schemas: the routes validate requests with
@@ -50,6 +50,20 @@ export const alpacaLinkRequest = z
   })
   .strict()
   .register(requestSchemas, { id: 'AlpacaLinkRequest' });
+
+/** `POST /api/auth/dev/sign-in` (development and the demo only). */
+export const devSignInRequest = z
+  .object({
+    userId: z
+      .string()
+      .trim()
+      .min(1, 'userId: a user id of 1 to 100 characters')
+      .max(100, 'userId: a user id of 1 to 100 characters')
+      .regex(/^[A-Za-z0-9._@-]+$/, 'userId: letters, digits, ".", "_", "@" and "-" only')
+      .describe('The user to sign in as (a new id makes a new user on their first connection).'),
+  })
+  .strict()
+  .register(requestSchemas, { id: 'DevSignInRequest' });
 
 /** The path parameter of `DELETE /api/admin/users/:id`. */
 export const adminUserId = z.string().min(1).max(200).describe('The user id (the token subject).');
@@ -124,6 +138,17 @@ export const refreshResponse = z
   .register(responseSchemas, { id: 'RefreshResponse' });
 export type RefreshResponse = z.infer<typeof refreshResponse>;
 
+export const disconnectResponse = z
+  .object({
+    connectionId: z.string().describe('Our id of the connection.'),
+    authorizationId: z.string().describe("SnapTrade's authorization id, removed there."),
+    status: z
+      .literal('removing')
+      .describe('SnapTrade removed the authorization; its accounts and holdings leave the portfolio when the sync (or the CONNECTION_DELETED webhook) lands, pushed as `connection:status` removed and a `portfolio:delta`.'),
+  })
+  .register(responseSchemas, { id: 'DisconnectResponse' });
+export type DisconnectResponse = z.infer<typeof disconnectResponse>;
+
 // ---------------------------------------------------------------------------------------------
 // Alpaca
 
@@ -135,6 +160,30 @@ export const alpacaLinkResponse = z
   })
   .register(responseSchemas, { id: 'AlpacaLinkResponse' });
 export type AlpacaLinkResponse = z.infer<typeof alpacaLinkResponse>;
+
+// ---------------------------------------------------------------------------------------------
+// Development sign-in
+
+export const devUsersResponse = z
+  .object({
+    users: z.array(
+      z.object({
+        id: z.string(),
+        connections: z.int().min(0).describe('Brokerage connections that are not removed.'),
+      }),
+    ),
+  })
+  .register(responseSchemas, { id: 'DevUsers' });
+export type DevUsersResponse = z.infer<typeof devUsersResponse>;
+
+export const devSignInResponse = z
+  .object({
+    userId: z.string(),
+    token: z.string().describe('A user token (HS256, `AUTH_SECRET`): send it as `Authorization: Bearer` and as the socket\'s `auth.token`.'),
+    expiresAt: timestamp,
+  })
+  .register(responseSchemas, { id: 'DevSignIn' });
+export type DevSignInResponse = z.infer<typeof devSignInResponse>;
 
 // ---------------------------------------------------------------------------------------------
 // Users
@@ -207,8 +256,21 @@ const accountSummary = z
     status: z.string().describe('`open` or `closed`.'),
     connectionId: z.string(),
     connectionStatus: z.string().describe('The connection\'s state (see `Account.connection.status`).'),
+    positionsAsOf: timestamp.nullable().describe("When the account's positions were last synced (`null`: not yet)."),
   })
   .register(responseSchemas, { id: 'AccountSummary' });
+
+const connectionSummary = z
+  .object({
+    id: z.string().describe('Our id of the connection (`connection:status` names it).'),
+    provider,
+    externalId: z.string().describe("The brokerage's id: SnapTrade's authorization id (what `reconnect` and the disconnect take), Alpaca's account id."),
+    brokerage: z.string().nullable(),
+    status: connectionState,
+    statusReason: z.string().nullable().describe('Why it is not active, in words.'),
+    lastSyncedAt: timestamp.nullable().describe('When a listing of its accounts last came back from the brokerage.'),
+  })
+  .register(responseSchemas, { id: 'ConnectionSummary' });
 
 export const portfolioResponse = z
   .object({
@@ -217,6 +279,7 @@ export const portfolioResponse = z
     totals,
     holdings: z.array(holding),
     accounts: z.array(accountSummary),
+    connections: z.array(connectionSummary).describe('Every connection that is not removed.'),
     completeness: z.object({
       complete: z.boolean().describe('Every holding and cash line was valued.'),
       unpricedHoldings: z.int().min(0),
@@ -625,6 +688,7 @@ export type SchemaMatchesDeclaredTypes = [
   Holds<Same<z.infer<typeof holding>, HoldingView>>,
   Holds<Same<z.infer<typeof totals>, TotalsView>>,
   Holds<Same<z.infer<typeof accountSummary>, AccountSummary>>,
+  Holds<Same<z.infer<typeof connectionSummary>, ConnectionSummary>>,
   Holds<Same<z.infer<typeof connectionState>, ConnectionState>>,
   Holds<Same<z.infer<typeof errorResponse>, ErrorBody>>,
 ];

@@ -15,7 +15,13 @@ import type { SyncStats } from '../sync/sync-worker.ts';
 import { waitForCheckpoint } from './checkpoint-wait.ts';
 import type { RefreshGate } from './refresh-gate.ts';
 import { userHandler } from './async-handler.ts';
-import { connectionUrlRequest, type ConnectionUrlResponse, type RefreshResponse, type RefreshStatus } from './schemas.ts';
+import {
+  connectionUrlRequest,
+  type ConnectionUrlResponse,
+  type DisconnectResponse,
+  type RefreshResponse,
+  type RefreshStatus,
+} from './schemas.ts';
 
 export interface SnapTradeRoutesDeps {
   db: Knex;
@@ -38,8 +44,9 @@ function upstream(err: unknown): never {
 }
 
 /**
- * `POST /api/snaptrade/connection-url` (registers the user with SnapTrade on first use) and
- * `POST /api/snaptrade/refresh` (refresh every connection, sync everything, answer with stats).
+ * `POST /api/snaptrade/connection-url` (registers the user with SnapTrade on first use),
+ * `POST /api/snaptrade/refresh` (refresh every connection, sync everything, answer with stats) and
+ * `DELETE /api/snaptrade/connections/:authorizationId` (disconnect a brokerage).
  */
 export function snaptradeRouter(deps: SnapTradeRoutesDeps): Router {
   const router = Router();
@@ -102,6 +109,30 @@ export function snaptradeRouter(deps: SnapTradeRoutesDeps): Router {
         })),
       };
       res.json(body);
+    }),
+  );
+
+  router.delete(
+    '/connections/:authorizationId',
+    userHandler(async (req, res) => {
+      const authorizationId = String(req.params.authorizationId);
+      const row = await deps.db('brokerage_connections')
+        .where({ user_id: req.userId, provider: 'snaptrade', external_id: authorizationId })
+        .whereNot({ status: 'removed' })
+        .first('id');
+      const creds = row ? await deps.credentials.snaptrade(req.userId) : undefined;
+      if (!row || !creds) throw new ApiError('FS_NOT_FOUND', 'no such brokerage connection of yours');
+      try {
+        await deps.client.removeAuthorization({ userId: creds.snaptradeUserId, userSecret: creds.userSecret }, authorizationId);
+      } catch (err) {
+        // Already gone at SnapTrade (removed elsewhere, or with an old registration): ours goes too.
+        if (!(err instanceof ProviderError && err.status === 404)) upstream(err);
+      }
+      // SnapTrade sends CONNECTION_DELETED; the listing this sync makes no longer has the
+      // connection either, so its accounts and holdings go whichever lands first.
+      await deps.scheduler.scheduleUserSync(req.userId, 'connection-removed', { delayMs: 0, dedupe: false });
+      const body: DisconnectResponse = { connectionId: row.id, authorizationId, status: 'removing' };
+      res.status(202).json(body);
     }),
   );
   return router;

@@ -36,6 +36,9 @@ export function realtimeNotifier(deps: {
     connectionStatus(userId, status) {
       deps.emitter.connectionStatus(userId, { ...status, at: new Date().toISOString() }).catch(warn('connection status push'));
     },
+    connectionAttempt(userId, attempt) {
+      deps.emitter.connectionAttempt(userId, { ...attempt, at: new Date().toISOString() }).catch(warn('connection attempt push'));
+    },
     orderUpdate(userId, order) {
       deps.emitter.orderUpdate(userId, order).catch(warn('order update push'));
     },

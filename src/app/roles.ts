@@ -36,6 +36,7 @@ import { SNAPTRADE_TIMEOUT_MS, SnapTradeClient } from '../providers/snaptrade/cl
 import { SnapTradeProvider } from '../providers/snaptrade/snaptrade-provider.ts';
 import { attachRealtimeGateway, type RealtimeGateway } from '../realtime/gateway.ts';
 import { dashboardRouter } from '../realtime/dashboard/dashboard-router.ts';
+import { devSignInRouter } from '../auth/dev-sign-in-routes.ts';
 import { createDeltaCoalescer } from '../realtime/delta-coalescer.ts';
 import { createPortfolioSequence } from '../realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../realtime/realtime-keys.ts';
@@ -303,6 +304,8 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
       web = await startHttpServer(
         ctx,
         [
+          // Before the routers mounted at /api that require a user token for everything under them.
+          { path: '/api/auth/dev', router: devSignInRouter({ db: ctx.db, tokens: userTokenSettings(config), enabled: config.AUTH_DEV_SIGN_IN }) },
           { path: '/api/snaptrade', router: snaptradeRouter({ db: ctx.db, verifier, client: snaptrade, credentials, scheduler, queueEvents, refreshWaitMs: config.REFRESH_WAIT_MS, refreshGate: createRefreshGate(ctx.redis, ctx.keys.namespace, config.REFRESH_COOLDOWN_MS) }) },
           { path: '/api/alpaca', router: alpacaRouter({ db: ctx.db, verifier, alpaca, credentials, scheduler }) },
           { path: '/api', router: userRouter({ ...deletion, verifier }) },
@@ -314,7 +317,10 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           { path: '/api', router: portfolioRouter({ db: ctx.db, redis: ctx.redis, keys: ctx.keys, verifier }) },
           { path: '/api/orders', router: orderRouter({ db: ctx.db, verifier, orders }) },
           { path: '/api/securities', router: securityRouter({ verifier, orders }) },
-          { path: '/', router: dashboardRouter({ trading: true }) },
+          {
+            path: '/',
+            router: dashboardRouter({ trading: true, signIn: { dev: config.AUTH_DEV_SIGN_IN, providerUrl: config.AUTH_SIGN_IN_URL } }),
+          },
         ],
         { fastRoutes: [{ method: 'POST', path: '/api/snaptrade/webhook', handler: createWebhookHandler(ctx) }] },
       );

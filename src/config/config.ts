@@ -81,6 +81,11 @@ export function loadConfig(env: Env = process.env): Config {
       }
     }
   }
+  if (out.AUTH_DEV_SIGN_IN && production) {
+    problems.push({ variable: 'AUTH_DEV_SIGN_IN', message: 'signs anyone in without a password and must be false in production' });
+  } else if (out.AUTH_DEV_SIGN_IN && out.AUTH_JWKS_URL) {
+    problems.push({ variable: 'AUTH_DEV_SIGN_IN', message: 'issues AUTH_SECRET tokens, which are not accepted with AUTH_JWKS_URL' });
+  }
   if (production && out.ORDER_CRASH_POINT !== 'none') {
     problems.push({ variable: 'ORDER_CRASH_POINT', message: 'is for tests only and must be none in production' });
   }

@@ -252,6 +252,17 @@ export const variables = {
     description:
       'Longest lifetime (`exp - iat`) of a user token accepted; a token without `iat`, or issued in the future, is refused.',
   },
+  AUTH_DEV_SIGN_IN: {
+    schema: boolFlag,
+    default: 'false',
+    description:
+      'Development sign-in: `/signin` lists the users the engine knows and signs anyone in by user id, no password (`POST /api/auth/dev/sign-in`). For the demo (`npm run demo` turns it on) and the sandbox; refused in production and with `AUTH_JWKS_URL`.',
+  },
+  AUTH_SIGN_IN_URL: {
+    schema: url,
+    description:
+      "The identity provider's sign-in page, linked from `/signin`. After signing in it must send the browser to `<this server>/auth/callback#token=<user JWT>`: the page keeps the token for the tab and removes it from the address bar at once.",
+  },
   ADMIN_TOKEN: {
     schema: z.string().min(16, 'must be at least 16 characters'),
     devDefault: 'development-admin-token',

@@ -113,6 +113,27 @@ function routes(options: OpenApiOptions): Route[] {
       errors: [...JSON_BODY, 'FS_UNAUTHENTICATED', 'FS_RATE_LIMITED', 'FS_UPSTREAM'],
     },
     {
+      method: 'delete',
+      path: '/api/snaptrade/connections/{authorizationId}',
+      operationId: 'disconnectBrokerage',
+      tag: 'SnapTrade',
+      summary: 'Disconnect a brokerage',
+      description:
+        "Removes the authorization at SnapTrade (one SnapTrade already forgot is removed here all the same) and schedules a sync; the connection's accounts and holdings leave the portfolio when it lands. Another user's connection, or one already removed, is 404.",
+      credentials: 'user',
+      parameters: [
+        {
+          name: 'authorizationId',
+          in: 'path',
+          required: true,
+          description: "SnapTrade's authorization id (`externalId` of the snapshot's connection).",
+          schema: { type: 'string' },
+        },
+      ],
+      responses: { 202: json(ref('DisconnectResponse'), 'Removed at SnapTrade; the portfolio follows.') },
+      errors: [...JSON_BODY, 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND', 'FS_UPSTREAM', 'FS_STORAGE_UNAVAILABLE'],
+    },
+    {
       method: 'post',
       path: '/api/alpaca/accounts',
       operationId: 'linkAlpacaAccount',
@@ -309,11 +330,13 @@ function routes(options: OpenApiOptions): Route[] {
       operationId: 'getDashboard',
       tag: 'Dashboard',
       summary: 'The live dashboard',
-      description: 'An HTML page; open `/#token=<jwt>` (the fragment never reaches the server).',
+      description:
+        'An HTML page: the portfolio of the user signed in in this tab (without a sign-in it goes to `/signin`). `/#token=<jwt>` also signs in; the page removes the token from the address bar at once (the fragment never reaches the server).',
       credentials: 'none',
       responses: { 200: { description: 'The page.', content: { 'text/html': { schema: { type: 'string' } } } } },
       errors: GUARDED,
     },
+    ...signInPages(),
     {
       method: 'get',
       path: '/admin',
@@ -355,6 +378,72 @@ function routes(options: OpenApiOptions): Route[] {
     });
   }
   return list;
+}
+
+/** The sign-in pages and the development sign-in API (`src/auth/dev-sign-in-routes.ts`). */
+function signInPages(): Route[] {
+  const html = { 200: { description: 'The page.', content: { 'text/html': { schema: { type: 'string' } } } } };
+  const refused = 'FS_FORBIDDEN unless `AUTH_DEV_SIGN_IN` is on (never in production).';
+  return [
+    {
+      method: 'get',
+      path: '/signin',
+      operationId: 'getSignInPage',
+      tag: 'Dashboard',
+      summary: 'The sign-in page',
+      description:
+        'An HTML page: with `AUTH_DEV_SIGN_IN`, the users the engine knows and a field for a new user id; with `AUTH_SIGN_IN_URL`, a link to the identity provider.',
+      credentials: 'none',
+      responses: html,
+      errors: GUARDED,
+    },
+    {
+      method: 'get',
+      path: '/auth/callback',
+      operationId: 'getSignInCallback',
+      tag: 'Dashboard',
+      summary: "The identity provider's way back",
+      description:
+        'An HTML page the identity provider redirects to as `/auth/callback#token=<user JWT>`: it keeps the token for the tab (sessionStorage), removes it from the address bar and opens the dashboard.',
+      credentials: 'none',
+      responses: html,
+      errors: GUARDED,
+    },
+    {
+      method: 'get',
+      path: '/connected',
+      operationId: 'getConnectedPage',
+      tag: 'Dashboard',
+      summary: "The brokerage portal's way back",
+      description: "The `customRedirect` the dashboard gives the portal: in the portal's window it closes itself; in the dashboard's tab it goes back to `/`.",
+      credentials: 'none',
+      responses: html,
+      errors: GUARDED,
+    },
+    {
+      method: 'get',
+      path: '/api/auth/dev/users',
+      operationId: 'listDevUsers',
+      tag: 'Sign-in',
+      summary: 'Users to sign in as (development)',
+      description: `The users the engine knows, with their connections. ${refused}`,
+      credentials: 'none',
+      responses: { 200: json(ref('DevUsers'), 'The users (at most 100, by id).') },
+      errors: [...JSON_BODY, 'FS_FORBIDDEN'],
+    },
+    {
+      method: 'post',
+      path: '/api/auth/dev/sign-in',
+      operationId: 'devSignIn',
+      tag: 'Sign-in',
+      summary: 'Sign in by user id (development)',
+      description: `A user token for any user id, no password (the demo, the sandbox). ${refused}`,
+      credentials: 'none',
+      requestBody: { required: true, content: { 'application/json': { schema: ref('DevSignInRequest') } } },
+      responses: { 200: json(ref('DevSignIn'), 'The token.') },
+      errors: [...JSON_BODY, 'FS_VALIDATION', 'FS_FORBIDDEN'],
+    },
+  ];
 }
 
 /** What can refuse an order before (or at) the brokerage: each a stable code, nothing placed. */
@@ -717,6 +806,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
       { name: 'Portfolio', description: 'Holdings and accounts.' },
       { name: 'Trading', description: 'Orders routed to the brokerage that holds the account, exactly once.' },
       { name: 'Users', description: 'The caller\'s account.' },
+      { name: 'Sign-in', description: 'Development sign-in (`AUTH_DEV_SIGN_IN`: the demo and the sandbox, never production).' },
       { name: 'Admin', description: 'Operator requests (`ADMIN_TOKEN`).' },
       { name: 'Webhooks', description: 'SnapTrade posts these.' },
       { name: 'Operations', description: 'Health, readiness, metrics, this document.' },

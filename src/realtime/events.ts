@@ -126,6 +126,23 @@ export interface AccountSummary {
   /** The brokerage connection the account hangs off (`connection:status` names it). */
   connectionId: string;
   connectionStatus: string;
+  /** When the account's positions were last synced (`null`: not yet). */
+  positionsAsOf: string | null;
+}
+
+/** One of the user's brokerage connections as the snapshot carries it (removed ones are left out). */
+export interface ConnectionSummary {
+  /** Our id (`connection:status` names it). */
+  id: string;
+  provider: 'snaptrade' | 'alpaca';
+  /** The brokerage's id of it: SnapTrade's authorization id (what `reconnect` takes), Alpaca's account id. */
+  externalId: string;
+  brokerage: string | null;
+  status: ConnectionState;
+  /** Why it is not active, in words (`null` when active). */
+  statusReason: string | null;
+  /** When a listing of its accounts last came back from the brokerage. */
+  lastSyncedAt: string | null;
 }
 
 /**
@@ -139,6 +156,7 @@ export interface PortfolioSnapshot {
   totals: PortfolioTotals;
   holdings: HoldingView[];
   accounts: AccountSummary[];
+  connections: ConnectionSummary[];
 }
 
 /** A snapshot as its builder produces it; the gateway stamps the `seq`. */
@@ -182,6 +200,18 @@ export interface ConnectionStatus {
   at: string;
 }
 
+/**
+ * The outcome of a connection attempt in the brokerage's portal (SnapTrade's CONNECTION_ATTEMPTED):
+ * `result` is SnapTrade's code (`SUCCESS`, `INVALID_CREDENTIALS`, `INVALID_MFA_CODE`...).
+ */
+export interface ConnectionAttempt {
+  result: string;
+  succeeded: boolean;
+  /** SnapTrade's brokerage id, when the webhook named one. */
+  brokerageId: string | null;
+  at: string;
+}
+
 /** The answer to `portfolio:request-snapshot`; on success the snapshot itself arrives as `portfolio:snapshot` first. */
 export type SnapshotRequestResult =
   | { ok: true; seq: number }
@@ -196,6 +226,8 @@ export interface ServerToClientEvents {
   'portfolio:delta': (delta: PortfolioDelta) => void;
   'sync:status': (status: SyncStatus) => void;
   'connection:status': (status: ConnectionStatus) => void;
+  /** A connection attempt in the portal ended (successful or not, with SnapTrade's result code). */
+  'connection:attempt': (attempt: ConnectionAttempt) => void;
   /** One of the user's orders changed: placed, (partially) filled, canceled, rejected... (the whole order). */
   'order:update': (order: OrderUpdate) => void;
   /** The user's session is over (their account was deleted); the server closes the socket next. */

@@ -1,6 +1,7 @@
 import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type {
+  ConnectionAttempt,
   ConnectionStatus,
   HistoryPointUpdate,
   OrderUpdate,
@@ -30,6 +31,7 @@ export interface RoomEmitter {
   delta(userId: string, delta: PortfolioDelta): Promise<number>;
   syncStatus(userId: string, status: SyncStatus): Promise<number>;
   connectionStatus(userId: string, status: ConnectionStatus): Promise<number>;
+  connectionAttempt(userId: string, attempt: ConnectionAttempt): Promise<number>;
   orderUpdate(userId: string, order: OrderUpdate): Promise<number>;
   historyPoint(userId: string, point: HistoryPointUpdate): Promise<number>;
   /** Tells every open tab of the user why their session is over, then closes their sockets. */
@@ -78,6 +80,7 @@ export function createRoomEmitter(redis: Redis, options: RoomEmitterOptions = {}
     delta: (userId, delta) => send(userId, 'portfolio:delta', delta),
     syncStatus: (userId, status) => send(userId, 'sync:status', status),
     connectionStatus: (userId, status) => send(userId, 'connection:status', status),
+    connectionAttempt: (userId, attempt) => send(userId, 'connection:attempt', attempt),
     orderUpdate: (userId, order) => send(userId, 'order:update', order),
     historyPoint: (userId, point) => send(userId, 'portfolio:history', point),
     async endSessions(userId, ended) {

@@ -104,7 +104,7 @@ const provoked = new Set<string>();
 
 beforeAll(async () => {
   engine = await startTestEngine({
-    env: { ADMIN_TOKEN, METRICS_TOKEN, REFRESH_COOLDOWN_MS: '60000' },
+    env: { ADMIN_TOKEN, METRICS_TOKEN, REFRESH_COOLDOWN_MS: '60000', AUTH_DEV_SIGN_IN: 'true' },
   });
   await engine.sandbox.control.settings({ refreshCooldownMs: 0, refreshDelayMs: 20 });
   const response = await fetch(`${engine.url}/api/openapi.json`);
@@ -519,6 +519,35 @@ describe('the user API conforms', () => {
     }
   });
 
+  it('disconnects a brokerage', async () => {
+    const user = 'e2e-openapi-disconnect';
+    // Registered with SnapTrade by the engine, then connected at the sandbox.
+    expect((await engine.api(user, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
+    await engine.sandbox.control.connect(user, { brokerage: 'ROBINHOOD', accounts: [{ name: 'Individual', currency: 'USD', positions: [] }] });
+    const row = await eventually(async () => (await engine.db.knex('brokerage_connections').where({ user_id: user }).first('external_id')) as { external_id: string } | undefined);
+    const path = `/api/snaptrade/connections/${row.external_id}`;
+    const headers = await auth(user);
+    await exchange({ method: 'DELETE', path, conforms: true, status: 401 });
+    await exchange({ method: 'DELETE', path, headers: { ...headers, 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 });
+    await exchange({ method: 'DELETE', path, headers: { ...headers, 'content-type': 'application/json' }, body: '{', conforms: false, status: 400 });
+    await exchange({ method: 'DELETE', path, headers: await auth(MAIN), conforms: true, status: 404 });
+    await exchange({ method: 'DELETE', path, headers, conforms: true, status: 202 });
+  });
+
+  it('signs in by user id where development sign-in is on', async () => {
+    const users = await exchange({ method: 'GET', path: '/api/auth/dev/users', conforms: true, status: 200 });
+    expect((JSON.parse(users.text) as { users: { id: string }[] }).users.map((u) => u.id)).toContain(MAIN);
+    await exchange({ method: 'GET', path: '/api/auth/dev/users', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 });
+    await exchange({ method: 'GET', path: '/api/auth/dev/users', headers: { 'content-type': 'application/json' }, body: '{', conforms: false, status: 400 });
+    const json = { 'content-type': 'application/json' };
+    const signedIn = await exchange({ method: 'POST', path: '/api/auth/dev/sign-in', headers: json, body: JSON.stringify({ userId: MAIN }), conforms: true, status: 200 });
+    const token = (JSON.parse(signedIn.text) as { token: string }).token;
+    await exchange({ method: 'GET', path: '/api/accounts', headers: { authorization: `Bearer ${token}` }, conforms: true, status: 200 });
+    const refused = await exchange({ method: 'POST', path: '/api/auth/dev/sign-in', headers: json, body: JSON.stringify({ userId: 'a b' }), conforms: false, status: 400 });
+    expect(refused.text).toMatch(/userId/);
+    await exchange({ method: 'POST', path: '/api/auth/dev/sign-in', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 });
+  });
+
   it('unlinks an Alpaca account', async () => {
     await exchange({ method: 'DELETE', path: `/api/alpaca/accounts/${alpaca.id}`, headers: await auth(MAIN), conforms: true, status: 204 });
   });
@@ -834,6 +863,12 @@ describe('operations and the dashboard conform', () => {
       { method: 'GET', path: '/', conforms: true, status: 200 },
       { method: 'GET', path: '/', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
       { method: 'GET', path: '/admin', conforms: true, status: 200 },
+      { method: 'GET', path: '/signin', conforms: true, status: 200 },
+      { method: 'GET', path: '/signin', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
+      { method: 'GET', path: '/auth/callback', conforms: true, status: 200 },
+      { method: 'GET', path: '/auth/callback', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
+      { method: 'GET', path: '/connected', conforms: true, status: 200 },
+      { method: 'GET', path: '/connected', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
       { method: 'GET', path: '/admin', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
       { method: 'GET', path: '/dashboard.js', conforms: true, status: 200 },
       { method: 'GET', path: '/dashboard.js', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
@@ -871,6 +906,11 @@ const NOT_PROVOKED: { match: (operationId: string, status: number, codes: ErrorC
   { match: (op, status) => op === 'refreshConnections' && status === 502, why: 'a sync job that fails for another reason than its time' },
   { match: (op, status) => op === 'receiveSnapTradeWebhook' && status === 503, why: 'Redis down (test/webhooks/redis-outage.test.ts)' },
   { match: (op, status) => op === 'getReadiness' && status === 503, why: 'a server shutting down or a dependency down' },
+  {
+    match: (op, status) => (op === 'listDevUsers' || op === 'devSignIn') && status === 403,
+    why: 'development sign-in is on here; off, it is refused (test/auth/dev-sign-in-only-where-development-sign-in-is-on.test.ts)',
+  },
+  { match: (op, status) => op === 'disconnectBrokerage' && (status === 502 || status === 503), why: 'SnapTrade failing to remove an authorization' },
   {
     match: (op, status) => (op === 'deleteMe' || op === 'deleteUser') && (status === 200 || status === 202),
     why: 'a deletion answers 200 (applied within the wait) or 202 (not yet): whichever it gave is checked',

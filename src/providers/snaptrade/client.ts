@@ -131,6 +131,14 @@ export class SnapTradeClient {
     );
   }
 
+  removeAuthorization(user: SnapTradeUser, authorizationId: string) {
+    return this.call(
+      'removeAuthorization',
+      (o) => this.sdk.connections.removeBrokerageAuthorization({ ...user, authorizationId }, o),
+      user.userId,
+    );
+  }
+
   listAccounts(user: SnapTradeUser) {
     return this.call('listAccounts', (o) => this.sdk.accountInformation.listUserAccounts(user, o), user.userId);
   }

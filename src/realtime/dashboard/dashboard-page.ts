@@ -31,9 +31,68 @@ export function pageEnd(scriptUrl: string, appAttributes = ''): string {
 `;
 }
 
-/** The dashboard's HTML shell; `dashboard.js` (the esbuild bundle of `browser/main.ts`) fills it in. */
-export function dashboardPage(scriptUrl: string, options: { trading?: boolean } = {}): string {
-  return `${pageStart('foliostream')}  header { display: flex; align-items: center; gap: 16px; padding: 14px 24px; border-bottom: 1px solid var(--line); }
+function escapeAttribute(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/**
+ * The dashboard's HTML shell (also the sign-in, callback and connected pages: the bundle picks by
+ * path); `dashboard.js` (the esbuild bundle of `browser/main.ts`) fills it in.
+ */
+export function dashboardPage(
+  scriptUrl: string,
+  options: { trading?: boolean; signIn?: { dev: boolean; providerUrl?: string | undefined } } = {},
+): string {
+  const attributes = [
+    options.trading ? ' data-trading="1"' : '',
+    options.signIn?.dev ? ' data-dev-sign-in="1"' : '',
+    options.signIn?.providerUrl ? ` data-sign-in-url="${escapeAttribute(options.signIn.providerUrl)}"` : '',
+  ].join('');
+  return `${pageStart('foliostream')}  header { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; padding: 14px 24px; border-bottom: 1px solid var(--line); }
+  header .who { display: flex; align-items: center; gap: 8px; font-size: 12px; }
+  button, a.button { font: inherit; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 6px 12px; cursor: pointer; text-decoration: none; display: inline-block; }
+  button:disabled { opacity: .6; cursor: progress; }
+  button.primary, a.button.primary { background: var(--accent); border-color: var(--accent); color: #0b1117; font-weight: 600; }
+  button.danger { border-color: var(--down); color: var(--down); }
+  button.link { border: none; background: none; color: var(--accent); padding: 2px 4px; }
+  button:focus-visible, a.button:focus-visible, input:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+  .section-head { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 8px; margin-bottom: 8px; }
+  .section-head h2 { margin: 0; }
+  .actions { display: flex; flex-wrap: wrap; gap: 8px; }
+  .progress { margin: 6px 0; min-height: 0; }
+  .progress:empty { display: none; }
+  .progress.ok, .pos { color: var(--up); }
+  .progress.error, p.error { color: var(--down); }
+  .empty-state { background: var(--panel); border: 1px dashed var(--line); border-radius: 8px; padding: 18px; text-align: center; }
+  .empty-state h3 { margin: 0 0 6px; font-size: 16px; }
+  .empty-state p { margin: 0; color: var(--muted); }
+  ul.connections { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px; grid-template-columns: repeat(auto-fill, minmax(min(100%, 420px), 1fr)); }
+  li.connection { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
+  li.connection.broken, li.connection.needs_relink, li.connection.disabled { border-color: var(--down); }
+  .connection-head { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; }
+  .connection-head .actions { margin-left: auto; }
+  .badge { font-size: 12px; padding: 1px 8px; border-radius: 999px; border: 1px solid var(--up); color: var(--up); }
+  .badge.broken, .badge.needs_relink, .badge.disabled { border-color: var(--down); color: var(--down); }
+  .reason { color: var(--down); margin: 6px 0 0; font-size: 13px; }
+  ul.accounts { list-style: none; margin: 8px 0 0; padding: 0; font-size: 13px; }
+  ul.accounts li { display: flex; justify-content: space-between; gap: 8px; padding: 3px 0; border-top: 1px solid var(--line); }
+  .sync.syncing { color: var(--warn); } .sync.failed { color: var(--down); } .sync.idle { color: var(--muted); }
+  .confirm { margin-top: 8px; padding: 8px; border: 1px solid var(--down); border-radius: 6px; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+  .confirm p { margin: 0; flex-basis: 100%; }
+  ul.user-list { list-style: none; padding: 0; margin: 12px 0; display: grid; gap: 6px; }
+  ul.user-list button { width: 100%; display: flex; justify-content: space-between; gap: 8px; text-align: left; }
+  .sign-in-form .row { display: flex; gap: 8px; }
+  .sign-in-form .row input { flex: 1; min-width: 0; margin: 0; }
+  .notice:empty { display: none; }
+  .notice { color: var(--warn); }
+  @media (max-width: 600px) {
+    header { padding: 10px 12px; }
+    header .meta { margin-left: 0; flex-basis: 100%; }
+    main { padding: 12px; }
+    .totals { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+    .card .value { font-size: 16px; }
+    .login { margin: 24px 12px; padding: 16px; }
+  }
   header h1 { font-size: 18px; margin: 0; font-weight: 600; letter-spacing: .02em; }
   header .meta { color: var(--muted); font-size: 12px; margin-left: auto; }
   .pill { font-size: 12px; padding: 2px 10px; border-radius: 999px; border: 1px solid var(--line); color: var(--muted); }
@@ -84,7 +143,7 @@ export function dashboardPage(scriptUrl: string, options: { trading?: boolean } 
   .flash { animation: flash 1.2s ease-out; }
   .login { max-width: 560px; margin: 80px auto; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 24px; }
   .login input { width: 100%; padding: 8px; margin: 12px 0; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 4px; }
-  .login button { padding: 8px 16px; background: var(--accent); border: none; border-radius: 4px; color: #fff; cursor: pointer; }
+  .login h1 { font-size: 20px; margin: 0 0 8px; }
   .empty { color: var(--muted); text-align: center; padding: 24px; }
-${pageEnd(scriptUrl, options.trading ? ' data-trading="1"' : '')}`;
+${pageEnd(scriptUrl, attributes)}`;
 }
