@@ -52,6 +52,7 @@ function droppedSyncRequests(): SyncRequests {
   return {
     scheduleAccountSync: (userId, provider, accountId, reason) => drop(`account ${provider}:${accountId} of ${userId} (${reason})`),
     scheduleUserSync: (userId, reason) => drop(`user ${userId} (${reason})`),
+    scheduleActivitiesSync: (userId, provider, accountId, reason) => drop(`activities ${provider}:${accountId} of ${userId} (${reason})`),
   };
 }
 

@@ -13,6 +13,11 @@ export const EVENT_TYPES = [
   'snaptrade.webhook',
   /** Positions and balances fetched for one account by a sync job. */
   'positions.synced',
+  /**
+   * One account's activities fetched by a sync job, as the provider sent them (at most a page:
+   * `src/activities/normalize-activities.ts`); the actor normalises them and stores each once.
+   */
+  'activities.synced',
   /** Accounts of a connection fetched by a sync job. */
   'accounts.synced',
   /** A sync job gave up (final error); the actor records it and tells the user. */

@@ -1,6 +1,7 @@
 import type { ConnectionState } from '../../src/realtime/events.ts';
 import type { Holding, PortfolioTotals } from '../../src/portfolio/index.ts';
 import type { OrderRecord } from '../../src/trading/order-state.ts';
+import type { ActivityView } from '../../src/activities/activity.ts';
 
 /**
  * What the user actor tells the outside world after a commit: browser pushes and the symbol
@@ -17,6 +18,8 @@ export interface PortfolioNotifier {
   connectionAttempt?(userId: string, attempt: { result: string; succeeded: boolean; brokerageId: string | null }): void;
   /** One of the user's orders changed (`order:update`). Optional: tests and replay do without. */
   orderUpdate?(userId: string, order: OrderRecord): void;
+  /** Activities of one account were stored or changed (`activities:update`). Optional: tests and replay do without. */
+  activitiesUpdate?(userId: string, update: { accountId: string; activities: readonly ActivityView[] }): void;
   /** The user's Alpaca-quotable tickers after this batch (idempotent: the same set changes nothing). */
   heldSymbols(userId: string, symbols: readonly string[]): Promise<void> | void;
   /**
@@ -30,4 +33,6 @@ export interface PortfolioNotifier {
 export interface SyncRequests {
   scheduleAccountSync(userId: string, provider: 'snaptrade' | 'alpaca', accountId: string, reason: string): Promise<unknown>;
   scheduleUserSync(userId: string, reason: string): Promise<unknown>;
+  /** Fetch the account's activities (debounced). */
+  scheduleActivitiesSync(userId: string, provider: 'snaptrade' | 'alpaca', accountId: string, reason: string): Promise<unknown>;
 }

@@ -45,6 +45,9 @@ import {
 import { ADMIN_REPLAY_EVENT, type AdminReplayPayload, type AdminReplayRunner } from '../../src/replay/admin-replay-event.ts';
 import { applyOrderEventInTx } from './order-projection.ts';
 import { orderEventsOf, type OrderProvider, type OrderRecord } from '../../src/trading/order-state.ts';
+import type { ActivityView } from '../../src/activities/activity.ts';
+import type { ActivitiesSyncedPayload } from '../../src/activities/normalize-activities.ts';
+import { applyActivitiesSynced } from './activity-projection.ts';
 
 type Notification =
   | { kind: 'holdings'; upserted: Holding[]; removed: string[]; totals: PortfolioTotals }
@@ -60,6 +63,8 @@ type Notification =
     }
   /** A connection attempt in the portal ended (CONNECTION_ATTEMPTED): pushed as `connection:attempt`. */
   | { kind: 'attempt'; result: string; succeeded: boolean; brokerageId: string | null }
+  /** Activities of an account were stored or changed: pushed as `activities:update`. */
+  | { kind: 'activities'; accountId: string; activities: ActivityView[] }
   /** The user was deleted here: sockets are told why and closed, events purged up to `upToId`. */
   | { kind: 'purged'; partition: number; upToId: string | null }
   /** SnapTrade's copy of the user is gone: their SnapTrade events are purged up to `upToId`. */
@@ -158,12 +163,22 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         case 'snaptrade.webhook':
           await this.applyWebhook(tx, state, event, context.streamIds[i] ?? null, context.partition, schedules);
           break;
-        case 'accounts.synced':
+        case 'accounts.synced': {
           if (!(await this.ensureUser(tx, state))) break;
+          const known = new Set(state.accounts.keys());
           await this.applyAccountsSynced(tx, state, event.payload as AccountsSyncedPayload);
+          // A new Alpaca account's history (SnapTrade sends ACCOUNT_TRANSACTIONS_INITIAL_UPDATE).
+          for (const [key, a] of state.accounts) {
+            if (a.provider === 'alpaca' && !known.has(key)) schedules.push(() => this.deps.sync.scheduleActivitiesSync(state.userId, 'alpaca', a.externalId, 'account-added'));
+          }
           // The user-wide sync a webhook started (CONNECTION_ADDED...) has listed the accounts: it
           // ends here; each account's own sync ends with its positions.
           state.outbox.push({ kind: 'sync', state: 'idle' });
+          break;
+        }
+        case 'activities.synced':
+          if (!(await this.ensureUser(tx, state))) break;
+          await this.applyActivities(tx, state, event.payload as ActivitiesSyncedPayload, schedules);
           break;
         case 'positions.synced':
           if (!(await this.ensureUser(tx, state))) break;
@@ -185,6 +200,7 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
           // all fills) also sync the account, so holdings follow.
           if (payload.accountId && (payload.event === undefined || payload.event === 'fill' || payload.event === 'partial_fill')) {
             schedules.push(() => this.deps.sync.scheduleAccountSync(state.userId, 'alpaca', payload.accountId!, 'alpaca-fill'));
+            schedules.push(() => this.deps.sync.scheduleActivitiesSync(state.userId, 'alpaca', payload.accountId!, 'alpaca-fill'));
           }
           if (await this.userIsLive(tx, state)) await this.applyOrders(tx, state, event);
           break;
@@ -266,6 +282,8 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         notifier.connectionStatus(state.userId, item);
       } else if (item.kind === 'order') {
         notifier.orderUpdate?.(state.userId, item.order);
+      } else if (item.kind === 'activities') {
+        notifier.activitiesUpdate?.(state.userId, item);
       } else if (item.kind === 'attempt') {
         notifier.connectionAttempt?.(state.userId, item);
       } else if (item.kind === 'purge-snaptrade') {
@@ -382,6 +400,10 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         if (hook.accountId) {
           schedules.push(() => this.deps.sync.scheduleAccountSync(userId, 'snaptrade', hook.accountId!, type.toLowerCase()));
         }
+        break;
+      case 'ACCOUNT_TRANSACTIONS_INITIAL_UPDATE':
+      case 'ACCOUNT_TRANSACTIONS_UPDATED':
+        if (hook.accountId) schedules.push(() => this.deps.sync.scheduleActivitiesSync(userId, 'snaptrade', hook.accountId!, type.toLowerCase()));
         break;
       case 'CONNECTION_ATTEMPTED': {
         // The portal's outcome, success or the brokerage's reason: the browser shows it.
@@ -602,6 +624,24 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
       ]),
     );
     state.outbox.push({ kind: 'sync', state: 'idle', accountId: account.id });
+  }
+
+  /** `activities.synced`: stored by `activity-projection.ts`; the new or changed ones go to the browser. */
+  private async applyActivities(
+    tx: Knex.Transaction,
+    state: UserPortfolioState,
+    payload: ActivitiesSyncedPayload,
+    schedules: (() => Promise<unknown>)[],
+  ) {
+    const account = state.accounts.get(providerKey(payload.provider, payload.accountId));
+    if (!account) {
+      // An account not listed yet: list them, then fetch its activities again.
+      schedules.push(() => this.deps.sync.scheduleUserSync(state.userId, 'unknown-account'));
+      schedules.push(() => this.deps.sync.scheduleActivitiesSync(state.userId, payload.provider, payload.accountId, 'unknown-account'));
+      return;
+    }
+    const activities = await applyActivitiesSynced(tx, state.userId, account, payload);
+    if (activities.length) state.outbox.push({ kind: 'activities', accountId: account.id, activities });
   }
 
   private async applySyncFailed(tx: Knex.Transaction, state: UserPortfolioState, payload: SyncFailedPayload) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HISTORY_RANGES } from '../history/history-range.ts';
 import { RETURN_MARKS } from '../returns/range-returns.ts';
+import { ACTIVITY_TYPES } from '../activities/activity.ts';
 import { ERRORS, type ErrorBody, type ErrorCode } from '../http/errors.ts';
 import type { AccountSummary, ConnectionState, ConnectionSummary, HoldingView, PortfolioTotals as TotalsView } from '../realtime/events.ts';
 
@@ -562,6 +563,63 @@ export const orderListResponse = z
   .object({ orders: z.array(orderView), nextCursor: z.string().nullable() })
   .register(responseSchemas, { id: 'OrderList' });
 export type OrderListResponse = z.infer<typeof orderListResponse>;
+
+// ---------------------------------------------------------------------------------------------
+// Activities (src/activities)
+
+const activityType = z.enum(ACTIVITY_TYPES);
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day, YYYY-MM-DD');
+
+/** `GET /api/activities` query. */
+export const activityListQuery = z
+  .object({
+    accountId: z.uuid('accountId: an account id (UUID) from GET /api/accounts').optional().describe('Only this account.'),
+    type: z
+      .string()
+      .optional()
+      .transform((t, ctx) => {
+        const types = t ? [...new Set(t.split(',').map((x) => x.trim()).filter(Boolean))] : [];
+        const bad = types.filter((x) => !activityType.safeParse(x).success);
+        if (bad.length) ctx.addIssue({ code: 'custom', message: `type: ${bad.join(', ')} is not one of ${ACTIVITY_TYPES.join(', ')}` });
+        return types as (typeof ACTIVITY_TYPES)[number][];
+      })
+      .describe(`One type or several, comma-separated: ${ACTIVITY_TYPES.join(', ')}.`),
+    from: day.optional().describe('Activities on or after this day (UTC).'),
+    to: day.optional().describe('Activities on or before this day (UTC).'),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(400).optional().describe('`nextCursor` of the previous page.'),
+  })
+  .strict()
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from: on or before to', path: ['from'] });
+export type ActivityListQuery = z.infer<typeof activityListQuery>;
+
+export const activityView = z
+  .object({
+    accountId: z.uuid(),
+    provider,
+    providerActivityId: z.string().describe("The provider's id of the activity (each is stored once per account)."),
+    type: activityType,
+    providerType: z.string().describe("The provider's own type (SnapTrade `REI`, Alpaca `DIVNRA`...); `type` is `other` for types without a mapping."),
+    tradeDate: timestamp,
+    settlementDate: day.nullable(),
+    symbol: z.string().nullable(),
+    universalSymbolId: z.string().nullable().describe("SnapTrade's universal symbol id of the security, when known."),
+    units: decimal.nullable(),
+    price: decimal.nullable().describe('Per unit, in `currency` (a dividend per share).'),
+    amount: decimal.nullable().describe("The effect on the account's cash in `currency`: positive in (sell, dividend, interest, deposit), negative out (buy, fee, withdrawal)."),
+    fee: decimal.nullable(),
+    currency: currency.nullable().describe('Null only when the amount is in a security (`amountSymbol`, crypto).'),
+    amountSymbol: z.string().nullable(),
+    description: z.string().nullable(),
+    externalReferenceId: z.string().nullable().describe("The brokerage's reference grouping related activities (a fill's order id)."),
+  })
+  .register(responseSchemas, { id: 'Activity' });
+export type ActivityViewBody = z.infer<typeof activityView>;
+
+export const activityListResponse = z
+  .object({ activities: z.array(activityView), nextCursor: z.string().nullable() })
+  .register(responseSchemas, { id: 'ActivityList' });
+export type ActivityListResponse = z.infer<typeof activityListResponse>;
 
 /** `GET /api/securities/search` query. */
 export const securitySearchQuery = z

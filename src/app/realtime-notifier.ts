@@ -42,6 +42,11 @@ export function realtimeNotifier(deps: {
     orderUpdate(userId, order) {
       deps.emitter.orderUpdate(userId, order).catch(warn('order update push'));
     },
+    activitiesUpdate(userId, update) {
+      deps.emitter
+        .activitiesUpdate(userId, { accountId: update.accountId, activities: [...update.activities], at: new Date().toISOString() })
+        .catch(warn('activities push'));
+    },
     async heldSymbols(userId, symbols) {
       await deps.collector.setUserSymbols(userId, symbols).catch(warn('symbol collector update'));
     },

@@ -11,6 +11,7 @@ import { createStreamProducer } from '../../streams/producer.ts';
 import { alpacaRouter } from '../api/alpaca-routes.ts';
 import { portfolioRouter } from '../api/portfolio-routes.ts';
 import { orderRouter } from '../api/order-routes.ts';
+import { activityRouter } from '../api/activity-routes.ts';
 import { securityRouter } from '../api/security-routes.ts';
 import { AlpacaTrading } from '../trading/alpaca-trading.ts';
 import { OrderService } from '../trading/order-service.ts';
@@ -162,6 +163,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         sync: {
           scheduleAccountSync: (userId, provider, accountId, reason) => scheduler.scheduleAccountSync(userId, provider, accountId, reason),
           scheduleUserSync: (userId, reason) => scheduler.scheduleUserSync(userId, reason),
+          scheduleActivitiesSync: (userId, provider, accountId, reason) => scheduler.scheduleActivitiesSync(userId, provider, accountId, reason),
         },
         notifier: realtimeNotifier({ coalescer, emitter, collector, redis: ctx.redis, keys: ctx.keys, log: ctx.log }),
         replays: createAdminReplayRunner({ redis: ctx.redis, keys: ctx.keys, partitionCount: config.PARTITION_COUNT }),
@@ -316,6 +318,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           { path: ADMIN_SESSION_PATH, router: queueBoardRouter({ adminToken: config.ADMIN_TOKEN, queues: [scheduler.queue, replays.queue] }) },
           { path: '/api', router: portfolioRouter({ db: ctx.db, redis: ctx.redis, keys: ctx.keys, verifier }) },
           { path: '/api/orders', router: orderRouter({ db: ctx.db, verifier, orders }) },
+          { path: '/api/activities', router: activityRouter({ db: ctx.db, verifier }) },
           { path: '/api/securities', router: securityRouter({ verifier, orders }) },
           {
             path: '/',

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import { adminUserId, historyQuery, replayId, requestSchemas, responseSchemas } from '../api/schemas.ts';
+import { activityListQuery, adminUserId, historyQuery, replayId, requestSchemas, responseSchemas } from '../api/schemas.ts';
 import { deadLetterParams, deadLettersQuery, userStreamQuery } from '../api/admin-stream-schemas.ts';
 import { idempotencyKey } from '../api/schemas.ts';
 import { returnsQuery } from '../api/schemas.ts';
@@ -534,6 +534,19 @@ function orderRoutes(): Route[] {
         { name: 'cursor', in: 'query', required: false, description: '`nextCursor` of the previous page.', schema: { type: 'string' } },
       ],
       responses: { 200: json(ref('OrderList'), 'A page of orders.') },
+      errors: [...JSON_BODY, 'FS_VALIDATION', 'FS_UNAUTHENTICATED'],
+    },
+    {
+      method: 'get',
+      path: '/api/activities',
+      operationId: 'listActivities',
+      tag: 'Portfolio',
+      summary: "The caller's activities, newest first",
+      description:
+        "Trades, dividends, interest, fees, deposits, withdrawals, transfers and splits of the caller's accounts, as the brokerages report them (fetched after SnapTrade's ACCOUNT_TRANSACTIONS_* webhooks, after Alpaca fills, and nightly), each stored once per account and provider id. Filter by account, type (comma-separated) and an inclusive range of days; page with `nextCursor`. The socket.io `activities:update` event pushes new ones.",
+      credentials: 'user',
+      parameters: parametersOf(activityListQuery, 'query'),
+      responses: { 200: json(ref('ActivityList'), 'A page of activities.') },
       errors: [...JSON_BODY, 'FS_VALIDATION', 'FS_UNAUTHENTICATED'],
     },
     {

@@ -40,6 +40,14 @@ export interface ProviderHoldings {
   symbols: string[];
 }
 
+/** An account's activities as fetched (the provider's wire shape), for `activities.synced`. */
+export interface ProviderActivities {
+  /** Every activity the provider reported since the date asked for, newest first, in its wire shape. */
+  activities: unknown[];
+  /** Requests it took. */
+  requests: number;
+}
+
 export interface RefreshOutcome {
   connectionExternalId: string;
   ok: boolean;
@@ -52,6 +60,11 @@ export interface HoldingsProvider {
   readonly name: ProviderName;
   listAccounts(userId: string): Promise<ProviderAccountList>;
   fetchHoldings(userId: string, accountExternalId: string): Promise<ProviderHoldings>;
+  /**
+   * The account's activities (trades, dividends, cash in and out...), every page of them; from
+   * `since` (a day, `YYYY-MM-DD`, inclusive) when given, else the whole history the provider keeps.
+   */
+  fetchActivities(userId: string, accountExternalId: string, since: string | null): Promise<ProviderActivities>;
   /** Ask the brokerage for fresh data (SnapTrade's billed refresh); a no-op where data is live. */
   refreshConnections(userId: string): Promise<RefreshOutcome[]>;
 }

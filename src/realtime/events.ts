@@ -9,6 +9,9 @@
 
 import type { DayChangeMissing } from '../portfolio/holding.ts';
 import type { OrderRecord } from '../trading/order-types.ts';
+import type { ActivitiesUpdate } from '../activities/activity.ts';
+
+export type { ActivitiesUpdate } from '../activities/activity.ts';
 
 export type { DayChangeMissing };
 
@@ -234,6 +237,8 @@ export interface ServerToClientEvents {
   'session:ended': (ended: SessionEnded) => void;
   /** Today's moving point of the value history (one a minute while the user is watched). */
   'portfolio:history': (point: HistoryPointUpdate) => void;
+  /** Activities of one account were stored or changed (new ones fetched after a transactions webhook, say). */
+  'activities:update': (update: ActivitiesUpdate) => void;
 }
 
 /** One intraday point of the value history, in the base currency (`GET /api/portfolio/history`'s point). */

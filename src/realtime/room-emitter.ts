@@ -1,6 +1,7 @@
 import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type {
+  ActivitiesUpdate,
   ConnectionAttempt,
   ConnectionStatus,
   HistoryPointUpdate,
@@ -34,6 +35,7 @@ export interface RoomEmitter {
   connectionAttempt(userId: string, attempt: ConnectionAttempt): Promise<number>;
   orderUpdate(userId: string, order: OrderUpdate): Promise<number>;
   historyPoint(userId: string, point: HistoryPointUpdate): Promise<number>;
+  activitiesUpdate(userId: string, update: ActivitiesUpdate): Promise<number>;
   /** Tells every open tab of the user why their session is over, then closes their sockets. */
   endSessions(userId: string, ended: SessionEnded): Promise<number>;
 }
@@ -83,6 +85,7 @@ export function createRoomEmitter(redis: Redis, options: RoomEmitterOptions = {}
     connectionAttempt: (userId, attempt) => send(userId, 'connection:attempt', attempt),
     orderUpdate: (userId, order) => send(userId, 'order:update', order),
     historyPoint: (userId, point) => send(userId, 'portfolio:history', point),
+    activitiesUpdate: (userId, update) => send(userId, 'activities:update', update),
     async endSessions(userId, ended) {
       const told = await send(userId, 'session:ended', ended);
       lastPublish = undefined;

@@ -14,6 +14,17 @@ export interface AccountSyncJob {
   requestedAt: string;
 }
 
+/** Fetch one account's activities and append `activities.synced`. */
+export interface ActivitiesSyncJob {
+  kind: 'activities';
+  userId: string;
+  provider: ProviderName;
+  /** The brokerage's account id. */
+  accountId: string;
+  reason: string;
+  requestedAt: string;
+}
+
 /** List a user's connections and accounts, append `accounts.synced`, then sync each account. */
 export interface UserSyncJob {
   kind: 'user';
@@ -34,10 +45,14 @@ export interface NightlySyncJob {
   kind: 'nightly';
 }
 
-export type SyncJob = AccountSyncJob | UserSyncJob | FxRatesJob | NightlySyncJob;
+export type SyncJob = AccountSyncJob | ActivitiesSyncJob | UserSyncJob | FxRatesJob | NightlySyncJob;
 
 export function accountDedupeId(userId: string, provider: ProviderName, accountId: string): string {
   return `account:${userId}:${provider}:${accountId}`;
+}
+
+export function activitiesDedupeId(userId: string, provider: ProviderName, accountId: string): string {
+  return `activities:${userId}:${provider}:${accountId}`;
 }
 
 export function userDedupeId(userId: string): string {

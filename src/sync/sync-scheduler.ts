@@ -2,7 +2,16 @@ import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import type { ProviderName } from '../providers/provider-error.ts';
-import { accountDedupeId, SYNC_QUEUE, userDedupeId, type AccountSyncJob, type SyncJob, type UserSyncJob } from './sync-jobs.ts';
+import {
+  accountDedupeId,
+  activitiesDedupeId,
+  SYNC_QUEUE,
+  userDedupeId,
+  type AccountSyncJob,
+  type ActivitiesSyncJob,
+  type SyncJob,
+  type UserSyncJob,
+} from './sync-jobs.ts';
 
 export interface SyncSchedulerOptions {
   redisUrl: string;
@@ -61,6 +70,23 @@ export class SyncScheduler {
       deduplication: { id: accountDedupeId(userId, provider, accountId), ttl: Math.max(1, debounceMs), extend: true, replace: true },
     };
     const job = await this.queue.add('account', data, opts);
+    return job.id;
+  }
+
+  /** An account's activities fetch, debounced like its sync (a burst of transaction webhooks is one fetch). */
+  async scheduleActivitiesSync(
+    userId: string,
+    provider: ProviderName,
+    accountId: string,
+    reason: string,
+    options: { debounceMs?: number } = {},
+  ): Promise<string | undefined> {
+    const debounceMs = options.debounceMs ?? this.options.debounceMs;
+    const data: ActivitiesSyncJob = { kind: 'activities', userId, provider, accountId, reason, requestedAt: new Date().toISOString() };
+    const job = await this.queue.add('activities', data, {
+      delay: debounceMs,
+      deduplication: { id: activitiesDedupeId(userId, provider, accountId), ttl: Math.max(1, debounceMs), extend: true, replace: true },
+    });
     return job.id;
   }
 

@@ -8,11 +8,15 @@ import type { HoldingsProvider } from '../providers/holdings-provider.ts';
 import { ProviderError, type ProviderName } from '../providers/provider-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import { jitteredBackoff } from './backoff.ts';
-import { SYNC_QUEUE, type AccountSyncJob, type SyncJob, type UserSyncJob } from './sync-jobs.ts';
+import { SYNC_QUEUE, type AccountSyncJob, type ActivitiesSyncJob, type SyncJob, type UserSyncJob } from './sync-jobs.ts';
+import { activitiesSince } from './activities-since.ts';
 import type { SyncScheduler } from './sync-scheduler.ts';
 import type { Knex } from '../db/knex.ts';
 import type { SnapTradeClient } from '../providers/snaptrade/client.ts';
 import { fxTableFromSnapTrade } from '../portfolio/index.ts';
+
+/** Activities per `activities.synced` event (one SnapTrade page): bounds an event's size. */
+export const ACTIVITIES_PER_EVENT = 1000;
 
 /** Deletes KEYS[1] if it holds ARGV[1] (a floor or waiting mark this job set). */
 const DELETE_IF_EQUAL = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
@@ -84,6 +88,7 @@ export class SyncWorker {
   private async process(job: Job<SyncJob>, token: string | undefined) {
     const data = job.data;
     if (data.kind === 'account') return this.syncAccount(job as Job<AccountSyncJob>, token);
+    if (data.kind === 'activities') return this.syncActivities(job as Job<ActivitiesSyncJob>);
     if (data.kind === 'user') return this.syncUser(job as Job<UserSyncJob>);
     if (data.kind === 'fx') return this.refreshFxRates();
     return this.fanOutNightly();
@@ -163,6 +168,39 @@ export class SyncWorker {
     }
   }
 
+  /**
+   * Fetches an account's activities (from a few weeks before the newest one stored, or all of
+   * them the first time) and appends them as fetched, `ACTIVITIES_PER_EVENT` to an event
+   * (`activities.synced`): the actor normalises them and stores each provider id once.
+   */
+  private async syncActivities(job: Job<ActivitiesSyncJob>): Promise<{ streamId: string; activities: number } | null> {
+    const { userId, provider, accountId, reason } = job.data;
+    try {
+      const since = await activitiesSince(this.options.db, userId, provider, accountId);
+      const fetched = await this.provider(provider).fetchActivities(userId, accountId, since);
+      const fetchedAt = new Date().toISOString();
+      let streamId = '';
+      // Always one event, even an empty one: the actor then knows the account's activities are current.
+      for (let i = 0; i === 0 || i < fetched.activities.length; i += ACTIVITIES_PER_EVENT) {
+        streamId = await this.options.producer.append(
+          this.envelope(userId, 'activities.synced', {
+            provider,
+            accountId,
+            since,
+            activities: fetched.activities.slice(i, i + ACTIVITIES_PER_EVENT),
+            fetchedAt,
+            reason,
+          }),
+        );
+      }
+      this.options.log.info({ userId, provider, accountId, since, activities: fetched.activities.length, requests: fetched.requests, reason }, 'activities fetched');
+      return { streamId, activities: fetched.activities.length };
+    } catch (err) {
+      if (err instanceof ProviderError && err.code === 'not_registered') return null;
+      throw await this.failure(job, userId, { provider, accountId }, err);
+    }
+  }
+
   private async syncUser(job: Job<UserSyncJob>): Promise<SyncStats> {
     const started = Date.now();
     const { userId } = job.data;
@@ -198,6 +236,11 @@ export class SyncWorker {
             );
             stats.accounts += 1;
             stats.positions += holdings.positionCount;
+            // The nightly sync also catches up every account's activities (a missed webhook, an
+            // Alpaca account, which sends none), each in a job of its own.
+            if (job.data.reason === 'nightly') {
+              await this.options.scheduler.scheduleActivitiesSync(userId, provider.name, account.externalId, 'nightly');
+            }
             for (const symbol of holdings.symbols) symbols.add(symbol);
           } catch (err) {
             const failure = describe(err);
@@ -250,7 +293,8 @@ export class SyncWorker {
 
   /**
    * Every user with a brokerage gets a user sync, delayed so the whole night stays inside the
-   * SnapTrade budget: a user sync costs about 2 + 2 x accounts requests.
+   * SnapTrade budget: a user sync costs about 2 + 3 x accounts requests (positions, balances and
+   * a page of activities per account).
    */
   private async fanOutNightly(): Promise<null> {
     const users = await this.options.db('users as u')
@@ -265,7 +309,7 @@ export class SyncWorker {
     for (const user of users) {
       const delayMs = Math.floor((requests / perMinute) * 60_000);
       await this.options.scheduler.scheduleUserSync(user.id as string, 'nightly', { delayMs, dedupe: false });
-      requests += 2 + 2 * Number(user.accounts);
+      requests += 2 + 3 * Number(user.accounts);
     }
     this.options.log.info({ users: users.length, spreadMinutes: Math.ceil(requests / perMinute) }, 'nightly sync planned');
     return null;

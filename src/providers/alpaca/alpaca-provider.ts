@@ -1,5 +1,5 @@
 import type { CredentialsStore, AlpacaCredentials } from '../credentials-store.ts';
-import type { HoldingsProvider, ProviderAccountList, ProviderHoldings, RefreshOutcome } from '../holdings-provider.ts';
+import type { HoldingsProvider, ProviderAccountList, ProviderActivities, ProviderHoldings, RefreshOutcome } from '../holdings-provider.ts';
 import { isRetryableStatus, networkError, ProviderError } from '../provider-error.ts';
 import { createAlpacaClient, type AlpacaClient } from './client.ts';
 
@@ -9,6 +9,9 @@ export interface AlpacaProviderOptions {
   paper?: boolean;
   timeoutMs?: number;
 }
+
+/** Alpaca's largest page of activities when no single date is asked for. */
+const ALPACA_ACTIVITY_PAGE_SIZE = 100;
 
 /** Alpaca-shaped account, as far as we read it. */
 interface AlpacaAccount {
@@ -79,10 +82,7 @@ export class AlpacaProvider implements HoldingsProvider {
   }
 
   async fetchHoldings(userId: string, accountExternalId: string): Promise<ProviderHoldings> {
-    const link: AlpacaCredentials | undefined = await this.credentials.alpacaByAccount(userId, accountExternalId);
-    if (!link) {
-      throw new ProviderError('alpaca', 'credentials', 404, 'not_linked', `no Alpaca account ${accountExternalId} linked for ${userId}`, false);
-    }
+    const link = await this.link(userId, accountExternalId);
     const client = this.client(link);
     const asOf = new Date().toISOString();
     const positions = (await alpacaCall('getAllOpenPositions', () => client.sdk.trading.positions.getAllOpenPositions())).map(
@@ -96,6 +96,41 @@ export class AlpacaProvider implements HoldingsProvider {
       positionCount: positions.length,
       symbols: positions.map((p) => p.symbol ?? '').filter(Boolean),
     };
+  }
+
+  /**
+   * Every page of `GET /v2/account/activities` (newest first, 100 a page, each page one request:
+   * the SDK's `getAccountActivities` with the last id as `page_token`). `since` is sent as `after`
+   * at UTC midnight of the day before it, so no activity of that New York day is missed.
+   */
+  async fetchActivities(userId: string, accountExternalId: string, since: string | null): Promise<ProviderActivities> {
+    const link = await this.link(userId, accountExternalId);
+    const { accountActivities } = this.client(link).sdk.trading;
+    const after = since ? new Date(Date.parse(`${since}T00:00:00Z`) - 86_400_000) : undefined;
+    const activities: unknown[] = [];
+    let requests = 0;
+    for (let pageToken: string | undefined; ; ) {
+      const page = await alpacaCall('getAccountActivities', () =>
+        accountActivities.getAccountActivities({
+          direction: 'desc',
+          pageSize: ALPACA_ACTIVITY_PAGE_SIZE,
+          ...(after ? { after } : {}),
+          ...(pageToken ? { pageToken } : {}),
+        }),
+      );
+      requests += 1;
+      activities.push(...page.map(toWireShape));
+      pageToken = page[page.length - 1]?.id;
+      if (page.length < ALPACA_ACTIVITY_PAGE_SIZE || !pageToken) return { activities, requests };
+    }
+  }
+
+  private async link(userId: string, accountExternalId: string): Promise<AlpacaCredentials> {
+    const link = await this.credentials.alpacaByAccount(userId, accountExternalId);
+    if (!link) {
+      throw new ProviderError('alpaca', 'credentials', 404, 'not_linked', `no Alpaca account ${accountExternalId} linked for ${userId}`, false);
+    }
+    return link;
   }
 
   async refreshConnections(): Promise<RefreshOutcome[]> {

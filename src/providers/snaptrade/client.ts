@@ -151,6 +151,18 @@ export class SnapTradeClient {
     return this.call('balances', (o) => this.sdk.accountInformation.getUserAccountBalance({ ...user, accountId }, o), user.userId);
   }
 
+  /**
+   * One page of an account's activities (newest first; `offset`/`limit` page them, `startDate`
+   * `YYYY-MM-DD` leaves out older ones).
+   */
+  accountActivities(user: SnapTradeUser, accountId: string, page: { offset: number; limit: number; startDate?: string }) {
+    return this.call(
+      'getAccountActivities',
+      (o) => this.sdk.accountInformation.getAccountActivities({ ...user, accountId, ...page }, o),
+      user.userId,
+    );
+  }
+
   // --- trading (every call within the shared budget, counted against the user's share) -----
 
   /** Securities the account's brokerage trades that match `substring` (symbol lookup for the account). */

@@ -1,5 +1,5 @@
 import type { CredentialsStore, SnapTradeCredentials } from '../credentials-store.ts';
-import type { HoldingsProvider, ProviderAccountList, ProviderHoldings, RefreshOutcome } from '../holdings-provider.ts';
+import type { HoldingsProvider, ProviderAccountList, ProviderActivities, ProviderHoldings, RefreshOutcome } from '../holdings-provider.ts';
 import { INVALID_REGISTRATION_MESSAGE, isInvalidSnapTradeUser, ProviderError } from '../provider-error.ts';
 import type { SnapTradeClient, SnapTradeUser } from './client.ts';
 
@@ -19,6 +19,9 @@ interface SnapTradeAccount {
   institution_name?: string;
   balance?: { total?: { amount?: number; currency?: string } | null };
 }
+
+/** SnapTrade's largest (and default) page of activities. */
+export const ACTIVITY_PAGE_SIZE = 1000;
 
 function maskNumber(number: string | null | undefined): string | null {
   if (!number) return null;
@@ -118,6 +121,33 @@ export class SnapTradeProvider implements HoldingsProvider {
       positionCount: results.length,
       symbols: results.map((p) => p.instrument?.symbol ?? p.symbol?.symbol?.symbol ?? '').filter(Boolean),
     };
+  }
+
+  /**
+   * Pages `GET /accounts/{id}/activities` (newest first, up to `ACTIVITY_PAGE_SIZE` a page, each
+   * page one request through the shared budget) until SnapTrade's `pagination.total` is reached
+   * or a page comes back short.
+   */
+  async fetchActivities(userId: string, accountExternalId: string, since: string | null): Promise<ProviderActivities> {
+    const activities: unknown[] = [];
+    let requests = 0;
+    await this.asUser(userId, async (user) => {
+      activities.length = 0;
+      for (let offset = 0; ; ) {
+        const page = (await this.client.accountActivities(user, accountExternalId, {
+          offset,
+          limit: ACTIVITY_PAGE_SIZE,
+          ...(since ? { startDate: since } : {}),
+        })) as unknown as { data?: unknown[]; pagination?: { total?: number } };
+        requests += 1;
+        const data = page.data ?? [];
+        activities.push(...data);
+        offset += data.length;
+        const total = page.pagination?.total;
+        if (data.length < ACTIVITY_PAGE_SIZE || (typeof total === 'number' && offset >= total)) return;
+      }
+    });
+    return { activities, requests };
   }
 
   async refreshConnections(userId: string): Promise<RefreshOutcome[]> {

@@ -1,0 +1,26 @@
+import type { Knex } from '../db/knex.ts';
+import type { ProviderName } from '../providers/provider-error.ts';
+
+/**
+ * How far back an activities fetch reaches: brokerages post some activities late or back-dated
+ * (a dividend booked days after its pay date, a trade settled and corrected), so each fetch asks
+ * again for the weeks before the newest activity already stored. Activities are stored once per
+ * provider id, so asking twice costs a few repeated rows in the event, never a duplicate.
+ */
+export const ACTIVITIES_OVERLAP_DAYS = 30;
+
+/**
+ * The day (`YYYY-MM-DD`) an account's activities fetch starts from: `ACTIVITIES_OVERLAP_DAYS`
+ * before the newest stored activity of the account, or null (the whole history) when none is
+ * stored yet.
+ */
+export async function activitiesSince(db: Knex, userId: string, provider: ProviderName, accountExternalId: string): Promise<string | null> {
+  const row = await db('activities as x')
+    .join('accounts as a', 'a.id', 'x.account_id')
+    .where({ 'a.user_id': userId, 'a.provider': provider, 'a.external_id': accountExternalId })
+    .max({ newest: 'x.trade_date' })
+    .first();
+  const newest = row?.newest as Date | null | undefined;
+  if (!newest) return null;
+  return new Date(newest.getTime() - ACTIVITIES_OVERLAP_DAYS * 86_400_000).toISOString().slice(0, 10);
+}
