@@ -21,7 +21,7 @@ export interface ReturnsPanel {
 }
 
 export function renderReturnsPanel(container: HTMLElement, token: string): ReturnsPanel {
-  const figures = el('dl', { class: 'returns' });
+  const figures = el('dl', { class: 'returns', style: 'display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:8px 0' });
   const marks = el('ul', { class: 'meta', 'data-testid': 'returns-marks' });
   const caption = el('div', { class: 'meta', 'data-testid': 'returns-caption' }, '');
   container.append(el('section', { 'data-testid': 'returns' }, el('h2', {}, 'Returns'), caption, figures, marks));

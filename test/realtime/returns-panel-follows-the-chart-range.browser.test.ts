@@ -1,0 +1,62 @@
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HoldingView } from '../../src/realtime/events.ts';
+import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+
+/**
+ * The returns panel in headless Chromium against the whole engine: on the chart's default range
+ * (1M, no daily close yet) it says in words why there is no return; when the chart switches to 1D,
+ * where the open page has had intraday points taken, the panel follows and shows the returns of
+ * that range (prices do not move here: 0 %).
+ */
+const USER = 'browser-returns-panel';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+let engine: TestEngine;
+let browser: Browser;
+
+beforeAll(async () => {
+  engine = await startTestEngine({ env: { HISTORY_INTRADAY_EVERY_MS: '1000' } });
+  expect((await engine.api(USER, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
+  await engine.sandbox.control.connect(USER, {
+    brokerage: 'QUESTRADE',
+    accounts: [{ name: 'Margin', currency: 'USD', cash: { USD: 500 }, positions: [{ symbol: 'MSFT', units: 8, averageCost: 300 }] }],
+  });
+  await eventually(async () => {
+    const { body } = await engine.api<{ holdings: HoldingView[] }>(USER, 'GET', '/api/portfolio');
+    return body.holdings?.some((h) => h.symbol === 'MSFT' && h.price !== null) ? true : undefined;
+  }, 60_000, 'MSFT synced and priced');
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await engine?.stop();
+});
+
+describe('the returns panel', () => {
+  it("says why a range has no return, and follows the chart's range", async () => {
+    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(`${engine.url}/#token=${await engine.token(USER)}`);
+    await page.locator('[data-testid="connection"]', { hasText: 'live' }).waitFor();
+
+    const marks = page.getByTestId('returns-marks');
+    await page.locator('[data-testid="returns-marks"] li[data-mark="fewer-than-two-points"]').waitFor();
+    expect(await marks.textContent()).toContain('Fewer than two values are recorded in this range');
+    expect(await page.getByTestId('returns-twr').textContent()).toBe('—');
+    expect(await page.getByTestId('returns-caption').textContent()).toMatch(/^1M: /);
+
+    await eventually(async () => {
+      const { body } = await engine.api<{ points: unknown[] }>(USER, 'GET', '/api/portfolio/history?range=1D');
+      return body.points.length > 0 ? true : undefined;
+    }, 30_000, 'a stored intraday point');
+    await page.click('[data-testid="history"] button[data-range="1D"]');
+    await page.locator('[data-testid="returns-caption"]', { hasText: /^1D: .* on .* to .* now$/ }).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('returns-twr').textContent()).toBe('0.00%');
+    expect(await page.getByTestId('returns-simple').textContent()).toBe('0.00%');
+    expect(await page.locator('[data-testid="returns-marks"] li[data-mark="fewer-than-two-points"]').count()).toBe(0);
+    await page.screenshot({ path: '/tmp/returns-panel.png', fullPage: true });
+    expect(problems).toEqual([]);
+  });
+});
