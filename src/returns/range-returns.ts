@@ -15,6 +15,7 @@ export const REPORTED_RETURN_PLACES = 10;
 export const RETURN_MARKS = [
   'fewer-than-two-points',
   'flows-unknown',
+  'flows-unknown-for-some-accounts',
   'flows-between-points',
   'flows-not-valued',
   'sub-periods-without-capital',
@@ -40,6 +41,8 @@ export interface RangeReturnsInput {
   now: Date;
   /** Every activity of the user (both legs of a transfer are needed); null when none is known at all. */
   activities: readonly ActivityForReturns[] | null;
+  /** Accounts in the scope with no activity known at all (their flows are unknown), by name. */
+  accountsWithoutActivities?: readonly string[];
   toBase: (amount: Decimal, currency: string) => Decimal | null;
   /** The scope's current value, when no points are given (the account scope). */
   currentValue: DecimalString;
@@ -102,6 +105,13 @@ export function rangeReturns(input: RangeReturnsInput): RangeReturns {
     marks.push({
       code: 'flows-unknown',
       message: 'No activities are known, so deposits and withdrawals are unknown: they are taken as none, and the time-weighted return equals the simple return.',
+    });
+  }
+  const unknownAccounts = input.accountsWithoutActivities ?? [];
+  if (known && unknownAccounts.length > 0) {
+    marks.push({
+      code: 'flows-unknown-for-some-accounts',
+      message: `No activities are known for ${unknownAccounts.join(', ')}: deposits and withdrawals there are unknown and taken as none.`,
     });
   }
   if (counted.notValued > 0) {

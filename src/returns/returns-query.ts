@@ -53,10 +53,15 @@ export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, user
     db('activities')
       .where({ user_id: userId })
       .modify((q) => (accountId === undefined ? q : q.where({ account_id: accountId })))
-      .first(db.raw('1 AS known')),
+      .distinct('account_id')
+      .pluck('account_id') as Promise<string[]>,
     loadFxTable(db),
   ]);
-  const activities: ActivityForReturns[] | null = known
+  const withActivities = new Set(known);
+  const accountsWithoutActivities = snapshot.accounts
+    .filter((account) => account.status !== 'closed' && (accountId === undefined || account.id === accountId) && !withActivities.has(account.id))
+    .map((account) => `${account.institution} ${account.name}`);
+  const activities: ActivityForReturns[] | null = withActivities.size > 0
     ? (rows as Array<{ account_id: string; type: ActivityForReturns['type']; amount: string | null; currency: string | null; trade_date: Date }>).map((row) => ({
         accountId: row.account_id,
         type: row.type,
@@ -94,6 +99,6 @@ export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, user
     unrealizedPl = pl.toString();
   }
 
-  const figures = rangeReturns({ scope, points, rangeStart, now, activities, toBase, currentValue, unrealizedPl });
+  const figures = rangeReturns({ scope, points, rangeStart, now, activities, accountsWithoutActivities, toBase, currentValue, unrealizedPl });
   return { range, baseCurrency, accountId: accountId ?? null, ...figures };
 }
