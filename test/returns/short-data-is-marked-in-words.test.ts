@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Decimal } from '../../src/portfolio/decimal.ts';
 import { rangeReturns } from '../../src/returns/range-returns.ts';
 import { activity, at, markCodes, point } from './return-scenarios.ts';
 
@@ -14,7 +15,7 @@ const base = {
   scope: { kind: 'portfolio' } as const,
   rangeStart: at('2026-03-01T00:00:00Z'),
   now: at('2026-03-04T21:00:00Z'),
-  toBase: (amount: never) => amount,
+  toBase: (amount: Decimal) => amount,
   currentValue: '12600',
   unrealizedPl: null,
 };
