@@ -9,8 +9,8 @@ export default defineConfig({
     pool: 'forks',
     // Guards against a hang, not speed limits: a CPU-bound property test that takes 5 s on an idle
     // machine took 34 s with two suites and other work on two cores (load 21).
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     teardownTimeout: 30_000,
     reporters: ['default'],
   },

@@ -80,5 +80,5 @@ describe('a replay job across the death of its process', () => {
       await second.close();
       await jobs.close();
     }
-  }, 120_000);
+  });
 });

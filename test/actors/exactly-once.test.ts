@@ -71,5 +71,5 @@ describe('actor runtime: exactly-once effects', () => {
     const checkpoints = await env.database.knex('actor_checkpoints').count({ n: '*' }).first();
     expect(Number(checkpoints!.n)).toBe(users.length);
     expect(await leaseHolders(env.redis.client, env.keys, PARTITIONS)).not.toContain('eo-a');
-  }, 120_000);
+  });
 });

@@ -148,5 +148,5 @@ describe('the portfolio actor, in worker processes, given entries again', () => 
     console.log(`${lostAcks} entries with lost acks, ${rewound} rewound; compared ${users.length} users: ${size.holdings} holdings, ${size.positions} positions, ${size.cash} cash lines, ${size.removedAccounts} removed accounts`);
     expect(await projectionMismatches(env.database.knex, users)).toEqual([]);
     await stopGracefully(second);
-  }, 120_000);
+  });
 });

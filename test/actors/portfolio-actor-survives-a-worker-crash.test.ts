@@ -185,5 +185,5 @@ describe('fault: a worker running the portfolio actor is killed (SIGKILL) mid-lo
 
     for (const w of [workers[0]!, workers[2]!]) w.child.kill('SIGTERM');
     expect((await Promise.all([workers[0]!.exited, workers[2]!.exited])).map((e) => e.code)).toEqual([0, 0]);
-  }, 120_000);
+  });
 });

@@ -146,5 +146,5 @@ describe('replay through the actors, under load and across a worker kill', () =>
       () => undefined,
     );
     expect(check).toEqual({ matched: users.length, differed: 0, repaired: 0 });
-  }, 150_000);
+  });
 });

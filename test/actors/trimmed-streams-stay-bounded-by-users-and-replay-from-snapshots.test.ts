@@ -89,5 +89,5 @@ describe('snapshots and trimming', () => {
       expect(report.fromSnapshot).not.toBeNull();
       await expect(rebuildUser(redis, env.keys, PARTITIONS, load.userId, { fromStart: true })).rejects.toBeInstanceOf(ReplayUnavailableError);
     }
-  }, 120_000);
+  });
 });

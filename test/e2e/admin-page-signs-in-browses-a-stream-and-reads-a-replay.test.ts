@@ -34,7 +34,7 @@ beforeAll(async () => {
     30_000,
     "the user's holdings",
   );
-}, 120_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -233,7 +233,7 @@ describe('the admin page in a browser', () => {
 
     expect(problems).toEqual([]);
     await page.close();
-  }, 120_000);
+  });
 
   it('fits a 390 px phone: nothing wider than the screen', async () => {
     const { page, problems } = await openPage(390);

@@ -62,7 +62,7 @@ async function startDemo(env: Record<string, string>): Promise<DemoRun> {
 }
 
 describe('npm run demo', () => {
-  it('starts cleanly on local data from a run whose sandbox had other SnapTrade keys, and uses the configured keys', { timeout: 180_000 }, async () => {
+  it('starts cleanly on local data from a run whose sandbox had other SnapTrade keys, and uses the configured keys', async () => {
     const first = await startDemo({ SNAPTRADE_CLIENT_ID: 'FIRST-CLIENT', SNAPTRADE_CONSUMER_KEY: 'first-consumer-key-0123456789' });
     expect(first.banner).toMatch(/holds 7 securities across Questrade, Robinhood and Alpaca/);
     expect(first.banner).toContain('clientId=FIRST-CLIENT');

@@ -252,7 +252,7 @@ afterAll(async () => {
 });
 
 describe('npm start, stopped with work in flight', () => {
-  it('exits 0 on SIGINT and on SIGTERM, leaves no process behind, and loses no acknowledged webhook or sync', { timeout: 240_000 }, async () => {
+  it('exits 0 on SIGINT and on SIGTERM, leaves no process behind, and loses no acknowledged webhook or sync', async () => {
     let engine = await startEngineProcess();
     try {
       await sandbox.control.configureWebhooks({ url: `${engine.url}/api/snaptrade/webhook` });

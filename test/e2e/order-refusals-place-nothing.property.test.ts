@@ -259,5 +259,5 @@ describe('random order forms at the internal account', () => {
       }),
       { numRuns: 80 },
     );
-  }, 120_000);
+  });
 });

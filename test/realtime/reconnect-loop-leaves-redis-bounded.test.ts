@@ -136,7 +136,7 @@ describe('presence off the durable stream', () => {
     } finally {
       socket.disconnect();
     }
-  }, 180_000);
+  });
 
   it('activates a watched user\'s passivated actor without a stream event, caught up with the last prices', async () => {
     const { sandbox } = engine;

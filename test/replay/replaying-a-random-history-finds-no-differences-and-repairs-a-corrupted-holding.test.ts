@@ -93,7 +93,7 @@ async function engineView(user: string): Promise<string> {
 }
 
 describe('admin replay after a random history', () => {
-  it('finds no differences, names and repairs a corrupted holding, and wants the admin token', { timeout: 120_000 }, async () => {
+  it('finds no differences, names and repairs a corrupted holding, and wants the admin token', async () => {
     const control = engine.sandbox.control;
     const random = createRandom(14_14_14);
     const live = new Map<string, string[]>();
