@@ -773,6 +773,22 @@ describe('trading conforms', () => {
     await exchange({ method: 'POST', path: `/api/orders/${restingId}/cancel`, headers: await auth(TRADER), conforms: true, status: 200 });
   });
 
+  it("lists the trader's activities, filtered and paged, and refuses a type it does not know", async () => {
+    await eventually(async () => {
+      const { body } = await engine.api<{ activities: unknown[] }>(TRADER, 'GET', '/api/activities');
+      return body.activities.length ? true : undefined;
+    }, 30_000, "the trader's activities");
+    const text = { ...(await auth(TRADER)), 'content-type': 'text/plain' };
+    for (const x of <Exchange[]>[
+      { method: 'GET', path: `/api/activities?accountId=${alpacaAccountId}&type=deposit,buy&from=2000-01-01&to=2100-01-01&limit=1`, headers: await auth(TRADER), conforms: true, status: 200 },
+      { method: 'GET', path: '/api/activities', conforms: true, status: 401 },
+      { method: 'GET', path: '/api/activities?type=bonus', headers: await auth(TRADER), conforms: false, status: 400 },
+      { method: 'GET', path: '/api/activities', headers: text, body: 'x', conforms: false, status: 415 },
+    ]) {
+      await exchange(x);
+    }
+  });
+
   it('answers refusals with the documented errors', async () => {
     const json = await jsonHeaders(TRADER);
     const text = { ...(await auth(TRADER)), 'content-type': 'text/plain' };
