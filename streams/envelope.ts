@@ -83,7 +83,48 @@ export function encodeEnvelope(envelope: Envelope): string {
   return JSON.stringify(envelope);
 }
 
+const ENVELOPE_KEYS = new Set(Object.keys(envelopeSchema.shape));
+const timeSchema = envelopeSchema.shape.time;
+
+const isBoundedString = (value: unknown, max: number) => typeof value === 'string' && value.length >= 1 && value.length <= max;
+
+function isMeta(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  for (const key in value) {
+    const field = (value as Record<string, unknown>)[key];
+    if (key === '__proto__' || !(typeof field === 'string' || typeof field === 'boolean' || (typeof field === 'number' && Number.isFinite(field)))) return false;
+  }
+  return true;
+}
+
+/**
+ * True when `value` (parsed JSON) is an envelope that `envelopeSchema` accepts as it is: every
+ * field within the schema's rules and no other key (zod would strip it). A replay decodes every
+ * entry of a stream, and zod's walk cost about 1 µs an entry (this check 0.4 µs; parsing a sync
+ * result's JSON about 10 µs); anything this does not accept goes through zod, which answers (and
+ * words the error) as before. Property-tested against zod.
+ */
+function isCanonicalEnvelope(value: unknown): value is Envelope {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  for (const key in v) if (!ENVELOPE_KEYS.has(key)) return false;
+  return (
+    'payload' in v &&
+    isBoundedString(v.id, 200) &&
+    isBoundedString(v.type, 100) &&
+    isBoundedString(v.user, 200) &&
+    Number.isSafeInteger(v.partition) &&
+    (v.partition as number) >= 0 &&
+    Number.isSafeInteger(v.schema) &&
+    (v.schema as number) > 0 &&
+    typeof v.time === 'string' &&
+    timeSchema.safeParse(v.time).success &&
+    (v.meta === undefined || isMeta(v.meta))
+  );
+}
+
 /** Parses a stream entry's `e` field; throws a ZodError/SyntaxError for a malformed entry. */
 export function decodeEnvelope(raw: string): Envelope {
-  return envelopeSchema.parse(JSON.parse(raw)) as Envelope;
+  const parsed: unknown = JSON.parse(raw);
+  return isCanonicalEnvelope(parsed) ? parsed : (envelopeSchema.parse(parsed) as Envelope);
 }
