@@ -1,5 +1,6 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HistoryJobs, marketDay } from '../../src/history/daily-close-jobs.ts';
 import type { HoldingView } from '../../src/realtime/events.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
 
@@ -7,7 +8,8 @@ import { eventually, startTestEngine, type TestEngine } from '../support/engine.
  * The returns panel in headless Chromium against the whole engine: on the chart's default range
  * (1M, no daily close yet) it says in words why there is no return; when the chart switches to 1D,
  * where the open page has had intraday points taken, the panel follows and shows the returns of
- * that range (prices do not move here: 0 %).
+ * that range (prices have not moved: 0 %); after yesterday's close, back on 1M, a price move makes
+ * the panel ask again when the next point is pushed.
  */
 const USER = 'browser-returns-panel';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
@@ -56,6 +58,24 @@ describe('the returns panel', () => {
     expect(await page.getByTestId('returns-twr').textContent()).toBe('0.00%');
     expect(await page.getByTestId('returns-simple').textContent()).toBe('0.00%');
     expect(await page.locator('[data-testid="returns-marks"] li[data-mark="fewer-than-two-points"]').count()).toBe(0);
+
+    // Yesterday's close (a fixed start: the current minute's intraday point moves with the value),
+    // then 1M again, then MSFT up 10 %: the next pushed intraday point makes the panel ask again.
+    // 1M runs from the close, 8 × 415.20 + 500 = 3,821.60, to 8 × 456.72 + 500 = 4,153.76 now.
+    const jobs = new HistoryJobs({ redisUrl: engine.redis.url, prefix: `{${engine.namespace}-bull}`, db: engine.app.ctx.db, redis: engine.redis.client, keys: engine.app.ctx.keys, log: engine.app.ctx.log });
+    const day = marketDay(new Date(Date.now() - 86_400_000));
+    try {
+      await jobs.runDailyClose(day);
+      await eventually(async () => ((await engine.app.ctx.db('portfolio_daily_closes').where({ user_id: USER, day }).first('day')) ? true : undefined), 30_000, `the close of ${day}`);
+    } finally {
+      await jobs.close();
+    }
+    await page.click('[data-testid="history"] button[data-range="1M"]');
+    await page.locator('[data-testid="returns-caption"]', { hasText: /^1M: .* on .* to .* now$/ }).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('returns-twr').textContent()).toBe('0.00%');
+    engine.sandbox.priceBook.setPrice('MSFT', 456.72);
+    await page.locator('[data-testid="returns-twr"]', { hasText: '+8.69%' }).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('returns-simple').textContent()).toBe('+8.69%');
     await page.screenshot({ path: '/tmp/returns-panel.png', fullPage: true });
     expect(problems).toEqual([]);
   });

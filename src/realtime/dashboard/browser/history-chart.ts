@@ -93,7 +93,7 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
     draw();
   });
   container.append(el('section', { 'data-testid': 'history' }, el('h2', {}, 'Value over time'), el('div', { class: 'ranges' }, ...buttons), svg, caption));
-  const returns = renderReturnsPanel(container, token);
+  const returns = renderReturnsPanel(container, socket, token);
   void load();
   returns.show(range);
 }

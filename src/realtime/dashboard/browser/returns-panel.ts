@@ -1,4 +1,5 @@
 import type { ReturnsResponse } from '../../../api/schemas.ts';
+import type { PortfolioSocket } from '../../client/portfolio-store.ts';
 import { money, sign } from './format.ts';
 import { el } from './view.ts';
 
@@ -6,7 +7,8 @@ import { el } from './view.ts';
  * The returns panel, under the value chart: `GET /api/portfolio/returns` for the chart's selected
  * range (the chart calls `show` when its range changes): time- and money-weighted return, the
  * simple return, net flows, income and unrealized P/L, and the answer's marks in words (why a
- * figure is missing or what it assumes).
+ * figure is missing or what it assumes). Asked again when a new value point (`portfolio:history`)
+ * or new activities (`activities:update`) arrive, at most once a second.
  */
 
 const percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: 'exceptZero' });
@@ -20,7 +22,7 @@ export interface ReturnsPanel {
   show(range: string): void;
 }
 
-export function renderReturnsPanel(container: HTMLElement, token: string): ReturnsPanel {
+export function renderReturnsPanel(container: HTMLElement, socket: PortfolioSocket, token: string): ReturnsPanel {
   const figures = el('dl', { class: 'returns', style: 'display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:8px 0' });
   const marks = el('ul', { class: 'meta', 'data-testid': 'returns-marks' });
   const caption = el('div', { class: 'meta', 'data-testid': 'returns-caption' }, '');
@@ -48,21 +50,30 @@ export function renderReturnsPanel(container: HTMLElement, token: string): Retur
       : `${body.range}: ${money(body.end.value, c)} now`;
   };
 
-  return {
-    show(range: string) {
-      shown = range;
-      void (async () => {
-        const response = await fetch(`/api/portfolio/returns?range=${encodeURIComponent(range)}`, { headers: { authorization: `Bearer ${token}` } });
-        const body = (await response.json()) as ReturnsResponse & { error?: { message: string } };
-        if (shown !== range) return; // an answer for a range no longer shown
-        if (!response.ok) {
-          caption.textContent = body.error?.message ?? `returns unavailable (${response.status})`;
-          return;
-        }
-        draw(body);
-      })().catch((err: unknown) => {
-        if (shown === range) caption.textContent = `returns unavailable (${String(err)})`;
-      });
-    },
+  const load = (range: string) => {
+    shown = range;
+    void (async () => {
+      const response = await fetch(`/api/portfolio/returns?range=${encodeURIComponent(range)}`, { headers: { authorization: `Bearer ${token}` } });
+      const body = (await response.json()) as ReturnsResponse & { error?: { message: string } };
+      if (shown !== range) return; // an answer for a range no longer shown
+      if (!response.ok) {
+        caption.textContent = body.error?.message ?? `returns unavailable (${response.status})`;
+        return;
+      }
+      draw(body);
+    })().catch((err: unknown) => {
+      if (shown === range) caption.textContent = `returns unavailable (${String(err)})`;
+    });
   };
+  let again: ReturnType<typeof setTimeout> | undefined;
+  const askAgain = () => {
+    if (again !== undefined || shown === '') return;
+    again = setTimeout(() => {
+      again = undefined;
+      load(shown);
+    }, 1_000);
+  };
+  socket.on('portfolio:history', askAgain);
+  socket.on('activities:update', askAgain);
+  return { show: load };
 }
