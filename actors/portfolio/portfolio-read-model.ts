@@ -53,7 +53,6 @@ export async function readPortfolio(db: Knex, redis: Redis, keys: StreamKeys, us
         status: a.status,
         connectionId: a.connectionId,
         connectionStatus: connectionStatus.get(a.connectionId) ?? 'active',
-        positionsAsOf: a.positionsAsOf,
       })),
       connections: connections
         .filter((c) => c.status !== 'removed')

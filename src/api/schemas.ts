@@ -257,7 +257,6 @@ const accountSummary = z
     status: z.string().describe('`open` or `closed`.'),
     connectionId: z.string(),
     connectionStatus: z.string().describe('The connection\'s state (see `Account.connection.status`).'),
-    positionsAsOf: timestamp.nullable().describe("When the account's positions were last synced (`null`: not yet)."),
   })
   .register(responseSchemas, { id: 'AccountSummary' });
 

@@ -129,8 +129,6 @@ export interface AccountSummary {
   /** The brokerage connection the account hangs off (`connection:status` names it). */
   connectionId: string;
   connectionStatus: string;
-  /** When the account's positions were last synced (`null`: not yet). */
-  positionsAsOf: string | null;
 }
 
 /** One of the user's brokerage connections as the snapshot carries it (removed ones are left out). */

@@ -93,7 +93,7 @@ describe('the live dashboard in a browser', () => {
     });
     await h.worker.emitter.syncStatus(user, { state: 'syncing', accountId: `${user}-acct-1`, at: now });
     await h.worker.emitter.connectionStatus(user, {
-      connectionId: 'c1',
+      connectionId: `${user}-conn-1`,
       brokerage: 'Questrade',
       status: 'broken',
       message: 'reconnect required',
@@ -104,9 +104,11 @@ describe('the live dashboard in a browser', () => {
     expect(await price.getAttribute('class')).toContain('flash-up');
     expect(await row('AAPL').locator('[data-field="value"]').textContent()).toBe('$1,952.50');
     expect(await row('MSFT').locator('[data-field="price"]').getAttribute('class')).not.toContain('flash');
-    await expect.poll(() => page.getByTestId('connection-statuses').textContent()).toContain('Questrade: needs reconnecting');
-    expect(await page.getByTestId('sync-statuses').textContent()).toContain('Margin: syncing');
-    expect(await page.getByTestId('meta').textContent()).toContain('seq 1');
+    const questrade = page.locator(`li.connection[data-connection-id="${user}-conn-1"]`);
+    await expect.poll(() => questrade.getAttribute('data-status')).toBe('broken');
+    expect(await questrade.getByTestId('connection-reason').textContent()).toBe('Reconnect required');
+    expect(await questrade.locator(`li[data-account-id="${user}-acct-1"]`).textContent()).toBe('Marginsyncing…');
+    expect(await page.getByTestId('meta').textContent()).not.toContain('seq');
 
     // Expanding a holding shows its per-account breakdown.
     await row('AAPL').click();
@@ -126,8 +128,9 @@ describe('the live dashboard in a browser', () => {
     const page = await browser.newPage({ locale: 'en-US' });
     await page.goto(`${http.url}/#token=${await h.token(user)}`);
     await page.locator('tr.holding').first().waitFor();
-    const accountRows = page.getByTestId('accounts').locator('tbody tr');
-    expect(await accountRows.first().textContent()).toContain('active');
+    const questradeRow = page.getByTestId('accounts').locator(`tbody tr[data-account-id="${user}-acct-1"]`);
+    const alpacaRow = page.getByTestId('accounts').locator(`tbody tr[data-account-id="${user}-acct-2"]`);
+    expect(await questradeRow.textContent()).toContain('active');
 
     const message = 'SnapTrade no longer accepts your registration: connect your brokerages again.';
     await h.worker.emitter.connectionStatus(user, {
@@ -137,9 +140,11 @@ describe('the live dashboard in a browser', () => {
       message,
       at: new Date().toISOString(),
     });
-    await expect.poll(() => accountRows.first().textContent(), { timeout: 5_000 }).toContain('needs re-link');
-    expect(await accountRows.nth(1).textContent()).toContain('active');
-    expect(await page.getByTestId('connection-statuses').textContent()).toContain(`Questrade: needs re-link — ${message}`);
+    await expect.poll(() => questradeRow.textContent(), { timeout: 5_000 }).toContain('needs re-link');
+    expect(await alpacaRow.textContent()).toContain('active');
+    const relink = page.locator(`li.connection[data-connection-id="${user}-conn-1"]`);
+    expect(await relink.getByTestId('connection-status').textContent()).toBe('Connect again');
+    expect(await relink.getByTestId('connection-reason').textContent()).toBe(message);
 
     await h.worker.emitter.endSessions(user, { reason: 'account_deleted', message: 'This account was deleted.', at: new Date().toISOString() });
     await expect.poll(() => page.getByTestId('session-ended').textContent(), { timeout: 5_000 }).toContain('This account was deleted.');
@@ -149,10 +154,12 @@ describe('the live dashboard in a browser', () => {
     await page.close();
   });
 
-  it('a forged token is refused on the page', async () => {
+  it('a forged token is refused on the page, in words, with a way back to sign-in', async () => {
     const page = await browser.newPage();
     await page.goto(`${http.url}/#token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl`);
-    await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 5_000 }).toBe('token refused');
+    await expect.poll(() => page.getByTestId('session-problem').getAttribute('data-problem'), { timeout: 5_000 }).toBe('invalid');
+    expect(await page.locator('h1').textContent()).toBe('This sign-in is not valid');
+    expect(await page.getByTestId('sign-in-again').getAttribute('href')).toBe('/signin?reason=invalid');
     expect(await page.locator('tr.holding').count()).toBe(0);
     await page.close();
   });

@@ -52,8 +52,8 @@ export class PortfolioBook {
       totals,
       holdings,
       accounts: [
-        { id: `${userId}-acct-1`, institution: 'Questrade', name: 'Margin', provider: 'snaptrade', status: 'open', connectionId: `${userId}-conn-1`, connectionStatus: 'active', positionsAsOf: null },
-        { id: `${userId}-acct-2`, institution: 'Alpaca', name: 'Internal', provider: 'alpaca', status: 'open', connectionId: `${userId}-conn-2`, connectionStatus: 'active', positionsAsOf: null },
+        { id: `${userId}-acct-1`, institution: 'Questrade', name: 'Margin', provider: 'snaptrade', status: 'open', connectionId: `${userId}-conn-1`, connectionStatus: 'active' },
+        { id: `${userId}-acct-2`, institution: 'Alpaca', name: 'Internal', provider: 'alpaca', status: 'open', connectionId: `${userId}-conn-2`, connectionStatus: 'active' },
       ],
       connections: [
         { id: `${userId}-conn-1`, provider: 'snaptrade', externalId: `${userId}-auth-1`, brokerage: 'Questrade', status: 'active', statusReason: null, lastSyncedAt: null },

@@ -3,7 +3,10 @@ import {
   applyRepricing,
   type AccountSummary,
   type ClientToServerEvents,
+  type ConnectionAttempt,
+  type ConnectionState,
   type ConnectionStatus,
+  type ConnectionSummary,
   type SessionEnded,
   type HandshakeErrorData,
   type HoldingView,
@@ -27,6 +30,11 @@ import {
  * - after a (re)connect the server sends a snapshot; deltas arriving before it are buffered;
  * - a repricing that does not fit the local holding (unknown id, other accounts) means the copy
  *   diverged: it is dropped, later deltas are buffered and a snapshot is requested.
+ *
+ * Connections, accounts and syncs are one model (`brokerages()`): the snapshot's lists, moved by
+ * `connection:status` and `sync:status`. When an event names a connection or an account the model
+ * does not have (a brokerage just connected), or the user-wide sync has listed the accounts anew,
+ * a snapshot is requested, so the model never needs a reload to catch up.
  */
 export type PortfolioSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -37,6 +45,38 @@ export interface PortfolioState {
   totals: PortfolioTotals;
   holdings: ReadonlyMap<string, HoldingView>;
   accounts: readonly AccountSummary[];
+  connections: readonly ConnectionSummary[];
+}
+
+/** An account in the model: the snapshot's summary and its latest sync. */
+export interface AccountModel extends AccountSummary {
+  /** The account's latest sync status (`null`: none since the page loaded). */
+  sync: SyncStatus | null;
+  /** When it last synced: its last finished sync, else its connection's last sync (`null`: never). */
+  syncedAt: string | null;
+}
+
+/** A brokerage connection in the model, with its accounts. */
+export interface ConnectionModel {
+  id: string;
+  provider: ConnectionSummary['provider'] | null;
+  /** The brokerage's id (`reconnect` takes it); `null` until a snapshot names the connection. */
+  externalId: string | null;
+  brokerage: string | null;
+  status: ConnectionState;
+  /** Why it is not active, in words. */
+  reason: string | null;
+  lastSyncedAt: string | null;
+  accounts: AccountModel[];
+}
+
+export interface BrokerageModel {
+  /** Connections that are not removed, by brokerage name. */
+  connections: ConnectionModel[];
+  /** The latest user-wide sync status (a webhook's sync of every account, a refresh). */
+  userSync: SyncStatus | null;
+  /** The latest connection attempt in the portal. */
+  lastAttempt: ConnectionAttempt | null;
 }
 
 export type StoreEvent =
@@ -45,6 +85,7 @@ export type StoreEvent =
   | { type: 'gap'; expected: number; received: number }
   | { type: 'sync'; status: SyncStatus }
   | { type: 'connection'; status: ConnectionStatus }
+  | { type: 'attempt'; attempt: ConnectionAttempt }
   /** The server ended the session for good (the account was deleted); it will not reconnect. */
   | { type: 'ended'; ended: SessionEnded }
   | { type: 'socket'; connected: boolean; error?: { code: string | undefined; message: string } };
@@ -70,6 +111,8 @@ export interface PortfolioStore {
   syncStatuses(): SyncStatus[];
   /** Latest status of each brokerage connection. */
   connections(): ConnectionStatus[];
+  /** Connections, their accounts and syncs, as one model. */
+  brokerages(): BrokerageModel;
   stats(): StoreStats;
   /** Calls `listener` after every change; returns the unsubscribe function. */
   subscribe(listener: (event: StoreEvent) => void): () => void;
@@ -104,6 +147,10 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
   const buffer = new Map<number, PortfolioDelta>();
   const syncStatuses = new Map<string, SyncStatus>();
   const connections = new Map<string, ConnectionStatus>();
+  let lastAttempt: ConnectionAttempt | null = null;
+  /** Snapshots the model asked for (a new connection or account), and how many were answered. */
+  let modelWanted = 0;
+  let modelServed = 0;
   const stats: StoreStats = { snapshots: 0, deltasApplied: 0, deltasStale: 0, gaps: 0, mismatches: 0, snapshotRequests: 0 };
   let state: (PortfolioState & { holdings: Map<string, HoldingView> }) | null = null;
   /** True from (re)connect until a snapshot arrives: that snapshot is taken whatever its seq. */
@@ -141,7 +188,10 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
 
   function onSnapshot(snapshot: PortfolioSnapshot): void {
     if (!resync && state && snapshot.seq < state.seq) {
-      // Built before deltas we already applied: it would roll them back.
+      // Built before deltas we already applied: its holdings would roll them back, but its lists
+      // of accounts and connections are the newest there are.
+      state = { ...state, accounts: snapshot.accounts, connections: snapshot.connections };
+      notify({ type: 'snapshot', seq: state.seq });
       drain();
       return;
     }
@@ -153,7 +203,10 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
       totals: snapshot.totals,
       holdings: new Map(snapshot.holdings.map((h) => [h.id, h])),
       accounts: snapshot.accounts,
+      connections: snapshot.connections,
     };
+    // The snapshot is newer than the statuses before it: what they said is in its lists now.
+    for (const [id, status] of [...connections]) if (snapshot.connections.some((c) => c.id === id) || status.status === 'removed') connections.delete(id);
     stats.snapshots += 1;
     notify({ type: 'snapshot', seq: snapshot.seq });
     drain();
@@ -193,7 +246,11 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
 
   function apply(current: PortfolioState & { holdings: Map<string, HoldingView> }, delta: PortfolioDelta): void {
     let fits = true;
-    for (const holding of delta.upserted) current.holdings.set(holding.id, holding);
+    let unknownAccount = false;
+    for (const holding of delta.upserted) {
+      current.holdings.set(holding.id, holding);
+      if (holding.accounts.some((a) => !current.accounts.some((known) => known.id === a.accountId))) unknownAccount = true;
+    }
     for (const repricing of delta.repriced) {
       const holding = current.holdings.get(repricing.id);
       const repriced = holding ? applyRepricing(holding, repricing) : null;
@@ -219,26 +276,97 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
       stats.mismatches += 1;
       resync = true;
       void store.requestSnapshot();
+    } else if (unknownAccount) {
+      // A holding in an account the model has not listed: the snapshot lists it.
+      requestModel();
     }
   }
 
   function onSyncStatus(status: SyncStatus): void {
     syncStatuses.set(status.accountId ?? '', status);
     notify({ type: 'sync', status });
+    if (!state || status.state !== 'idle') return;
+    // A user-wide sync that ended has listed the accounts anew, an account's moved its connection's
+    // last sync (and may be of an account not in the model yet): the snapshot has the lists.
+    requestModel();
   }
 
   function onConnectionStatus(status: ConnectionStatus): void {
     connections.set(status.connectionId, status);
     if (state) {
+      const known = state.connections.some((c) => c.id === status.connectionId);
       // The accounts of that connection follow it (a removed connection takes them along).
       state = {
         ...state,
         accounts: state.accounts
           .filter((a) => !(a.connectionId === status.connectionId && status.status === 'removed'))
           .map((a) => (a.connectionId === status.connectionId ? { ...a, connectionStatus: status.status } : a)),
+        connections: state.connections
+          .filter((c) => !(c.id === status.connectionId && status.status === 'removed'))
+          .map((c) =>
+            c.id === status.connectionId
+              ? { ...c, status: status.status, statusReason: status.status === 'active' ? null : (status.message ?? c.statusReason), brokerage: status.brokerage ?? c.brokerage }
+              : c,
+          ),
       };
+      if (!known && status.status !== 'removed') requestModel();
     }
     notify({ type: 'connection', status });
+  }
+
+  /**
+   * The model needs the snapshot's lists: asks for a snapshot built after now. One already in
+   * flight may have been built before, so this waits for it and asks again while asks are owed.
+   */
+  function requestModel(): void {
+    modelWanted += 1;
+    void (async () => {
+      while (inFlight) await inFlight;
+      if (disposed || modelServed >= modelWanted) return;
+      const asked = modelWanted;
+      const result = await store.requestSnapshot();
+      if (result.ok) modelServed = Math.max(modelServed, asked);
+      else if (!disposed) setTimeout(() => modelServed < modelWanted && requestModel(), snapshotTimeoutMs);
+    })();
+  }
+
+  function onConnectionAttempt(attempt: ConnectionAttempt): void {
+    lastAttempt = attempt;
+    notify({ type: 'attempt', attempt });
+  }
+
+  function brokerages(): BrokerageModel {
+    const later = (a: string | null, b: string | null | undefined) => (!b ? a : !a || Date.parse(b) > Date.parse(a) ? b : a);
+    const accountModel = (a: AccountSummary, connectionSynced: string | null): AccountModel => {
+      const sync = syncStatuses.get(a.id) ?? null;
+      return { ...a, sync, syncedAt: later(connectionSynced, sync?.state === 'idle' ? sync.at : null) };
+    };
+    const listed: ConnectionModel[] = (state?.connections ?? []).map((c) => ({
+      id: c.id,
+      provider: c.provider,
+      externalId: c.externalId,
+      brokerage: c.brokerage,
+      status: c.status,
+      reason: c.status === 'active' ? null : c.statusReason,
+      lastSyncedAt: c.lastSyncedAt,
+      accounts: (state?.accounts ?? []).filter((a) => a.connectionId === c.id).map((a) => accountModel(a, c.lastSyncedAt)),
+    }));
+    // Connections only an event has named so far (the snapshot that lists them is on its way).
+    for (const status of connections.values()) {
+      if (status.status === 'removed' || listed.some((c) => c.id === status.connectionId)) continue;
+      listed.push({
+        id: status.connectionId,
+        provider: null,
+        externalId: null,
+        brokerage: status.brokerage,
+        status: status.status,
+        reason: status.status === 'active' ? null : (status.message ?? null),
+        lastSyncedAt: null,
+        accounts: [],
+      });
+    }
+    listed.sort((a, b) => (a.brokerage ?? '').localeCompare(b.brokerage ?? '') || a.id.localeCompare(b.id));
+    return { connections: listed, userSync: syncStatuses.get('') ?? null, lastAttempt };
   }
 
   function onSessionEnded(ended: SessionEnded): void {
@@ -258,6 +386,7 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
     socket[method]('portfolio:delta', onDelta);
     socket[method]('sync:status', onSyncStatus);
     socket[method]('connection:status', onConnectionStatus);
+    socket[method]('connection:attempt', onConnectionAttempt);
     socket[method]('session:ended', onSessionEnded);
   }
   wire('on');
@@ -271,6 +400,7 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
     totals: () => state?.totals ?? null,
     syncStatuses: () => [...syncStatuses.values()],
     connections: () => [...connections.values()],
+    brokerages,
     stats: () => ({ ...stats }),
     subscribe(listener) {
       listeners.add(listener);

@@ -1,4 +1,4 @@
-import type { PortfolioStore, StoreEvent } from '../../client/portfolio-store.ts';
+import type { AccountModel, PortfolioStore, StoreEvent } from '../../client/portfolio-store.ts';
 import type { HoldingView, PortfolioTotals } from '../../events.ts';
 import { money, price, quantity, sign, time } from './format.ts';
 
@@ -45,20 +45,20 @@ function setCell(cell: HTMLElement, text: string, numeric: string | null, extraC
   cell.dataset.changes = String(Number(cell.dataset.changes ?? '0') + 1);
 }
 
-export function renderLogin(root: HTMLElement, onToken: (token: string) => void): void {
-  const input = el('input', { type: 'password', placeholder: 'eyJhbGciOi...', 'aria-label': 'user token' });
-  const button = el('button', { type: 'button' }, 'Open dashboard');
-  button.addEventListener('click', () => {
-    if (input.value.trim()) onToken(input.value.trim());
-  });
+/** Why the page cannot show the portfolio: the token was refused (`expired`, `invalid`). */
+export function renderSessionProblem(root: HTMLElement, problem: 'expired' | 'invalid'): void {
+  const title = problem === 'expired' ? 'Your sign-in has expired' : 'This sign-in is not valid';
+  const text =
+    problem === 'expired'
+      ? 'For your safety, sign-ins last a limited time. Sign in again to see your portfolio.'
+      : 'The server did not accept the sign-in this page had (it may be from another server, or damaged). Sign in again to see your portfolio.';
   root.replaceChildren(
     el(
-      'div',
-      { class: 'login' },
-      el('h2', {}, 'foliostream'),
-      el('p', {}, 'Open the link printed by ', el('code', {}, 'npm run demo'), ' (it ends in ', el('code', {}, '#token=…'), '), or paste a user token:'),
-      input,
-      button,
+      'main',
+      { class: 'login', 'data-testid': 'session-problem', 'data-problem': problem },
+      el('h1', {}, title),
+      el('p', {}, text),
+      el('p', {}, el('a', { class: 'button primary', href: `/signin?reason=${problem}`, 'data-testid': 'sign-in-again' }, 'Sign in again')),
     ),
   );
 }
@@ -85,6 +85,12 @@ function connectionLabel(status: string): string {
   return CONNECTION_LABELS[status] ?? status;
 }
 
+function accountSync(account: AccountModel): string {
+  if (account.sync?.state === 'syncing') return 'syncing…';
+  if (account.sync?.state === 'failed') return `failed: ${account.sync.message ?? 'no reason given'}`;
+  return account.syncedAt ? time(account.syncedAt) : 'not yet';
+}
+
 const COLUMNS = ['Symbol', 'Quantity', 'Price', 'Value', 'Unrealized P/L', 'Day change', 'Accounts'];
 
 interface HoldingRow {
@@ -97,10 +103,19 @@ interface HoldingRow {
 export function renderDashboard(
   root: HTMLElement,
   store: PortfolioStore,
-  hooks: { onTokenRefused: () => void },
+  hooks: {
+    /** The socket's token was refused: the page shows why (`renderSessionProblem`). */
+    onTokenRefused: (problem: 'expired' | 'invalid') => void;
+    /** The signed-in user (shown with Sign out). */
+    userId?: string | null;
+    onSignOut?: () => void;
+  },
 ): void {
   const connection = el('span', { class: 'pill', 'data-testid': 'connection' }, 'connecting…');
   const meta = el('span', { class: 'meta', 'data-testid': 'meta' }, '');
+  const signOut = el('button', { type: 'button', class: 'link', 'data-testid': 'sign-out' }, 'Sign out');
+  signOut.addEventListener('click', () => hooks.onSignOut?.());
+  const who = el('span', { class: 'who' }, ...(hooks.userId ? [el('span', { class: 'muted', 'data-testid': 'user-id' }, hooks.userId)] : []), signOut);
   const totalCells = new Map<keyof PortfolioTotals, HTMLElement>();
   const totals = el('div', { class: 'totals' });
   for (const { key, label } of TOTALS) {
@@ -108,8 +123,6 @@ export function renderDashboard(
     totalCells.set(key, value);
     totals.append(el('div', { class: 'card' }, el('div', { class: 'label' }, label), value));
   }
-  const syncList = el('div', { class: 'statuses', 'data-testid': 'sync-statuses' });
-  const connectionList = el('div', { class: 'statuses', 'data-testid': 'connection-statuses' });
   const tbody = el('tbody');
   const holdingsTable = el(
     'table',
@@ -121,23 +134,16 @@ export function renderDashboard(
   const accountsTable = el(
     'table',
     { 'data-testid': 'accounts' },
-    el('thead', {}, el('tr', {}, ...['Institution', 'Account', 'Provider', 'Status', 'Connection'].map((c) => el('th', {}, c)))),
+    el('thead', {}, el('tr', {}, ...['Institution', 'Account', 'Status', 'Connection', 'Last synced'].map((c) => el('th', {}, c)))),
     accountsBody,
   );
 
   root.replaceChildren(
-    el('header', {}, el('h1', {}, 'foliostream'), connection, meta),
+    el('header', {}, el('h1', {}, 'foliostream'), connection, meta, who),
     el(
       'main',
       {},
       totals,
-      el(
-        'section',
-        {},
-        el('h2', {}, 'Sync'),
-        syncList,
-      ),
-      el('section', {}, el('h2', {}, 'Brokerage connections'), connectionList),
       el('section', {}, el('h2', {}, 'Holdings'), holdingsTable),
       el('section', {}, el('h2', {}, 'Accounts'), accountsTable),
     ),
@@ -257,42 +263,27 @@ export function renderDashboard(
       if (cell) setCell(cell, money(value, state.baseCurrency), value, `value ${signed ? sign(value) : ''}`);
     }
     const covered = state.totals.dayChangeHoldings < state.totals.holdingsCount ? ` · day change covers ${state.totals.dayChangeHoldings} of ${state.totals.holdingsCount} holdings` : '';
-    meta.textContent = `${state.baseCurrency} · as of ${time(state.asOf)} · seq ${state.seq}${covered}`;
+    meta.textContent = `${state.baseCurrency} · as of ${time(state.asOf)}${covered}`;
   }
 
+  /** The accounts table, from the store's model: redrawn whenever a connection, sync or snapshot moves it. */
   function renderAccounts(): void {
-    const accounts = store.state?.accounts ?? [];
+    const connections = store.brokerages().connections;
+    const accounts = connections.flatMap((c) => c.accounts.map((a) => ({ a, c })));
+    if (accounts.length === 0) {
+      accountsBody.replaceChildren(el('tr', {}, el('td', { colspan: '5', class: 'empty' }, 'No accounts yet')));
+      return;
+    }
     accountsBody.replaceChildren(
-      ...accounts.map((a) =>
+      ...accounts.map(({ a, c }) =>
         el(
           'tr',
-          {},
-          el('td', {}, a.institution),
+          { 'data-account-id': a.id },
+          el('td', {}, c.brokerage ?? a.institution),
           el('td', {}, a.name),
-          el('td', { class: 'muted' }, a.provider),
           el('td', {}, a.status),
-          el('td', { class: a.connectionStatus === 'active' ? 'pos' : 'neg' }, connectionLabel(a.connectionStatus)),
-        ),
-      ),
-    );
-  }
-
-  function renderStatuses(): void {
-    syncList.replaceChildren(
-      ...store.syncStatuses().map((s) =>
-        el(
-          'span',
-          { class: `status ${s.state}`, title: s.message ?? '' },
-          `${s.accountId ? `${accountName(s.accountId)}: ` : ''}${s.state}${s.message ? ` — ${s.message}` : ''} · ${time(s.at)}`,
-        ),
-      ),
-    );
-    connectionList.replaceChildren(
-      ...store.connections().map((c) =>
-        el(
-          'span',
-          { class: `status ${c.status}`, title: c.message ?? '' },
-          `${c.brokerage ?? c.connectionId}: ${connectionLabel(c.status)}${c.message ? ` — ${c.message}` : ''}`,
+          el('td', { class: c.status === 'active' ? 'pos' : 'neg' }, connectionLabel(c.status)),
+          el('td', { class: a.sync?.state === 'failed' ? 'neg' : 'muted', 'data-field': 'synced' }, accountSync(a)),
         ),
       ),
     );
@@ -307,17 +298,13 @@ export function renderDashboard(
         renderTotals();
         renderHoldings();
         renderAccounts();
-        renderStatuses();
         break;
       case 'delta':
         renderTotals();
         renderHoldings();
         break;
       case 'sync':
-        renderStatuses();
-        break;
       case 'connection':
-        renderStatuses();
         renderAccounts();
         break;
       case 'gap':
@@ -339,7 +326,8 @@ export function renderDashboard(
         } else if (event.error?.code?.startsWith('FS_RT_TOKEN')) {
           connection.textContent = event.error.code === 'FS_RT_TOKEN_EXPIRED' ? 'token expired' : 'token refused';
           connection.className = 'pill bad';
-          hooks.onTokenRefused();
+          ended = true;
+          hooks.onTokenRefused(event.error.code === 'FS_RT_TOKEN_EXPIRED' ? 'expired' : 'invalid');
         } else {
           connection.textContent = 'reconnecting…';
           connection.className = 'pill bad';
