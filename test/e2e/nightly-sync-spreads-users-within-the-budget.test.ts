@@ -4,7 +4,8 @@ import { eventually, startTestEngine, type TestEngine } from '../support/engine.
 
 /**
  * The nightly full sync enqueues one user sync per user, delayed so that the whole night's
- * requests stay inside the SnapTrade budget (a user sync costs about 2 + 2 x accounts requests).
+ * requests stay inside the SnapTrade budget (a user sync costs about 2 + 3 x accounts requests: positions, balances and a page of
+ * activities per account).
  */
 let engine: TestEngine;
 const BUDGET = 60;
@@ -21,7 +22,7 @@ describe('nightly sync', () => {
     const users = ['night-a', 'night-b', 'night-c', 'night-d'];
     const db = engine.app.ctx.db;
     await db('users').insert(users.map((id) => ({ id })));
-    // Each user has two open accounts: 6 requests per user sync.
+    // Each user has two open accounts: 8 requests per user sync.
     for (const id of users) {
       const [{ id: connectionId }] = await db('brokerage_connections')
         .insert({ user_id: id, provider: 'snaptrade', external_id: `auth-${id}` })
@@ -52,8 +53,8 @@ describe('nightly sync', () => {
     const byUser = new Map(jobs.map((j) => [(j.data as UserSyncJob).userId, j.timestamp + (j.opts.delay ?? 0)]));
     expect([...byUser.keys()].sort()).toEqual(users);
     const due = [...byUser.values()].sort((a, b) => a - b);
-    // 80 % of the budget is planned for: 48 requests a minute, 6 per user -> one user every 7.5 s.
-    const spacing = (6 / Math.floor(BUDGET * 0.8)) * 60_000;
+    // 80 % of the budget is planned for: 48 requests a minute, 8 per user -> one user every 10 s.
+    const spacing = (8 / Math.floor(BUDGET * 0.8)) * 60_000;
     for (let i = 1; i < due.length; i++) expect(due[i]! - due[i - 1]!).toBeGreaterThanOrEqual(spacing - 50);
     expect(due[0]! - planned).toBeLessThan(5_000);
   });
