@@ -58,11 +58,16 @@ describe('signing in, connecting a brokerage and a status that tells the truth, 
   it('signs in from the list of users, signs out, signs in as a new user id, and follows a signed-in URL in the same tab', async () => {
     await page.goto(`${engine.url}/`);
     await page.waitForURL(/\/signin$/);
-    await page.locator(`[data-testid="sign-in-users"] button[data-user-id="${LISTED_USER}"]`).click();
+    const listed = page.locator(`[data-testid="sign-in-users"] button[data-user-id="${LISTED_USER}"]`);
+    await listed.waitFor();
+    await shot('sign-in');
+    await listed.click();
     await page.waitForURL(`${engine.url}/`);
     await expect.poll(() => page.getByTestId('user-id').textContent()).toBe(LISTED_USER);
     await page.getByTestId('empty-state').waitFor();
     expect(await page.getByTestId('empty-state').textContent()).toContain('No brokerage connected yet');
+    // Nothing to refresh yet: the button is not shown.
+    expect(await page.getByTestId('refresh').isVisible()).toBe(false);
     expect(await page.getByTestId('meta').textContent()).not.toMatch(/seq/);
     await shot('signed-in-empty');
 

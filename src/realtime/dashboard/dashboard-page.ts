@@ -52,6 +52,7 @@ export function dashboardPage(
   header .who { display: flex; align-items: center; gap: 8px; font-size: 12px; }
   button, a.button { font: inherit; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 6px 12px; cursor: pointer; text-decoration: none; display: inline-block; }
   button:disabled { opacity: .6; cursor: progress; }
+  [hidden] { display: none !important; }
   button.primary, a.button.primary { background: var(--accent); border-color: var(--accent); color: #0b1117; font-weight: 600; }
   button.danger { border-color: var(--down); color: var(--down); }
   button.link { border: none; background: none; color: var(--accent); padding: 2px 4px; }
