@@ -10,17 +10,25 @@ import type { ProviderName } from '../providers/provider-error.ts';
 export const ACTIVITIES_OVERLAP_DAYS = 30;
 
 /**
- * The day (`YYYY-MM-DD`) an account's activities fetch starts from: `ACTIVITIES_OVERLAP_DAYS`
- * before the newest stored activity of the account, or null (the whole history) when none is
- * stored yet.
+ * Where an account's activities fetch starts: `listed` is false while the account has no row yet
+ * (its listing has not been applied: the fetch waits rather than spend a request on activities
+ * the actor could not place); `since` is the day (`YYYY-MM-DD`) `ACTIVITIES_OVERLAP_DAYS` before
+ * the newest stored activity of the account, or null (the whole history) when none is stored yet.
  */
-export async function activitiesSince(db: Knex, userId: string, provider: ProviderName, accountExternalId: string): Promise<string | null> {
-  const row = await db('activities as x')
-    .join('accounts as a', 'a.id', 'x.account_id')
+export async function activitiesSince(
+  db: Knex,
+  userId: string,
+  provider: ProviderName,
+  accountExternalId: string,
+): Promise<{ listed: boolean; since: string | null }> {
+  const row = await db('accounts as a')
+    .leftJoin('activities as x', 'x.account_id', 'a.id')
     .where({ 'a.user_id': userId, 'a.provider': provider, 'a.external_id': accountExternalId })
+    .groupBy('a.id')
     .max({ newest: 'x.trade_date' })
     .first();
-  const newest = row?.newest as Date | null | undefined;
-  if (!newest) return null;
-  return new Date(newest.getTime() - ACTIVITIES_OVERLAP_DAYS * 86_400_000).toISOString().slice(0, 10);
+  if (!row) return { listed: false, since: null };
+  const newest = row.newest as Date | null | undefined;
+  if (!newest) return { listed: true, since: null };
+  return { listed: true, since: new Date(newest.getTime() - ACTIVITIES_OVERLAP_DAYS * 86_400_000).toISOString().slice(0, 10) };
 }

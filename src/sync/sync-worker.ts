@@ -176,7 +176,10 @@ export class SyncWorker {
   private async syncActivities(job: Job<ActivitiesSyncJob>): Promise<{ streamId: string; activities: number } | null> {
     const { userId, provider, accountId, reason } = job.data;
     try {
-      const since = await activitiesSince(this.options.db, userId, provider, accountId);
+      const { listed, since } = await activitiesSince(this.options.db, userId, provider, accountId);
+      // The account's listing is still on its way (the transactions webhook came first): try
+      // again after the backoff instead of fetching what the actor could not place yet.
+      if (!listed) throw new Error(`account ${accountId} is not listed yet; its activities are fetched once it is`);
       const fetched = await this.provider(provider).fetchActivities(userId, accountId, since);
       const fetchedAt = new Date().toISOString();
       let streamId = '';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+import { userSettled } from '../support/user-stream.ts';
 
 /**
  * `POST /api/snaptrade/refresh` is limited per user: requests while a refresh runs join it, and
@@ -25,6 +26,9 @@ beforeAll(async () => {
     20_000,
     'two accounts',
   );
+  // Everything the connection set off (syncs, the accounts' activities) is done: the test counts
+  // the refresh's requests alone.
+  await userSettled(engine, USER);
 });
 afterAll(async () => {
   await engine?.stop();
