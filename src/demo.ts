@@ -135,6 +135,7 @@ ${line}
 
  Connect another brokerage: "Connect a brokerage" on the dashboard opens the sandbox portal.
  Script the sandbox:       ${sandbox.snaptradeUrl}/__sandbox  (see README, "Brokerage sandbox")
+ SnapTrade keys in use:    clientId=${config.SNAPTRADE_CLIENT_ID}  (SNAPTRADE_CLIENT_ID, SNAPTRADE_CONSUMER_KEY)
 ${line}
 `);
 } catch (err) {
