@@ -179,7 +179,12 @@ export class SyncWorker {
       const { listed, since } = await activitiesSince(this.options.db, userId, provider, accountId);
       // The account's listing is still on its way (the transactions webhook came first): try
       // again after the backoff instead of fetching what the actor could not place yet.
-      if (!listed) throw new Error(`account ${accountId} is not listed yet; its activities are fetched once it is`);
+      if (!listed) {
+        if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw new Error(`account ${accountId} is not listed yet; its activities are fetched once it is`);
+        // Never listed (a user never registered here, an account gone): nothing to fetch, nothing to tell.
+        this.options.log.info({ jobId: job.id, userId, provider, accountId, reason }, 'activities not fetched: the account was never listed');
+        return null;
+      }
       const fetched = await this.provider(provider).fetchActivities(userId, accountId, since);
       const fetchedAt = new Date().toISOString();
       let streamId = '';
