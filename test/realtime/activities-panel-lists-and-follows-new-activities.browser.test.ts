@@ -1,0 +1,70 @@
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEngine, type TestEngine } from '../support/engine.ts';
+
+/**
+ * The Activities panel in headless Chromium against the whole engine and the sandbox: a user
+ * without a brokerage reads in words that there are no activities yet and what will appear; once
+ * a brokerage is connected its history (the buy, the deposit, the fee) arrives without a reload,
+ * and a dividend the brokerage then pays appears on top, with its amount in its currency.
+ */
+const USER = 'browser-activities-panel';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+let engine: TestEngine;
+let browser: Browser;
+
+beforeAll(async () => {
+  engine = await startTestEngine({ env: { SYNC_DEBOUNCE_MS: '100' } });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await engine?.stop();
+});
+
+describe('the activities panel', () => {
+  it('says there are none yet, then follows the connected account and a new dividend live', async () => {
+    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(`${engine.url}/#token=${await engine.token(USER)}`);
+    await page.locator('[data-testid="activities-status"]', { hasText: 'No activities yet' }).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('activities-status').textContent()).toContain('appear here once a brokerage reports them');
+    expect(await page.getByTestId('activities').isHidden()).toBe(true);
+
+    expect((await engine.api(USER, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
+    const auth = await engine.sandbox.control.connect(USER, {
+      brokerage: 'QUESTRADE',
+      accounts: [{ name: 'Margin', currency: 'USD', cash: { USD: 1000 }, positions: [{ symbol: 'KO', units: 40, averageCost: 60 }] }],
+    });
+    // No reload: the history arrives as activities:update.
+    await page.locator('tr.activity[data-type="buy"]').waitFor({ timeout: 60_000 });
+    await page.locator('tr.activity[data-type="fee"]').waitFor();
+    expect(await page.locator('tr.activity[data-type="buy"] td').allTextContents()).toEqual([
+      expect.any(String),
+      'Buy',
+      'KO',
+      '40',
+      '-$2,400.00',
+    ]);
+
+    await engine.sandbox.control.recordActivity(auth.accounts[0]!.id, {
+      type: 'DIVIDEND',
+      symbol: 'KO',
+      units: 40,
+      price: 0.51,
+      amount: 20.4,
+      currency: 'USD',
+      description: 'KO CASH DIV ON 40 SHS',
+      applyToCash: true,
+    });
+    const first = page.locator('tr.activity').first();
+    await page.locator('tr.activity[data-type="dividend"]', { hasText: '$20.40' }).first().waitFor({ timeout: 60_000 });
+    expect(await first.getAttribute('data-type')).toBe('dividend');
+    expect(await first.getAttribute('title')).toBe('KO CASH DIV ON 40 SHS (DIVIDEND)');
+    expect(await page.getByTestId('activities-status').textContent()).toMatch(/latest activities across your accounts/);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
