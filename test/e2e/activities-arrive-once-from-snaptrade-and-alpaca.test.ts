@@ -6,6 +6,7 @@ import { createAlpacaClient } from '../../src/providers/alpaca/client.ts';
 import { signWebhook } from '../../src/snaptrade/signature.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
 import { userSettled, userStream } from '../support/user-stream.ts';
+import { KO_DIVIDEND } from '../support/activities.ts';
 
 /**
  * Activities end to end, on the sandbox with the real SDKs: a SnapTrade account's seeded history
@@ -62,16 +63,7 @@ describe('activities', () => {
     expect(history.map((a) => a.tradeDate)).toEqual(history.map((a) => a.tradeDate).sort().reverse());
 
     // The brokerage pays a dividend and sends ACCOUNT_TRANSACTIONS_UPDATED.
-    const dividend = await control.recordActivity(external, {
-      type: 'DIVIDEND',
-      symbol: 'KO',
-      units: 40,
-      price: 0.51,
-      amount: 20.4,
-      currency: 'USD',
-      description: 'KO CASH DIV ON 40 SHS',
-      applyToCash: true,
-    });
+    const dividend = await control.recordActivity(external, KO_DIVIDEND);
     const [hook] = await control.waitForWebhooks(
       (d) => d.some((x) => x.state === 'delivered' && x.payload.accountId === external),
       { eventType: 'ACCOUNT_TRANSACTIONS_UPDATED', userId: USER },

@@ -1,6 +1,7 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { KO_DIVIDEND } from '../support/activities.ts';
 
 /**
  * The Activities panel in headless Chromium against the whole engine and the sandbox: a user
@@ -49,16 +50,7 @@ describe('the activities panel', () => {
       '-$2,400.00',
     ]);
 
-    await engine.sandbox.control.recordActivity(auth.accounts[0]!.id, {
-      type: 'DIVIDEND',
-      symbol: 'KO',
-      units: 40,
-      price: 0.51,
-      amount: 20.4,
-      currency: 'USD',
-      description: 'KO CASH DIV ON 40 SHS',
-      applyToCash: true,
-    });
+    await engine.sandbox.control.recordActivity(auth.accounts[0]!.id, KO_DIVIDEND);
     const first = page.locator('tr.activity').first();
     await page.locator('tr.activity[data-type="dividend"]', { hasText: '$20.40' }).first().waitFor({ timeout: 60_000 });
     expect(await first.getAttribute('data-type')).toBe('dividend');
