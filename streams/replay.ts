@@ -30,15 +30,26 @@ export interface ReplayOptions {
  * page is asked for as soon as one arrives, so Redis serves it (on its own core) while the caller
  * works on the one it has.
  */
-export async function* streamPages(
-  redis: Redis,
-  stream: string,
+export function streamPages(redis: Redis, stream: string, start: string, end: string, pageSize: number): AsyncGenerator<[id: string, fields: string[]][]> {
+  return pagesAhead((from) => redis.xrange(stream, from, end, 'COUNT', pageSize), (id) => id, start, pageSize);
+}
+
+/**
+ * `streamPages` with the fields as Buffers (kept off the JavaScript heap: a fold that keeps entries
+ * until the end of a partition keeps them there).
+ */
+export function streamBufferPages(redis: Redis, stream: string, start: string, end: string, pageSize: number): AsyncGenerator<[id: Buffer, fields: Buffer[]][]> {
+  return pagesAhead((from) => redis.xrangeBuffer(stream, from, end, 'COUNT', pageSize), (id) => id.toString(), start, pageSize);
+}
+
+async function* pagesAhead<I, F>(
+  xrange: (from: string) => Promise<[I, F[]][]>,
+  idText: (id: I) => string,
   start: string,
-  end: string,
   pageSize: number,
-): AsyncGenerator<[id: string, fields: string[]][]> {
+): AsyncGenerator<[I, F[]][]> {
   const read = (from: string) => {
-    const page = redis.xrange(stream, from, end, 'COUNT', pageSize);
+    const page = xrange(from);
     // A caller that stops early leaves the page asked for unread: its failure is not unhandled
     // (awaiting it still throws).
     page.catch(() => undefined);
@@ -47,7 +58,7 @@ export async function* streamPages(
   for (let next = read(start); ; ) {
     const page = await next;
     const more = page.length === pageSize;
-    if (more) next = read(`(${page[page.length - 1]![0]}`);
+    if (more) next = read(`(${idText(page[page.length - 1]![0])}`);
     yield page;
     if (!more) return;
   }

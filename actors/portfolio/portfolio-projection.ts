@@ -106,11 +106,12 @@ export function emptyProjection(userId: string): PortfolioProjection {
 export interface PendingSync {
   claimedAsOf: number;
   payload: PositionsSyncedPayload | null;
-  source: string | null;
+  /** The entry's text (a Buffer keeps it off the JavaScript heap). */
+  source: string | Buffer | null;
 }
 
 function pendingPayload(pending: PendingSync): PositionsSyncedPayload {
-  return pending.payload ?? (JSON.parse(pending.source!) as Envelope<PositionsSyncedPayload>).payload;
+  return pending.payload ?? (JSON.parse(pending.source!.toString()) as Envelope<PositionsSyncedPayload>).payload;
 }
 
 /** `accounts.synced`: a provider's full list of the user's connections and accounts. */
@@ -291,7 +292,7 @@ function applyAccountsSynced(state: PortfolioProjection, payload: AccountsSynced
   );
 }
 
-function applyPositionsSynced(state: PortfolioProjection, payload: PositionsSyncedPayload, source: string | null) {
+function applyPositionsSynced(state: PortfolioProjection, payload: PositionsSyncedPayload, source: string | Buffer | null) {
   const key = providerKey(payload.provider, payload.accountId);
   if (!state.accounts.has(key)) return;
   const entry: PendingSync = { claimedAsOf: claimedAsOf(payload), payload: source === null ? payload : null, source };
@@ -416,7 +417,7 @@ export function project(
   event: Envelope,
   streamId: string | null,
   facts: ProjectionFacts = {},
-  source: string | null = null,
+  source: string | Buffer | null = null,
 ): PortfolioProjection {
   if (state.deleted && event.type !== 'user.deleted') {
     // Anything after a deletion is about a user who came back (the API clears the tombstone).

@@ -9,7 +9,7 @@ import {
 } from '../../actors/portfolio/portfolio-projection.ts';
 import { decodeEnvelope, ENVELOPE_FIELD } from '../../streams/envelope.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
-import { streamPages } from '../../streams/replay.ts';
+import { streamBufferPages } from '../../streams/replay.ts';
 import { compareStreamIds } from '../../streams/stream-id.ts';
 import { allSnapshotRefs } from '../../streams/snapshots.ts';
 import { foldUsers } from './stream-maintenance.ts';
@@ -63,11 +63,16 @@ export async function rebuildPartition(
     if (oldest !== null) start = `(${oldest}`;
   }
   const late = new Map<string, string>();
-  for await (const page of streamPages(redis, stream, start, '+', PAGE)) {
+  // Buffers: the fold keeps sync results' entries until `settle`, and off the heap they cost the
+  // garbage collector nothing (kept as strings, they were copied by every young-generation pass).
+  for await (const page of streamBufferPages(redis, stream, start, '+', PAGE)) {
     result.entriesRead += page.length;
-    for (const [id, fields] of page) {
-      const raw = fields[fields.indexOf(ENVELOPE_FIELD) + 1];
-      if (!raw) continue;
+    for (const [idBuffer, fields] of page) {
+      const at = fields.findIndex((field, i) => i % 2 === 0 && field.toString() === ENVELOPE_FIELD);
+      const source = at < 0 ? undefined : fields[at + 1];
+      if (!source) continue;
+      const id = idBuffer.toString();
+      const raw = source.toString();
       let envelope;
       try {
         envelope = decodeEnvelope(raw);
@@ -83,7 +88,7 @@ export async function rebuildPartition(
       }
       if (state.lastStreamId && compareStreamIds(id, state.lastStreamId) <= 0) continue;
       try {
-        project(state, envelope, id, {}, raw);
+        project(state, envelope, id, {}, source);
         result.eventsFolded++;
       } catch {
         // A poison event: the live actor parked it.
