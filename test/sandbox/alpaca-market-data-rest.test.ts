@@ -157,6 +157,11 @@ describe('Alpaca sandbox market-data REST: quotes, bars and snapshots', () => {
   });
 
   it('holds snapshots and latest bars to the per-key rate limit', async () => {
+    // Alpaca counts in fixed one-minute windows: the four requests must fall in one, so they do
+    // not start in a window's last 15 s (under load they once straddled a minute and the last
+    // one was allowed by the next window).
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 45_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - intoMinute + 10));
     sandbox.setRateLimit(2);
     const { stocks } = client.sdk.marketData;
     await stocks.stockSnapshots({ symbols: 'AAPL,MSFT' });
