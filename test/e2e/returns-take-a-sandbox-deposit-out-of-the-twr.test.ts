@@ -73,6 +73,9 @@ describe('returns after a sandbox deposit and a price change', () => {
 
     // The deposit, a whole second after the close (SnapTrade's timestamps have seconds), with its cash.
     const depositAt = new Date(Math.ceil((closedAt.getTime() + 1) / 1000) * 1000);
+    // A brokerage reports a deposit once it happened: the value after it is taken later. On a fast
+    // run the whole sync fits in the rest of the close's second, so the clock has to pass it first.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, depositAt.getTime() - Date.now() + 1)));
     sandbox.snaptrade.engine.recordActivity(brokerageAccountId, { type: 'CONTRIBUTION', currency: 'USD', amount: 2000, tradeDate: depositAt, description: 'CONTRIBUTION USD' }, { applyToCash: true });
     sandbox.priceBook.setPrice('NVDA', 120);
     await sandbox.control.syncConnection(authorization.id);
