@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { SignJWT } from 'jose';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { launchChromium } from '../support/browser.ts';
 
 /**
  * A new person's way in, in headless Chromium against the whole engine and the sandbox: sign in
@@ -11,7 +12,6 @@ import { startTestEngine, type TestEngine } from '../support/engine.ts';
  * reason, a broken connection reconnected, a disconnect, a refresh with its stats, and an expired
  * token. Each test saves a screenshot and prints its path.
  */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 const SHOTS = '/tmp/foliostream-screenshots';
 const LISTED_USER = 'onboard-listed';
 const NEW_USER = 'onboard-new';
@@ -43,7 +43,7 @@ beforeAll(async () => {
   // A refresh answers once applied (up to REFRESH_WAIT_MS): long enough for a loaded machine.
   engine = await startTestEngine({ env: { AUTH_DEV_SIGN_IN: 'true', REFRESH_COOLDOWN_MS: '0', REFRESH_WAIT_MS: '60000' } });
   await engine.db.knex('users').insert({ id: LISTED_USER });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.on('pageerror', (err) => problems.push(err.message));

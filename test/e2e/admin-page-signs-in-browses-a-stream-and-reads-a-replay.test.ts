@@ -1,10 +1,11 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendDeadLetter, readDeadLetters } from '../../streams/dead-letter.ts';
 import { ENVELOPE_SCHEMA_VERSION, encodeEnvelope } from '../../streams/envelope.ts';
 import { streamKeys } from '../../streams/keys.ts';
 import { partitionOf } from '../../streams/partition.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+import { launchChromium, openPage } from '../support/browser.ts';
 
 /**
  * The operator's side of the engine, from outside: every admin path answers 401 without the admin
@@ -16,14 +17,13 @@ import { eventually, startTestEngine, type TestEngine } from '../support/engine.
  */
 const ADMIN_TOKEN = 'admin-page-token-0123456789abcdef';
 const USER = 'e2e-admin-page-user';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 
 let engine: TestEngine;
 let browser: Browser;
 
 beforeAll(async () => {
   engine = await startTestEngine({ env: { ADMIN_TOKEN } });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   expect((await engine.api(USER, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
   await engine.sandbox.control.connect(USER, {
     brokerage: 'QUESTRADE',
@@ -125,16 +125,8 @@ describe('admin routes', () => {
 });
 
 describe('the admin page in a browser', () => {
-  async function openPage(width: number): Promise<{ page: Page; problems: string[] }> {
-    const page = await browser.newPage({ locale: 'en-US', viewport: { width, height: 900 } });
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/status of 401/.test(msg.text())) problems.push(msg.text());
-    });
-    await page.goto(`${engine.url}/admin`);
-    return { page, problems };
-  }
+  // The sign-in form's own 401 (a wrong token is tried) is an expected console error.
+  const openAdminPage = (width: number) => openPage(browser, `${engine.url}/admin`, { width, consoleErrors: { ignore: /status of 401/ } });
 
   async function signIn(page: Page): Promise<void> {
     await page.getByLabel('admin token').fill(ADMIN_TOKEN);
@@ -143,7 +135,7 @@ describe('the admin page in a browser', () => {
   }
 
   it('signs in, browses the stream, runs dry-run replays and reads their reports, settles dead letters, opens the queue board', async () => {
-    const { page, problems } = await openPage(1366);
+    const { page, problems } = await openAdminPage(1366);
     // A wrong token is said in words, and nothing is kept.
     await page.getByLabel('admin token').fill('not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -236,7 +228,7 @@ describe('the admin page in a browser', () => {
   });
 
   it('fits a 390 px phone: nothing wider than the screen', async () => {
-    const { page, problems } = await openPage(390);
+    const { page, problems } = await openAdminPage(390);
     await signIn(page);
     await page.getByLabel('user id', { exact: true }).fill(USER);
     await page.getByRole('button', { name: 'Show' }).click();

@@ -1,6 +1,7 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { launchChromium, openDashboard } from '../support/browser.ts';
 import { KO_DIVIDEND } from '../support/activities.ts';
 
 /**
@@ -10,13 +11,12 @@ import { KO_DIVIDEND } from '../support/activities.ts';
  * and a dividend the brokerage then pays appears on top, with its amount in its currency.
  */
 const USER = 'browser-activities-panel';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 let engine: TestEngine;
 let browser: Browser;
 
 beforeAll(async () => {
   engine = await startTestEngine({ env: { SYNC_DEBOUNCE_MS: '100' } });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -26,10 +26,7 @@ afterAll(async () => {
 
 describe('the activities panel', () => {
   it('says there are none yet, then follows the connected account and a new dividend live', async () => {
-    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    await page.goto(`${engine.url}/#token=${await engine.token(USER)}`);
+    const { page, problems } = await openDashboard(browser, engine.url, await engine.token(USER));
     await page.locator('[data-testid="activities-status"]', { hasText: 'No activities yet' }).waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('activities-status').textContent()).toContain('appear here once a brokerage reports them');
     expect(await page.getByTestId('activities').isHidden()).toBe(true);

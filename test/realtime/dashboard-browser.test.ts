@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createUserTokenVerifier } from '../../src/auth/user-tokens.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -7,18 +7,8 @@ import { startHttpServer, type HttpServer } from '../../src/http/server.ts';
 import { dashboardRouter } from '../../src/realtime/dashboard/dashboard-router.ts';
 import { attachRealtimeGateway, type RealtimeGateway } from '../../src/realtime/gateway.ts';
 import { createContext, type AppContext } from '../../src/runtime/context.ts';
+import { launchChromium, openDashboard } from '../support/browser.ts';
 import { createRealtimeHarness, holding, SECRET, totalsOf, uniqueUser, type RealtimeHarness } from './realtime-harness.ts';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
 
 let h: RealtimeHarness;
 let ctx: AppContext;
@@ -46,7 +36,7 @@ beforeAll(async () => {
     metrics: ctx.metrics,
     namespace: h.namespace,
   });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -62,14 +52,7 @@ describe('the live dashboard in a browser', () => {
     const user = uniqueUser('viewer');
     const holdings = [holding(user, 'AAPL', '190.00'), holding(user, 'MSFT', '410.50'), holding(user, 'NVDA', '905.1234')];
     h.book.set(user, holdings);
-    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 820 } });
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(msg.text());
-    });
-
-    await page.goto(`${http.url}/#token=${await h.token(user)}`);
+    const { page, problems } = await openDashboard(browser, http.url, await h.token(user), { height: 820, consoleErrors: {} });
     const row = (symbol: string) => page.locator(`tr.holding[data-holding-id="${user}/${symbol}"]`);
     await row('NVDA').waitFor();
     expect(await page.locator('tr.holding').count()).toBe(3);
@@ -125,8 +108,7 @@ describe('the live dashboard in a browser', () => {
   it("shows a connection that needs re-linking in its accounts' rows, and a deleted account's page says so", async () => {
     const user = uniqueUser('relink');
     h.book.set(user, [holding(user, 'AAPL', '190.00')]);
-    const page = await browser.newPage({ locale: 'en-US' });
-    await page.goto(`${http.url}/#token=${await h.token(user)}`);
+    const { page } = await openDashboard(browser, http.url, await h.token(user));
     await page.locator('tr.holding').first().waitFor();
     const questradeRow = page.getByTestId('accounts').locator(`tbody tr[data-account-id="${user}-acct-1"]`);
     const alpacaRow = page.getByTestId('accounts').locator(`tbody tr[data-account-id="${user}-acct-2"]`);

@@ -1,8 +1,9 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryJobs, marketDay } from '../../src/history/daily-close-jobs.ts';
 import type { HoldingView } from '../../src/realtime/events.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+import { launchChromium, openDashboard } from '../support/browser.ts';
 
 /**
  * The returns panel in headless Chromium against the whole engine: on the chart's default range
@@ -12,7 +13,6 @@ import { eventually, startTestEngine, type TestEngine } from '../support/engine.
  * the panel ask again when the next point is pushed.
  */
 const USER = 'browser-returns-panel';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 let engine: TestEngine;
 let browser: Browser;
 
@@ -27,7 +27,7 @@ beforeAll(async () => {
     const { body } = await engine.api<{ holdings: HoldingView[] }>(USER, 'GET', '/api/portfolio');
     return body.holdings?.some((h) => h.symbol === 'MSFT' && h.price !== null) ? true : undefined;
   }, 60_000, 'MSFT synced and priced');
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -37,10 +37,7 @@ afterAll(async () => {
 
 describe('the returns panel', () => {
   it("says why a range has no return, and follows the chart's range", async () => {
-    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    await page.goto(`${engine.url}/#token=${await engine.token(USER)}`);
+    const { page, problems } = await openDashboard(browser, engine.url, await engine.token(USER));
     await page.locator('[data-testid="connection"]', { hasText: 'live' }).waitFor();
 
     const marks = page.getByTestId('returns-marks');

@@ -1,6 +1,7 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { launchChromium, openDashboard } from '../support/browser.ts';
 import { accountsOf } from '../support/orders.ts';
 
 /**
@@ -11,7 +12,6 @@ import { accountsOf } from '../support/orders.ts';
  * (`order:update`), with no reload.
  */
 const USER = 'browser-trade-ticket';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 let engine: TestEngine;
 let browser: Browser;
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
   expect((await engine.api(USER, 'POST', '/api/alpaca/accounts', { keyId: account.keyId, secretKey: account.secretKey })).status).toBe(201);
   await accountsOf(engine, USER, 1);
   await engine.sandbox.control.setPrices({ symbol: 'MSFT', price: 100 });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -31,10 +31,7 @@ afterAll(async () => {
 
 describe('the trade ticket in a browser', () => {
   it('picks a symbol from the search, previews, places a limit order, and shows it filled when the price crosses the limit', async () => {
-    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    await page.goto(`${engine.url}/#token=${await engine.token(USER)}`);
+    const { page, problems } = await openDashboard(browser, engine.url, await engine.token(USER));
     await page.locator('[data-testid="ticket"][data-ready="1"]').waitFor();
     await page.locator('[data-testid="connection"]', { hasText: 'live' }).waitFor();
 

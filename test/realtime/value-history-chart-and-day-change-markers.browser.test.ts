@@ -1,7 +1,8 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HoldingView } from '../../src/realtime/events.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+import { launchChromium, openDashboard } from '../support/browser.ts';
 
 /**
  * The dashboard in headless Chromium against the whole engine: a holding without a day change
@@ -10,7 +11,6 @@ import { eventually, startTestEngine, type TestEngine } from '../support/engine.
  * of the open page (pushed as `portfolio:history`) on 1D.
  */
 const USER = 'browser-value-history';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 let engine: TestEngine;
 let browser: Browser;
 
@@ -28,7 +28,7 @@ beforeAll(async () => {
     const { body } = await engine.api<{ holdings: HoldingView[] }>(USER, 'GET', '/api/portfolio');
     return body.holdings?.length === 2 && body.holdings.some((h) => h.symbol === 'MSFT' && h.dayChange !== null) ? true : undefined;
   }, 60_000, 'both holdings synced, MSFT with a day change');
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -38,10 +38,7 @@ afterAll(async () => {
 
 describe('the value history and day change on the dashboard', () => {
   it('marks the holding without a day change, counts it, and draws the intraday points', async () => {
-    const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(err.message));
-    await page.goto(`${engine.url}/#token=${await engine.token(USER)}`);
+    const { page, problems } = await openDashboard(browser, engine.url, await engine.token(USER));
     await page.locator('[data-testid="connection"]', { hasText: 'live' }).waitFor();
 
     const shop = page.locator('tr.holding[data-symbol="SHOP"]');

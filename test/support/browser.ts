@@ -1,0 +1,41 @@
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** Debian's Chromium, headless, with nothing in the background that could reach the network. */
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+export interface OpenedPage {
+  page: Page;
+  /** Uncaught errors on the page (and console errors when asked): a test ends expecting none. */
+  problems: string[];
+}
+
+export interface OpenPageOptions {
+  width?: number;
+  height?: number;
+  /** Also count console errors, except those matching `ignore` (e.g. an expected 401). */
+  consoleErrors?: { ignore?: RegExp };
+}
+
+/** A page with the tests' locale and viewport that records what went wrong on it, at `url`. */
+export async function openPage(browser: Browser, url: string, options: OpenPageOptions = {}): Promise<OpenedPage> {
+  const page = await browser.newPage({ locale: 'en-US', viewport: { width: options.width ?? 1280, height: options.height ?? 900 } });
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+  const consoleErrors = options.consoleErrors;
+  if (consoleErrors) {
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && !consoleErrors.ignore?.test(msg.text())) problems.push(msg.text());
+    });
+  }
+  await page.goto(url);
+  return { page, problems };
+}
+
+/** The dashboard signed in with `token` (handed over in the fragment, as the sign-in callback does). */
+export function openDashboard(browser: Browser, baseUrl: string, token: string, options: OpenPageOptions = {}): Promise<OpenedPage> {
+  return openPage(browser, `${baseUrl}/#token=${token}`, options);
+}
