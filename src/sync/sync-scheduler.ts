@@ -63,14 +63,8 @@ export class SyncScheduler {
     reason: string,
     options: { debounceMs?: number } = {},
   ): Promise<string | undefined> {
-    const debounceMs = options.debounceMs ?? this.options.debounceMs;
     const data: AccountSyncJob = { kind: 'account', userId, provider, accountId, reason, requestedAt: new Date().toISOString() };
-    const opts: JobsOptions = {
-      delay: debounceMs,
-      deduplication: { id: accountDedupeId(userId, provider, accountId), ttl: Math.max(1, debounceMs), extend: true, replace: true },
-    };
-    const job = await this.queue.add('account', data, opts);
-    return job.id;
+    return this.addDebounced('account', data, accountDedupeId(userId, provider, accountId), options.debounceMs);
   }
 
   /** An account's activities fetch, debounced like its sync (a burst of transaction webhooks is one fetch). */
@@ -81,12 +75,18 @@ export class SyncScheduler {
     reason: string,
     options: { debounceMs?: number } = {},
   ): Promise<string | undefined> {
-    const debounceMs = options.debounceMs ?? this.options.debounceMs;
     const data: ActivitiesSyncJob = { kind: 'activities', userId, provider, accountId, reason, requestedAt: new Date().toISOString() };
-    const job = await this.queue.add('activities', data, {
-      delay: debounceMs,
-      deduplication: { id: activitiesDedupeId(userId, provider, accountId), ttl: Math.max(1, debounceMs), extend: true, replace: true },
-    });
+    return this.addDebounced('activities', data, activitiesDedupeId(userId, provider, accountId), options.debounceMs);
+  }
+
+  /**
+   * Adds a job that runs `debounceMs` after the last request for the same `dedupeId`: each new
+   * request replaces the waiting job's data and pushes its start back (BullMQ's deduplication with
+   * extend and replace), so a burst is one job carrying the latest reason.
+   */
+  private async addDebounced(name: 'account' | 'activities', data: AccountSyncJob | ActivitiesSyncJob, dedupeId: string, debounceMs = this.options.debounceMs): Promise<string | undefined> {
+    const opts: JobsOptions = { delay: debounceMs, deduplication: { id: dedupeId, ttl: Math.max(1, debounceMs), extend: true, replace: true } };
+    const job = await this.queue.add(name, data, opts);
     return job.id;
   }
 

@@ -1,14 +1,9 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import express from 'express';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { devSignInRouter } from '../../src/auth/dev-sign-in-routes.ts';
-import { requireUser } from '../../src/auth/middleware.ts';
-import { createUserTokenVerifier, userTokenSettings } from '../../src/auth/user-tokens.ts';
+import { userTokenSettings } from '../../src/auth/user-tokens.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createDatabase, type Knex } from '../../src/db/knex.ts';
-import { errorHandler } from '../../src/http/error-handler.ts';
+import { startMeServer, type MeServer } from './support/me-server.ts';
 
 /**
  * Development sign-in (`AUTH_DEV_SIGN_IN`) signs anyone in without a password: the configuration
@@ -25,29 +20,22 @@ const config = loadConfig({
   AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600',
 });
 let db: Knex;
-let server: Server;
-let url: string;
+let server: MeServer;
 
 beforeAll(async () => {
   db = createDatabase({ url: inject('databaseUrl') }); // connects lazily: these routes never query
-  const app = express();
-  app.use('/on', devSignInRouter({ db, tokens: userTokenSettings(config), enabled: true }));
-  app.use('/off', devSignInRouter({ db, tokens: userTokenSettings(config), enabled: false }));
-  app.get('/me', requireUser(createUserTokenVerifier(userTokenSettings(config))), (req, res) => {
-    res.json({ userId: req.userId });
+  server = await startMeServer(config, (app) => {
+    app.use('/on', devSignInRouter({ db, tokens: userTokenSettings(config), enabled: true }));
+    app.use('/off', devSignInRouter({ db, tokens: userTokenSettings(config), enabled: false }));
   });
-  app.use(errorHandler(pino({ level: 'silent' })));
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
   await db.destroy();
 });
 
 async function signIn(prefix: string, body: unknown) {
-  const response = await fetch(`${url}${prefix}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${server.url}${prefix}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: response.status, body: (await response.json()) as { token?: string; expiresAt?: string; error?: { code: string; message: string } } };
 }
 
@@ -65,13 +53,13 @@ describe('development sign-in', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error?.code).toBe('FS_FORBIDDEN');
     expect(refused.body.token).toBeUndefined();
-    expect((await fetch(`${url}/off/users`)).status).toBe(403);
+    expect((await fetch(`${server.url}/off/users`)).status).toBe(403);
   });
 
   it("issues a token with the deployment's issuer and audience that requireUser accepts, and names a bad userId", async () => {
     const signed = await signIn('/on', { userId: 'alice' });
     expect(signed.status).toBe(200);
-    const me = await fetch(`${url}/me`, { headers: { authorization: `Bearer ${signed.body.token}` } });
+    const me = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${signed.body.token}` } });
     expect(await me.json()).toEqual({ userId: 'alice' });
     expect(Date.parse(signed.body.expiresAt!) - Date.now()).toBeLessThanOrEqual(3600_000);
     const bad = await signIn('/on', { userId: 'alice smith' });

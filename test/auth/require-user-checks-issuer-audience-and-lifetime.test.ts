@@ -1,13 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import express from 'express';
 import { SignJWT } from 'jose';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireUser } from '../../src/auth/middleware.ts';
-import { createUserTokenVerifier, issueUserToken, userTokenSettings } from '../../src/auth/user-tokens.ts';
+import { issueUserToken, userTokenSettings } from '../../src/auth/user-tokens.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { errorHandler } from '../../src/http/error-handler.ts';
+import { startMeServer, type MeServer } from './support/me-server.ts';
 
 /**
  * `requireUser` with the verifier the web role builds from the configuration: a token of another
@@ -23,25 +18,17 @@ const config = loadConfig({
   AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600',
 });
 const key = new TextEncoder().encode(config.AUTH_SECRET!);
-let server: Server;
-let url: string;
+let server: MeServer;
 
 beforeAll(async () => {
-  const app = express();
-  app.get('/me', requireUser(createUserTokenVerifier(userTokenSettings(config))), (req, res) => {
-    res.json({ userId: req.userId });
-  });
-  app.use(errorHandler(pino({ level: 'silent' })));
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startMeServer(config);
 });
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
 });
 
 async function me(token: string) {
-  const response = await fetch(`${url}/me`, { headers: { authorization: `Bearer ${token}` } });
+  const response = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${token}` } });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
