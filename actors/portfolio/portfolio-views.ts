@@ -1,4 +1,5 @@
 import { dayChangeMissing, type Holding, type HoldingPriceText, type PortfolioTotals } from '../../src/portfolio/index.ts';
+import { assetClassOf } from '../../src/portfolio/asset-class.ts';
 import { alpacaTicker } from './us-listings.ts';
 import type { HoldingRepricing, HoldingView, PortfolioTotals as TotalsView } from '../../src/realtime/events.ts';
 
@@ -9,6 +10,7 @@ export function holdingView(h: Holding): HoldingView {
     symbol: h.security.ticker,
     description: h.security.description ?? null,
     currency: h.currency,
+    assetClass: assetClassOf(h.security),
     quantity: h.quantity,
     price: h.price,
     priceAsOf: h.priceAsOf,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { HISTORY_RANGES } from '../history/history-range.ts';
 import { RETURN_MARKS } from '../returns/range-returns.ts';
 import { ACTIVITY_TYPES } from '../activities/activity.ts';
+import { ASSET_CLASSES } from '../portfolio/asset-class.ts';
 import { ERRORS, type ErrorBody, type ErrorCode } from '../http/errors.ts';
 import type { AccountSummary, ConnectionState, ConnectionSummary, HoldingView, PortfolioTotals as TotalsView } from '../realtime/events.ts';
 
@@ -224,6 +225,9 @@ const holding = z
     symbol: z.string(),
     description: z.string().nullable(),
     currency: currency.describe("The security's trading currency (`price`, `marketValue` and `costBasis` are in it)."),
+    assetClass: z
+      .enum(ASSET_CLASSES)
+      .describe("From the brokerage's security type: `cash_equivalent` is a money-market fund the brokerage also counts as cash; a security without a type code (Alpaca's stocks and ETFs) is `equity`."),
     quantity: decimal,
     price: decimal.nullable(),
     priceAsOf: timestamp.nullable().describe('When `price` was traded (market) or reported (brokerage).'),

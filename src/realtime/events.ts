@@ -7,13 +7,14 @@
  * Numbers that are money or quantities travel as decimal strings so they stay exact.
  */
 
+import type { AssetClass } from '../portfolio/asset-class.ts';
 import type { DayChangeMissing } from '../portfolio/holding.ts';
 import type { OrderRecord } from '../trading/order-types.ts';
 import type { ActivitiesUpdate } from '../activities/activity.ts';
 
 export type { ActivitiesUpdate } from '../activities/activity.ts';
 
-export type { DayChangeMissing };
+export type { AssetClass, DayChangeMissing };
 
 /** Portfolio totals in the base currency; `null` when unknown (e.g. a missing FX rate). */
 export interface PortfolioTotals {
@@ -48,6 +49,8 @@ export interface HoldingView {
   description: string | null;
   /** The security's trading currency (`price`, `marketValue` and `costBasis` are in it). */
   currency: string;
+  /** Equity, ETF, fund, bond... (`assetClassOf`, from the brokerage's security type). */
+  assetClass: AssetClass;
   quantity: string;
   price: string | null;
   priceAsOf: string | null;
@@ -103,6 +106,7 @@ export function applyRepricing(holding: HoldingView, repricing: HoldingRepricing
     symbol: holding.symbol,
     description: holding.description,
     currency: holding.currency,
+    assetClass: holding.assetClass,
     quantity: holding.quantity,
     price: repricing.price,
     priceAsOf: repricing.priceAsOf,

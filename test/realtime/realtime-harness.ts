@@ -79,6 +79,7 @@ export function holding(userId: string, symbol: string, price: string, quantity 
     symbol,
     description: `${symbol} Inc.`,
     currency: 'USD',
+    assetClass: 'equity',
     quantity,
     price,
     priceAsOf: new Date().toISOString(),
