@@ -1,17 +1,11 @@
 import type { Redis } from 'ioredis';
-import {
-  emptyProjection,
-  fromSnapshot,
-  project,
-  settle,
-  type PortfolioProjection,
-  type ProjectionSnapshot,
-} from '../../actors/portfolio/portfolio-projection.ts';
+import { fromSnapshot, type PortfolioProjection, type ProjectionSnapshot } from '../../actors/portfolio/portfolio-projection.ts';
 import { decodeEnvelope, ENVELOPE_FIELD } from '../../streams/envelope.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import { streamBufferPages } from '../../streams/replay.ts';
 import { compareStreamIds } from '../../streams/stream-id.ts';
 import { allSnapshotRefs } from '../../streams/snapshots.ts';
+import { PartitionFold } from './partition-fold.ts';
 import { foldUsers } from './stream-maintenance.ts';
 
 export interface PartitionRebuild {
@@ -62,41 +56,21 @@ export async function rebuildPartition(
     });
     if (oldest !== null) start = `(${oldest}`;
   }
+  // Users met after the pass's start without a snapshot, and the last entry of theirs seen.
+  const known = start === '-' ? null : new Set(projections.keys());
   const late = new Map<string, string>();
+  const fold = new PartitionFold(projections);
   // Buffers: the fold keeps sync results' entries until `settle`, and off the heap they cost the
   // garbage collector nothing (kept as strings, they were copied by every young-generation pass).
   for await (const page of streamBufferPages(redis, stream, start, '+', PAGE)) {
-    result.entriesRead += page.length;
-    for (const [idBuffer, fields] of page) {
-      const at = fields.findIndex((field, i) => i % 2 === 0 && field.toString() === ENVELOPE_FIELD);
-      const source = at < 0 ? undefined : fields[at + 1];
-      if (!source) continue;
-      const id = idBuffer.toString();
-      const raw = source.toString();
-      let envelope;
-      try {
-        envelope = decodeEnvelope(raw);
-      } catch {
-        continue;
-      }
-      if (envelope.type === 'snapshot') continue;
-      let state = projections.get(envelope.user);
-      if (!state) {
-        state = emptyProjection(envelope.user);
-        projections.set(envelope.user, state);
-        if (start !== '-') late.set(envelope.user, id);
-      }
-      if (state.lastStreamId && compareStreamIds(id, state.lastStreamId) <= 0) continue;
-      try {
-        project(state, envelope, id, {}, source);
-        result.eventsFolded++;
-      } catch {
-        // A poison event: the live actor parked it.
-      }
-      if (late.has(envelope.user)) late.set(envelope.user, id);
+    for (const [id, fields] of page) {
+      const user = fold.entry(id, fields);
+      if (known && user !== null && !known.has(user)) late.set(user, id.toString());
     }
   }
-  for (const state of projections.values()) settle(state);
+  fold.finish();
+  result.entriesRead = fold.entriesRead;
+  result.eventsFolded = fold.eventsFolded;
   if (late.size) {
     for (const [user, state] of await foldUsers(redis, keys, partition, late, new Map())) projections.set(user, state);
   }

@@ -4,15 +4,14 @@ import type { Logger } from '../logging/logger.ts';
 import {
   emptyProjection,
   fromSnapshot,
-  project,
-  settle,
   toSnapshot,
   type PortfolioProjection,
   type ProjectionFacts,
 } from '../../actors/portfolio/portfolio-projection.ts';
-import { decodeEnvelope, ENVELOPE_FIELD } from '../../streams/envelope.ts';
+import { ENVELOPE_FIELD } from '../../streams/envelope.ts';
 import { CONSUMER_GROUP, type StreamKeys } from '../../streams/keys.ts';
-import { streamPages } from '../../streams/replay.ts';
+import { streamBufferPages } from '../../streams/replay.ts';
+import { PartitionFold } from './partition-fold.ts';
 import { compareStreamIds } from '../../streams/stream-id.ts';
 import { userHash } from '../users/user-hash.ts';
 import {
@@ -122,26 +121,10 @@ export async function foldUsers(
   if (start === null) return states;
   let end = '0-0';
   for (const limit of limits.values()) if (compareStreamIds(limit, end) > 0) end = limit;
-  const stream = keys.partitionStream(partition);
-  for await (const page of streamPages(redis, stream, `(${start}`, end, PAGE)) {
-    for (const [id, fields] of page) {
-      const raw = fields[fields.indexOf(ENVELOPE_FIELD) + 1];
-      if (!raw) continue;
-      const head = userOf(raw);
-      if (!head || head.type === 'snapshot') continue;
-      const state = states.get(head.user);
-      if (!state) continue;
-      if (state.lastStreamId && compareStreamIds(id, state.lastStreamId) <= 0) continue;
-      if (compareStreamIds(id, limits.get(head.user)!) > 0) continue;
-      try {
-        project(state, decodeEnvelope(raw), id, factsOf(head.user), raw);
-      } catch {
-        // A poison event: the live actor parked it, the fold passes it too.
-      }
-    }
-  }
-  for (const state of states.values()) settle(state);
-  return states;
+  const fold = new PartitionFold(states, { limits, factsOf });
+  // Buffers, as `rebuildPartition` reads them: sync results kept until `settle` stay off the heap.
+  for await (const page of streamBufferPages(redis, keys.partitionStream(partition), `(${start}`, end, PAGE)) fold.page(page);
+  return fold.finish();
 }
 
 export async function maintainPartition(options: StreamMaintenanceOptions, partition: number): Promise<PassResult> {

@@ -67,7 +67,7 @@ describe('lazy normalization of sync results in the replay fold', () => {
         let fromText = emptyProjection(USER);
         const fold = (event: Envelope, id: string) => {
           project(state, event, id);
-          // The text as a string (foldUsers) or as a Buffer (rebuildPartition), by turns.
+          // The text as a string or as a Buffer (what the partition folds pass), by turns.
           const text = JSON.stringify(event);
           project(fromText, event, id, {}, Number(id.split('-')[0]) % 2 ? text : Buffer.from(text));
         };
