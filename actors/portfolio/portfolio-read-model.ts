@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Knex } from '../../src/db/knex.ts';
 import { readLastPrices } from '../../src/market/price-reader.ts';
 import { applyQuote, quoteAt, type PortfolioTotals } from '../../src/portfolio/index.ts';
+import { accountCashBase } from '../../src/portfolio/portfolio-totals.ts';
 import type { PortfolioSnapshotBody } from '../../src/realtime/events.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import { loadPortfolio } from './portfolio-repository.ts';
@@ -53,6 +54,7 @@ export async function readPortfolio(db: Knex, redis: Redis, keys: StreamKeys, us
         status: a.status,
         connectionId: a.connectionId,
         connectionStatus: connectionStatus.get(a.connectionId) ?? 'active',
+        cashBase: accountCashBase(state.cash.get(a.id)),
       })),
       connections: connections
         .filter((c) => c.status !== 'removed')

@@ -22,6 +22,8 @@ export function holdingView(h: Holding): HoldingView {
     costBasis: h.costBasis,
     unrealizedPl: h.unrealizedPnl,
     dayChange: h.dayChange,
+    unrealizedPlBase: h.base.unrealizedPnl,
+    dayChangeBase: h.base.dayChange,
     dayChangeMissing: dayChangeMissing(h),
     positionsAsOf: h.positionsAsOf || null,
     accounts: h.accounts.map((a) => ({
@@ -29,6 +31,7 @@ export function holdingView(h: Holding): HoldingView {
       institution: a.institution,
       quantity: a.quantity,
       marketValue: a.marketValue,
+      marketValueBase: a.baseMarketValue,
     })),
   };
 }
@@ -43,8 +46,11 @@ export function repricingView(t: HoldingPriceText): HoldingRepricing {
     marketValueBase: t.baseMarketValue,
     unrealizedPl: t.unrealizedPnl,
     dayChange: t.dayChange,
+    unrealizedPlBase: t.baseUnrealizedPnl,
+    dayChangeBase: t.baseDayChange,
     dayChangeMissing: t.dayChangeMissing,
     accountValues: t.accountMarketValues,
+    accountValuesBase: t.accountBaseMarketValues,
   };
 }
 

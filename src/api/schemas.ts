@@ -241,13 +241,21 @@ const holding = z
     costBasis: decimal.nullable(),
     unrealizedPl: decimal.nullable(),
     dayChange: decimal.nullable(),
+    unrealizedPlBase: decimal.nullable().describe('`unrealizedPl` in the base currency (null without a cost, a price or an FX rate).'),
+    dayChangeBase: decimal.nullable().describe('`dayChange` in the base currency: what the totals count (null as `dayChangeMissing` says).'),
     dayChangeMissing: z
       .enum(['no-price', 'no-previous-close', 'no-fx-rate'])
       .nullable()
       .describe('Why the holding has no day change (in the base currency), so the totals leave it out; null when it has one.'),
     positionsAsOf: timestamp.nullable().describe('When the positions behind this holding were last synced.'),
     accounts: z.array(
-      z.object({ accountId: z.string(), institution: z.string(), quantity: decimal, marketValue: decimal.nullable() }),
+      z.object({
+        accountId: z.string(),
+        institution: z.string(),
+        quantity: decimal,
+        marketValue: decimal.nullable().describe("In the holding's listing currency."),
+        marketValueBase: decimal.nullable().describe('In the base currency (null without a price or an FX rate).'),
+      }),
     ),
   })
   .register(responseSchemas, { id: 'Holding' });
@@ -261,6 +269,7 @@ const accountSummary = z
     status: z.string().describe('`open` or `closed`.'),
     connectionId: z.string(),
     connectionStatus: z.string().describe('The connection\'s state (see `Account.connection.status`).'),
+    cashBase: decimal.nullable().describe('The account\'s cash in the base currency (null: no balance reported yet, or one without an FX rate).'),
   })
   .register(responseSchemas, { id: 'AccountSummary' });
 

@@ -25,8 +25,9 @@ import type { SecurityRef } from './security-identity.ts';
  * - A position in another currency than the listing (a CAD account holding a US listing)
  *   has its price and cost converted into the listing currency at the table's current rate;
  *   with no rate its cost is left out and `missingFxRate` is set.
- * - Base-currency figures are the listing-currency figures x the listing -> base rate; with no
- *   rate they are null and `base.missingFxRate` is true (never valued at 1.0).
+ * - Base-currency figures (the holding's `base`, each account's `baseMarketValue`) are the
+ *   listing-currency figures x the listing -> base rate; with no rate they are null and
+ *   `base.missingFxRate` is true (never valued at 1.0).
  * - Freshness: `positionsAsOf` is the oldest account `asOf`, `priceAsOf` the winning price's.
  */
 
@@ -54,6 +55,8 @@ export interface HoldingAccountShare {
   /** The holding's price (same for every account). */
   price: DecimalString | null;
   marketValue: DecimalString | null;
+  /** `marketValue` in the portfolio's base currency (null without a price or a rate). */
+  baseMarketValue: DecimalString | null;
   /** The price this account's provider reported, converted to the listing currency. */
   reportedPrice: DecimalString | null;
   reportedPreviousClose: DecimalString | null;
@@ -150,6 +153,7 @@ export function accountShare(
     quantityWithCost: str(quantityWithCost),
     price: null,
     marketValue: null,
+    baseMarketValue: null,
     reportedPrice: strOrNull(reportedPrice),
     reportedPreviousClose: strOrNull(reportedPreviousClose),
     positionsAsOf: account.asOf,
@@ -236,6 +240,10 @@ export function computeHolding(
   const { chosen, previousClose } = choosePrice(shares, quotes, currency, context.fx);
   const price = chosen?.price ?? null;
 
+  const baseRate = fxRate(context.fx, currency, context.baseCurrency).rate;
+  const toBase = (amount: Decimal | null): DecimalString | null =>
+    baseRate === null ? null : strOrNull(convertOrNull(context.fx, amount, currency, context.baseCurrency));
+
   let quantity = ZERO;
   let costBasis: Decimal | null = null;
   let quantityWithCost = ZERO;
@@ -251,10 +259,12 @@ export function computeHolding(
     }
     if (positionsAsOf === null || share.positionsAsOf < positionsAsOf) positionsAsOf = share.positionsAsOf;
     missingFxRate ||= share.missingFxRate;
+    const shareValue = price === null ? null : mul(qty, price);
     accounts.push({
       ...share,
       price: strOrNull(price),
-      marketValue: price === null ? null : str(mul(qty, price)),
+      marketValue: strOrNull(shareValue),
+      baseMarketValue: toBase(shareValue),
     });
   }
 
@@ -262,10 +272,6 @@ export function computeHolding(
   const averageCost = costBasis === null ? null : div(costBasis, quantityWithCost);
   const unrealizedPnl = price === null || costBasis === null ? null : sub(mul(quantityWithCost, price), costBasis);
   const dayChange = price === null || previousClose === null ? null : mul(quantity, sub(price, previousClose));
-
-  const baseRate = fxRate(context.fx, currency, context.baseCurrency).rate;
-  const toBase = (amount: Decimal | null): DecimalString | null =>
-    baseRate === null ? null : strOrNull(convertOrNull(context.fx, amount, currency, context.baseCurrency));
 
   return {
     identityKey: security.identityKey,

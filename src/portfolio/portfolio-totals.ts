@@ -142,3 +142,17 @@ export function computeTotals(
   for (const lines of cashLines) for (const line of lines) sums = combine(sums, cashContribution(line));
   return totalsFrom(baseCurrency, sums);
 }
+
+/**
+ * One account's cash in the base currency: Σ its cash lines' base amounts; `null` when it reported
+ * no balance, or a line has no rate to the base currency (never a partial sum shown as the whole).
+ */
+export function accountCashBase(lines: readonly CashLine[] | undefined): DecimalString | null {
+  if (!lines || lines.length === 0) return null;
+  let sum = ZERO;
+  for (const line of lines) {
+    if (line.baseAmount === null) return null;
+    sum = add(sum, dec(line.baseAmount));
+  }
+  return str(sum);
+}

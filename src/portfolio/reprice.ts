@@ -53,10 +53,14 @@ export interface HoldingPriceText {
   baseMarketValue: string | null;
   unrealizedPnl: string | null;
   dayChange: string | null;
+  baseUnrealizedPnl: string | null;
+  baseDayChange: string | null;
   /** Why the day change in the base currency is missing (`null` when it is not). */
   dayChangeMissing: DayChangeMissing | null;
   /** Each account's market value, in the order of the holding's `accounts`. */
   accountMarketValues: (string | null)[];
+  /** The same in the base currency. */
+  accountBaseMarketValues: (string | null)[];
 }
 
 export interface Repricing {
@@ -258,20 +262,32 @@ export function priceLive(
 }
 
 function liveText(holding: Holding, fixed: Fixed, live: LivePrice): HoldingPriceText {
+  const sameInBase = fixed.baseRate === 'identity';
   const accountMarketValues: string[] = [];
-  for (const quantity of fixed.shareQuantities) accountMarketValues.push(formatScaled(mulScaled(quantity, live.price)));
+  const accountBaseMarketValues: (string | null)[] = [];
+  for (const quantity of fixed.shareQuantities) {
+    const value = mulScaled(quantity, live.price);
+    const text = formatScaled(value);
+    accountMarketValues.push(text);
+    accountBaseMarketValues.push(sameInBase ? text : textOrNull(toBase(value, fixed.baseRate)));
+  }
   const marketValue = formatScaled(live.marketValue);
+  const unrealizedPnl = textOrNull(live.unrealizedPnl);
+  const dayChange = textOrNull(live.dayChange);
   return {
     identityKey: holding.identityKey,
     price: formatScaled(live.price),
     priceAsOf: live.quote.asOf,
     marketValue,
     // In the listing currency the base figures are the same numbers: print them once.
-    baseMarketValue: fixed.baseRate === 'identity' ? marketValue : textOrNull(live.baseMarketValue),
-    unrealizedPnl: textOrNull(live.unrealizedPnl),
-    dayChange: textOrNull(live.dayChange),
+    baseMarketValue: sameInBase ? marketValue : textOrNull(live.baseMarketValue),
+    unrealizedPnl,
+    dayChange,
+    baseUnrealizedPnl: sameInBase ? unrealizedPnl : textOrNull(live.baseUnrealizedPnl),
+    baseDayChange: sameInBase ? dayChange : textOrNull(live.baseDayChange),
     dayChangeMissing: live.dayChange === null ? 'no-previous-close' : live.baseDayChange === null ? 'no-fx-rate' : null,
     accountMarketValues,
+    accountBaseMarketValues,
   };
 }
 
@@ -285,8 +301,11 @@ export function holdingPriceText(holding: Holding): HoldingPriceText {
     baseMarketValue: holding.base.marketValue,
     unrealizedPnl: holding.unrealizedPnl,
     dayChange: holding.dayChange,
+    baseUnrealizedPnl: holding.base.unrealizedPnl,
+    baseDayChange: holding.base.dayChange,
     dayChangeMissing: dayChangeMissing(holding),
     accountMarketValues: holding.accounts.map((a) => a.marketValue),
+    accountBaseMarketValues: holding.accounts.map((a) => a.baseMarketValue),
   };
 }
 
@@ -301,11 +320,14 @@ export function settleHolding(cache: RepriceCache, key: string): Holding | undef
   if (!entry || !live) return undefined;
   const { holding: previous, fixed } = entry;
   const priceText = formatScaled(live.price);
+  const sameInBase = fixed.baseRate === 'identity';
   // Literals with every field in a fixed order, not spreads: one hidden class for every object
   // made here, so the path stays monomorphic (spreads of holdings of varied origin were not).
   const accounts: HoldingAccountShare[] = [];
   for (let i = 0; i < previous.accounts.length; i++) {
     const share = previous.accounts[i]!;
+    const shareValue = mulScaled(fixed.shareQuantities[i]!, live.price);
+    const shareValueText = formatScaled(shareValue);
     accounts.push({
       accountId: share.accountId,
       institution: share.institution,
@@ -314,7 +336,8 @@ export function settleHolding(cache: RepriceCache, key: string): Holding | undef
       costBasis: share.costBasis,
       quantityWithCost: share.quantityWithCost,
       price: priceText,
-      marketValue: formatScaled(mulScaled(fixed.shareQuantities[i]!, live.price)),
+      marketValue: shareValueText,
+      baseMarketValue: sameInBase ? shareValueText : textOrNull(toBase(shareValue, fixed.baseRate)),
       reportedPrice: share.reportedPrice,
       reportedPreviousClose: share.reportedPreviousClose,
       positionsAsOf: share.positionsAsOf,
@@ -324,7 +347,6 @@ export function settleHolding(cache: RepriceCache, key: string): Holding | undef
   const marketValueText = formatScaled(live.marketValue);
   const unrealizedPnlText = textOrNull(live.unrealizedPnl);
   const dayChangeText = textOrNull(live.dayChange);
-  const sameInBase = fixed.baseRate === 'identity';
   const holding: Holding = {
     identityKey: previous.identityKey,
     security: previous.security,

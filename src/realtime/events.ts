@@ -38,7 +38,10 @@ export interface HoldingAccountShare {
   accountId: string;
   institution: string;
   quantity: string;
+  /** In the holding's listing currency. */
   marketValue: string | null;
+  /** `marketValue` in the portfolio's base currency (`null` without a price or an FX rate). */
+  marketValueBase: string | null;
 }
 
 /** One security held across the user's accounts. */
@@ -63,6 +66,10 @@ export interface HoldingView {
   costBasis: string | null;
   unrealizedPl: string | null;
   dayChange: string | null;
+  /** `unrealizedPl` in the base currency (`null` without a cost, a price or an FX rate). */
+  unrealizedPlBase: string | null;
+  /** `dayChange` in the base currency (what the totals count; `null` as `dayChangeMissing` says). */
+  dayChangeBase: string | null;
   /** Why `dayChange` (or its base-currency value, counted in the totals) is missing; `null` when it is not. */
   dayChangeMissing: DayChangeMissing | null;
   /** When the positions behind this holding were last synced. */
@@ -83,9 +90,13 @@ export interface HoldingRepricing {
   marketValueBase: string | null;
   unrealizedPl: string | null;
   dayChange: string | null;
+  unrealizedPlBase: string | null;
+  dayChangeBase: string | null;
   dayChangeMissing: DayChangeMissing | null;
   /** Each account's market value, in the order of the holding's `accounts`. */
   accountValues: (string | null)[];
+  /** The same in the base currency. */
+  accountValuesBase: (string | null)[];
 }
 
 /**
@@ -94,12 +105,18 @@ export interface HoldingRepricing {
  */
 export function applyRepricing(holding: HoldingView, repricing: HoldingRepricing): HoldingView | null {
   const { accounts } = holding;
-  if (holding.id !== repricing.id || accounts.length !== repricing.accountValues.length) return null;
+  if (holding.id !== repricing.id || accounts.length !== repricing.accountValues.length || accounts.length !== repricing.accountValuesBase.length) return null;
   // Literals rather than spreads: one shape for every holding made here (a store applies many).
   const repriced: HoldingAccountShare[] = [];
   for (let i = 0; i < accounts.length; i++) {
     const account = accounts[i]!;
-    repriced.push({ accountId: account.accountId, institution: account.institution, quantity: account.quantity, marketValue: repricing.accountValues[i]! });
+    repriced.push({
+      accountId: account.accountId,
+      institution: account.institution,
+      quantity: account.quantity,
+      marketValue: repricing.accountValues[i]!,
+      marketValueBase: repricing.accountValuesBase[i]!,
+    });
   }
   return {
     id: holding.id,
@@ -118,6 +135,8 @@ export function applyRepricing(holding: HoldingView, repricing: HoldingRepricing
     costBasis: holding.costBasis,
     unrealizedPl: repricing.unrealizedPl,
     dayChange: repricing.dayChange,
+    unrealizedPlBase: repricing.unrealizedPlBase,
+    dayChangeBase: repricing.dayChangeBase,
     dayChangeMissing: repricing.dayChangeMissing,
     positionsAsOf: holding.positionsAsOf,
     accounts: repriced,
@@ -133,6 +152,8 @@ export interface AccountSummary {
   /** The brokerage connection the account hangs off (`connection:status` names it). */
   connectionId: string;
   connectionStatus: string;
+  /** The account's cash in the base currency (`null`: no balance reported yet, or one without an FX rate). */
+  cashBase: string | null;
 }
 
 /** One of the user's brokerage connections as the snapshot carries it (removed ones are left out). */

@@ -47,7 +47,9 @@ function valuesOf(holdings: readonly HoldingView[]) {
           marketValueBase: h.marketValueBase,
           unrealizedPl: h.unrealizedPl,
           dayChange: h.dayChange,
-          accounts: h.accounts.map((a) => ({ accountId: a.accountId, quantity: a.quantity, marketValue: a.marketValue })),
+          unrealizedPlBase: h.unrealizedPlBase,
+          dayChangeBase: h.dayChangeBase,
+          accounts: h.accounts.map((a) => ({ accountId: a.accountId, quantity: a.quantity, marketValue: a.marketValue, marketValueBase: a.marketValueBase })),
         },
       ]),
   );

@@ -27,8 +27,11 @@ function repricing(id: string, price: string): HoldingRepricing {
     marketValueBase: value,
     unrealizedPl: (Number(value) - 1000).toFixed(2),
     dayChange: '1.50',
+    unrealizedPlBase: (Number(value) - 1000).toFixed(2),
+    dayChangeBase: '1.50',
     dayChangeMissing: null,
     accountValues: [(Number(price) * 6).toFixed(2), (Number(price) * 4).toFixed(2)],
+    accountValuesBase: [(Number(price) * 6).toFixed(2), (Number(price) * 4).toFixed(2)],
   };
 }
 

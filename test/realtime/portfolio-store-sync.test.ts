@@ -124,17 +124,20 @@ describe('the browser portfolio store', () => {
       marketValueBase: of.marketValueBase,
       unrealizedPl: of.unrealizedPl,
       dayChange: of.dayChange,
+      unrealizedPlBase: of.unrealizedPlBase,
+      dayChangeBase: of.dayChangeBase,
       dayChangeMissing: of.dayChangeMissing,
       accountValues: of.accounts.map((a) => a.marketValue),
+      accountValuesBase: of.accounts.map((a) => a.marketValueBase),
     });
     await h.worker.emitter.delta(user, { ...deltaOf(await h.worker.sequence.next(user), []), totals: totalsOf([moved]), repriced: [repricing(moved)] });
     await until(() => store.state?.seq === 1, 'the repricing');
-    const { price, priceAsOf, marketValue, marketValueBase, unrealizedPl, dayChange } = moved;
+    const { price, priceAsOf, marketValue, marketValueBase, unrealizedPl, dayChange, unrealizedPlBase, dayChangeBase } = moved;
     expect(store.holdings()).toEqual([
       {
         ...original,
-        ...{ price, priceAsOf, marketValue, marketValueBase, unrealizedPl, dayChange },
-        accounts: original.accounts.map((a, i) => ({ ...a, marketValue: moved.accounts[i]!.marketValue })),
+        ...{ price, priceAsOf, marketValue, marketValueBase, unrealizedPl, dayChange, unrealizedPlBase, dayChangeBase },
+        accounts: original.accounts.map((a, i) => ({ ...a, marketValue: moved.accounts[i]!.marketValue, marketValueBase: moved.accounts[i]!.marketValueBase })),
       },
     ]);
 

@@ -52,8 +52,8 @@ export class PortfolioBook {
       totals,
       holdings,
       accounts: [
-        { id: `${userId}-acct-1`, institution: 'Questrade', name: 'Margin', provider: 'snaptrade', status: 'open', connectionId: `${userId}-conn-1`, connectionStatus: 'active' },
-        { id: `${userId}-acct-2`, institution: 'Alpaca', name: 'Internal', provider: 'alpaca', status: 'open', connectionId: `${userId}-conn-2`, connectionStatus: 'active' },
+        { id: `${userId}-acct-1`, institution: 'Questrade', name: 'Margin', provider: 'snaptrade', status: 'open', connectionId: `${userId}-conn-1`, connectionStatus: 'active', cashBase: '500.00' },
+        { id: `${userId}-acct-2`, institution: 'Alpaca', name: 'Internal', provider: 'alpaca', status: 'open', connectionId: `${userId}-conn-2`, connectionStatus: 'active', cashBase: null },
       ],
       connections: [
         { id: `${userId}-conn-1`, provider: 'snaptrade', externalId: `${userId}-auth-1`, brokerage: 'Questrade', status: 'active', statusReason: null, lastSyncedAt: null },
@@ -90,15 +90,18 @@ export function holding(userId: string, symbol: string, price: string, quantity 
     costBasis: (100 * Number(quantity)).toFixed(2),
     unrealizedPl: (Number(value) - 100 * Number(quantity)).toFixed(2),
     dayChange: '1.50',
+    unrealizedPlBase: (Number(value) - 100 * Number(quantity)).toFixed(2),
+    dayChangeBase: '1.50',
     dayChangeMissing: null,
     positionsAsOf: new Date().toISOString(),
     accounts: [
-      { accountId: `${userId}-acct-1`, institution: 'Questrade', quantity: '6', marketValue: (Number(price) * 6).toFixed(2) },
+      { accountId: `${userId}-acct-1`, institution: 'Questrade', quantity: '6', marketValue: (Number(price) * 6).toFixed(2), marketValueBase: (Number(price) * 6).toFixed(2) },
       {
         accountId: `${userId}-acct-2`,
         institution: 'Alpaca',
         quantity: String(Number(quantity) - 6),
         marketValue: (Number(price) * (Number(quantity) - 6)).toFixed(2),
+        marketValueBase: (Number(price) * (Number(quantity) - 6)).toFixed(2),
       },
     ],
   };
