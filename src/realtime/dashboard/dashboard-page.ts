@@ -146,5 +146,19 @@ export function dashboardPage(
   .login input { width: 100%; padding: 8px; margin: 12px 0; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 4px; }
   .login h1 { font-size: 20px; margin: 0 0 8px; }
   .empty { color: var(--muted); text-align: center; padding: 24px; }
+  .ranges { display: flex; flex-wrap: wrap; gap: 6px; margin-bottom: 8px; }
+  .section-head .ranges { margin-bottom: 0; }
+  .ranges button { padding: 4px 10px; font-size: 13px; }
+  .ranges button[aria-pressed="true"] { border-color: var(--accent); color: var(--accent); }
+  .history-chart { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
+  .allocation-stack { display: flex; height: 12px; border-radius: 6px; overflow: hidden; background: var(--line); margin-bottom: 8px; }
+  .allocation-stack span { display: block; height: 100%; }
+  table.allocation td.part-label { white-space: normal; }
+  .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 8px; }
+  .bar { display: inline-block; width: 120px; height: 8px; background: var(--line); border-radius: 4px; overflow: hidden; vertical-align: middle; margin-right: 8px; }
+  .bar-fill { display: block; height: 100%; }
+  .percent { display: inline-block; min-width: 3.5em; }
+  .history-chart + .meta { margin-top: 4px; }
+  @media (max-width: 600px) { .bar { width: 48px; } table.allocation th, table.allocation td { padding: 6px 8px; } .ranges { gap: 4px; } .ranges button { padding: 4px 7px; } }
 ${pageEnd(scriptUrl, attributes)}`;
 }

@@ -1,3 +1,4 @@
+import { AreaSeries, createChart, type IChartApi, type ISeriesApi, type Time, type UTCTimestamp } from 'lightweight-charts';
 import type { PortfolioSocket } from '../../client/portfolio-store.ts';
 import type { HistoryPointUpdate } from '../../events.ts';
 import { money } from './format.ts';
@@ -5,16 +6,15 @@ import { renderReturnsPanel } from './returns-panel.ts';
 import { el } from './view.ts';
 
 /**
- * The value-history panel: range buttons (1D ... ALL), `GET /api/portfolio/history` drawn as an
- * SVG line of the total value, and on 1D today's moving point appended from `portfolio:history`;
- * the returns panel below it follows the selected range.
+ * The value-history panel: range buttons (1D ... ALL), `GET /api/portfolio/history` drawn by
+ * lightweight-charts (an area series of the total value, on a canvas), and on 1D today's moving
+ * point appended from `portfolio:history`; the returns panel below it follows the selected range.
+ * The series' point count is on the chart's box as `data-points` (what the browser test reads).
  */
 
 const RANGES = ['1D', '1W', '1M', '3M', 'YTD', '1Y', 'ALL'] as const;
 type Range = (typeof RANGES)[number];
-const SVG = 'http://www.w3.org/2000/svg';
-const WIDTH = 600;
-const HEIGHT = 160;
+const HEIGHT = 200;
 
 interface Point {
   at: string;
@@ -27,44 +27,94 @@ interface HistoryAnswer {
   error?: { message: string };
 }
 
-/** The polyline's points for values over time, scaled into the chart's box. */
-export function linePoints(points: readonly Point[]): string {
-  if (points.length === 0) return '';
-  const times = points.map((p) => Date.parse(p.at));
-  const values = points.map((p) => Number(p.totalValue));
-  const [t0, t1] = [Math.min(...times), Math.max(...times)];
-  const [v0, v1] = [Math.min(...values), Math.max(...values)];
-  const x = (t: number) => (t1 === t0 ? WIDTH / 2 : ((t - t0) / (t1 - t0)) * WIDTH);
-  const y = (v: number) => (v1 === v0 ? HEIGHT / 2 : HEIGHT - ((v - v0) / (v1 - v0)) * HEIGHT);
-  return points.map((_, i) => `${x(times[i]!).toFixed(1)},${y(values[i]!).toFixed(1)}`).join(' ');
+export interface SeriesPoint {
+  time: UTCTimestamp;
+  value: number;
+}
+
+/**
+ * The chart's data for points over time: whole seconds, ascending, one point a second (the
+ * library refuses equal times; of two in one second the later one given wins). Display only: the
+ * values become numbers here, the decimals stay exact everywhere else.
+ */
+export function seriesPoints(points: readonly Point[]): SeriesPoint[] {
+  const bySecond = new Map<number, number>();
+  for (const point of points) {
+    const ms = Date.parse(point.at);
+    const value = Number(point.totalValue);
+    if (Number.isNaN(ms) || !Number.isFinite(value)) continue;
+    bySecond.set(Math.floor(ms / 1000), value);
+  }
+  return [...bySecond.entries()].sort(([a], [b]) => a - b).map(([time, value]) => ({ time: time as UTCTimestamp, value }));
+}
+
+/** The palette of the page (dashboard-page.ts), read from its CSS variables. */
+function palette(): { text: string; line: string; accent: string } {
+  const style = getComputedStyle(document.documentElement);
+  const read = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
+  return { text: read('--muted', '#8593a3'), line: read('--line', '#26303b'), accent: read('--accent', '#58a6ff') };
+}
+
+/** Local date and time of a chart time (the library's own labels are in UTC). */
+function localLabel(time: Time, withTime: boolean): string {
+  const date = new Date((time as number) * 1000);
+  return withTime ? date.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : date.toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: 'numeric' });
+}
+
+function createValueChart(box: HTMLElement): { chart: IChartApi; series: ISeriesApi<'Area'>; setCurrency(currency: string): void } {
+  const colors = palette();
+  let currency = 'USD';
+  const chart = createChart(box, {
+    autoSize: true,
+    layout: { background: { color: 'transparent' }, textColor: colors.text, fontFamily: 'system-ui, -apple-system, "Segoe UI", sans-serif' },
+    grid: { vertLines: { visible: false }, horzLines: { color: colors.line } },
+    rightPriceScale: { borderVisible: false, scaleMargins: { top: 0.15, bottom: 0.1 } },
+    timeScale: { borderVisible: false, timeVisible: true, secondsVisible: false, tickMarkFormatter: (time: Time, type: number) => localLabel(time, type >= 3).replace(/, \d{4}$/, '') },
+    localization: { priceFormatter: (value: number) => money(String(value), currency), timeFormatter: (time: Time) => localLabel(time, true) },
+    // A summary chart inside a scrolling page: dragging and wheeling scroll the page, not the chart.
+    handleScroll: false,
+    handleScale: false,
+  });
+  const series = chart.addSeries(AreaSeries, {
+    lineColor: colors.accent,
+    topColor: `${colors.accent}55`,
+    bottomColor: `${colors.accent}05`,
+    lineWidth: 2,
+    priceLineVisible: false,
+  });
+  return {
+    chart,
+    series,
+    setCurrency(next) {
+      currency = next;
+    },
+  };
 }
 
 export function renderHistoryChart(container: HTMLElement, socket: PortfolioSocket, token: string): void {
   let range: Range = '1M';
   let points: Point[] = [];
   let currency = 'USD';
-  const line = document.createElementNS(SVG, 'polyline');
-  line.setAttribute('fill', 'none');
-  line.setAttribute('stroke', 'currentColor');
-  line.setAttribute('stroke-width', '2');
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('viewBox', `0 0 ${WIDTH} ${HEIGHT}`);
-  svg.setAttribute('preserveAspectRatio', 'none');
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', 'portfolio value over time');
-  svg.setAttribute('style', 'width:100%;height:160px');
-  svg.append(line);
-  const caption = el('div', { class: 'meta', 'data-testid': 'history-caption' }, '');
+  // A fixed height so the page does not move when the chart draws or the caption changes.
+  const box = el('div', { class: 'history-chart', 'data-testid': 'history-chart', 'data-points': '0', role: 'img', 'aria-label': 'portfolio value over time', style: `height:${HEIGHT}px` });
+  const caption = el('div', { class: 'meta', 'data-testid': 'history-caption', 'aria-live': 'polite' }, '');
   const buttons = RANGES.map((r) => el('button', { type: 'button', 'data-range': r, 'aria-pressed': String(r === range) }, r));
+  container.append(el('section', { 'data-testid': 'history' }, el('h2', {}, 'Value over time'), el('div', { class: 'ranges' }, ...buttons), box, caption));
+  const { chart, series, setCurrency } = createValueChart(box);
 
   const draw = () => {
-    line.setAttribute('points', linePoints(points));
+    const data = seriesPoints(points);
+    series.setData(data);
+    chart.timeScale().fitContent();
+    // What the chart holds, read back from the library (the browser test compares it with the API's points).
+    box.dataset.points = String(series.data().length);
     const last = points[points.length - 1];
+    box.setAttribute('aria-label', last ? `portfolio value over ${range}: ${data.length} points, now ${money(last.totalValue, currency)}` : 'portfolio value over time');
     // One point draws no line: say why the chart is empty instead of showing a blank box.
     caption.textContent =
-      points.length < 2
+      data.length < 2
         ? `Not enough history for ${range} yet: a point is kept each minute while this page is open, and a close each trading day.`
-        : `${range} · ${points.length} points · ${money(last!.totalValue, currency)}`;
+        : `${range} · ${data.length} points · ${money(last!.totalValue, currency)}`;
   };
   const load = async () => {
     const asked = range;
@@ -76,6 +126,7 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
       return;
     }
     currency = body.baseCurrency;
+    setCurrency(currency);
     points = [...body.points, body.live];
     draw();
   };
@@ -92,7 +143,6 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
     points = [...points.filter((p) => p.at < point.at), point];
     draw();
   });
-  container.append(el('section', { 'data-testid': 'history' }, el('h2', {}, 'Value over time'), el('div', { class: 'ranges' }, ...buttons), svg, caption));
   const returns = renderReturnsPanel(container, socket, token);
   void load();
   returns.show(range);

@@ -3,6 +3,7 @@ import { createPortfolioStore, type PortfolioSocket } from '../../client/portfol
 import { renderDashboard, renderSessionProblem } from './view.ts';
 import { renderTrading } from './trade-ticket.ts';
 import { renderHistoryChart } from './history-chart.ts';
+import { renderAllocationPanel } from './allocation-panel.ts';
 import { renderActivitiesPanel } from './activities-panel.ts';
 import { forgetToken, takeToken, tokenClaims, tokenFromFragment } from './token.ts';
 import { startAdmin } from './admin/admin.ts';
@@ -76,6 +77,8 @@ function start(): void {
   // The value-history chart, where the server mounts the user API (the web role: the flag the
   // trading panel goes by).
   if (root.dataset.trading === '1') renderHistoryChart(main, socket, token);
+  // How the portfolio divides (asset class, account, currency, security), from the store, live.
+  main.append(renderAllocationPanel(store));
   // The latest activities (the user API, like the chart), updated live.
   if (root.dataset.trading === '1') (root.querySelector('main') ?? root).append(renderActivitiesPanel(socket, token));
   // The trade ticket and the orders panel, where the server mounts the trading API (the web role);
