@@ -34,6 +34,12 @@ export const EVENT_TYPES = [
   'order.placed',
   /** A status a brokerage reported for one order (a cancel's answer, say). */
   'order.updated',
+  /**
+   * The user changed their settings (`{baseCurrency}`, from `PUT /api/me/settings`): the actor
+   * stores them and revalues the portfolio in the new base in the same commit
+   * (`src/users/settings-event.ts`, `actors/portfolio/settings-projection.ts`).
+   */
+  'settings.changed',
   /** The actor's own state at a point in the stream; replay starts from the latest one. */
   'snapshot',
   /**

@@ -8,7 +8,11 @@ import type { ActivityView } from '../../src/activities/activity.ts';
  * collector. Optional: the actor works without (tests, replay).
  */
 export interface PortfolioNotifier {
-  holdingsChanged(userId: string, change: { upserted: readonly Holding[]; removed: readonly string[]; totals: PortfolioTotals }): void;
+  /** `baseCurrency`: set when the change puts the portfolio in a new base (`settings.changed`). */
+  holdingsChanged(
+    userId: string,
+    change: { upserted: readonly Holding[]; removed: readonly string[]; totals: PortfolioTotals; baseCurrency?: string },
+  ): void;
   syncStatus(userId: string, status: { state: 'syncing' | 'idle' | 'failed'; accountId?: string; message?: string }): void;
   connectionStatus(
     userId: string,
@@ -20,6 +24,8 @@ export interface PortfolioNotifier {
   orderUpdate?(userId: string, order: OrderRecord): void;
   /** Activities of one account were stored or changed (`activities:update`). Optional: tests and replay do without. */
   activitiesUpdate?(userId: string, update: { accountId: string; activities: readonly ActivityView[] }): void;
+  /** The user's settings changed (the base currency): their open tabs get a full snapshot. Optional: tests and replay do without. */
+  settingsChanged?(userId: string, settings: { baseCurrency: string }): void;
   /** The user's Alpaca-quotable tickers after this batch (idempotent: the same set changes nothing). */
   heldSymbols(userId: string, symbols: readonly string[]): Promise<void> | void;
   /**

@@ -9,10 +9,11 @@ import {
 import type { ProviderAccountList } from '../../src/providers/holdings-provider.ts';
 import type { Envelope } from '../../streams/envelope.ts';
 import { applyOrderEvent, orderEventsOf, type OrderProvider, type OrderRecord } from '../../src/trading/order-state.ts';
+import { DEFAULT_BASE_CURRENCY, parseSettingsChanged, SETTINGS_CHANGED_EVENT } from '../../src/users/settings-event.ts';
 
 /**
- * The pure fold of a user's events into their projection: connections, accounts, and each
- * account's latest positions and cash. No I/O: the user portfolio actor takes every state
+ * The pure fold of a user's events into their projection: connections, accounts, each
+ * account's latest positions and cash, orders, and the base currency. No I/O: the user portfolio actor takes every state
  * decision from the functions here (which webhook sets which connection status, what a sync
  * failure breaks, when a sync result is stale, how a sync result is normalized), and a replay
  * folds the stream with `project` to rebuild what the actor should hold. Holdings are not folded
@@ -78,6 +79,8 @@ export interface PortfolioProjection {
    * `order.placed` says so, else by provider key (`accountRef` maps both to a provider key).
    */
   orders: Map<string, OrderRecord>;
+  /** The user's base currency: the last `settings.changed`, else the column's default. */
+  baseCurrency: string;
   /** Stream id of the last event folded in (what a snapshot of this projection covers). */
   lastStreamId: string | null;
   /** Events folded since the projection was created or restored. */
@@ -94,7 +97,7 @@ export interface ProjectionFacts {
 }
 
 export function emptyProjection(userId: string): PortfolioProjection {
-  return { userId, deleted: false, connections: new Map(), accounts: new Map(), positions: new Map(), pending: new Map(), removedAsOf: new Map(), orders: new Map(), lastStreamId: null, eventsFolded: 0 };
+  return { userId, deleted: false, connections: new Map(), accounts: new Map(), positions: new Map(), pending: new Map(), removedAsOf: new Map(), orders: new Map(), baseCurrency: DEFAULT_BASE_CURRENCY, lastStreamId: null, eventsFolded: 0 };
 }
 
 /**
@@ -436,6 +439,9 @@ export function project(
     case 'sync.failed':
       applySyncFailed(state, event.payload as SyncFailedPayload);
       break;
+    case SETTINGS_CHANGED_EVENT:
+      state.baseCurrency = parseSettingsChanged(event.payload).baseCurrency;
+      break;
     case 'user.deleted':
       state.deleted = true;
       state.connections.clear();
@@ -444,6 +450,8 @@ export function project(
       state.pending.clear();
       state.removedAsOf.clear();
       state.orders.clear();
+      // The users row goes: a user who comes back starts with the column's default.
+      state.baseCurrency = DEFAULT_BASE_CURRENCY;
       break;
     default:
       break;
@@ -478,6 +486,8 @@ export interface ProjectionSnapshot {
   removedAsOf?: [string, string | null][];
   /** The user's orders (absent in snapshots written before orders were folded). */
   orders?: OrderRecord[];
+  /** The base currency (absent in snapshots written before settings were folded: no event had changed it). */
+  baseCurrency?: string;
 }
 
 export function toSnapshot(state: PortfolioProjection): ProjectionSnapshot {
@@ -492,6 +502,7 @@ export function toSnapshot(state: PortfolioProjection): ProjectionSnapshot {
     positions: [...state.positions.entries()].map(([account, p]) => ({ account, ...p })),
     removedAsOf: [...state.removedAsOf.entries()],
     orders: [...state.orders.values()],
+    baseCurrency: state.baseCurrency,
   };
 }
 
@@ -508,6 +519,7 @@ export function fromSnapshot(snapshot: ProjectionSnapshot): PortfolioProjection 
     pending: new Map(),
     removedAsOf: new Map(snapshot.removedAsOf ?? []),
     orders: new Map((snapshot.orders ?? []).map((o) => [o.id, { ...o }])),
+    baseCurrency: snapshot.baseCurrency ?? DEFAULT_BASE_CURRENCY,
     lastStreamId: snapshot.covers,
     eventsFolded: 0,
   };

@@ -48,9 +48,14 @@ import { orderEventsOf, type OrderProvider, type OrderRecord } from '../../src/t
 import type { ActivityView } from '../../src/activities/activity.ts';
 import type { ActivitiesSyncedPayload } from '../../src/activities/normalize-activities.ts';
 import { applyActivitiesSynced } from './activity-projection.ts';
+import { parseSettingsChanged, SETTINGS_CHANGED_EVENT } from '../../src/users/settings-event.ts';
+import { applySettingsChanged } from './settings-projection.ts';
 
 type Notification =
-  | { kind: 'holdings'; upserted: Holding[]; removed: string[]; totals: PortfolioTotals }
+  /** `baseCurrency`: the holdings and totals are in a new base from here on (`settings.changed`). */
+  | { kind: 'holdings'; upserted: Holding[]; removed: string[]; totals: PortfolioTotals; baseCurrency?: string }
+  /** The user's settings changed (`settings.changed`): every open tab gets a full snapshot. */
+  | { kind: 'settings'; baseCurrency: string }
   /** An order changed (placed, filled, canceled...): pushed as `order:update`. */
   | { kind: 'order'; order: OrderRecord }
   | { kind: 'sync'; state: 'syncing' | 'idle' | 'failed'; accountId?: string; message?: string }
@@ -191,6 +196,18 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         case 'user.deleted':
           await this.deleteUser(tx, state, context.partition, context.streamIds[i] ?? null);
           break;
+        case SETTINGS_CHANGED_EVENT: {
+          // Checked first: a malformed payload is retried and parked, whoever the user is.
+          const settings = parseSettingsChanged(event.payload);
+          if (!(await this.ensureUser(tx, state))) break;
+          state.portfolio = await applySettingsChanged(tx, state.userId, state.portfolio, settings);
+          state.baseCurrency = settings.baseCurrency;
+          // Every holding and the totals, in the new base: the delta carries the base with them.
+          const { holdings, totals } = state.portfolio;
+          state.outbox.push({ kind: 'holdings', upserted: [...holdings.values()], removed: [], totals, baseCurrency: settings.baseCurrency });
+          state.outbox.push({ kind: 'settings', baseCurrency: settings.baseCurrency });
+          break;
+        }
         case ADMIN_REPLAY_EVENT:
           state = await this.adminReplay(tx, state, event as Envelope<AdminReplayPayload>, context.streamIds[i] ?? null);
           break;
@@ -286,6 +303,8 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
         notifier.activitiesUpdate?.(state.userId, item);
       } else if (item.kind === 'attempt') {
         notifier.connectionAttempt?.(state.userId, item);
+      } else if (item.kind === 'settings') {
+        notifier.settingsChanged?.(state.userId, item);
       } else if (item.kind === 'purge-snaptrade') {
         purges.set('snaptrade', () => notifier.userPurged(state.userId, { scope: 'snaptrade', partition: item.partition, upToId: item.upToId }));
       } else {

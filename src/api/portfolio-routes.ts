@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { ApiError } from '../http/errors.ts';
 import { HISTORY_INTERVALS } from '../history/history-range.ts';
 import { pointUpdate } from '../history/intraday-recorder.ts';
-import { readHistory } from '../history/value-history-store.ts';
+import { otherHistoryCurrencies, readHistory } from '../history/value-history-store.ts';
 import { readReturns } from '../returns/returns-query.ts';
 
 export interface PortfolioRoutesDeps {
@@ -57,9 +57,12 @@ export function portfolioRouter(deps: PortfolioRoutesDeps): Router {
       const now = new Date();
       const { snapshot, totals } = await readPortfolio(deps.db, deps.redis, deps.keys, req.userId);
       const range = query.data.range;
-      const points = await readHistory(deps.db, req.userId, range, snapshot.baseCurrency, now);
+      const [points, otherBaseCurrencies] = await Promise.all([
+        readHistory(deps.db, req.userId, range, snapshot.baseCurrency, now),
+        otherHistoryCurrencies(deps.db, req.userId, range, snapshot.baseCurrency, now),
+      ]);
       const { baseCurrency: _currency, ...live } = pointUpdate(now, totals);
-      const body: HistoryResponse = { range, baseCurrency: snapshot.baseCurrency, interval: HISTORY_INTERVALS[range], points, live };
+      const body: HistoryResponse = { range, baseCurrency: snapshot.baseCurrency, interval: HISTORY_INTERVALS[range], points, live, otherBaseCurrencies };
       res.json(body);
     }),
   );

@@ -200,6 +200,39 @@ export const deleteUserResponse = z
   .register(responseSchemas, { id: 'DeleteUserResponse' });
 export type DeleteUserResponse = z.infer<typeof deleteUserResponse>;
 
+/** `PUT /api/me/settings`. */
+export const settingsRequest = z
+  .object({
+    baseCurrency: z
+      .string()
+      .regex(/^[A-Za-z]{3}$/, 'expected a three-letter currency code, e.g. "CAD"')
+      .transform((code) => code.toUpperCase())
+      .describe('The currency to value the portfolio in: one of `supportedBaseCurrencies` (`GET /api/me/settings`); case does not matter.'),
+  })
+  .strict()
+  .register(requestSchemas, { id: 'SettingsRequest' });
+
+/** `GET /api/me/settings`. */
+export const settingsResponse = z
+  .object({
+    baseCurrency: z.string().describe('Every figure of the portfolio (totals, values in the base, day change, history, returns) is in it.'),
+    supportedBaseCurrencies: z
+      .array(z.string())
+      .describe('The currencies the engine can value the portfolio in: those its exchange rates convert to (sorted).'),
+  })
+  .register(responseSchemas, { id: 'Settings' });
+export type SettingsResponse = z.infer<typeof settingsResponse>;
+
+/** `PUT /api/me/settings`. */
+export const settingsChangeResponse = settingsResponse
+  .extend({
+    applied: z
+      .boolean()
+      .describe("The change was applied within the wait (false, with 202: it is in the user's stream and will be, shortly; `baseCurrency` is still the old one)."),
+  })
+  .register(responseSchemas, { id: 'SettingsChange' });
+export type SettingsChangeResponse = z.infer<typeof settingsChangeResponse>;
+
 // ---------------------------------------------------------------------------------------------
 // Portfolio and accounts
 
@@ -333,6 +366,9 @@ export const historyResponse = z
     interval: z.enum(['minute', '30 minutes', 'day']),
     points: z.array(historyPoint).describe('Oldest first; values in `baseCurrency` (points taken in another base currency are left out).'),
     live: historyPoint.describe("Today's moving point: the portfolio valued now with the last prices."),
+    otherBaseCurrencies: z
+      .array(currency)
+      .describe('The base currencies of points in this range that are left out: taken before the user changed their base currency (empty when none).'),
   })
   .register(responseSchemas, { id: 'PortfolioHistory' });
 export type HistoryResponse = z.infer<typeof historyResponse>;
@@ -715,8 +751,8 @@ const entityDiff = z.object({
 const userReplayReport = z.object({
   userId: z.string(),
   differences: z
-    .object({ holdings: entityDiff, accounts: entityDiff, connections: entityDiff, orders: entityDiff })
-    .describe('Holdings by identity key (quantity, cost, currency, accounts); accounts and connections by `provider:externalId`; orders by order id (account, symbol, side, quantity, status, fills, brokerage order id).'),
+    .object({ holdings: entityDiff, accounts: entityDiff, connections: entityDiff, orders: entityDiff, settings: entityDiff.optional() })
+    .describe('Holdings by identity key (quantity, cost, currency, accounts); accounts and connections by `provider:externalId`; orders by order id (account, symbol, side, quantity, status, fills, brokerage order id); settings as one entry, key `user` (`baseCurrency`; absent in reports written before settings were compared).'),
   differed: z.boolean(),
   repaired: z.boolean().describe('The live rows were rewritten from the rebuilt state, atomically with the user\'s checkpoint.'),
   eventsReplayed: z.number().int(),

@@ -1,4 +1,7 @@
 import type { PortfolioNotifier } from '../../actors/portfolio/portfolio-notifier.ts';
+import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
+import type { Knex } from '../db/knex.ts';
+import type { PortfolioSequence } from '../realtime/portfolio-sequence.ts';
 import { holdingView, totalsView } from '../../actors/portfolio/portfolio-views.ts';
 import type { Redis } from 'ioredis';
 import type { StreamKeys } from '../../streams/keys.ts';
@@ -11,7 +14,9 @@ import type { RoomEmitter } from '../realtime/room-emitter.ts';
 /**
  * The user actor's window on the outside: holdings changes go to the browser through the delta
  * coalescer, statuses straight to the user's room, held tickers to the symbol collector (which
- * drives the market-data subscription).
+ * drives the market-data subscription). A change of settings (the base currency) sends every open
+ * tab of the user a full snapshot, read after the commit with the seq read before it (the
+ * gateway's rule, `portfolio-sequence.ts`).
  */
 export function realtimeNotifier(deps: {
   coalescer: DeltaCoalescer;
@@ -20,6 +25,9 @@ export function realtimeNotifier(deps: {
   redis: Redis;
   keys: StreamKeys;
   log: Logger;
+  db: Knex;
+  /** The seq counters the coalescer numbers deltas with. */
+  sequence: PortfolioSequence;
 }): PortfolioNotifier {
   const warn = (what: string) => (err: unknown) => deps.log.warn({ err }, `${what} failed`);
   return {
@@ -28,7 +36,15 @@ export function realtimeNotifier(deps: {
         totals: totalsView(change.totals),
         upserted: change.upserted.map(holdingView),
         removed: change.removed,
+        ...(change.baseCurrency !== undefined ? { baseCurrency: change.baseCurrency } : {}),
       });
+    },
+    settingsChanged(userId) {
+      void (async () => {
+        const seq = await deps.sequence.current(userId);
+        const { snapshot } = await readPortfolio(deps.db, deps.redis, deps.keys, userId);
+        await deps.emitter.snapshot(userId, { ...snapshot, seq });
+      })().catch(warn('settings snapshot push'));
     },
     syncStatus(userId, status) {
       deps.emitter.syncStatus(userId, { ...status, at: new Date().toISOString() }).catch(warn('sync status push'));

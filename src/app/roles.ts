@@ -19,6 +19,7 @@ import { SnapTradeTrading } from '../trading/snaptrade-trading.ts';
 import { createRefreshGate } from '../api/refresh-gate.ts';
 import { snaptradeRouter } from '../api/snaptrade-routes.ts';
 import { adminUserRouter, userRouter } from '../api/user-routes.ts';
+import { settingsRouter } from '../api/settings-routes.ts';
 import { adminSessionRouter, queueBoardRouter } from '../api/admin-queue-routes.ts';
 import { adminStreamRouter } from '../api/admin-stream-routes.ts';
 import { ADMIN_SESSION_PATH } from '../auth/admin-session.ts';
@@ -148,8 +149,9 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
       publisher.on('error', (err) => ctx.log.warn({ err }, 'realtime publisher connection error'));
       stops.push(async () => publisher.disconnect());
       const emitter = createRoomEmitter(publisher, { namespace: ctx.keys.namespace });
+      const sequence = createPortfolioSequence(publisher, rtKeys);
       const coalescer = createDeltaCoalescer({
-        sequence: createPortfolioSequence(publisher, rtKeys),
+        sequence,
         emit: (userId, delta) => emitter.delta(userId, delta),
         windowMs: config.REALTIME_DELTA_WINDOW_MS,
         log: ctx.log,
@@ -165,7 +167,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           scheduleUserSync: (userId, reason) => scheduler.scheduleUserSync(userId, reason),
           scheduleActivitiesSync: (userId, provider, accountId, reason) => scheduler.scheduleActivitiesSync(userId, provider, accountId, reason),
         },
-        notifier: realtimeNotifier({ coalescer, emitter, collector, redis: ctx.redis, keys: ctx.keys, log: ctx.log }),
+        notifier: realtimeNotifier({ coalescer, emitter, collector, redis: ctx.redis, keys: ctx.keys, log: ctx.log, db: ctx.db, sequence }),
         replays: createAdminReplayRunner({ redis: ctx.redis, keys: ctx.keys, partitionCount: config.PARTITION_COUNT }),
       });
       const replayWorker = new ReplayWorker({
@@ -311,6 +313,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
           { path: '/api/snaptrade', router: snaptradeRouter({ db: ctx.db, verifier, client: snaptrade, credentials, scheduler, queueEvents, refreshWaitMs: config.REFRESH_WAIT_MS, refreshGate: createRefreshGate(ctx.redis, ctx.keys.namespace, config.REFRESH_COOLDOWN_MS) }) },
           { path: '/api/alpaca', router: alpacaRouter({ db: ctx.db, verifier, alpaca, credentials, scheduler }) },
           { path: '/api', router: userRouter({ ...deletion, verifier }) },
+          { path: '/api/me', router: settingsRouter({ db: ctx.db, producer: deletion.producer, partitionCount: config.PARTITION_COUNT, waitMs: config.REFRESH_WAIT_MS, verifier }) },
           { path: '/api/admin', router: adminUserRouter({ ...deletion, adminToken: config.ADMIN_TOKEN }) },
           { path: '/api/admin', router: adminReplayRouter({ replays, adminToken: config.ADMIN_TOKEN }) },
           { path: '/api/admin', router: adminStreamRouter({ redis: ctx.redis, keys: ctx.keys, partitionCount: config.PARTITION_COUNT, adminToken: config.ADMIN_TOKEN, log: ctx.log, metrics: ctx.metrics }) },

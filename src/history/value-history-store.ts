@@ -116,3 +116,17 @@ export async function readHistory(db: Knex, userId: string, range: HistoryRange,
   )) as { rows: HistoryPoint[] };
   return rows;
 }
+
+/**
+ * The base currencies other than `baseCurrency` that the user's points in the range were taken in:
+ * what `readHistory` leaves out since the user changed their base (sorted; empty when none).
+ */
+export async function otherHistoryCurrencies(db: Knex, userId: string, range: HistoryRange, baseCurrency: string, now: Date): Promise<string[]> {
+  const plan = planHistory(range, now);
+  const query =
+    plan.source === 'intraday'
+      ? db('portfolio_snapshots').where({ user_id: userId }).andWhere('taken_at', '>=', plan.from).andWhere('taken_at', '<=', now)
+      : db('portfolio_daily_closes').where({ user_id: userId }).andWhere('day', '>=', plan.fromDay ?? '0001-01-01');
+  const rows = (await query.andWhereNot({ base_currency: baseCurrency }).distinct('base_currency')) as { base_currency: string }[];
+  return rows.map((r) => r.base_currency.trim()).sort();
+}

@@ -46,7 +46,7 @@ export function openApiHandler(options: OpenApiOptions): RequestHandler {
 type Credentials = 'user' | 'admin' | 'signature' | 'metrics' | 'none';
 
 interface Route {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** The OpenAPI path template (`{param}`). */
   path: string;
   operationId: string;
@@ -176,6 +176,33 @@ function routes(options: OpenApiOptions): Route[] {
       credentials: 'user',
       responses: deletionAnswers(),
       errors: [...GUARDED, 'FS_UNAUTHENTICATED', 'FS_NOT_FOUND', 'FS_UPSTREAM', 'FS_STORAGE_UNAVAILABLE'],
+    },
+    {
+      method: 'get',
+      path: '/api/me/settings',
+      operationId: 'getSettings',
+      tag: 'Users',
+      summary: "The caller's settings",
+      description: 'The base currency every figure is valued in, and the currencies the engine can value the portfolio in (those its exchange rates convert to). A user the engine has not met yet has the defaults (USD).',
+      credentials: 'user',
+      responses: { 200: json(ref('Settings'), 'The settings.') },
+      errors: [...GUARDED, 'FS_UNAUTHENTICATED'],
+    },
+    {
+      method: 'put',
+      path: '/api/me/settings',
+      operationId: 'putSettings',
+      tag: 'Users',
+      summary: 'Change the base currency',
+      description:
+        "A three-letter code among `supportedBaseCurrencies`; anything else is 400 naming the field (and the supported codes). The change goes through the user's stream as `settings.changed`: their actor stores it and revalues the portfolio in the new base in one commit with its checkpoint, and every open tab gets a full `portfolio:snapshot`. 200 once applied (the answer has the new base), 202 when queued but not applied within `REFRESH_WAIT_MS`. From then on `/api/portfolio` (totals, values in the base, day change), the history (points taken in another base are left out) and the returns are in it.",
+      credentials: 'user',
+      requestBody: { required: true, content: { 'application/json': { schema: ref('SettingsRequest') } } },
+      responses: {
+        200: json(ref('SettingsChange'), 'Applied (`applied: true`).'),
+        202: json(ref('SettingsChange'), 'Queued, not yet applied within the wait (`applied: false`).'),
+      },
+      errors: [...JSON_BODY, 'FS_VALIDATION', 'FS_UNAUTHENTICATED'],
     },
     {
       method: 'delete',

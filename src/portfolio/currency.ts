@@ -123,3 +123,14 @@ export function convert(table: FxTable, amount: Decimal, from: CurrencyCode, to:
   if (rate === null) return { value: null, missingRate: true, path };
   return { value: path === 'identity' ? amount : mul(amount, rate), missingRate: false, path };
 }
+
+/**
+ * Every currency `table` converts to from its pivot (the pivot itself included), sorted: the
+ * currencies a portfolio can be valued in with this table. A code the table names only in a pair
+ * that leads nowhere from the pivot is left out (its conversions would all be missing).
+ */
+export function convertibleCurrencies(table: FxTable): CurrencyCode[] {
+  const named = new Set<CurrencyCode>([table.pivot]);
+  for (const key of table.rates.keys()) for (const code of key.split('/')) named.add(code);
+  return [...named].filter((code) => fxRate(table, table.pivot, code).rate !== null).sort();
+}

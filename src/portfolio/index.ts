@@ -21,6 +21,7 @@ export {
 } from './aggregate-holdings.ts';
 export {
   convert,
+  convertibleCurrencies,
   createFxTable,
   EMPTY_FX_TABLE,
   fxRate,

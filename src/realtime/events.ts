@@ -196,6 +196,11 @@ export type PortfolioSnapshotBody = Omit<PortfolioSnapshot, 'seq'>;
 export interface PortfolioDelta {
   seq: number;
   asOf: string;
+  /**
+   * Set when the portfolio moved to a new base currency (the user changed it): the totals and
+   * every holding (all upserted) are in it, and so is every later delta.
+   */
+  baseCurrency?: string;
   totals: PortfolioTotals;
   upserted: HoldingView[];
   /** Holdings whose price moved and nothing else: apply each to the holding of its id. */

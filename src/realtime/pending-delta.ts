@@ -11,6 +11,8 @@ export interface PortfolioChange {
   asOf?: string;
   /** The user's totals after the change. */
   totals: PortfolioTotals;
+  /** The portfolio's new base currency, when the change moved it to one (the totals are in it). */
+  baseCurrency?: string;
   /** Holdings whose values changed, with their new absolute values. */
   upserted?: readonly HoldingView[];
   /** Holdings whose price (and what moves with it) changed and nothing else: price ticks. */
@@ -23,6 +25,8 @@ export interface PortfolioChange {
 export interface PendingDelta {
   asOf: string;
   totals: PortfolioTotals;
+  /** The latest new base currency merged in (its change upserted every holding in it). */
+  baseCurrency?: string;
   /** Per holding id, its last whole value (`null` = removed). */
   holdings: Map<string, HoldingView | null>;
   /** Per holding id not in `holdings`, its last repricing. */
@@ -43,6 +47,7 @@ export function mergeChange(pending: PendingDelta | undefined, change: Portfolio
   for (const repricing of change.repriced ?? []) setRepricing(target, repricing);
   for (const id of change.removed ?? []) setWhole(target, id, null);
   target.totals = change.totals;
+  if (change.baseCurrency !== undefined) target.baseCurrency = change.baseCurrency;
   target.asOf = change.asOf ?? asOf;
   target.changes += 1;
   return target;
@@ -61,6 +66,8 @@ export function mergePending(older: PendingDelta, newer: PendingDelta | undefine
     repriced: new Map(older.repriced),
     changes: older.changes + newer.changes,
   };
+  const baseCurrency = newer.baseCurrency ?? older.baseCurrency;
+  if (baseCurrency !== undefined) merged.baseCurrency = baseCurrency;
   // Within one pending delta an id is either whole or repriced, so the order of the two loops is free.
   for (const [id, value] of newer.holdings) setWhole(merged, id, value);
   for (const repricing of newer.repriced.values()) setRepricing(merged, repricing);
@@ -75,7 +82,15 @@ export function toDelta(pending: PendingDelta, seq: number): PortfolioDelta {
     if (value === null) removed.push(id);
     else upserted.push(value);
   }
-  return { seq, asOf: pending.asOf, totals: pending.totals, upserted, repriced: [...pending.repriced.values()], removed };
+  return {
+    seq,
+    asOf: pending.asOf,
+    ...(pending.baseCurrency !== undefined ? { baseCurrency: pending.baseCurrency } : {}),
+    totals: pending.totals,
+    upserted,
+    repriced: [...pending.repriced.values()],
+    removed,
+  };
 }
 
 function setWhole(target: PendingDelta, id: string, value: HoldingView | null): void {

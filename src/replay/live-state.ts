@@ -2,7 +2,8 @@ import type { Knex } from '../db/knex.ts';
 import type { FxTable } from '../portfolio/index.ts';
 import { loadFxTable } from '../../actors/portfolio/portfolio-repository.ts';
 import { providerKey } from '../../actors/portfolio/portfolio-projection.ts';
-import { accountShares, comparableDecimal, comparableOrder, type ComparableState } from './portfolio-diff.ts';
+import { accountShares, comparableDecimal, comparableOrder, SETTINGS_KEY, type ComparableState } from './portfolio-diff.ts';
+import { DEFAULT_BASE_CURRENCY } from '../users/settings-event.ts';
 import { orderFromRow } from '../trading/order-queries.ts';
 import { userHash } from '../users/user-hash.ts';
 
@@ -34,7 +35,14 @@ export async function loadLiveState(db: Knex, userId: string): Promise<LiveState
     .join('securities as s', 's.id', 'h.security_id')
     .where('h.user_id', userId)
     .select('s.identity_key', 's.ticker', 'h.currency', 'h.quantity', 'h.average_cost', 'h.cost_basis', 'h.account_count', 'h.accounts');
-  const comparable: ComparableState = { connections: new Map(), accounts: new Map(), holdings: new Map(), orders: new Map() };
+  const baseCurrency = (user?.base_currency as string | undefined)?.trim() ?? DEFAULT_BASE_CURRENCY;
+  const comparable: ComparableState = {
+    connections: new Map(),
+    accounts: new Map(),
+    holdings: new Map(),
+    orders: new Map(),
+    settings: new Map([[SETTINGS_KEY, { baseCurrency }]]),
+  };
   for (const row of await db('orders').where({ user_id: userId })) {
     const order = orderFromRow(row);
     comparable.orders.set(order.id, comparableOrder(order, accountKeys));
@@ -70,7 +78,7 @@ export async function loadLiveState(db: Knex, userId: string): Promise<LiveState
   return {
     exists: Boolean(user),
     tombstoned: !user && Boolean(tombstone),
-    baseCurrency: (user?.base_currency as string | undefined)?.trim() ?? 'USD',
+    baseCurrency,
     fx: await loadFxTable(db),
     snaptradeRegisteredAt: registration ? (registration.registered_at as Date).toISOString() : null,
     accountKeys,

@@ -7,7 +7,8 @@ import type { OrderRecord } from '../trading/order-state.ts';
  * Postgres) and the rebuilt one (the fold of the stream). Keys are `provider:externalId` for
  * connections and accounts and the canonical identity key for holdings. Holdings are compared on
  * what the events determine (quantity, cost, listing currency, the accounts holding them and how
- * much each); prices and market values move with every tick and FX refresh, so they are not.
+ * much each); prices and market values move with every tick and FX refresh, so they are not. The
+ * user's settings (the base currency) are one entry, key `user`.
  */
 export type ComparableConnection = {
   status: string;
@@ -45,12 +46,21 @@ export type ComparableOrder = {
   brokerageOrderId: string | null;
 };
 
+/** The user's settings (one entry, key `user`): what `settings.changed` events decide. */
+export type ComparableSettings = {
+  baseCurrency: string;
+};
+
 export interface ComparableState {
   connections: Map<string, ComparableConnection>;
   accounts: Map<string, ComparableAccount>;
   holdings: Map<string, ComparableHolding>;
   orders: Map<string, ComparableOrder>;
+  settings: Map<string, ComparableSettings>;
 }
+
+/** The key of the one settings entry. */
+export const SETTINGS_KEY = 'user';
 
 /** An order's fields in comparable form; `account` is mapped from a row id to a provider key when it is one. */
 export function comparableOrder(order: OrderRecord, accountKeys: ReadonlyMap<string, string>): ComparableOrder {
@@ -85,6 +95,7 @@ export interface PortfolioDiff {
   accounts: EntityDiff<ComparableAccount>;
   connections: EntityDiff<ComparableConnection>;
   orders: EntityDiff<ComparableOrder>;
+  settings: EntityDiff<ComparableSettings>;
 }
 
 /** Postgres keeps 12 decimal places: both sides are compared at that scale. */
@@ -131,7 +142,8 @@ export function comparableProjection(
   }
   const orders = new Map<string, ComparableOrder>();
   for (const order of projection.orders.values()) orders.set(order.id, comparableOrder(order, options.accountKeys ?? new Map()));
-  return { connections, accounts, holdings, orders };
+  const settings = new Map([[SETTINGS_KEY, { baseCurrency: projection.baseCurrency }]]);
+  return { connections, accounts, holdings, orders, settings };
 }
 
 export function accountShares(shares: readonly { account: string; quantity: string | number }[]): string {
@@ -170,11 +182,12 @@ export function diffPortfolios(live: ComparableState, rebuilt: ComparableState):
     accounts: diffMaps(live.accounts, rebuilt.accounts),
     connections: diffMaps(live.connections, rebuilt.connections),
     orders: diffMaps(live.orders, rebuilt.orders),
+    settings: diffMaps(live.settings, rebuilt.settings),
   };
 }
 
 export function diffCount(diff: PortfolioDiff): number {
   let n = 0;
-  for (const part of [diff.holdings, diff.accounts, diff.connections, diff.orders]) n += part.added.length + part.removed.length + part.changed.length;
+  for (const part of [diff.holdings, diff.accounts, diff.connections, diff.orders, diff.settings]) n += part.added.length + part.removed.length + part.changed.length;
   return n;
 }

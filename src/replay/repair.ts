@@ -7,7 +7,8 @@ import { orderToRow } from '../trading/order-queries.ts';
 
 /**
  * Makes the user's rows in Postgres equal the rebuilt projection, inside the caller's
- * transaction (the actor's fenced commit, with its checkpoint). Connections and accounts are
+ * transaction (the actor's fenced commit, with its checkpoint). The user's base currency is the
+ * fold's (the last `settings.changed`). Connections and accounts are
  * upserted by provider key, accounts the fold does not know are marked removed, every account's
  * positions and cash are rewritten from the fold, and the holdings are re-aggregated from them
  * and written whole (rows the fold does not hold are deleted). Alpaca links are left alone when
@@ -20,7 +21,7 @@ export async function repairUser(tx: Knex.Transaction, rebuilt: PortfolioProject
     await tx('users').where({ id: userId }).delete();
     return;
   }
-  await tx('users').insert({ id: userId }).onConflict('id').ignore();
+  await tx('users').insert({ id: userId, base_currency: rebuilt.baseCurrency }).onConflict('id').merge(['base_currency']);
   const connectionIds = new Map<string, string>();
   for (const [key, c] of rebuilt.connections) {
     const changes = { status: c.status, brokerage_name: c.brokerageName, updated_at: tx.fn.now() };
@@ -82,10 +83,10 @@ export async function repairUser(tx: Knex.Transaction, rebuilt: PortfolioProject
     await replaceAccountHoldings(tx, userId, accountId, data, securityIds);
     if (synced) byAccount.set(accountId, { institution: account.institution, currency: account.currency, ...synced });
   }
-  const portfolio = aggregateHoldings(byAccount, { baseCurrency: live.baseCurrency, fx: live.fx });
+  const portfolio = aggregateHoldings(byAccount, { baseCurrency: rebuilt.baseCurrency, fx: live.fx });
   const held = new Set(portfolio.holdings.keys());
   const removedHoldings = [...live.comparable.holdings.keys()].filter((key) => !held.has(key));
-  await writeHoldings(tx, userId, live.baseCurrency, [...portfolio.holdings.values()], removedHoldings);
+  await writeHoldings(tx, userId, rebuilt.baseCurrency, [...portfolio.holdings.values()], removedHoldings);
 
   // Orders the fold has are written as it has them (an order names its account by row id, or by
   // provider key, mapped here). Orders only the live rows have are left: they are reported.

@@ -126,8 +126,10 @@ async function main(): Promise<number> {
     }
     console.log(table.toString());
     for (const r of reports) {
-      for (const part of ['holdings', 'accounts', 'connections', 'orders'] as const) {
+      for (const part of ['holdings', 'accounts', 'connections', 'orders', 'settings'] as const) {
         const d = r.differences[part];
+        // Reports written before settings were compared have none.
+        if (!d) continue;
         for (const a of d.added) console.log(`${r.userId} ${part} added ${a.key}: ${JSON.stringify(a.rebuilt)}`);
         for (const x of d.removed) console.log(`${r.userId} ${part} removed ${x.key}: ${JSON.stringify(x.live)}`);
         for (const c of d.changed) for (const f of c.fields) console.log(`${r.userId} ${part} changed ${c.key} ${f.field}: live ${JSON.stringify(f.live)}, rebuilt ${JSON.stringify(f.rebuilt)}`);

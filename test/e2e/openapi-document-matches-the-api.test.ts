@@ -592,6 +592,23 @@ describe('the user API conforms', () => {
     expect([200, 202]).toContain(byAdmin.status);
   });
 
+  it("reads and changes the caller's settings, and refuses a base currency it cannot convert to", async () => {
+    const me = 'e2e-openapi-settings';
+    const json = await jsonHeaders(me);
+    for (const x of <Exchange[]>[
+      { method: 'GET', path: '/api/me/settings', headers: await auth(me), conforms: true, status: 200 },
+      { method: 'GET', path: '/api/me/settings', conforms: true, status: 401 },
+      { method: 'GET', path: '/api/me/settings', headers: { ...(await auth(me)), 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
+      { method: 'PUT', path: '/api/me/settings', headers: json, body: '{"baseCurrency":"cad"}', conforms: true, status: 200 },
+      { method: 'PUT', path: '/api/me/settings', headers: json, body: '{"baseCurrency":"XYZ"}', conforms: true, status: 400 },
+      { method: 'PUT', path: '/api/me/settings', headers: json, body: '{"baseCurrency":"CADX"}', conforms: false, status: 400 },
+      { method: 'PUT', path: '/api/me/settings', headers: { 'content-type': 'application/json' }, body: '{"baseCurrency":"CAD"}', conforms: true, status: 401 },
+      { method: 'PUT', path: '/api/me/settings', headers: { ...(await auth(me)), 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
+    ]) {
+      await exchange(x);
+    }
+  });
+
   it('starts a replay and reads it', async () => {
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     const json = { ...admin, 'content-type': 'application/json' };
@@ -927,6 +944,7 @@ const NOT_PROVOKED: { match: (operationId: string, status: number, codes: ErrorC
     why: 'development sign-in is on here; off, it is refused (test/auth/dev-sign-in-only-where-development-sign-in-is-on.test.ts)',
   },
   { match: (op, status) => op === 'disconnectBrokerage' && (status === 502 || status === 503), why: 'SnapTrade failing to remove an authorization' },
+  { match: (op, status) => op === 'putSettings' && status === 202, why: "an actor slower than REFRESH_WAIT_MS to apply the change (it answers 200 here)" },
   {
     match: (op, status) => (op === 'deleteMe' || op === 'deleteUser') && (status === 200 || status === 202),
     why: 'a deletion answers 200 (applied within the wait) or 202 (not yet): whichever it gave is checked',

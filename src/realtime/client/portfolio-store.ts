@@ -258,6 +258,8 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
       else fits = false;
     }
     for (const id of delta.removed) current.holdings.delete(id);
+    // A new base currency comes with every holding and the totals in it (the user changed it).
+    if (delta.baseCurrency !== undefined) current.baseCurrency = delta.baseCurrency;
     current.totals = delta.totals;
     current.asOf = delta.asOf;
     current.seq = delta.seq;
