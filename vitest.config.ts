@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { WAIT_FLOOR_MS } from './test/support/wait-floor.ts';
 
 export default defineConfig({
   test: {
@@ -12,6 +13,8 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     teardownTimeout: 30_000,
+    // expect.poll waits like `eventually`: its default second is a speed limit on a loaded machine.
+    expect: { poll: { timeout: WAIT_FLOOR_MS } },
     reporters: ['default'],
   },
 });

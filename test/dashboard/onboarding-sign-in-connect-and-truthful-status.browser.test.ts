@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, newContext } from '../support/browser.ts';
 
 /**
  * A new person's way in, in headless Chromium against the whole engine and the sandbox: sign in
@@ -44,7 +44,7 @@ beforeAll(async () => {
   engine = await startTestEngine({ env: { AUTH_DEV_SIGN_IN: 'true', REFRESH_COOLDOWN_MS: '0', REFRESH_WAIT_MS: '60000' } });
   await engine.db.knex('users').insert({ id: LISTED_USER });
   browser = await launchChromium();
-  context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+  context = await newContext(browser);
   page = await context.newPage();
   page.on('pageerror', (err) => problems.push(err.message));
 }, 60_000);
@@ -94,13 +94,13 @@ describe('signing in, connecting a brokerage and a status that tells the truth, 
     const portal = await throughPortal('[data-testid="empty-state"] ~ * [data-testid="connect"], [data-testid="connect"]', 'success');
     await portal.waitForEvent('close');
     const progress = page.getByTestId('brokerage-progress');
-    await expect.poll(() => progress.textContent(), { timeout: 30_000 }).toBe('Connected. Your accounts and holdings are up to date.');
+    await expect.poll(() => progress.textContent()).toBe('Connected. Your accounts and holdings are up to date.');
     const connection = page.locator('li.connection[data-status="active"]');
     expect(await connection.count()).toBe(1);
     const name = await connection.locator('.connection-head b').textContent();
     expect(name).not.toMatch(/^[0-9a-f-]{36}$/); // a brokerage's name, not an id
     expect(await page.getByTestId('empty-state').isHidden()).toBe(true);
-    await expect.poll(() => page.locator('tr.holding').count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('tr.holding').count()).toBeGreaterThan(0);
     const accountRows = page.getByTestId('accounts').locator('tbody tr[data-account-id]');
     expect(await accountRows.count()).toBeGreaterThan(0);
     expect(await accountRows.first().locator('[data-field="synced"]').textContent()).not.toMatch(/not yet|syncing/);
@@ -119,7 +119,7 @@ describe('signing in, connecting a brokerage and a status that tells the truth, 
     await portal.locator('main#result[data-status="FAILED"]').waitFor();
     await portal.close();
     await expect
-      .poll(() => page.getByTestId('brokerage-progress').textContent(), { timeout: 20_000 })
+      .poll(() => page.getByTestId('brokerage-progress').textContent())
       .toBe('Connecting failed: the brokerage refused the username or password (INVALID_CREDENTIALS). Try again.');
     expect(await page.locator('li.connection').count()).toBe(1);
     await shot('connect-failed');
@@ -129,22 +129,22 @@ describe('signing in, connecting a brokerage and a status that tells the truth, 
     const authorization = await engine.db.knex('brokerage_connections').where({ user_id: NEW_USER, provider: 'snaptrade' }).first('external_id');
     await engine.sandbox.control.breakConnection(authorization.external_id);
     const connection = page.locator('li.connection');
-    await connection.locator('[data-testid="connection-status"]', { hasText: 'Needs reconnecting' }).waitFor({ timeout: 20_000 });
+    await connection.locator('[data-testid="connection-status"]', { hasText: 'Needs reconnecting' }).waitFor();
     expect(await connection.getByTestId('connection-reason').textContent()).toMatch(/re-authenticated/);
     expect(await page.getByTestId('accounts').locator('tbody tr').first().textContent()).toContain('needs reconnecting');
     await shot('connection-broken');
 
     const portal = await throughPortal('[data-testid="reconnect"]', 'success');
     await portal.waitForEvent('close');
-    await page.locator('li.connection[data-status="active"]').waitFor({ timeout: 20_000 });
+    await page.locator('li.connection[data-status="active"]').waitFor();
     expect(await page.locator('li.connection').count()).toBe(1);
     expect(await page.getByTestId('accounts').locator('tbody tr').first().textContent()).toContain('active');
 
     await page.getByTestId('disconnect').click();
     expect(await page.locator('.confirm').textContent()).toMatch(/accounts? leaves? foliostream/);
     await page.getByTestId('confirm-disconnect').click();
-    await page.getByTestId('empty-state').waitFor({ timeout: 20_000 });
-    await expect.poll(() => page.locator('tr.holding').count(), { timeout: 20_000 }).toBe(0);
+    await page.getByTestId('empty-state').waitFor();
+    await expect.poll(() => page.locator('tr.holding').count()).toBe(0);
     expect(await page.getByTestId('accounts').locator('tbody').textContent()).toBe('No accounts yet');
     await shot('disconnected');
   }, 90_000);
@@ -152,7 +152,7 @@ describe('signing in, connecting a brokerage and a status that tells the truth, 
   it('refreshes every connection and shows the stats the API returned', async () => {
     const portal = await throughPortal('[data-testid="connect"]', 'success');
     await portal.waitForEvent('close');
-    await expect.poll(() => page.getByTestId('brokerage-progress').textContent(), { timeout: 30_000 }).toBe('Connected. Your accounts and holdings are up to date.');
+    await expect.poll(() => page.getByTestId('brokerage-progress').textContent()).toBe('Connected. Your accounts and holdings are up to date.');
     const refresh = page.getByTestId('refresh');
     await refresh.click();
     const result = page.getByTestId('refresh-result');
@@ -171,7 +171,7 @@ describe('signing in, connecting a brokerage and a status that tells the truth, 
       .setExpirationTime(now - 60)
       .sign(new TextEncoder().encode(engine.config.AUTH_SECRET));
     await page.goto(`${engine.url}/#token=${expired}`);
-    await page.getByTestId('session-problem').waitFor({ timeout: 10_000 });
+    await page.getByTestId('session-problem').waitFor();
     expect(await page.getByTestId('session-problem').getAttribute('data-problem')).toBe('expired');
     expect(await page.locator('h1').textContent()).toBe('Your sign-in has expired');
     expect(page.url()).toBe(`${engine.url}/`);

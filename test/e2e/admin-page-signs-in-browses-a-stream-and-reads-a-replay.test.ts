@@ -167,7 +167,7 @@ describe('the admin page in a browser', () => {
     // A dry-run replay of the user: it matches.
     await page.getByLabel('user ids').fill(USER);
     await page.getByRole('button', { name: 'Start replay' }).click();
-    await expect.poll(() => page.getByTestId('replay-state').textContent(), { timeout: 30_000 }).toBe('done');
+    await expect.poll(() => page.getByTestId('replay-state').textContent()).toBe('done');
     expect(await page.getByTestId('replay-progress').textContent()).toBe('1 of 1 users');
     expect(await page.getByTestId('replay-output').textContent()).toContain('No differences');
     expect(await page.getByTestId('replay-summary').textContent()).toBe('1 matched · 0 differed · 0 repaired');
@@ -176,7 +176,7 @@ describe('the admin page in a browser', () => {
     const row = await engine.db.knex('holdings').where({ user_id: USER }).first('security_id', 'quantity');
     await engine.db.knex('holdings').where({ user_id: USER, security_id: row.security_id }).update({ quantity: '999' });
     await page.getByRole('button', { name: 'Start replay' }).click();
-    await expect.poll(() => page.getByTestId('replay-summary').textContent(), { timeout: 30_000 }).toBe('0 matched · 1 differed · 0 repaired');
+    await expect.poll(() => page.getByTestId('replay-summary').textContent()).toBe('0 matched · 1 differed · 0 repaired');
     const report = page.locator(`.user-report[data-user="${USER}"]`);
     const quantity = report.locator('table[data-diff="holdings"] tr[data-change="changed"]', { hasText: 'quantity' });
     await quantity.waitFor();
@@ -186,7 +186,7 @@ describe('the admin page in a browser', () => {
     expect(Number(cells[3])).toBe(999);
     expect(Number(cells[4])).toBe(Number(row.quantity));
     expect(await report.textContent()).toContain('not repaired (dry run)');
-    await expect.poll(() => page.getByTestId('replay-state').textContent(), { timeout: 30_000 }).toBe('done');
+    await expect.poll(() => page.getByTestId('replay-state').textContent()).toBe('done');
     await page.screenshot({ path: '/tmp/adminui-1366.png', fullPage: true });
 
     // Dead letters: one to retry (a legacy no-op event of the user), one to discard.
@@ -217,8 +217,8 @@ describe('the admin page in a browser', () => {
     board.on('console', (msg) => {
       if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(msg.text())) boardProblems.push(msg.text());
     });
-    await board.getByText('sync', { exact: true }).first().click({ timeout: 20_000 });
-    await board.getByText(/completed/i).first().waitFor({ timeout: 20_000 });
+    await board.getByText('sync', { exact: true }).first().click();
+    await board.getByText(/completed/i).first().waitFor();
     await board.screenshot({ path: '/tmp/adminui-queues.png' });
     expect(boardProblems).toEqual([]);
     await board.close();
@@ -235,7 +235,7 @@ describe('the admin page in a browser', () => {
     await page.locator('[data-testid="stream-entries"] tbody tr').first().waitFor();
     await page.getByLabel('user ids').fill(USER);
     await page.getByRole('button', { name: 'Start replay' }).click();
-    await expect.poll(() => page.getByTestId('replay-state').textContent(), { timeout: 30_000 }).toBe('done');
+    await expect.poll(() => page.getByTestId('replay-state').textContent()).toBe('done');
     await page.locator(`.user-report[data-user="${USER}"] table[data-diff="holdings"]`).waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: '/tmp/adminui-390.png', fullPage: true });

@@ -27,7 +27,7 @@ afterAll(async () => {
 describe('the activities panel', () => {
   it('says there are none yet, then follows the connected account and a new dividend live', async () => {
     const { page, problems } = await openDashboard(browser, engine.url, await engine.token(USER));
-    await page.locator('[data-testid="activities-status"]', { hasText: 'No activities yet' }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="activities-status"]', { hasText: 'No activities yet' }).waitFor();
     expect(await page.getByTestId('activities-status').textContent()).toContain('appear here once a brokerage reports them');
     expect(await page.getByTestId('activities').isHidden()).toBe(true);
 
@@ -37,7 +37,7 @@ describe('the activities panel', () => {
       accounts: [{ name: 'Margin', currency: 'USD', cash: { USD: 1000 }, positions: [{ symbol: 'KO', units: 40, averageCost: 60 }] }],
     });
     // No reload: the history arrives as activities:update.
-    await page.locator('tr.activity[data-type="buy"]').waitFor({ timeout: 60_000 });
+    await page.locator('tr.activity[data-type="buy"]').waitFor();
     await page.locator('tr.activity[data-type="fee"]').waitFor();
     expect(await page.locator('tr.activity[data-type="buy"] td').allTextContents()).toEqual([
       expect.any(String),
@@ -49,7 +49,7 @@ describe('the activities panel', () => {
 
     await engine.sandbox.control.recordActivity(auth.accounts[0]!.id, KO_DIVIDEND);
     const first = page.locator('tr.activity').first();
-    await page.locator('tr.activity[data-type="dividend"]', { hasText: '$20.40' }).first().waitFor({ timeout: 60_000 });
+    await page.locator('tr.activity[data-type="dividend"]', { hasText: '$20.40' }).first().waitFor();
     expect(await first.getAttribute('data-type')).toBe('dividend');
     expect(await first.getAttribute('title')).toBe('KO CASH DIV ON 40 SHS (DIVIDEND)');
     expect(await page.getByTestId('activities-status').textContent()).toMatch(/latest activities across your accounts/);

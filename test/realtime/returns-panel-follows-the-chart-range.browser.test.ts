@@ -51,7 +51,7 @@ describe('the returns panel', () => {
       return body.points.length > 0 ? true : undefined;
     }, 30_000, 'a stored intraday point');
     await page.click('[data-testid="history"] button[data-range="1D"]');
-    await page.locator('[data-testid="returns-caption"]', { hasText: /^1D: .* on .* to .* now$/ }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="returns-caption"]', { hasText: /^1D: .* on .* to .* now$/ }).waitFor();
     expect(await page.getByTestId('returns-twr').textContent()).toBe('0.00%');
     expect(await page.getByTestId('returns-simple').textContent()).toBe('0.00%');
     expect(await page.locator('[data-testid="returns-marks"] li[data-mark="fewer-than-two-points"]').count()).toBe(0);
@@ -68,10 +68,10 @@ describe('the returns panel', () => {
       await jobs.close();
     }
     await page.click('[data-testid="history"] button[data-range="1M"]');
-    await page.locator('[data-testid="returns-caption"]', { hasText: /^1M: .* on .* to .* now$/ }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="returns-caption"]', { hasText: /^1M: .* on .* to .* now$/ }).waitFor();
     expect(await page.getByTestId('returns-twr').textContent()).toBe('0.00%');
     engine.sandbox.priceBook.setPrice('MSFT', 456.72);
-    await page.locator('[data-testid="returns-twr"]', { hasText: '+8.69%' }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="returns-twr"]', { hasText: '+8.69%' }).waitFor();
     expect(await page.getByTestId('returns-simple').textContent()).toBe('+8.69%');
     await page.screenshot({ path: '/tmp/returns-panel.png', fullPage: true });
     expect(problems).toEqual([]);

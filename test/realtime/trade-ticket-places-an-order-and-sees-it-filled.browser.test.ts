@@ -64,7 +64,7 @@ describe('the trade ticket in a browser', () => {
 
     // The market moves through the limit: Alpaca fills it, the page hears it.
     await engine.sandbox.control.setPrices({ symbol: 'MSFT', price: 85 });
-    await row.locator('td[data-status="filled"]').waitFor({ timeout: 20_000 });
+    await row.locator('td[data-status="filled"]').waitFor();
     expect(await row.locator('td').nth(4).textContent()).toBe('2');
     expect(problems).toEqual([]);
     await page.close();

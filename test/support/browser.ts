@@ -1,10 +1,24 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { WAIT_FLOOR_MS } from './wait-floor.ts';
 
 /** Debian's Chromium, headless, with nothing in the background that could reach the network. */
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 
+/**
+ * How long a page action or a locator's wait may take before the test fails: Playwright's 30 s
+ * default is a speed limit on a loaded machine (a step took 33 s with two suites at once).
+ */
+export const UI_WAIT_MS = 2 * WAIT_FLOOR_MS;
+
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/** A browser context with the tests' locale and viewport, whose pages wait up to UI_WAIT_MS. */
+export async function newContext(browser: Browser, options: { width?: number; height?: number } = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: options.width ?? 1280, height: options.height ?? 900 } });
+  context.setDefaultTimeout(UI_WAIT_MS);
+  return context;
 }
 
 export interface OpenedPage {
@@ -22,7 +36,10 @@ export interface OpenPageOptions {
 
 /** A page with the tests' locale and viewport that records what went wrong on it, at `url`. */
 export async function openPage(browser: Browser, url: string, options: OpenPageOptions = {}): Promise<OpenedPage> {
-  const page = await browser.newPage({ locale: 'en-US', viewport: { width: options.width ?? 1280, height: options.height ?? 900 } });
+  const context = await newContext(browser, options);
+  const page = await context.newPage();
+  // The page owns its context: closing the page closes both.
+  page.once('close', () => void context.close());
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(err.message));
   const consoleErrors = options.consoleErrors;
