@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { Redis } from 'ioredis';
 import { toSnapshot } from '../../actors/portfolio/portfolio-projection.ts';
 import { streamKeys } from '../../streams/keys.ts';
-import { createRedisClient } from '../runtime/context.ts';
 import { rebuildPartition } from './rebuild-partition.ts';
 import type { PoolReply, PoolRequest, PoolWorkerData } from './rebuild-pool.ts';
 
@@ -11,7 +11,12 @@ import type { PoolReply, PoolRequest, PoolWorkerData } from './rebuild-pool.ts';
  */
 const port = parentPort!;
 const { redisUrl, namespace, fromSnapshots } = workerData as PoolWorkerData;
-const redis = createRedisClient(redisUrl, 'foliostream-rebuild-worker');
+// ioredis itself, not the runtime's client factory: that module loads the database layer too,
+// which a thread that only reads streams would spend a second loading.
+const redis = new Redis(redisUrl, { connectionName: 'foliostream-rebuild-worker', maxRetriesPerRequest: 1 });
+redis.on('error', () => {
+  // A failed command rejects its rebuild, which is reported to the pool.
+});
 const keys = streamKeys(namespace);
 const reply = (message: PoolReply) => port.postMessage(message);
 
