@@ -182,7 +182,8 @@ export class SandboxControlClient {
   async waitForWebhooks(
     predicate: (deliveries: WebhookDelivery[]) => boolean,
     filter: { eventType?: string; userId?: string; state?: WebhookDeliveryState } = {},
-    timeoutMs = 5_000,
+    // A guard against deliveries that never come, not a speed limit: a loaded machine is slow.
+    timeoutMs = 60_000,
   ): Promise<WebhookDelivery[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

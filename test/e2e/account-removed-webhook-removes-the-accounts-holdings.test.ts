@@ -39,7 +39,7 @@ describe('ACCOUNT_REMOVED', () => {
       ],
     });
     const [removed, kept] = auth.accounts as [(typeof auth.accounts)[0], (typeof auth.accounts)[0]];
-    await control.waitForWebhooks((d) => d.filter((x) => x.state === 'delivered').length >= 4, { userId: USER }, 10_000);
+    await control.waitForWebhooks((d) => d.filter((x) => x.state === 'delivered').length >= 4, { userId: USER });
     await userSettled(engine, USER);
     const before = await holdings();
     expect(Object.fromEntries(before.map((h) => [h.symbol, h.quantity]))).toEqual({ AAPL: '15', MSFT: '4' });

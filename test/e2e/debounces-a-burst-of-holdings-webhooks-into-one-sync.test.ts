@@ -74,7 +74,7 @@ describe('a burst of holdings webhooks for one account', () => {
         control.fireWebhook({ eventType: 'ACCOUNT_HOLDINGS_UPDATED', userId: USER, accountId: target!.id, authorizationId: auth.id }),
       ),
     );
-    await control.waitForWebhooks((d) => d.filter((x) => x.eventType === 'ACCOUNT_HOLDINGS_UPDATED' && x.state === 'delivered').length >= 50, { userId: USER }, 10_000);
+    await control.waitForWebhooks((d) => d.filter((x) => x.eventType === 'ACCOUNT_HOLDINGS_UPDATED' && x.state === 'delivered').length >= 50, { userId: USER });
 
     // The one sync lands...
     await eventually(async () => ((await quantityOf('AAPL')) === 42 ? true : undefined), 15_000, 'AAPL synced to 42');

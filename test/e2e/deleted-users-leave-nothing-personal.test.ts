@@ -66,7 +66,7 @@ async function openSocket(userId: string) {
 
 /** Waits until the sandbox delivered (and so the engine appended) the user's webhook of that type. */
 async function delivered(userId: string, eventType: string): Promise<void> {
-  await engine.sandbox.control.waitForWebhooks((d) => d.some((x) => x.state === 'delivered'), { userId, eventType }, 10_000);
+  await engine.sandbox.control.waitForWebhooks((d) => d.some((x) => x.state === 'delivered'), { userId, eventType });
 }
 
 /** The user's entries in their partition stream and its dead letters. */

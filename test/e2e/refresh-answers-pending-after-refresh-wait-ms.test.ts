@@ -25,7 +25,7 @@ beforeAll(async () => {
     accounts: [{ name: 'Margin', currency: 'USD', positions: [{ symbol: 'AAPL', units: 10 }] }],
   });
   accountId = auth.accounts[0]!.id;
-  await control.waitForWebhooks((d) => d.filter((x) => x.state === 'delivered').length >= 3, { userId: USER }, 10_000);
+  await control.waitForWebhooks((d) => d.filter((x) => x.state === 'delivered').length >= 3, { userId: USER });
   await userSettled(engine, USER);
 });
 afterAll(async () => {

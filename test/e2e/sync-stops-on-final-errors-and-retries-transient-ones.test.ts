@@ -30,7 +30,7 @@ beforeAll(async () => {
   });
   authorizationId = auth.id;
   statuses.forEach((status, i) => accountFor.set(status, auth.accounts[i]!.id));
-  await control.waitForWebhooks((d) => d.filter((x) => x.state === 'delivered').length >= 2 + statuses.length, { userId: USER }, 15_000);
+  await control.waitForWebhooks((d) => d.filter((x) => x.state === 'delivered').length >= 2 + statuses.length, { userId: USER });
   await userSettled(engine, USER, 30_000);
 });
 afterAll(async () => {

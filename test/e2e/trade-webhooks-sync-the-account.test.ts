@@ -27,7 +27,7 @@ beforeAll(async () => {
   });
   authorizationId = auth.id;
   [target, other] = auth.accounts.map((a) => a.id) as [string, string];
-  await control.waitForWebhooks((d) => d.filter((x) => x.state === 'delivered').length >= 4, { userId: USER }, 10_000);
+  await control.waitForWebhooks((d) => d.filter((x) => x.state === 'delivered').length >= 4, { userId: USER });
   await userSettled(engine, USER);
 });
 afterAll(async () => {

@@ -42,7 +42,7 @@ describe('unlinking an Alpaca account', () => {
     const linked = await engine.api<{ accountId: string }>(USER, 'POST', '/api/alpaca/accounts', { keyId: alpaca.keyId, secretKey: alpaca.secretKey });
     expect(linked.status).toBe(201);
     const alpacaAccountId = linked.body.accountId;
-    await sandbox.control.waitForWebhooks((d) => d.filter((x) => x.state === 'delivered').length >= 3, { userId: USER }, 10_000);
+    await sandbox.control.waitForWebhooks((d) => d.filter((x) => x.state === 'delivered').length >= 3, { userId: USER });
     await eventually(async () => (summary(await holdings()).GOOGL === '3' ? true : undefined), 15_000, 'the Alpaca holdings');
     await userSettled(engine, USER);
     expect(summary(await holdings())).toEqual({ AAPL: '12', GOOGL: '3' });

@@ -9,6 +9,7 @@ import { createSymbolCollector, type SymbolCollector } from '../../src/market/sy
 import { createContext, type AppContext } from '../../src/runtime/context.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
+import { WAIT_FLOOR_MS } from '../support/wait-floor.ts';
 
 /**
  * Real Redis under a fresh key prefix, the brokerage sandbox on free ports, an AppContext whose
@@ -81,7 +82,7 @@ export async function startMarketHarness(): Promise<MarketHarness> {
 
 /** Resolve when `predicate` holds (sync or async), polling every 10 ms; reject after `timeoutMs`. */
 export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + Math.max(timeoutMs, WAIT_FLOOR_MS);
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));

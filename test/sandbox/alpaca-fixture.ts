@@ -3,6 +3,7 @@ import { createAlpacaClient, type AlpacaClient } from '../../src/providers/alpac
 import { startAlpacaSandbox, type AlpacaSandbox, type AlpacaSandboxOptions } from '../../src/sandbox/alpaca/server.ts';
 import { createPriceBook } from '../../src/sandbox/market/price-book.ts';
 import type { PriceBook } from '../../src/sandbox/market/price-book.types.ts';
+import { WAIT_FLOOR_MS } from '../support/wait-floor.ts';
 
 /** A sandbox on a free port with its own price book, plus SDK clients for its accounts. */
 export interface AlpacaHarness {
@@ -43,7 +44,7 @@ export async function startHarness(overrides: Partial<AlpacaSandboxOptions> = {}
 
 /** Resolve when `predicate` holds, polling every 10 ms; reject after `timeoutMs`. */
 export async function waitFor(predicate: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + Math.max(timeoutMs, WAIT_FLOOR_MS);
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));

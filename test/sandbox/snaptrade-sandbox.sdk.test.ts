@@ -10,6 +10,7 @@ import { loadSnaptradeSpec, type SnaptradeSpec } from '../../src/sandbox/snaptra
 import { snaptradeFetch } from '../../src/sandbox/snaptrade/signed-fetch.ts';
 import { webhookExample } from '../../src/sandbox/snaptrade/webhook-events.ts';
 import { canonicalJson } from '../../src/snaptrade/canonical-json.ts';
+import { WAIT_FLOOR_MS } from '../support/wait-floor.ts';
 
 const CLIENT_ID = 'TEST-CLIENT';
 const CONSUMER_KEY = 'test-consumer-key-0123456789';
@@ -42,7 +43,7 @@ async function startReceiver(statuses: number[] = []): Promise<{ url: string; re
 }
 
 async function until<T>(probe: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + Math.max(timeoutMs, WAIT_FLOOR_MS);
   for (;;) {
     const value = probe();
     if (value !== undefined) return value;

@@ -3,6 +3,7 @@ import { streamKeys } from '../../streams/keys.ts';
 import { partitionOf } from '../../streams/partition.ts';
 import { compareStreamIds } from '../../streams/stream-id.ts';
 import type { TestEngine } from './engine.ts';
+import { WAIT_FLOOR_MS } from './wait-floor.ts';
 
 /** One entry of a user's partition stream: its stream id and envelope. */
 export interface UserStreamEntry {
@@ -55,7 +56,7 @@ export function snaptradeUnits(payload: PositionsSyncedView): Record<string, num
  */
 export async function userSettled(engine: TestEngine, userId: string, timeoutMs = 20_000): Promise<void> {
   const queue = engine.app.roles.scheduler.queue;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + Math.max(timeoutMs, WAIT_FLOOR_MS);
   for (;;) {
     const jobs = await queue.getJobs(['active', 'waiting', 'delayed', 'prioritized']);
     const pending = jobs.filter((j) => j && 'userId' in j.data && j.data.userId === userId);
