@@ -154,6 +154,10 @@ describe('admin replay after a random history', () => {
     expect((await admin('GET', '/api/admin/replays/00000000-0000-4000-8000-000000000000', undefined, 'wrong-token-wrong-token')).status).toBe(401);
     expect((await admin('POST', '/api/admin/replays', { all: true, users: ['x'] })).status).toBe(400);
 
+    // One user values their portfolio in CAD: a settings.changed, folded by the replay as the actor applied it.
+    const settings = await engine.api<{ baseCurrency: string; applied: boolean }>(USERS[1]!, 'PUT', '/api/me/settings', { baseCurrency: 'CAD' });
+    expect(settings.body).toMatchObject({ baseCurrency: 'CAD', applied: true });
+
     const clean = await replay({ all: true, dryRun: true });
     expect(clean.report).toMatchObject({ users: [], matched: EVERYONE, differed: 0 });
     expect(clean.progress).toEqual({ done: EVERYONE, total: EVERYONE });
@@ -203,6 +207,16 @@ describe('admin replay after a random history', () => {
       differences: { orders: { changed: [{ key: orderId, fields: [{ field: 'status', live: 'canceled', rebuilt: 'filled' }] }] } },
     });
     expect((await db('orders').where({ id: orderId }).first('status')).status).toBe('filled');
+
+    // So is a base currency changed by hand; the repair writes the holdings in the rebuilt base.
+    await db('users').where({ id: USERS[1] }).update({ base_currency: 'USD' });
+    const baseDiff = await replay({ users: [USERS[1]] });
+    expect(baseDiff.report.users[0]).toMatchObject({
+      repaired: true,
+      differences: { settings: { changed: [{ key: 'user', fields: [{ field: 'baseCurrency', live: 'USD', rebuilt: 'CAD' }] }] } },
+    });
+    expect((await db('users').where({ id: USERS[1] }).first('base_currency')).base_currency).toBe('CAD');
+    expect(new Set((await db('holdings').where({ user_id: USERS[1] }).select('base_currency')).map((r) => r.base_currency))).toEqual(new Set(['CAD']));
 
     // The same through the CLI: a dry run names the corrupted row (exit 1) and leaves it, a replay
     // repairs it through the engine (exit 1: differences were found), then nothing differs (0).
