@@ -263,8 +263,8 @@ interface Rebuild {
   folded: number;
   read: number;
   holdings: number;
-  /** User -> the rebuilt state as comparable text. */
-  states: Map<string, string>;
+  /** User -> the rebuilt state (compared after the timing). */
+  states: Map<string, ProjectionSnapshot>;
 }
 
 const comparable = (s: ProjectionSnapshot) => JSON.stringify({ ...s, covers: null });
@@ -279,7 +279,7 @@ async function rebuild(redis: Redis, keys: StreamKeys, fromSnapshots: boolean): 
     out.read += result.entriesRead;
     for (const [user, state] of result.projections) {
       out.holdings += holdingsOf(state);
-      out.states.set(user, comparable(toSnapshot(state)));
+      out.states.set(user, toSnapshot(state));
     }
   }
   out.seconds = seconds(started);
@@ -305,7 +305,7 @@ async function rebuildInWorkers(redisUrl: string, namespace: string, workers: nu
       out.read += rebuilt.entriesRead;
       for (const snapshot of rebuilt.users) {
         out.holdings += holdingsOf(fromSnapshot(snapshot));
-        out.states.set(snapshot.userId, comparable(snapshot));
+        out.states.set(snapshot.userId, snapshot);
       }
     },
   });
@@ -381,9 +381,10 @@ async function main(): Promise<void> {
     console.log(`  ${fmt(fromSnapPooled.folded)} events folded in ${fromSnapPooled.seconds.toFixed(2)} s: ${fmt(events / fromSnapPooled.seconds)} events/s rebuilt`);
 
     let mismatches = 0;
+    const reference = new Map([...fromStart.states].map(([user, state]) => [user, comparable(state)]));
     for (const other of [fromSnap, fromSnapPooled, ...pooled.map((p) => p.run)]) {
       if (other.states.size !== USERS) throw new Error(`a rebuild missed users (${other.states.size} of ${USERS})`);
-      for (const [user, state] of fromStart.states) if (state !== other.states.get(user)) mismatches++;
+      for (const [user, state] of other.states) if (reference.get(user) !== comparable(state)) mismatches++;
     }
     console.log(`  ${mismatches} users differ between the rebuilds`);
     if (mismatches > 0 || fromStart.states.size !== USERS) throw new Error(`the rebuilds disagree (${mismatches} users) or miss users (${fromStart.states.size})`);
@@ -392,7 +393,7 @@ async function main(): Promise<void> {
     if (WRITE_USERS > 0) {
       console.log(`writing ${fmt(WRITE_USERS)} rebuilt users to Postgres (repairUser) ...`);
       db = await freshDatabase(services.databaseUrl, { prefix: 'bench_replay' });
-      const sample = [...fromStart.states.values()].slice(0, WRITE_USERS).map((text) => fromSnapshot(JSON.parse(text) as ProjectionSnapshot));
+      const sample = [...fromStart.states.values()].slice(0, WRITE_USERS).map(fromSnapshot);
       write = { ...(await writeUsers(db, sample)), postgres: db.version };
       console.log(`  ${write.users} users in ${write.seconds.toFixed(2)} s: ${fmt(write.users / write.seconds)} users/s (${fmt((write.users * PER_USER) / write.seconds)} events/s)`);
     }
