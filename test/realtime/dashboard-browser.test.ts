@@ -56,7 +56,7 @@ describe('the live dashboard in a browser', () => {
     const row = (symbol: string) => page.locator(`tr.holding[data-holding-id="${user}/${symbol}"]`);
     await row('NVDA').waitFor();
     expect(await page.locator('tr.holding').count()).toBe(3);
-    expect(await row('AAPL').locator('[data-field="price"]').textContent()).toBe('190.00 USD');
+    expect(await row('AAPL').locator('[data-field="price"]').textContent()).toBe('$190.00');
     expect(await row('MSFT').locator('[data-field="value"]').textContent()).toBe('$4,105.00');
     expect(await page.locator('[data-total="totalValue"]').textContent()).toBe(`$${(1900 + 4105 + 9051.23 + 500).toLocaleString('en-US', { minimumFractionDigits: 2 })}`);
     expect(await page.getByTestId('connection').textContent()).toBe('live');
@@ -83,7 +83,7 @@ describe('the live dashboard in a browser', () => {
       at: now,
     });
     const price = row('AAPL').locator('[data-field="price"]');
-    await expect.poll(() => price.textContent(), { timeout: 5_000 }).toBe('195.25 USD');
+    await expect.poll(() => price.textContent(), { timeout: 5_000 }).toBe('$195.25');
     expect(await price.getAttribute('class')).toContain('flash-up');
     expect(await row('AAPL').locator('[data-field="value"]').textContent()).toBe('$1,952.50');
     expect(await row('MSFT').locator('[data-field="price"]').getAttribute('class')).not.toContain('flash');

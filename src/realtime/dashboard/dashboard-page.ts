@@ -142,6 +142,55 @@ export function dashboardPage(
   .flash-up { animation: flash-up 1.2s ease-out; }
   .flash-down { animation: flash-down 1.2s ease-out; }
   .flash { animation: flash 1.2s ease-out; }
+  /* Holdings and Accounts tabs (holdings-table.ts, accounts-view.ts) */
+  .portfolio-views { margin-bottom: 22px; }
+  .tabs { display: flex; gap: 4px; border-bottom: 1px solid var(--line); margin-bottom: 10px; }
+  .tabs [role="tab"] { border: none; border-bottom: 2px solid transparent; border-radius: 0; background: none; color: var(--muted); padding: 8px 14px; font-size: 13px; font-weight: 600; text-transform: uppercase; letter-spacing: .05em; }
+  .tabs [role="tab"][aria-selected="true"] { color: var(--text); border-bottom-color: var(--accent); }
+  section.tab-panel { margin-bottom: 0; overflow: visible; }
+  .search { display: flex; align-items: center; gap: 8px; flex: 1 1 240px; }
+  .search input { font: inherit; flex: 0 1 320px; min-width: 0; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 6px 10px; }
+  .table-scroll { overflow-x: auto; border-radius: 8px; }
+  table.holdings { table-layout: fixed; min-width: 980px; }
+  table.accounts { table-layout: fixed; min-width: 760px; }
+  table.holdings th[data-field="symbol"] { width: 22%; }
+  table.holdings th[data-field="quantity"], table.holdings th[data-field="accounts"] { width: 9%; }
+  table.holdings th[data-field="fresh"] { width: 13%; }
+  table.holdings td, table.accounts td { overflow: hidden; text-overflow: ellipsis; }
+  table.holdings th:first-child, table.holdings td.symbol { position: sticky; left: 0; z-index: 1; }
+  table.holdings td.symbol { background: var(--panel); }
+  th button.sort { all: unset; cursor: pointer; display: inline-flex; align-items: center; gap: 4px; }
+  th button.sort:focus-visible, button.caret:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+  th .arrow { display: inline-block; width: 1em; font-size: 10px; }
+  td .main, td .listing, td .sub { display: block; }
+  td .listing, td .sub { font-size: 11px; color: var(--muted); }
+  td.pos .sub, td.neg .sub { color: inherit; opacity: .85; }
+  button.caret { all: unset; cursor: pointer; display: inline-block; width: 14px; color: var(--muted); }
+  td.symbol b { margin-right: 2px; }
+  .fresh { display: inline-block; min-width: 11ch; font-size: 12px; padding: 1px 8px; border-radius: 999px; border: 1px solid var(--line); text-align: center; color: var(--muted); }
+  .fresh.live { color: var(--up); border-color: var(--up); }
+  .fresh.delayed { color: var(--warn); border-color: var(--warn); }
+  table.accounts td[data-field="name"] { text-align: left; }
+  table.accounts tr.account td { border-bottom: none; }
+  tr.account-holdings td { text-align: left; white-space: normal; padding-top: 0; }
+  ul.account-holdings { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 6px; }
+  ul.account-holdings li { display: inline-flex; align-items: baseline; gap: 6px; background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 3px 8px; font-size: 12px; white-space: nowrap; }
+  ul.account-holdings li .listing { font-size: 11px; color: var(--muted); }
+  table.accounts th:nth-child(2) { text-align: left; }
+  td .institution-line { display: none; font-size: 11px; color: var(--muted); }
+  @media (max-width: 600px) {
+    .totals { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+    table.holdings { min-width: 690px; }
+    table.holdings [data-field="quantity"], table.holdings [data-field="accounts"] { display: none; }
+    table.holdings th[data-field="symbol"] { width: 140px; }
+    table.holdings th[data-field="price"] { width: 100px; }
+    table.holdings th[data-field="value"], table.holdings th[data-field="day"], table.holdings th[data-field="pl"] { width: 110px; }
+    table.holdings th[data-field="fresh"] { width: 120px; }
+    table.accounts { min-width: 0; table-layout: auto; }
+    table.accounts th:nth-child(1), table.accounts tr.account td:nth-child(1), table.accounts th:nth-child(n+5), table.accounts tr.account td:nth-child(n+5) { display: none; }
+    table.accounts td .institution-line { display: block; }
+    table.holdings th, table.holdings td, table.accounts th, table.accounts td { padding: 6px 8px; }
+  }
   .login { max-width: 560px; margin: 80px auto; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 24px; }
   .login input { width: 100%; padding: 8px; margin: 12px 0; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 4px; }
   .login h1 { font-size: 20px; margin: 0 0 8px; }
