@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { holdingView, totalsView } from '../../actors/portfolio/portfolio-views.ts';
 import { aggregateHoldings } from '../../src/portfolio/aggregate-holdings.ts';
 import { fxTableFromSnapTrade } from '../../src/portfolio/currency.ts';
+import { accountCashBase } from '../../src/portfolio/portfolio-totals.ts';
 import { normalizeSnapTradeAccount } from '../../src/portfolio/normalize-snaptrade.ts';
 import { computeAllocation, type Allocation, type AllocationDimension } from '../../src/realtime/client/allocation.ts';
 import { snapBalance, snapPosition, snapPositionsBody, snapRate } from '../portfolio/provider-payloads.ts';
@@ -12,17 +13,17 @@ import { snapBalance, snapPosition, snapPositionsBody, snapRate } from '../portf
  * TFSA (Wealthsimple, CAD): SHOP.TO 50 @ 105.41 CAD; cash 1,000 CAD -> 800 USD
  * Margin (Questrade, USD): SHOP.TO 71 @ 105.41 CAD, AAPL 10 @ 190.25, VTI (an ETF) 5 @ 250,
  *   SWVXX (a money-market fund, cash equivalent) 1,000 @ 1, XYZ 10 without a price,
- *   SAP 10 @ 120 EUR (no EUR rate); cash 1,500 USD of which the fund is 1,000 -> 500 USD
+ *   SAP 10 @ 120 EUR (no EUR rate); cash 1,500 USD of which the fund is 1,000 -> 500 USD, and
+ *   100 EUR (no rate: the account has no cash in the base, the totals count its 500 USD)
  *
- * SHOP  121 x 105.41 = 12,754.61 CAD x 0.8 = 10,203.688 USD; by account (acc-margin first, as
- *       the holding lists them) 7,484.11 : 5,270.50 CAD -> 10,203.688 x 7,484.11 / 12,754.61 =
- *       5,987.288 -> 5,987.29 (Margin, to the cent), the rest 10,203.688 - 5,987.29 = 4,216.398
- *       (TFSA), so the split sums to SHOP's value exactly
+ * SHOP  121 x 105.41 = 12,754.61 CAD x 0.8 = 10,203.688 USD; by account 71 x 105.41 x 0.8 =
+ *       5,987.288 (Margin) and 50 x 105.41 x 0.8 = 4,216.4 (TFSA), summing to it exactly
  * AAPL  1,902.50    VTI 1,250    SWVXX 1,000    cash 800 + 500 = 1,300
  * total 10,203.688 + 1,902.5 + 1,250 + 1,000 + 1,300 = 15,656.188
  *
  * by asset class: stocks 10,203.688 + 1,902.5 = 12,106.188; ETFs 1,250; cash equivalents 1,000; cash 1,300
- * by account:     Margin 5,987.29 + 1,902.5 + 1,250 + 1,000 = 10,139.79; TFSA 4,216.398; cash 1,300
+ * by account:     Margin 5,987.288 + 1,902.5 + 1,250 + 1,000 = 10,139.788 (its cash unknown in USD);
+ *                 TFSA 4,216.4 + its cash 800 = 5,016.4; the cash no account accounts for 1,300 - 800 = 500
  * by currency:    CAD 10,203.688; USD 1,902.5 + 1,250 + 1,000 = 4,152.50; cash 1,300
  * XYZ (no price) and SAP (no rate) are in no part, listed as unpriced with why.
  */
@@ -41,7 +42,7 @@ const margin = normalizeSnapTradeAccount({
     snapPosition({ id: '4d3e7a2c-1f9a-4e3d-8c6b-2e4a8b3f5c77', symbol: 'XYZ', currency: 'USD', exchange: 'XNYS' }, { units: '10', price: null }),
     snapPosition({ id: '5e4f8b3d-2a0b-4f4e-9d7c-3f5b9c4a6d88', symbol: 'SAP', currency: 'EUR', exchange: 'XETR' }, { units: '10', price: '120' }),
   ]),
-  balances: [snapBalance('USD', 1500)],
+  balances: [snapBalance('USD', 1500), snapBalance('EUR', 100)],
 });
 const state = aggregateHoldings(
   new Map([
@@ -56,8 +57,8 @@ const input = {
   holdings: [...state.holdings.values()].map(holdingView),
   cash: totals.cash,
   accounts: [
-    { id: 'acc-tfsa', institution: 'Wealthsimple', name: 'TFSA' },
-    { id: 'acc-margin', institution: 'Questrade', name: 'Margin' },
+    { id: 'acc-tfsa', institution: 'Wealthsimple', name: 'TFSA', cashBase: accountCashBase(state.cash.get('acc-tfsa')) },
+    { id: 'acc-margin', institution: 'Questrade', name: 'Margin', cashBase: accountCashBase(state.cash.get('acc-margin')) },
   ],
 };
 const parts = (allocation: Allocation) => allocation.parts.map((p) => [p.label, p.value]);
@@ -76,9 +77,9 @@ describe('allocation of a portfolio in USD with a CAD holding in two accounts, c
       ['Cash equivalents', '1000'],
     ]);
     expect(parts(computeAllocation(input, 'account'))).toEqual([
-      ['Questrade · Margin', '10139.79'],
-      ['Wealthsimple · TFSA', '4216.398'],
-      ['Cash (all accounts)', '1300'],
+      ['Questrade · Margin', '10139.788'],
+      ['Wealthsimple · TFSA', '5016.4'],
+      ['Cash of accounts with an unconverted balance', '500'],
     ]);
     expect(parts(computeAllocation(input, 'currency'))).toEqual([
       ['CAD', '10203.688'],

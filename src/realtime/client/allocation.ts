@@ -1,5 +1,5 @@
 import type { AssetClass } from '../../portfolio/asset-class.ts';
-import { add, compare, dec, div, isZero, mul, str, sub, ZERO, type Decimal, type DecimalString } from '../../portfolio/decimal.ts';
+import { add, compare, dec, div, isZero, str, sub, ZERO, type Decimal, type DecimalString } from '../../portfolio/decimal.ts';
 import type { AccountSummary, HoldingView } from '../events.ts';
 
 /**
@@ -13,12 +13,12 @@ import type { AccountSummary, HoldingView } from '../events.ts';
  * - the parts sum exactly to `total` (so, with every holding valued, to `totals.totalValue`);
  * - a holding without a base value (no price, or no rate to the base currency) is in no part: it
  *   is listed in `unpriced` with why, so the page can say what the total leaves out;
- * - by account, a holding's base value is split over its accounts in proportion to their
- *   listing-currency values, each rounded to the cent and the last account taking the remainder,
- *   so the split adds up to the holding's base value exactly (in the base currency it is the
- *   accounts' own values, unrounded);
- * - the cash in the state is the portfolio's total, not per account or currency: by account and
- *   by currency it is one part named for that;
+ * - by account, a holding counts each account's share at its own base value
+ *   (`accounts[].marketValueBase`: the share's listing value at the holding's rate, so the shares
+ *   add up to the holding's base value exactly), and each account its cash (`cashBase`); cash the
+ *   accounts do not account for (an account whose balance has no rate to the base has no
+ *   `cashBase`, while `totals.cash` counts its other accounts' converted lines) is a part of its own;
+ * - the state has no cash per currency: by currency all cash is one part, named for that;
  * - `fraction` is the part's share of `total`, for display (20 decimal places); parts are
  *   ordered by value, largest first, then by label.
  */
@@ -59,7 +59,7 @@ export interface AllocationInput {
   holdings: Iterable<HoldingView>;
   /** `totals.cash`: every cash balance in the base currency. */
   cash: DecimalString | null;
-  accounts: readonly Pick<AccountSummary, 'id' | 'institution' | 'name'>[];
+  accounts: readonly Pick<AccountSummary, 'id' | 'institution' | 'name' | 'cashBase'>[];
 }
 
 export const ASSET_CLASS_LABELS: Readonly<Record<AssetClass, string>> = {
@@ -76,35 +76,10 @@ export const ASSET_CLASS_LABELS: Readonly<Record<AssetClass, string>> = {
 
 const CASH_LABELS: Readonly<Record<AllocationDimension, string>> = {
   assetClass: 'Cash',
-  account: 'Cash (all accounts)',
+  account: 'Cash of accounts with an unconverted balance',
   currency: 'Cash (all currencies)',
   security: 'Cash',
 };
-
-/** The base value of each of `holding`'s accounts (see the module's rules); `value` is the holding's base value. */
-export function accountShares(holding: HoldingView, value: Decimal, baseCurrency: string): { accountId: string; value: Decimal }[] {
-  const shares = holding.accounts;
-  if (shares.length === 0) return [];
-  const listingValue = holding.marketValue === null ? null : dec(holding.marketValue);
-  const out: { accountId: string; value: Decimal }[] = [];
-  let given = ZERO;
-  shares.forEach((share, index) => {
-    let part: Decimal;
-    if (index === shares.length - 1) {
-      part = sub(value, given);
-    } else if (holding.currency === baseCurrency && share.marketValue !== null) {
-      part = dec(share.marketValue);
-    } else {
-      const ratio = listingValue === null || isZero(listingValue) || share.marketValue === null ? null : div(dec(share.marketValue), listingValue);
-      // Without listing values to go by, the quantities (a holding without them has no base value either).
-      const byQuantity = div(dec(share.quantity), dec(holding.quantity));
-      part = mul(value, ratio ?? byQuantity ?? ZERO).round(2, 1);
-    }
-    given = add(given, part);
-    out.push({ accountId: share.accountId, value: part });
-  });
-  return out;
-}
 
 /** The allocation of `input` by `dimension`. */
 export function computeAllocation(input: AllocationInput, dimension: AllocationDimension): Allocation {
@@ -136,14 +111,20 @@ export function computeAllocation(input: AllocationInput, dimension: AllocationD
         addTo(holding.id, holding.description ? `${holding.symbol} · ${holding.description}` : holding.symbol, value);
         break;
       case 'account':
-        for (const share of accountShares(holding, value, input.baseCurrency)) {
-          const institution = holding.accounts.find((a) => a.accountId === share.accountId)?.institution ?? share.accountId;
-          addTo(share.accountId, accountLabel(share.accountId, institution), share.value);
-        }
+        // Priced with a rate, so every share has its base value (the same rate, the same price).
+        for (const share of holding.accounts) addTo(share.accountId, accountLabel(share.accountId, share.institution), dec(share.marketValueBase ?? '0'));
         break;
     }
   }
-  if (input.cash !== null) addTo('cash', CASH_LABELS[dimension], dec(input.cash));
+  let cash = input.cash === null ? null : dec(input.cash);
+  if (cash !== null && dimension === 'account') {
+    for (const account of input.accounts) {
+      if (account.cashBase === null || isZero(dec(account.cashBase))) continue;
+      addTo(account.id, accountLabel(account.id, account.institution), dec(account.cashBase));
+      cash = sub(cash, dec(account.cashBase));
+    }
+  }
+  if (cash !== null && !(dimension === 'account' && isZero(cash))) addTo('cash', CASH_LABELS[dimension], cash);
   let total = ZERO;
   for (const { value } of sums.values()) total = add(total, value);
   const parts: AllocationPart[] = [...sums.entries()].map(([key, { label, value }]) => ({
