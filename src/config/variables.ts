@@ -486,7 +486,8 @@ export const variables = {
   REFRESH_WAIT_MS: {
     schema: z.coerce.number().int().positive(),
     default: '20000',
-    description: 'Longest `POST /api/snaptrade/refresh` waits for its sync to be fetched and applied.',
+    description:
+      'Longest `POST /api/snaptrade/refresh` waits for its sync to be fetched and applied; also how long `DELETE /api/me` and `PUT /api/me/settings` wait for their event to be applied (then 202).',
   },
   REFRESH_COOLDOWN_MS: {
     schema: z.coerce.number().int().min(0),

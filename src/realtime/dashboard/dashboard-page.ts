@@ -50,6 +50,8 @@ export function dashboardPage(
   ].join('');
   return `${pageStart('foliostream')}  header { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; padding: 14px 24px; border-bottom: 1px solid var(--line); }
   header .who { display: flex; align-items: center; gap: 8px; font-size: 12px; }
+  header .settings-menu { display: flex; align-items: center; gap: 6px; font-size: 12px; max-width: 100%; }
+  header .settings-menu select { font: inherit; background: #0f1419; color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 3px 6px; }
   button, a.button { font: inherit; background: var(--bg); color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 6px 12px; cursor: pointer; text-decoration: none; display: inline-block; }
   button:disabled { opacity: .6; cursor: progress; }
   [hidden] { display: none !important; }

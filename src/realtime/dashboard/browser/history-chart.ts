@@ -24,6 +24,8 @@ interface HistoryAnswer {
   baseCurrency: string;
   points: Point[];
   live: Point;
+  /** Bases of points in the range left out (taken before the user changed their base currency). */
+  otherBaseCurrencies?: string[];
   error?: { message: string };
 }
 
@@ -95,6 +97,8 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
   let range: Range = '1M';
   let points: Point[] = [];
   let currency = 'USD';
+  let leftOut: string[] = [];
+  let loaded = false;
   // A fixed height so the page does not move when the chart draws or the caption changes.
   const box = el('div', { class: 'history-chart', 'data-testid': 'history-chart', 'data-points': '0', role: 'img', 'aria-label': 'portfolio value over time', style: `height:${HEIGHT}px` });
   const caption = el('div', { class: 'meta', 'data-testid': 'history-caption', 'aria-live': 'polite' }, '');
@@ -113,7 +117,9 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
     // One point draws no line: say why the chart is empty instead of showing a blank box.
     caption.textContent =
       data.length < 2
-        ? `Not enough history for ${range} yet: a point is kept each minute while this page is open, and a close each trading day.`
+        ? leftOut.length
+          ? `No history in ${currency} for ${range} yet: the points kept before the base currency changed are in ${leftOut.join(' and ')} and are left out; new ones are kept in ${currency} from now on.`
+          : `Not enough history for ${range} yet: a point is kept each minute while this page is open, and a close each trading day.`
         : `${range} · ${data.length} points · ${money(last!.totalValue, currency)}`;
   };
   const load = async () => {
@@ -126,6 +132,8 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
       return;
     }
     currency = body.baseCurrency;
+    leftOut = body.otherBaseCurrencies ?? [];
+    loaded = true;
     setCurrency(currency);
     points = [...body.points, body.live];
     draw();
@@ -142,6 +150,12 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
     if (range !== '1D' || point.baseCurrency !== currency) return;
     points = [...points.filter((p) => p.at < point.at), point];
     draw();
+  });
+  // The user changed the base currency (here or in another tab): the range and its returns again, in it.
+  socket.on('portfolio:snapshot', (snapshot) => {
+    if (!loaded || snapshot.baseCurrency === currency) return;
+    void load();
+    returns.show(range);
   });
   const returns = renderReturnsPanel(container, socket, token);
   void load();

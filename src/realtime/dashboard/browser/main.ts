@@ -11,6 +11,7 @@ import { completeCallback, renderSignIn } from './sign-in.ts';
 import { createApiClient } from './api-client.ts';
 import { renderBrokeragesPanel } from './brokerages-panel.ts';
 import { renderConnected } from './connected.ts';
+import { renderSettingsMenu } from './settings-menu.ts';
 
 /**
  * The entry point of every page the bundle fills in (bundled by esbuild, runs in the browser), by
@@ -71,6 +72,8 @@ function start(): void {
       location.replace('/signin?reason=signed-out');
     },
   });
+  // The base-currency select, in the header before the signed-in user.
+  root.querySelector('header')?.insertBefore(renderSettingsMenu(store, api), root.querySelector('header .who'));
   const main = root.querySelector('main') ?? root;
   // The brokerages (connect, reconnect, disconnect, refresh, syncs) come right after the totals.
   main.insertBefore(renderBrokeragesPanel(store, api), main.querySelector('.totals')?.nextSibling ?? null);
