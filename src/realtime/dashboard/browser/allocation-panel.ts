@@ -11,7 +11,8 @@ import { el } from './view.ts';
  * Drawn as CSS bars in a table, not a pie: every part has its name, percentage and value as text
  * (screen readers and search read them; a canvas pie says nothing), thin slices stay readable
  * side by side, and it costs the bundle nothing. A stacked bar above gives the whole at a glance.
- * Rows are keyed and updated in place, so a tick moves numbers, not the layout.
+ * Rows are keyed and updated in place and keep their order until parts come or go, so a tick
+ * moves numbers, not the layout.
  */
 
 /** A dimension's button, and the heading of the table's first column. */
@@ -105,6 +106,9 @@ export function renderAllocationPanel(store: PortfolioStore): HTMLElement {
     section.dataset.total = allocation.total;
     section.dataset.dimension = dimension;
     valueColumn.textContent = `Value (${allocation.baseCurrency})`;
+    // The same parts as drawn: they keep their places (a tick moving two close parts past each
+    // other does not swap rows under the reader); parts coming or going order them anew.
+    const reorder = allocation.parts.length !== rows.size || allocation.parts.some((p) => !rows.has(p.key));
     const seen = new Set<string>();
     for (const part of allocation.parts) {
       seen.add(part.key);
@@ -117,8 +121,10 @@ export function renderAllocationPanel(store: PortfolioStore): HTMLElement {
       entry.segment.title = `${part.label}: ${share(part.fraction)}`;
       entry.percent.textContent = share(part.fraction);
       entry.value.textContent = money(part.value, allocation.baseCurrency);
-      tbody.append(entry.row); // in order; rows already there move
-      stack.append(entry.segment);
+      if (reorder) {
+        tbody.append(entry.row); // in order; rows already there move
+        stack.append(entry.segment);
+      }
     }
     for (const [key, entry] of rows) {
       if (seen.has(key)) continue;
