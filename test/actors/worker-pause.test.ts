@@ -30,10 +30,13 @@ const TTL = 2000;
 describe('fault: a worker paused (SIGSTOP) past its lease', () => {
   let env: ActorTestEnv;
   let workers: WorkerProcess[] = [];
+  let load: ReturnType<typeof steadyLoad> | undefined;
   beforeAll(async () => {
     env = await createActorTestEnv({ LEASE_TTL_MS: String(TTL) });
   });
   afterAll(async () => {
+    // A failed assertion leaves the load running: stop it before its Redis connection closes.
+    await load?.stop();
     await killAll(workers);
     await env.cleanup();
   });
@@ -60,18 +63,21 @@ describe('fault: a worker paused (SIGSTOP) past its lease', () => {
       100,
     );
     const users = Array.from({ length: 150 }, (_, i) => `pause-user-${i}`);
-    const load = steadyLoad(env, users, PARTITIONS, 30, 50);
+    load = steadyLoad(env, users, PARTITIONS, 30, 50);
     await sleep(1500);
 
-    const victim = workers[0]!;
-    const tenures = new Map<number, number>();
+    // The victim is whoever holds the most partitions now (on a loaded machine the even split of
+    // 16 over 3 may have shifted since); it is paused while holding them.
+    const leases = new Map<number, { workerId: string; token: number }>();
     for (let p = 0; p < PARTITIONS; p++) {
       const value = await env.redis.client.get(env.keys.partitionLease(p));
-      if (value && parseLeaseValue(value).workerId === victim.id) tenures.set(p, parseLeaseValue(value).token);
+      if (value) leases.set(p, parseLeaseValue(value));
     }
-    expect(tenures.size).toBeGreaterThanOrEqual(5);
+    const held = (id: string) => [...leases.values()].filter((lease) => lease.workerId === id).length;
+    const victim = [...workers].sort((a, b) => held(b.id) - held(a.id))[0]!;
+    const tenures = new Map([...leases].filter(([, lease]) => lease.workerId === victim.id).map(([p, lease]) => [p, lease.token]));
+    expect(tenures.size).toBeGreaterThanOrEqual(1);
     victim.child.kill('SIGSTOP');
-    const pausedAt = Date.now();
 
     await waitFor(
       'the other workers to take every partition of the paused one',
@@ -82,8 +88,12 @@ describe('fault: a worker paused (SIGSTOP) past its lease', () => {
       4 * TTL,
       20,
     );
-    const takeoverMs = Date.now() - pausedAt;
-    expect(takeoverMs).toBeGreaterThanOrEqual(TTL / 2);
+    // Each new tenure is fenced above the paused one (order, not a duration: when the takeover
+    // came depends on how late the victim's last renewal ran on a loaded machine).
+    for (const [p, token] of tenures) {
+      const lease = parseLeaseValue((await env.redis.client.get(env.keys.partitionLease(p)))!);
+      expect(lease.token, `partition ${p}`).toBeGreaterThan(token);
+    }
     // Stay paused well past the lease; the new owners keep committing meanwhile.
     await sleep(TTL);
     const committedBeforeResume = await rowsUnderOldTenures(victim.id, tenures);
@@ -91,6 +101,7 @@ describe('fault: a worker paused (SIGSTOP) past its lease', () => {
     victim.child.kill('SIGCONT');
     await sleep(2 * TTL);
     const appended = await load.stop();
+    load = undefined;
 
     await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= appended, 30_000, 100);
     await waitFor('nothing pending or undelivered', async () => {
@@ -105,7 +116,7 @@ describe('fault: a worker paused (SIGSTOP) past its lease', () => {
     // ... and every event was still applied exactly once, in order.
     expect(await eventLogCount(env.database)).toBe(appended);
     expect(await replayMismatches(env.redis.client, env.keys, env.database, PARTITIONS)).toEqual([]);
-    console.log(`takeover after SIGSTOP: ${takeoverMs} ms; paused worker's log after resume:\n` +
+    console.log(`paused ${victim.id} holding ${tenures.size} partitions; its log after resume:\n` +
       victim.output().split('\n').filter((l) => /lost|fenced|failed/.test(l)).slice(0, 6).join('\n'));
   });
 });
