@@ -138,11 +138,18 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
     points = [...body.points, body.live];
     draw();
   };
+  // A failed request (the server gone, say) is said under the chart, not thrown at the page.
+  const reload = () => {
+    const asked = range;
+    load().catch((err: unknown) => {
+      if (asked === range) caption.textContent = `history unavailable (${String(err)})`;
+    });
+  };
   for (const button of buttons) {
     button.addEventListener('click', () => {
       range = button.dataset.range as Range;
       for (const b of buttons) b.setAttribute('aria-pressed', String(b === button));
-      void load();
+      reload();
       returns.show(range);
     });
   }
@@ -154,10 +161,10 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
   // The user changed the base currency (here or in another tab): the range and its returns again, in it.
   socket.on('portfolio:snapshot', (snapshot) => {
     if (!loaded || snapshot.baseCurrency === currency) return;
-    void load();
+    reload();
     returns.show(range);
   });
   const returns = renderReturnsPanel(container, socket, token);
-  void load();
+  reload();
   returns.show(range);
 }
