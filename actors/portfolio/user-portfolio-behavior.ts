@@ -48,7 +48,7 @@ import { orderEventsOf, type OrderProvider, type OrderRecord } from '../../src/t
 import type { ActivityView } from '../../src/activities/activity.ts';
 import type { ActivitiesSyncedPayload } from '../../src/activities/normalize-activities.ts';
 import { applyActivitiesSynced } from './activity-projection.ts';
-import { parseSettingsChanged, SETTINGS_CHANGED_EVENT } from '../../src/users/settings-event.ts';
+import { DEFAULT_BASE_CURRENCY, parseSettingsChanged, SETTINGS_CHANGED_EVENT } from '../../src/users/settings-event.ts';
 import { applySettingsChanged } from './settings-projection.ts';
 
 type Notification =
@@ -762,6 +762,8 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     state.tombstoned = true;
     state.connections.clear();
     state.accounts.clear();
+    // The users row is gone: a user who comes back has the column's default base, as in the fold.
+    state.baseCurrency = DEFAULT_BASE_CURRENCY;
     state.portfolio = aggregateHoldings(new Map(), { baseCurrency: state.baseCurrency, fx: EMPTY_FX_TABLE });
     state.tickers.clear();
     state.outbox.push({ kind: 'purged', partition, upToId: streamId });

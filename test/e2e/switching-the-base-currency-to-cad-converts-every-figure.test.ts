@@ -16,7 +16,8 @@ import { eventually, startTestEngine, type TestEngine } from '../support/engine.
  * `/api/portfolio` is then in CAD, equal to a pure `aggregateHoldings` of the same accounts in CAD
  * with the same rates and prices; the history leaves the USD close out and says so, returns are in
  * CAD. The base is in Postgres: a worker started afresh revalues the next sync in CAD. A code the
- * engine cannot convert to, or no three-letter code at all, is a 400 naming the field.
+ * engine cannot convert to, or no three-letter code at all, is a 400 naming the field. A user
+ * deleted and back starts in USD again.
  *
  * The web and market roles run in the engine, the worker apart, so it can be restarted.
  */
@@ -156,5 +157,18 @@ describe('the base currency per user', () => {
     expect(after.baseCurrency).toBe('CAD');
     const expectedAfter = await aggregatedIn('CAD');
     expect(after.totals).toEqual(expectedAfter.totals);
+
+    // Deleted, then back (with an Alpaca account): the base is the default again, in the rows the
+    // same actor writes too.
+    expect((await engine.api(USER, 'DELETE', '/api/me')).status).toBe(200);
+    const alpaca = await sandbox.control.alpacaCreateAccount({ cash: 1000 });
+    await sandbox.control.alpacaSetPositions(alpaca.id, { positions: [{ symbol: 'MSFT', qty: 2 }] });
+    expect((await engine.api(USER, 'POST', '/api/alpaca/accounts', { keyId: alpaca.keyId, secretKey: alpaca.secretKey })).status).toBe(201);
+    const again = await eventually(async () => {
+      const rows = await engine.db.knex('holdings').where({ user_id: USER }).select('base_currency');
+      return rows.length ? rows : undefined;
+    }, 60_000, 'the holdings of the user who came back');
+    expect(again.map((r) => r.base_currency)).toEqual(['USD']);
+    expect((await engine.api<SettingsBody>(USER, 'GET', '/api/me/settings')).body.baseCurrency).toBe('USD');
   });
 });
