@@ -124,6 +124,14 @@ export { normalizeSynced } from './portfolio-projection.ts';
  * transaction, schedules the syncs the events call for, and after the commit tells the browser
  * and the symbol collector what changed.
  */
+/** A sync job's result for a SnapTrade account or user (fetched positions, accounts or activities, or its failure). */
+function isSnapTradeSyncResult(event: Envelope): boolean {
+  return (
+    (event.type === 'positions.synced' || event.type === 'accounts.synced' || event.type === 'activities.synced' || event.type === 'sync.failed') &&
+    (event.payload as { provider?: string }).provider === 'snaptrade'
+  );
+}
+
 export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> {
   readonly name = 'user-portfolio';
 
@@ -164,6 +172,12 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
       const event = events[i]!;
       state.partition = context.partition;
       state.lastStreamId = context.streamIds[i] ?? null;
+      if (isSnapTradeSyncResult(event) && (await this.snaptradeRegistrationGone(tx, state))) {
+        // A sync that fetched (or failed) while SnapTrade was deleting the user, appended after
+        // USER_DELETED: it changes nothing, and what came from SnapTrade goes, this too.
+        state.outbox.push({ kind: 'purge-snaptrade', partition: context.partition, upToId: context.streamIds[i] ?? null });
+        continue;
+      }
       switch (event.type) {
         case 'snaptrade.webhook':
           await this.applyWebhook(tx, state, event, context.streamIds[i] ?? null, context.partition, schedules);
@@ -328,6 +342,16 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     await tx('users').insert({ id: state.userId }).onConflict('id').ignore();
     state.userExists = true;
     return true;
+  }
+
+  /**
+   * Whether the user has no SnapTrade registration any more (SnapTrade deleted them, or this
+   * service did) while no SnapTrade connection of theirs is known: a sync job only runs for a
+   * registered user, so a sync result without one raced the deletion.
+   */
+  private async snaptradeRegistrationGone(tx: Knex.Transaction, state: UserPortfolioState): Promise<boolean> {
+    if ([...state.connections.values()].some((c) => c.provider === 'snaptrade')) return false;
+    return !(await tx('snaptrade_users').where({ user_id: state.userId }).first('user_id'));
   }
 
   /** Whether the user's row exists (it may have been created by the API since this actor loaded). */

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ConnectionStatus, ServerToClientEvents, SessionEnded } from '../../src/realtime/events.ts';
 import { userHash } from '../../src/users/user-hash.ts';
-import type { Envelope } from '../../streams/envelope.ts';
+import { ENVELOPE_SCHEMA_VERSION, type Envelope } from '../../streams/envelope.ts';
+import { createStreamProducer } from '../../streams/producer.ts';
+import { compareStreamIds } from '../../streams/stream-id.ts';
 import { streamKeys } from '../../streams/keys.ts';
 import { partitionOf } from '../../streams/partition.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
@@ -84,6 +87,21 @@ async function streamEntriesOf(userId: string): Promise<Envelope[]> {
   return out;
 }
 
+/** Waits until the user's stream holds no SnapTrade event and still holds their Alpaca ones; names what is left if not. */
+async function snaptradeEventsPurged(userId: string): Promise<void> {
+  let left: Envelope[] = [];
+  try {
+    await eventually(async () => {
+      left = await streamEntriesOf(userId);
+      const fromSnapTrade = left.filter((e) => e.type === 'snaptrade.webhook' || (e.payload as { provider?: string }).provider === 'snaptrade');
+      return fromSnapTrade.length === 0 && left.some((e) => (e.payload as { provider?: string }).provider === 'alpaca') ? true : undefined;
+    }, 30_000, 'SnapTrade events applied and purged, Alpaca ones kept');
+  } catch (err) {
+    const names = left.map((e) => `${e.type}${e.type === 'snaptrade.webhook' ? `/${(e.payload as { eventType?: string }).eventType}` : ''}/${(e.payload as { provider?: string }).provider ?? '-'}`);
+    throw new Error(`${(err as Error).message}; left: ${names.join(', ')}`);
+  }
+}
+
 /** Rows that name the user, table by table (every table with a `user_id` column, and the inbox). */
 async function rowsOf(userId: string): Promise<Record<string, number>> {
   const knex = engine.db.knex;
@@ -112,11 +130,20 @@ describe('SnapTrade deletes its user (USER_DELETED)', () => {
       await engine.sandbox.control.deleteUser(user);
       // Delivered means appended; once applied, the SnapTrade events (it included) are purged.
       await delivered(user, 'USER_DELETED');
+      await snaptradeEventsPurged(user);
+
+      // A sync that raced the deletion appends after USER_DELETED (SnapTrade refused it, or its
+      // fetch finished just before): applied, it changes nothing, and it is purged too.
+      const producer = createStreamProducer(engine.redis.client, streamKeys(engine.namespace));
+      const late = (type: string, payload: Record<string, unknown>) =>
+        producer.append({ id: randomUUID(), type, user, partition: partitionOf(user, engine.config.PARTITION_COUNT), time: new Date().toISOString(), schema: ENVELOPE_SCHEMA_VERSION, payload });
+      await late('positions.synced', { provider: 'snaptrade', accountId: 'late-account', positions: { results: [{ units: 3, instrument: { symbol: 'MSFT' } }] }, balances: [], asOf: new Date().toISOString(), fetchedAt: new Date().toISOString(), reason: 'late-answer' });
+      const lastLate = await late('sync.failed', { provider: 'snaptrade', error: 'Invalid userID or userSecret', retryable: false, status: 401, code: '1083', registrationGeneration: 1 });
       await eventually(async () => {
-        const left = await streamEntriesOf(user);
-        const fromSnapTrade = left.filter((e) => e.type === 'snaptrade.webhook' || (e.payload as { provider?: string }).provider === 'snaptrade');
-        return fromSnapTrade.length === 0 && left.some((e) => (e.payload as { provider?: string }).provider === 'alpaca') ? true : undefined;
-      }, 10_000, 'SnapTrade events applied and purged, Alpaca ones kept');
+        const row = await engine.db.knex('actor_checkpoints').where({ user_id: user }).first('last_stream_id');
+        return row && compareStreamIds(row.last_stream_id as string, lastLate) >= 0 ? true : undefined;
+      }, 30_000, 'the late sync results applied');
+      await snaptradeEventsPurged(user);
 
       expect(await symbols(user)).toEqual(['GOOGL']);
       const accounts = (await engine.api<AccountsBody>(user, 'GET', '/api/accounts')).body.accounts;
