@@ -134,8 +134,12 @@ describe('holdings in one currency, sorted and searched, and accounts that follo
     await page.locator('tr.holding[data-symbol="SHOP"] + tr.detail:not([hidden])').waitFor();
     await page.screenshot({ path: `${SHOTS}/holdings-1366.png`, fullPage: true });
 
-    // The Accounts view: each account's value (holdings in USD + cash), cash and holdings.
-    await page.getByTestId('tab-accounts').click();
+    // The Accounts view (reached from the Holdings tab with the arrow key, as tabs are): each
+    // account's value (holdings in USD + cash), cash and holdings.
+    await page.getByTestId('tab-holdings').focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await page.getByTestId('tab-accounts').getAttribute('aria-selected')).toBe('true');
+    expect(await page.locator('#panel-holdings').isHidden()).toBe(true);
     const tfsa = before.accounts.find((a) => a.name === 'TFSA')!;
     const tfsaRow = page.locator(`tr.account[data-account-id="${tfsa.id}"]`);
     await tfsaRow.waitFor();
@@ -168,6 +172,15 @@ describe('holdings in one currency, sorted and searched, and accounts that follo
     await page.locator('.portfolio-views').screenshot({ path: `${SHOTS}/holdings-390-table.png` });
     await page.getByTestId('tab-accounts').click();
     await page.locator('.portfolio-views').screenshot({ path: `${SHOTS}/accounts-390-table.png` });
+    // 360 px, the narrowest phone: still no page scroll, and no amount cut short in either table.
+    await page.setViewportSize({ width: 360, height: 740 });
+    const cutShort = (selector: string) =>
+      page.locator(selector).evaluateAll((cells) => cells.filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.textContent));
+    expect(await pageWidth()).toBeLessThanOrEqual(360);
+    expect(await cutShort('tr.account td[data-field="value"], tr.account td[data-field="cash"], tr.account td[data-field="name"]')).toEqual([]);
+    await page.getByTestId('tab-holdings').click();
+    expect(await pageWidth()).toBeLessThanOrEqual(360);
+    expect(await cutShort('tr.holding td:not([data-field="symbol"]):not([data-field="quantity"]):not([data-field="accounts"])')).toEqual([]);
     for (const name of ['holdings-1366', 'accounts-1366', 'accounts-390', 'holdings-390', 'holdings-390-table', 'accounts-390-table']) console.log(`screenshot: ${SHOTS}/${name}.png`);
     expect(problems).toEqual([]);
     await page.close();

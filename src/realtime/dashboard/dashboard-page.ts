@@ -182,12 +182,14 @@ export function dashboardPage(
   td .institution-line { display: none; font-size: 11px; color: var(--muted); }
   @media (max-width: 600px) {
     .totals { grid-template-columns: repeat(2, minmax(0, 1fr)); }
-    table.holdings { min-width: 690px; }
+    table.holdings { min-width: 730px; }
     table.holdings [data-field="quantity"], table.holdings [data-field="accounts"] { display: none; }
     table.holdings th[data-field="symbol"] { width: 140px; }
     table.holdings th[data-field="price"] { width: 100px; }
-    table.holdings th[data-field="value"], table.holdings th[data-field="day"], table.holdings th[data-field="pl"] { width: 110px; }
-    table.holdings th[data-field="fresh"] { width: 120px; }
+    table.holdings th[data-field="value"] { width: 110px; }
+    table.holdings th[data-field="day"], table.holdings th[data-field="pl"] { width: 120px; }
+    table.holdings th[data-field="fresh"] { width: 140px; }
+    table.holdings td[data-field="fresh"] { white-space: normal; }
     table.accounts { min-width: 0; table-layout: auto; }
     table.accounts th:nth-child(1), table.accounts tr.account td:nth-child(1), table.accounts th:nth-child(n+5), table.accounts tr.account td:nth-child(n+5) { display: none; }
     table.accounts td .institution-line { display: block; }

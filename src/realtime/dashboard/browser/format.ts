@@ -59,6 +59,6 @@ export function shortWhen(iso: string | null, now = new Date()): string {
   if (!iso) return DASH;
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  const clock = date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  const clock = date.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
   return date.toDateString() === now.toDateString() ? clock : `${date.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })}, ${clock}`;
 }
