@@ -38,8 +38,15 @@ export interface OpenPageOptions {
 export async function openPage(browser: Browser, url: string, options: OpenPageOptions = {}): Promise<OpenedPage> {
   const context = await newContext(browser, options);
   const page = await context.newPage();
-  // The page owns its context: closing the page closes both.
-  page.once('close', () => void context.close());
+  // The page owns its context: closing the page closes both. When the browser is closing too (a
+  // test's last page.close() right before afterAll's browser.close()), the context is already
+  // going: its close then rejects with "Target page, context or browser has been closed", which
+  // unhandled failed the test run after its tests had passed.
+  page.once('close', () => {
+    context.close().catch((err: Error) => {
+      if (!/has been closed/.test(err.message)) throw err;
+    });
+  });
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(err.message));
   const consoleErrors = options.consoleErrors;
