@@ -384,7 +384,7 @@ function routes(options: OpenApiOptions): Route[] {
       summary: "The script of the dashboard and the admin page",
       credentials: 'none',
       responses: {
-        200: { description: 'The bundle (with an `ETag`).', content: { 'text/javascript': { schema: { type: 'string' } } } },
+        200: { description: 'The bundle (with an `ETag`), gzipped (`Content-Encoding: gzip`) when `Accept-Encoding` allows it.', content: { 'text/javascript': { schema: { type: 'string' } } } },
       },
       errors: GUARDED,
     },

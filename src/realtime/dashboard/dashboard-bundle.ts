@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -6,13 +7,16 @@ export interface DashboardBundle {
   code: string;
   /** Content hash, used as the ETag. */
   hash: string;
+  /** `code` gzipped once at build time (level 9, ~20 ms), for browsers that accept it: a third of the bytes. */
+  gzip: Buffer;
 }
 
 const ENTRY = fileURLToPath(new URL('./browser/main.ts', import.meta.url));
 
 /**
- * Bundles the dashboard's browser code (our TypeScript, the portfolio store and socket.io-client)
- * into one ES module, in memory. Takes a few hundred milliseconds; the router does it once.
+ * Bundles the dashboard's browser code (our TypeScript, the portfolio store, socket.io-client and
+ * lightweight-charts) into one ES module, in memory, and gzipped. Takes a few
+ * hundred milliseconds; the router does it once.
  */
 export async function buildDashboardBundle(options: { minify?: boolean } = {}): Promise<DashboardBundle> {
   const result = await build({
@@ -29,5 +33,10 @@ export async function buildDashboardBundle(options: { minify?: boolean } = {}): 
   });
   const file = result.outputFiles[0];
   if (!file) throw new Error('esbuild produced no output for the dashboard');
-  return { code: file.text, hash: createHash('sha256').update(file.contents).digest('base64url').slice(0, 16) };
+  const contents = Buffer.from(file.contents);
+  return {
+    code: file.text,
+    hash: createHash('sha256').update(contents).digest('base64url').slice(0, 16),
+    gzip: gzipSync(contents, { level: 9 }),
+  };
 }

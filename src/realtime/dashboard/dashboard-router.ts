@@ -18,7 +18,7 @@ export interface SignInOptions {
  * server; the page keeps the token for the tab and removes it from the address bar at once);
  * `GET /connected`: where the brokerage portal returns after a connection; `GET /admin`: the admin
  * page; `GET /dashboard.js`: the bundle of all of them, built with esbuild when the router is
- * created and kept in memory.
+ * created and kept in memory, gzipped for a browser that accepts it.
  */
 export function dashboardRouter(
   options: {
@@ -49,9 +49,15 @@ export function dashboardRouter(
   router.get('/admin', (req, res) => {
     res.type('html').set('Cache-Control', 'no-cache').send(adminPage(`${req.baseUrl}/dashboard.js`));
   });
-  router.get('/dashboard.js', async (_req, res) => {
-    const { code, hash } = await bundle;
-    res.type('text/javascript').set({ 'Cache-Control': 'no-cache', ETag: `"${hash}"` }).send(code);
+  router.get('/dashboard.js', async (req, res) => {
+    const { code, hash, gzip } = await bundle;
+    // Gzipped when the browser takes it: a third of the bytes on the wire.
+    res.type('text/javascript').set({ 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' });
+    if (req.acceptsEncodings('gzip', 'identity') === 'gzip') {
+      res.set({ 'Content-Encoding': 'gzip', ETag: `"${hash}-gzip"` }).send(gzip);
+      return;
+    }
+    res.set('ETag', `"${hash}"`).send(code);
   });
   return router;
 }
