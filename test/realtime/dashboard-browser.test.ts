@@ -83,7 +83,7 @@ describe('the live dashboard in a browser', () => {
       at: now,
     });
     const price = row('AAPL').locator('[data-field="price"]');
-    await expect.poll(() => price.textContent(), { timeout: 5_000 }).toBe('$195.25');
+    await expect.poll(() => price.textContent()).toBe('$195.25');
     expect(await price.getAttribute('class')).toContain('flash-up');
     expect(await row('AAPL').locator('[data-field="value"]').textContent()).toBe('$1,952.50');
     expect(await row('MSFT').locator('[data-field="price"]').getAttribute('class')).not.toContain('flash');
@@ -122,14 +122,14 @@ describe('the live dashboard in a browser', () => {
       message,
       at: new Date().toISOString(),
     });
-    await expect.poll(() => questradeRow.textContent(), { timeout: 5_000 }).toContain('needs re-link');
+    await expect.poll(() => questradeRow.textContent()).toContain('needs re-link');
     expect(await alpacaRow.textContent()).toContain('active');
     const relink = page.locator(`li.connection[data-connection-id="${user}-conn-1"]`);
     expect(await relink.getByTestId('connection-status').textContent()).toBe('Connect again');
     expect(await relink.getByTestId('connection-reason').textContent()).toBe(message);
 
     await h.worker.emitter.endSessions(user, { reason: 'account_deleted', message: 'This account was deleted.', at: new Date().toISOString() });
-    await expect.poll(() => page.getByTestId('session-ended').textContent(), { timeout: 5_000 }).toContain('This account was deleted.');
+    await expect.poll(() => page.getByTestId('session-ended').textContent()).toContain('This account was deleted.');
     expect(await page.locator('tr.holding').count()).toBe(0);
     // The server closed the socket; the page stays as it says, not "reconnecting".
     await expect.poll(() => page.getByTestId('connection').textContent()).toBe('signed out');
@@ -139,7 +139,7 @@ describe('the live dashboard in a browser', () => {
   it('a forged token is refused on the page, in words, with a way back to sign-in', async () => {
     const page = await browser.newPage();
     await page.goto(`${http.url}/#token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl`);
-    await expect.poll(() => page.getByTestId('session-problem').getAttribute('data-problem'), { timeout: 5_000 }).toBe('invalid');
+    await expect.poll(() => page.getByTestId('session-problem').getAttribute('data-problem')).toBe('invalid');
     expect(await page.locator('h1').textContent()).toBe('This sign-in is not valid');
     expect(await page.getByTestId('sign-in-again').getAttribute('href')).toBe('/signin?reason=invalid');
     expect(await page.locator('tr.holding').count()).toBe(0);
