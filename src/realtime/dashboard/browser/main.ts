@@ -72,8 +72,9 @@ function start(): void {
       location.replace('/signin?reason=signed-out');
     },
   });
-  // The base-currency select, in the header before the signed-in user.
-  root.querySelector('header')?.insertBefore(renderSettingsMenu(store, api), root.querySelector('header .who'));
+  // The base-currency select, in the header before the signed-in user, where the server mounts the
+  // user API (the web role).
+  if (root.dataset.trading === '1') root.querySelector('header')?.insertBefore(renderSettingsMenu(store, api), root.querySelector('header .who'));
   const main = root.querySelector('main') ?? root;
   // The brokerages (connect, reconnect, disconnect, refresh, syncs) come right after the totals.
   main.insertBefore(renderBrokeragesPanel(store, api), main.querySelector('.totals')?.nextSibling ?? null);

@@ -9,7 +9,9 @@ import { el } from './view.ts';
  * and the page does not redraw anything itself: the server pushes the portfolio in the new base
  * (a snapshot, and a delta that carries the base), so every figure moves together, in this tab and
  * every other one of the user. A refusal or a failure is said in words next to the select, and the
- * select goes back to the base the page shows.
+ * select goes back to the base the page shows. The choices are asked for once the first snapshot has
+ * come: the socket's handshake judges the token first, so an expired one is reported as expired by
+ * it, not as refused by this call.
  */
 export function renderSettingsMenu(store: PortfolioStore, api: ApiClient): HTMLElement {
   const select = el('select', { 'data-testid': 'base-currency', 'aria-label': 'Base currency', disabled: '' });
@@ -75,10 +77,15 @@ export function renderSettingsMenu(store: PortfolioStore, api: ApiClient): HTMLE
     );
   });
 
+  let asked = false;
   store.subscribe((event) => {
     if (event.type !== 'snapshot' && event.type !== 'delta') return;
     const base = shown();
     if (!base) return;
+    if (!asked) {
+      asked = true;
+      void load();
+    }
     if (wanted !== null) {
       if (base === wanted) settled();
       return;
@@ -90,6 +97,9 @@ export function renderSettingsMenu(store: PortfolioStore, api: ApiClient): HTMLE
     }
   });
 
-  void load();
+  if (store.state) {
+    asked = true;
+    void load();
+  }
   return menu;
 }
