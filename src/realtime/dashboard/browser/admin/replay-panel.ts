@@ -11,6 +11,8 @@ const KINDS = [
   ['holdings', 'Holdings'],
   ['accounts', 'Accounts'],
   ['connections', 'Connections'],
+  ['orders', 'Orders'],
+  ['settings', 'Settings'],
 ] as const;
 
 /** Start a replay (some users or all, dry run, from the start), watch it, read its diff. */
@@ -133,6 +135,8 @@ function userReport(user: UserReport, dryRun: boolean, showStream: (userId: stri
   ];
   const tables = KINDS.flatMap(([kind, label]) => {
     const diff = user.differences[kind];
+    // Reports written before settings were compared have none.
+    if (!diff) return [];
     const rows = diffRows(diff);
     if (rows.length === 0) return [];
     return [
