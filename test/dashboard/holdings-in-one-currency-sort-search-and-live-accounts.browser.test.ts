@@ -147,6 +147,9 @@ describe('holdings in one currency, sorted and searched, and accounts that follo
     expect(await tfsaRow.locator('[data-field="cash"]').textContent()).toBe(dollars(tfsa.cashBase));
     expect(await tfsaRow.locator('[data-field="value"]').textContent()).toBe(dollars(formatScaled(addScaled(parseScaled(shopInTfsa), parseScaled(tfsa.cashBase!)))));
     expect(await page.locator(`tr[data-holdings-of="${tfsa.id}"] li`).evaluateAll((items) => items.map((i) => i.querySelector('b')?.textContent))).toEqual(['SHOP']);
+    // The Margin account's MSFT took the tick too (8 x 1,415.20).
+    const margin = before.accounts.find((a) => a.name === 'Margin')!;
+    expect(await page.locator(`tr[data-holdings-of="${margin.id}"] li[data-holding-id="${before.holdings.find((h) => h.symbol === 'MSFT')!.id}"] [data-field="holding-value"]`).textContent()).toBe(dollars('11321.6'));
 
     // The brokerage reports more cash in the TFSA: the webhook's sync reaches the open page, no reload.
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));

@@ -87,20 +87,12 @@ export function createAccountsView(): AccountsView {
       setCell(cells.cash, money(view.cash, base), view.cash, view.cash === null ? 'muted' : '');
       setCell(cells.connection, CONNECTION_LABELS[connection.status] ?? connection.status, null, connection.status === 'active' ? 'pos' : 'neg');
       setCell(cells.synced, accountSync(account), null, account.sync?.state === 'failed' ? 'neg' : 'muted');
-      const list =
-        view.holdings.length === 0
-          ? [el('li', { class: 'muted' }, 'No holdings')]
-          : view.holdings.map((line) =>
-              el(
-                'li',
-                { 'data-holding-id': line.holdingId, title: line.description ?? line.symbol },
-                el('b', {}, line.symbol),
-                el('span', { class: 'muted' }, quantity(line.quantity)),
-                el('span', { 'data-field': 'holding-value' }, money(line.marketValueBase, base)),
-                ...(line.currency !== base ? [el('span', { class: 'listing' }, listingPrice(line.marketValue, line.currency))] : []),
-              ),
-            );
-      holdings.replaceChildren(el('td', { colspan: String(COLUMNS.length) }, el('ul', { class: 'account-holdings', 'aria-label': `Holdings of ${account.name}` }, ...list)));
+      // Redrawn only when something in it changed (a tick moves one chip's value, most move none).
+      const key = `${base}|${view.holdings.map((l) => `${l.holdingId}:${l.quantity}:${l.marketValueBase}:${l.marketValue}`).join('|')}`;
+      if (holdings.dataset.key !== key) {
+        holdings.dataset.key = key;
+        fillHoldings(holdings, view, base);
+      }
       tbody.append(row, holdings); // in the model's order; existing rows move
     }
     for (const [id, entry] of rows) {
@@ -111,6 +103,24 @@ export function createAccountsView(): AccountsView {
     }
     for (const child of Array.from(tbody.children)) if (!child.matches('tr.account, tr.account-holdings')) child.remove();
     if (accounts.length === 0) tbody.replaceChildren(el('tr', {}, el('td', { colspan: String(COLUMNS.length), class: 'empty' }, 'No accounts yet')));
+  }
+
+  /** An account's holdings, largest first, as chips (symbol, quantity, value; the listing-currency value beside a foreign one). */
+  function fillHoldings(holdings: HTMLTableRowElement, view: AccountView, base: string): void {
+    const list =
+      view.holdings.length === 0
+        ? [el('li', { class: 'muted' }, 'No holdings')]
+        : view.holdings.map((line) =>
+            el(
+              'li',
+              { 'data-holding-id': line.holdingId, title: line.description ?? line.symbol },
+              el('b', {}, line.symbol),
+              el('span', { class: 'muted' }, quantity(line.quantity)),
+              el('span', { 'data-field': 'holding-value' }, money(line.marketValueBase, base)),
+              ...(line.currency !== base ? [el('span', { class: 'listing' }, listingPrice(line.marketValue, line.currency))] : []),
+            ),
+          );
+    holdings.replaceChildren(el('td', { colspan: String(COLUMNS.length) }, el('ul', { class: 'account-holdings', 'aria-label': `Holdings of ${view.account.name}` }, ...list)));
   }
 
   return { element: el('div', { class: 'table-scroll' }, table), render };

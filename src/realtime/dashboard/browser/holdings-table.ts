@@ -63,8 +63,9 @@ export interface HoldingsTable {
   /**
    * Shows `holdings` in `baseCurrency`. `reorder`: the set of holdings may have changed (a snapshot,
    * an upsert, a removal), so the order is redone; a price-only change leaves rows in place.
+   * `changed`: the ids a delta moved (only their rows are filled again); all rows when absent.
    */
-  render(holdings: readonly HoldingView[], baseCurrency: string, reorder: boolean): void;
+  render(holdings: readonly HoldingView[], baseCurrency: string, reorder: boolean, changed?: ReadonlySet<string>): void;
 }
 
 export function createHoldingsTable(options: { accountName: (accountId: string) => string; now?: () => number }): HoldingsTable {
@@ -255,15 +256,16 @@ export function createHoldingsTable(options: { accountName: (accountId: string) 
     count.textContent = query.trim() && current.length > 0 ? `${visible.size} of ${current.length}` : '';
   }
 
-  function render(holdings: readonly HoldingView[], baseCurrency: string, reorder: boolean): void {
+  function render(holdings: readonly HoldingView[], baseCurrency: string, reorder: boolean, changed?: ReadonlySet<string>): void {
     const baseChanged = baseCurrency !== base;
     base = baseCurrency;
     current = holdings;
     const seen = new Set<string>();
     for (const h of holdings) {
       seen.add(h.id);
-      if (!rows.has(h.id)) reorder = true;
-      fill(rowFor(h), h);
+      const known = rows.get(h.id);
+      if (!known) reorder = true;
+      if (!known || !changed || changed.has(h.id) || baseChanged) fill(rowFor(h), h);
     }
     for (const [id, entry] of rows) {
       if (seen.has(id)) continue;

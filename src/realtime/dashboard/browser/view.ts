@@ -78,8 +78,8 @@ export function renderDashboard(
     el('main', {}, totals, el('div', { class: 'portfolio-views' }, tabs.list, ...tabs.panels)),
   );
 
-  function renderHoldings(reorder: boolean): void {
-    holdings.render(store.holdings(), store.state?.baseCurrency ?? 'USD', reorder);
+  function renderHoldings(reorder: boolean, changed?: ReadonlySet<string>): void {
+    holdings.render(store.holdings(), store.state?.baseCurrency ?? 'USD', reorder, changed);
   }
 
   function renderTotals(): void {
@@ -112,7 +112,7 @@ export function renderDashboard(
       case 'delta':
         renderTotals();
         // A price-only delta keeps the rows in place; holdings that come or go redo the order.
-        renderHoldings(event.upserted.length > 0 || event.removed.length > 0);
+        renderHoldings(event.upserted.length > 0 || event.removed.length > 0, new Set([...event.upserted, ...event.repriced]));
         renderAccounts();
         break;
       case 'sync':
