@@ -1,9 +1,10 @@
 /**
  * `npm run bench:dashboard`: the dashboard's bundle size and its time to first render.
  *
- * - Bundle: `buildDashboardBundle()`, the bytes of `dashboard.js` (`raw`) and of its gzip form,
- *   which the server sends to a browser that accepts it; what each package takes of the raw bytes
- *   (esbuild's metafile of the same build).
+ * - Bundle: `buildDashboardBundle()`, the bytes (raw, and gzipped as the server sends them to a
+ *   browser that accepts it) of what every page loads first (`dashboard.js` and the chunks it
+ *   imports statically) and of what the dashboard loads when it mounts the value chart; what each
+ *   package takes (the build's metafile).
  * - First render: the whole engine (`startFoliostream`, every role) on throwaway Redis and
  *   Postgres (or REDIS_URL / DATABASE_URL) against the brokerage sandbox as the demo runs it, with a user the size of
  *   `npm run demo`'s (Questrade TFSA + Margin, Robinhood, an Alpaca account: 7 holdings, AAPL in
@@ -17,8 +18,6 @@
  * BENCH_WRITE=0 to skip updating docs/BENCHMARKS.md.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import pino from 'pino';
 import type { Browser } from 'playwright-core';
 import { freshDatabase, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
@@ -40,34 +39,42 @@ const log = pino({ level: 'warn' });
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
-interface BundleReport {
+interface FileSize {
+  name: string;
   raw: number;
   /** As sent to a browser that accepts gzip. */
   gzip: number;
-  /** Raw bytes by package (`ours`: this repository's code). */
+}
+
+interface BundleReport {
+  /** dashboard.js and the chunks it imports statically: what every page loads before it runs. */
+  first: FileSize[];
+  /** Chunks loaded when needed (the value chart). */
+  later: FileSize[];
+  /** Raw bytes by package over every file (`ours`: this repository's code). */
   byPackage: [string, number][];
 }
 
 async function measureBundle(): Promise<BundleReport> {
   const bundle = await buildDashboardBundle();
-  const bytes = Buffer.from(bundle.code);
-  // The same build with a metafile, to see what each package takes.
-  const entry = fileURLToPath(new URL('../src/realtime/dashboard/browser/main.ts', import.meta.url));
-  const result = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: ['es2020'], minify: true, legalComments: 'none', write: false, metafile: true, outfile: 'dashboard.js', logLevel: 'silent' });
+  const outputs = bundle.metafile.outputs;
+  const mainOutput = Object.keys(outputs).find((path) => path.endsWith('/dashboard.js'))!;
+  const staticImports = new Set(outputs[mainOutput]!.imports.filter((i) => i.kind === 'import-statement').map((i) => i.path.replace(/^.*\/chunks\//, 'chunks/')));
+  const first: FileSize[] = [{ name: 'dashboard.js', raw: Buffer.byteLength(bundle.code), gzip: bundle.gzip.length }];
+  const later: FileSize[] = [];
+  for (const [name, file] of bundle.chunks) (staticImports.has(name) ? first : later).push({ name, raw: Buffer.byteLength(file.code), gzip: file.gzip.length });
   const byPackage = new Map<string, number>();
-  for (const output of Object.values(result.metafile.outputs)) {
+  for (const output of Object.values(outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
-      const name = match?.[1] ?? 'ours';
+      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? 'ours';
       byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
     }
   }
-  return {
-    raw: bytes.length,
-    gzip: bundle.gzip.length,
-    byPackage: [...byPackage.entries()].sort((a, b) => b[1] - a[1]),
-  };
+  return { first, later, byPackage: [...byPackage.entries()].sort((a, b) => b[1] - a[1]) };
 }
+
+const sum = (files: FileSize[], key: 'raw' | 'gzip') => files.reduce((total, f) => total + f[key], 0);
+const sizes = (files: FileSize[]) => files.map((f) => `\`${f.name.replace(/-[A-Z0-9]{8}\.js$/, '-<hash>.js')}\` ${kb(f.raw)} (${kb(f.gzip)} gzipped)`).join(', ');
 
 /** The demo's brokerages (src/demo.ts), for a user of the same size. */
 async function connectDemoSizedUser(app: Foliostream, sandbox: Sandbox, token: string): Promise<void> {
@@ -147,7 +154,7 @@ function summary(values: number[]): { p50: number; max: number } {
 async function main(): Promise<void> {
   const loadStart = loadavg().map((l) => l.toFixed(2)).join(' ');
   const bundle = await measureBundle();
-  console.log(`bundle: ${bundle.raw} B raw, ${bundle.gzip} B gzip`);
+  console.log(`first: ${sum(bundle.first, 'raw')} B raw, ${sum(bundle.first, 'gzip')} B gzip; later: ${sum(bundle.later, 'raw')} B raw, ${sum(bundle.later, 'gzip')} B gzip`);
 
   const services = await startBenchServices(log);
   const db = await freshDatabase(services.databaseUrl, { prefix: 'bench_dashboard' });
@@ -196,7 +203,7 @@ async function main(): Promise<void> {
       '',
       `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench:dashboard\`. Machine: ${cpus().length} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}, Chromium ${browser.version()} headless; engine, sandbox, Redis and Postgres on the same machine. Load average (1, 5, 15 min) at the start ${loadStart}, at the end ${loadEnd}.`,
       '',
-      `Bundle (\`dashboard.js\`, minified ES2020): ${bundle.raw.toLocaleString('en-US')} bytes raw (${kb(bundle.raw)}), **${bundle.gzip.toLocaleString('en-US')} bytes gzipped** (${kb(bundle.gzip)}, level 9: what the server sends a browser that accepts gzip). By package (raw bytes in the bundle): ${bundle.byPackage.map(([name, bytes]) => `${name} ${kb(bytes)}`).join(', ')}.`,
+      `Bundle (minified ES2020, gzipped level 9 for a browser that accepts it, as the server sends it). Loaded by every page before it runs: **${kb(sum(bundle.first, 'gzip'))} gzipped** (${kb(sum(bundle.first, 'raw'))} raw: ${sizes(bundle.first)}); loaded when the dashboard mounts the value chart: ${kb(sum(bundle.later, 'gzip'))} gzipped (${sizes(bundle.later)}). By package (raw bytes over all files): ${bundle.byPackage.map(([name, bytes]) => `${name} ${kb(bytes)}`).join(', ')}.`,
       '',
       `First render: ${RUNS} loads of each page, each in a new browser context (empty cache), over loopback, user of the demo's size (7 holdings, AAPL in 3 accounts, 4 accounts at 3 brokerages), after one uncounted load of each; times from the navigation's start.`,
       '',

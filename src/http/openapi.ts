@@ -388,6 +388,20 @@ function routes(options: OpenApiOptions): Route[] {
       },
       errors: GUARDED,
     },
+    {
+      method: 'get',
+      path: '/chunks/{file}',
+      operationId: 'getDashboardChunk',
+      tag: 'Dashboard',
+      summary: 'A part of the dashboard script that it loads when needed (the value chart)',
+      description: 'Named by `dashboard.js` (`chunks/<name>-<content hash>.js`); any other name is a 404.',
+      credentials: 'none',
+      parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string', pattern: '^[\\w-]+\\.js$' } }],
+      responses: {
+        200: { description: 'The chunk (with an `ETag`), gzipped (`Content-Encoding: gzip`) when `Accept-Encoding` allows it.', content: { 'text/javascript': { schema: { type: 'string' } } } },
+      },
+      errors: [...GUARDED, 'FS_NOT_FOUND'],
+    },
   ];
   if (options.metrics !== 'off') {
     list.push({

@@ -905,6 +905,10 @@ describe('operations and the dashboard conform', () => {
       { method: 'GET', path: '/admin', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
       { method: 'GET', path: '/dashboard.js', conforms: true, status: 200 },
       { method: 'GET', path: '/dashboard.js', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
+      // The chunk dashboard.js imports the value chart from, by the name it gives.
+      { method: 'GET', path: `/${/chunks\/history-chart-[\w-]+\.js/.exec(await (await fetch(`${engine.url}/dashboard.js`)).text())?.[0]}`, conforms: true, status: 200 },
+      { method: 'GET', path: '/chunks/history-chart-NOSUCHHASH.js', conforms: true, status: 404 },
+      { method: 'GET', path: '/chunks/history-chart-NOSUCHHASH.js', headers: { 'content-type': 'text/plain' }, body: 'x', conforms: false, status: 415 },
     ]) {
       await exchange(x);
     }

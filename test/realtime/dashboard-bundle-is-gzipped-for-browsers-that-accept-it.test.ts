@@ -8,15 +8,16 @@ import { dashboardRouter } from '../../src/realtime/dashboard/dashboard-router.t
 /**
  * `GET /dashboard.js` sends the bundle gzipped (built once, in memory) to a client that accepts
  * gzip, as it is to one that does not, with `Vary: Accept-Encoding` and an ETag per form that a
- * revalidation answers with 304.
+ * revalidation answers with 304. The chart library is not in it but in the chunk it names for the
+ * value chart (`GET /chunks/:file`, served the same way); a name it does not give is not served.
  */
 let server: Server;
 let port: number;
 
 /** The raw answer: bytes as sent (no decoding) and headers. */
-function get(headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function get(headers: Record<string, string>, path = '/dashboard.js'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/dashboard.js', headers }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -45,7 +46,8 @@ describe('the dashboard bundle on the wire', () => {
     expect(plain.status).toBe(200);
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.headers['content-type']).toMatch(/^text\/javascript/);
-    expect(plain.body.toString('utf8')).toContain('lightweight-charts');
+    const main = plain.body.toString('utf8');
+    expect(main).not.toContain('lightweight-charts');
 
     const zipped = await get({ 'accept-encoding': 'gzip, deflate, br' });
     expect(zipped.status).toBe(200);
@@ -57,5 +59,13 @@ describe('the dashboard bundle on the wire', () => {
 
     const again = await get({ 'accept-encoding': 'gzip', 'if-none-match': String(zipped.headers.etag) });
     expect(again.status).toBe(304);
+
+    const chunkPath = /chunks\/history-chart-[\w-]+\.js/.exec(main)?.[0];
+    expect(chunkPath).toBeDefined();
+    const chunk = await get({ 'accept-encoding': 'gzip' }, `/${chunkPath}`);
+    expect(chunk.status).toBe(200);
+    expect(chunk.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(chunk.body).toString('utf8')).toContain('lightweight-charts');
+    expect((await get({}, '/chunks/history-chart-NOSUCHHASH.js')).status).toBe(404);
   });
 });

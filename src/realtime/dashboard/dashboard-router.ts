@@ -1,8 +1,18 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Logger } from '../../logging/logger.ts';
-import { buildDashboardBundle, type DashboardBundle } from './dashboard-bundle.ts';
+import { buildDashboardBundle, type BundleFile, type DashboardBundle } from './dashboard-bundle.ts';
 import { adminPage } from './admin-page.ts';
 import { dashboardPage } from './dashboard-page.ts';
+
+/** A script of the bundle, gzipped when the browser takes it (a third of the bytes on the wire). */
+function sendScript(req: Request, res: Response, { code, hash, gzip }: BundleFile): void {
+  res.type('text/javascript').set({ 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' });
+  if (req.acceptsEncodings('gzip', 'identity') === 'gzip') {
+    res.set({ 'Content-Encoding': 'gzip', ETag: `"${hash}-gzip"` }).send(gzip);
+    return;
+  }
+  res.set('ETag', `"${hash}"`).send(code);
+}
 
 /** How people sign in (`AUTH_DEV_SIGN_IN`, `AUTH_SIGN_IN_URL`): what `/signin` offers. */
 export interface SignInOptions {
@@ -18,7 +28,8 @@ export interface SignInOptions {
  * server; the page keeps the token for the tab and removes it from the address bar at once);
  * `GET /connected`: where the brokerage portal returns after a connection; `GET /admin`: the admin
  * page; `GET /dashboard.js`: the bundle of all of them, built with esbuild when the router is
- * created and kept in memory, gzipped for a browser that accepts it.
+ * created and kept in memory, gzipped for a browser that accepts it; `GET /chunks/:file`: what it
+ * imports when needed (the value chart).
  */
 export function dashboardRouter(
   options: {
@@ -49,15 +60,12 @@ export function dashboardRouter(
   router.get('/admin', (req, res) => {
     res.type('html').set('Cache-Control', 'no-cache').send(adminPage(`${req.baseUrl}/dashboard.js`));
   });
-  router.get('/dashboard.js', async (req, res) => {
-    const { code, hash, gzip } = await bundle;
-    // Gzipped when the browser takes it: a third of the bytes on the wire.
-    res.type('text/javascript').set({ 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' });
-    if (req.acceptsEncodings('gzip', 'identity') === 'gzip') {
-      res.set({ 'Content-Encoding': 'gzip', ETag: `"${hash}-gzip"` }).send(gzip);
-      return;
-    }
-    res.set('ETag', `"${hash}"`).send(code);
+  router.get('/dashboard.js', async (req, res) => sendScript(req, res, await bundle));
+  // The chunks dashboard.js imports (named by their content hash); another name is a 404.
+  router.get('/chunks/:file', async (req, res, next) => {
+    const chunk = (await bundle).chunks.get(`chunks/${req.params.file}`);
+    if (chunk) sendScript(req, res, chunk);
+    else next();
   });
   return router;
 }

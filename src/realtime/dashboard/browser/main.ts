@@ -1,8 +1,7 @@
 import { io } from 'socket.io-client';
 import { createPortfolioStore, type PortfolioSocket } from '../../client/portfolio-store.ts';
-import { renderDashboard, renderSessionProblem } from './view.ts';
+import { el, renderDashboard, renderSessionProblem } from './view.ts';
 import { renderTrading } from './trade-ticket.ts';
-import { renderHistoryChart } from './history-chart.ts';
 import { renderAllocationPanel } from './allocation-panel.ts';
 import { renderActivitiesPanel } from './activities-panel.ts';
 import { forgetToken, takeToken, tokenClaims, tokenFromFragment } from './token.ts';
@@ -80,7 +79,14 @@ function start(): void {
   main.insertBefore(renderBrokeragesPanel(store, api), main.querySelector('.totals')?.nextSibling ?? null);
   // The value-history chart, where the server mounts the user API (the web role: the flag the
   // trading panel goes by).
-  if (root.dataset.trading === '1') renderHistoryChart(main, socket, token);
+  // Its chunk (the chart library: most of the code) is fetched once the rest of the page is built
+  // and drawn into its place, so the totals and holdings do not wait for it.
+  if (root.dataset.trading === '1') {
+    const slot = main.appendChild(el('div', { class: 'history-slot' }));
+    import('./history-chart.ts')
+      .then(({ renderHistoryChart }) => renderHistoryChart(slot, socket, token))
+      .catch(() => slot.replaceChildren(el('p', { class: 'error', role: 'alert' }, 'The value chart could not be loaded (the server may have been updated): reload the page.')));
+  }
   // How the portfolio divides (asset class, account, currency, security), from the store, live.
   main.append(renderAllocationPanel(store));
   // The latest activities (the user API, like the chart), updated live.
