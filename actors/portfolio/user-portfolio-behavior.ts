@@ -91,6 +91,12 @@ export interface UserPortfolioState {
   outbox: Notification[];
   /** True once the user is known to have been deleted here (no row, a tombstone). */
   tombstoned?: boolean;
+  /**
+   * SnapTrade deleted the user while this actor was active (USER_DELETED applied): a SnapTrade
+   * sync result appended after it raced the deletion. Not stored: after a restart such a late
+   * entry is applied as any other and left to the stream's trimming.
+   */
+  snaptradeDeleted?: boolean;
   /** Partition and stream id of the event being applied (for purges after the commit). */
   partition?: number;
   lastStreamId?: string | null;
@@ -172,7 +178,7 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
       const event = events[i]!;
       state.partition = context.partition;
       state.lastStreamId = context.streamIds[i] ?? null;
-      if (isSnapTradeSyncResult(event) && (await this.snaptradeRegistrationGone(tx, state))) {
+      if (state.snaptradeDeleted && isSnapTradeSyncResult(event) && (await this.snaptradeRegistrationGone(tx, state))) {
         // A sync that fetched (or failed) while SnapTrade was deleting the user, appended after
         // USER_DELETED: it changes nothing, and what came from SnapTrade goes, this too.
         state.outbox.push({ kind: 'purge-snaptrade', partition: context.partition, upToId: context.streamIds[i] ?? null });
@@ -345,13 +351,16 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
   }
 
   /**
-   * Whether the user has no SnapTrade registration any more (SnapTrade deleted them, or this
-   * service did) while no SnapTrade connection of theirs is known: a sync job only runs for a
-   * registered user, so a sync result without one raced the deletion.
+   * Whether the user, deleted at SnapTrade, still has no SnapTrade registration nor connection (a
+   * sync job only runs for a registered user, so a sync result now raced the deletion). A new
+   * registration ends it.
    */
   private async snaptradeRegistrationGone(tx: Knex.Transaction, state: UserPortfolioState): Promise<boolean> {
-    if ([...state.connections.values()].some((c) => c.provider === 'snaptrade')) return false;
-    return !(await tx('snaptrade_users').where({ user_id: state.userId }).first('user_id'));
+    const gone =
+      ![...state.connections.values()].some((c) => c.provider === 'snaptrade') &&
+      !(await tx('snaptrade_users').where({ user_id: state.userId }).first('user_id'));
+    if (!gone) state.snaptradeDeleted = false;
+    return gone;
   }
 
   /** Whether the user's row exists (it may have been created by the API since this actor loaded). */
@@ -767,6 +776,7 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
       });
     }
     state.outbox.push({ kind: 'purge-snaptrade', partition, upToId: streamId });
+    state.snaptradeDeleted = true;
   }
 
   /**
