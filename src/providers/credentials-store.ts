@@ -72,8 +72,8 @@ export class CredentialsStore {
 
   /**
    * Stores a new SnapTrade registration of the user (the user row is created when missing, and a
-   * deletion tombstone cleared: the user came back). A re-registration takes the next generation
-   * and clears the invalid mark.
+   * deletion tombstone cleared: the user came back). Every registration takes a generation never
+   * used before (a re-registration's is higher) and clears the invalid mark.
    */
   async saveSnaptrade(userId: string, snaptradeUserId: string, userSecret: string, trx?: Knex.Transaction): Promise<void> {
     const write = async (tx: Knex.Transaction) => {
@@ -90,7 +90,9 @@ export class CredentialsStore {
         .merge({
           snaptrade_user_id: snaptradeUserId,
           user_secret_sealed: this.box.encrypt(userSecret, snaptradeSecretContext(userId)),
-          generation: tx.raw('snaptrade_users.generation + 1'),
+          // The insert's default, drawn from the sequence every registration draws from: a user
+          // deleted at SnapTrade and registered again never repeats a generation.
+          generation: tx.raw('excluded.generation'),
           // The clock now, not the transaction's start: SnapTrade's USER_DELETED of the previous
           // registration (sent while this transaction waited on SnapTrade) must read as older.
           registered_at: tx.raw('clock_timestamp()'),

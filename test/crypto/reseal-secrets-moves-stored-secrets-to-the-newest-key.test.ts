@@ -117,7 +117,8 @@ describe('npm run secrets:reseal', () => {
     const engine = new CredentialsStore(db.knex, after);
     for (const userId of seeded.users) {
       const credentials = await engine.snaptrade(userId);
-      expect(credentials).toMatchObject({ snaptradeUserId: `st-${userId}`, userSecret: `secret-of-${userId}`, generation: 1 });
+      // Resealing is not a registration: the generation is the one the seed gave.
+      expect(credentials).toMatchObject({ snaptradeUserId: `st-${userId}`, userSecret: `secret-of-${userId}`, generation: seeded.users.indexOf(userId) + 1 });
     }
     for (const link of seeded.alpaca) {
       expect(await engine.alpacaByAccount(link.userId, link.accountId)).toMatchObject({
@@ -164,7 +165,9 @@ describe('npm run secrets:reseal', () => {
 
     expect(await running).toMatchObject({ resealed: 3, failed: 0 });
     const credentials = await new CredentialsStore(db.knex, after).snaptrade('user-1');
-    expect(credentials).toMatchObject({ snaptradeUserId: 'st-user-1-again', userSecret: 'the-new-secret', generation: 2 });
+    expect(credentials).toMatchObject({ snaptradeUserId: 'st-user-1-again', userSecret: 'the-new-secret' });
+    // A re-registration: a generation no registration had (the three seeded took 1 to 3).
+    expect(credentials!.generation).toBe(4);
   });
 
   it('reports a corrupt row by id and reason without printing a secret, exits non-zero, and exits 0 once it is gone', async () => {

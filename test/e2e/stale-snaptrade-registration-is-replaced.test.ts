@@ -78,7 +78,7 @@ describe('a SnapTrade registration the brokerage no longer accepts', () => {
     const user = 'e2e-stale-restart';
     await connectUser(user);
     const before = await registration(user);
-    expect(before).toMatchObject({ generation: 1, invalid_since: null });
+    expect(before).toMatchObject({ invalid_since: null });
     const { socket, statuses } = await openSocket(await engine.token(user));
     try {
       // The sandbox forgets every user, as a restarted SnapTrade sandbox (or another environment) does.
@@ -106,7 +106,8 @@ describe('a SnapTrade registration the brokerage no longer accepts', () => {
       expect(url.status).toBe(200);
       expect(url.body.redirectURI).toContain('/snapTrade/redeemToken');
       const after = await registration(user);
-      expect(after).toMatchObject({ generation: 2, invalid_since: null });
+      expect(after).toMatchObject({ invalid_since: null });
+      expect(after.generation).toBeGreaterThan(before.generation);
       expect(after.user_secret_sealed).toMatch(/^v1\./);
       expect(after.user_secret_sealed).not.toBe(before.user_secret_sealed);
       expect((await engine.sandbox.control.user(user)).userId).toBe(user);
@@ -128,6 +129,7 @@ describe('a SnapTrade registration the brokerage no longer accepts', () => {
   it('after its secret was reset elsewhere: the user is deleted at SnapTrade and registered again', async () => {
     const user = 'e2e-stale-reset';
     await connectUser(user);
+    const first = (await registration(user)).generation;
     engine.sandbox.snaptrade.engine.store.resetUserSecret(user);
 
     const refreshed = await engine.api<RefreshBody>(user, 'POST', '/api/snaptrade/refresh');
@@ -144,10 +146,12 @@ describe('a SnapTrade registration the brokerage no longer accepts', () => {
 
     const url = await engine.api(user, 'POST', '/api/snaptrade/connection-url', {});
     expect(url.status).toBe(200);
-    expect(await registration(user)).toMatchObject({ generation: 2, invalid_since: null });
+    const second = await registration(user);
+    expect(second).toMatchObject({ invalid_since: null });
+    expect(second.generation).toBeGreaterThan(first);
     // SnapTrade's USER_DELETED for the old registration lands after the new one: it changes nothing.
     await engine.applied(user, (e) => (e.payload as { eventType?: string }).eventType === 'USER_DELETED');
-    expect(await registration(user)).toMatchObject({ generation: 2, invalid_since: null });
+    expect(await registration(user)).toMatchObject({ generation: second.generation, invalid_since: null });
     const sandboxUser = await engine.sandbox.control.user(user);
     expect(sandboxUser.authorizations).toEqual([]);
   });
@@ -155,30 +159,52 @@ describe('a SnapTrade registration the brokerage no longer accepts', () => {
   it('a late failure of the old secret does not mark the new registration invalid', async () => {
     const user = 'e2e-stale-late';
     await connectUser(user);
+    const old = (await registration(user)).generation;
     await engine.sandbox.control.reset();
     expect((await engine.api<RefreshBody>(user, 'POST', '/api/snaptrade/refresh')).body.status).toBe('failed');
     expect((await engine.api(user, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
-    expect(await registration(user)).toMatchObject({ generation: 2, invalid_since: null });
+    const current = (await registration(user)).generation;
+    expect(current).toBeGreaterThan(old);
 
-    // A sync that ran with generation 1's secret reports its 401 after the re-registration.
-    const producer = createStreamProducer(engine.redis.client, streamKeys(engine.namespace));
-    const streamId = await producer.append({
-      id: 'late-failure',
-      type: 'sync.failed',
-      user,
-      partition: partitionOf(user, engine.config.PARTITION_COUNT),
-      time: new Date().toISOString(),
-      schema: ENVELOPE_SCHEMA_VERSION,
-      payload: {
-        provider: 'snaptrade',
-        error: 'listAccounts: HTTP 401: Invalid userID or userSecret provided',
-        retryable: false,
-        status: 401,
-        code: '1083',
-        registrationGeneration: 1,
-      },
-    });
-    expect(await waitForCheckpoint(engine.db.knex, user, streamId, 10_000)).toBe(true);
-    expect(await registration(user)).toMatchObject({ generation: 2, invalid_since: null });
+    // A sync that ran with the old secret reports its 401 after the re-registration.
+    await lateRegistrationFailure(user, old);
+    expect(await registration(user)).toMatchObject({ generation: current, invalid_since: null });
+  });
+
+  it('nor after SnapTrade deleted the user and they registered again (a generation is never used twice)', async () => {
+    const user = 'e2e-stale-deleted';
+    await connectUser(user);
+    const old = (await registration(user)).generation;
+    // SnapTrade deletes the user; once USER_DELETED is applied (and purged) their registration row is gone.
+    await engine.sandbox.control.deleteUser(user);
+    await eventually(async () => ((await engine.db.knex('snaptrade_users').where({ user_id: user }).first()) ? undefined : true), 30_000, 'the registration deleted');
+    expect((await engine.api(user, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
+    const current = (await registration(user)).generation;
+    expect(current).not.toBe(old);
+
+    await lateRegistrationFailure(user, old);
+    expect(await registration(user)).toMatchObject({ generation: current, invalid_since: null });
   });
 });
+
+/** Appends the 401/1083 a sync that used registration `generation`'s secret reports, and waits until it is applied. */
+async function lateRegistrationFailure(user: string, generation: number): Promise<void> {
+  const producer = createStreamProducer(engine.redis.client, streamKeys(engine.namespace));
+  const streamId = await producer.append({
+    id: `late-failure-${user}`,
+    type: 'sync.failed',
+    user,
+    partition: partitionOf(user, engine.config.PARTITION_COUNT),
+    time: new Date().toISOString(),
+    schema: ENVELOPE_SCHEMA_VERSION,
+    payload: {
+      provider: 'snaptrade',
+      error: 'listAccounts: HTTP 401: Invalid userID or userSecret provided',
+      retryable: false,
+      status: 401,
+      code: '1083',
+      registrationGeneration: generation,
+    },
+  });
+  expect(await waitForCheckpoint(engine.db.knex, user, streamId, 60_000)).toBe(true);
+}
