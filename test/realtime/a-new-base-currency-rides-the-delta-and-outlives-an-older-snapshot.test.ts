@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortfolioStore } from '../../src/realtime/client/portfolio-store.ts';
-import type { PortfolioDelta, PortfolioTotals } from '../../src/realtime/events.ts';
+import type { PortfolioDelta } from '../../src/realtime/events.ts';
 import { mergeChange, mergePending, toDelta } from '../../src/realtime/pending-delta.ts';
-import { connected, createRealtimeHarness, holding, totalsOf, uniqueUser, until, type RealtimeHarness, type WebNode } from './realtime-harness.ts';
+import { connected, createRealtimeHarness, holding, totalsOf, uniqueUser, until, type RealtimeHarness, type WebNode, oneHoldingTotals } from './realtime-harness.ts';
 
 /**
  * When a user changes their base currency, the actor's change carries the new base with every
@@ -15,16 +15,7 @@ import { connected, createRealtimeHarness, holding, totalsOf, uniqueUser, until,
 const T0 = '2026-06-02T14:30:00.000Z';
 const T1 = '2026-06-02T14:30:00.050Z';
 const T2 = '2026-06-02T14:30:00.090Z';
-const totals = (value: string): PortfolioTotals => ({
-  totalValue: value,
-  cash: '0',
-  invested: value,
-  costBasis: null,
-  unrealizedPl: null,
-  dayChange: null,
-  holdingsCount: 1,
-  dayChangeHoldings: 0,
-});
+const totals = oneHoldingTotals;
 
 let h: RealtimeHarness;
 let node: WebNode;

@@ -2,19 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyRepricing, type HoldingRepricing, type HoldingView, type PortfolioTotals } from '../../src/realtime/events.ts';
 import { mergeChange, mergePending, toDelta, type PortfolioChange } from '../../src/realtime/pending-delta.ts';
-import { holding } from './realtime-harness.ts';
+import { holding, oneHoldingTotals } from './realtime-harness.ts';
 
 const T0 = '2026-06-02T14:30:00.000Z';
-const totals = (value: string): PortfolioTotals => ({
-  totalValue: value,
-  cash: '0',
-  invested: value,
-  costBasis: null,
-  unrealizedPl: null,
-  dayChange: null,
-  holdingsCount: 1,
-  dayChangeHoldings: 0,
-});
+const totals = oneHoldingTotals;
 
 /** A price move of the harness holding `id` (two accounts of 6 and 4 shares). */
 function repricing(id: string, price: string): HoldingRepricing {

@@ -112,6 +112,11 @@ export function totalsOf(holdings: HoldingView[]): PortfolioTotals {
   return { totalValue: (sum + 500).toFixed(2), cash: '500.00', invested: sum.toFixed(2), costBasis: null, unrealizedPl: null, dayChange: null, holdingsCount: holdings.length, dayChangeHoldings: 0 };
 }
 
+/** Totals of a portfolio of one holding worth `value` and no cash. */
+export function oneHoldingTotals(value: string): PortfolioTotals {
+  return { totalValue: value, cash: '0', invested: value, costBasis: null, unrealizedPl: null, dayChange: null, holdingsCount: 1, dayChangeHoldings: 0 };
+}
+
 export interface WebNode {
   url: string;
   server: Server;
