@@ -287,9 +287,10 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
   function onSyncStatus(status: SyncStatus): void {
     syncStatuses.set(status.accountId ?? '', status);
     notify({ type: 'sync', status });
-    if (!state || status.state !== 'idle') return;
+    if (status.state !== 'idle') return;
     // A user-wide sync that ended has listed the accounts anew, an account's moved its connection's
-    // last sync (and may be of an account not in the model yet): the snapshot has the lists.
+    // last sync and its cash (and may be of an account not in the model yet): the snapshot has the
+    // lists. Also before the first snapshot: that one may have read the accounts before the sync.
     requestModel();
   }
 
