@@ -20,10 +20,13 @@ const TTL = 2000;
 describe('fault: a worker process is killed (SIGKILL) under steady load', () => {
   let env: ActorTestEnv;
   let workers: WorkerProcess[] = [];
+  let load: ReturnType<typeof steadyLoad> | undefined;
   beforeAll(async () => {
     env = await createActorTestEnv({ LEASE_TTL_MS: String(TTL) });
   });
   afterAll(async () => {
+    // A failed assertion leaves the load running: stop it before its Redis connection closes.
+    await load?.stop();
     await killAll(workers);
     await env.cleanup();
   });
@@ -41,13 +44,16 @@ describe('fault: a worker process is killed (SIGKILL) under steady load', () => 
     );
 
     const users = Array.from({ length: 200 }, (_, i) => `crash-user-${i}`);
-    const load = steadyLoad(env, users, PARTITIONS, 40, 50);
+    load = steadyLoad(env, users, PARTITIONS, 40, 50);
     await sleep(1500);
 
-    const victim = workers[1]!;
+    // The victim is whoever holds the most partitions now (on a loaded machine the even split of
+    // 16 over 3 may have shifted since): it is killed while holding them.
     const before = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
+    const held = (id: string) => before.filter((h) => h === id).length;
+    const victim = [...workers].sort((a, b) => held(b.id) - held(a.id))[0]!;
     const victimPartitions = before.flatMap((h, p) => (h === victim.id ? [p] : []));
-    expect(victimPartitions.length).toBeGreaterThanOrEqual(5);
+    expect(victimPartitions.length).toBeGreaterThanOrEqual(1);
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     await victim.exited;
@@ -68,6 +74,7 @@ describe('fault: a worker process is killed (SIGKILL) under steady load', () => 
 
     await sleep(2000);
     const appended = await load.stop();
+    load = undefined;
 
     await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= appended, 30_000, 100);
     await waitFor('nothing pending or undelivered', async () => {
@@ -77,11 +84,12 @@ describe('fault: a worker process is killed (SIGKILL) under steady load', () => 
     expect(await eventLogCount(env.database)).toBe(appended);
     expect(await replayMismatches(env.redis.client, env.keys, env.database, PARTITIONS)).toEqual([]);
     const holders = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
-    expect(new Set(holders)).toEqual(new Set(['crash-1', 'crash-3']));
+    expect(new Set(holders)).toEqual(new Set(workers.filter((w) => w !== victim).map((w) => w.id)));
 
     // The survivors stop gracefully on SIGTERM and release their leases.
-    for (const w of [workers[0]!, workers[2]!]) w.child.kill('SIGTERM');
-    const exits = await Promise.all([workers[0]!.exited, workers[2]!.exited]);
+    const survivors = workers.filter((w) => w !== victim);
+    for (const w of survivors) w.child.kill('SIGTERM');
+    const exits = await Promise.all(survivors.map((w) => w.exited));
     expect(exits.map((e) => e.code)).toEqual([0, 0]);
     expect(await leaseHolders(env.redis.client, env.keys, PARTITIONS)).toEqual(Array(PARTITIONS).fill(null));
   });
