@@ -16,11 +16,6 @@ export interface RebuildPoolOptions {
   /** Worker threads (at most one per partition). */
   workers: number;
   fromSnapshots: boolean;
-  /**
-   * Each thread's young generation, in MiB (V8's default when absent): the fold makes short-lived
-   * garbage at the rate it parses, and a larger young generation collects it less often.
-   */
-  youngGenerationMb?: number;
   /** Called on the calling thread when a thread has loaded its code and is ready to rebuild. */
   onReady?: () => void;
   /** Called on the calling thread as each partition comes back. */
@@ -93,10 +88,7 @@ export async function rebuildPartitionsInWorkers(options: RebuildPoolOptions): P
     });
   const runs: Promise<void>[] = [];
   for (let i = 0; i < Math.min(options.workers, queue.length); i++) {
-    const worker = new Worker(ENTRY, {
-      workerData: data,
-      ...(options.youngGenerationMb ? { resourceLimits: { maxYoungGenerationSizeMb: options.youngGenerationMb } } : {}),
-    });
+    const worker = new Worker(ENTRY, { workerData: data });
     threads.push(worker);
     runs.push(run(worker));
   }
