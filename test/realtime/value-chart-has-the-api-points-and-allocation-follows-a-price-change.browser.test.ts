@@ -95,6 +95,16 @@ describe('the value chart and the allocation panel', () => {
     await page.locator(`[data-testid="history-chart"][data-points="${expected}"]`).waitFor();
     await page.locator('[data-testid="history-caption"]', { hasText: `1W · ${expected} points` }).waitFor();
     expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
+
+    // The line ends at the total now: a tick moves it (and the caption) before any point is stored.
+    const shown = (await allocation.getAttribute('data-total'))!;
+    engine.sandbox.priceBook.setPrice('MSFT', 470.05);
+    const moved = await eventually(async () => {
+      const now = (await portfolio()).totals.totalValue!;
+      return now !== shown && now === (await allocation.getAttribute('data-total')) ? now : undefined;
+    }, 30_000, 'the second tick in the totals');
+    const dollars = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(Number(moved));
+    await page.locator('[data-testid="history-caption"]', { hasText: dollars }).waitFor();
     await page.screenshot({ path: `${SHOTS}/chart-and-allocation-1366.png`, fullPage: true });
 
     // 390 wide: the chart and the allocation fit the page (nothing to scroll sideways in them).

@@ -95,7 +95,9 @@ function createValueChart(box: HTMLElement): { chart: IChartApi; series: ISeries
 
 export function renderHistoryChart(container: HTMLElement, socket: PortfolioSocket, token: string): void {
   let range: Range = '1M';
-  let points: Point[] = [];
+  // The stored points of the range, and the value now (the answer's, then the deltas' totals).
+  let stored: Point[] = [];
+  let live: Point | undefined;
   let currency = 'USD';
   let leftOut: string[] = [];
   let loaded = false;
@@ -107,6 +109,7 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
   const { chart, series, setCurrency } = createValueChart(box);
 
   const draw = () => {
+    const points = live ? [...stored, live] : stored;
     const data = seriesPoints(points);
     series.setData(data);
     chart.timeScale().fitContent();
@@ -135,7 +138,8 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
     leftOut = body.otherBaseCurrencies ?? [];
     loaded = true;
     setCurrency(currency);
-    points = [...body.points, body.live];
+    stored = body.points;
+    live = body.live;
     draw();
   };
   // A failed request (the server gone, say) is said under the chart, not thrown at the page.
@@ -155,8 +159,22 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
   }
   socket.on('portfolio:history', (point: HistoryPointUpdate) => {
     if (range !== '1D' || point.baseCurrency !== currency) return;
-    points = [...points.filter((p) => p.at < point.at), point];
+    stored = [...stored.filter((p) => p.at < point.at), point];
+    if (live && live.at <= point.at) live = undefined;
     draw();
+  });
+  // The line ends at the total the deltas bring (a point is stored only each minute), so the chart
+  // never shows another value than the totals above it; drawn at most once a frame.
+  let drawing = false;
+  socket.on('portfolio:delta', (delta) => {
+    if (!loaded || delta.totals.totalValue === null || (delta.baseCurrency ?? currency) !== currency) return;
+    live = { at: delta.asOf, totalValue: delta.totals.totalValue };
+    if (drawing) return;
+    drawing = true;
+    requestAnimationFrame(() => {
+      drawing = false;
+      draw();
+    });
   });
   // The user changed the base currency (here or in another tab): the range and its returns again, in it.
   socket.on('portfolio:snapshot', (snapshot) => {
