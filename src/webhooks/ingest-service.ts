@@ -51,8 +51,12 @@ export interface WebhookIngest {
   ingest(rawBody: string, signature: string | undefined): Promise<IngestOutcome>;
 }
 
-/** ioredis states in which a command would only wait in the offline queue for a reconnect. */
-const DISCONNECTED = new Set(['reconnecting', 'close', 'end']);
+/**
+ * ioredis states in which a command would only wait in the offline queue for a reconnect. While
+ * Redis is down the client cycles through all of them, `connecting` included (each attempt): a
+ * webhook that came during an attempt waited out the store timeout instead of a 503 at once.
+ */
+const DISCONNECTED = new Set(['connecting', 'reconnecting', 'close', 'end']);
 
 /** Redis is known to be disconnected: answer 503 now rather than queue behind the reconnect backoff. */
 export class StoreUnavailableError extends Error {
