@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PortfolioResponse } from '../../src/api/schemas.ts';
 import { add, dec, str } from '../../src/portfolio/decimal.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
-import { launchChromium, openDashboard } from '../support/browser.ts';
+import { awayFromTheMinute, launchChromium, openDashboard } from '../support/browser.ts';
 
 /**
  * The value chart and the allocation panel in headless Chromium against the whole engine: the
@@ -83,9 +83,7 @@ describe('the value chart and the allocation panel', () => {
       const { body } = await engine.api<{ points: unknown[] }>(USER, 'GET', '/api/portfolio/history?range=1W');
       return body.points.length > 0 ? true : undefined;
     }, 30_000, 'a stored intraday point');
-    // Stored points sit on the minute (intraday-recorder.ts); the live one is now. Asked in a
-    // minute's first second, the two share a second and the chart rightly draws one: ask away from it.
-    await eventually(async () => (new Date().getUTCSeconds() >= 2 && new Date().getUTCSeconds() <= 57 ? true : undefined), 5_000, 'a clock away from the minute');
+    await awayFromTheMinute();
     const [response] = await Promise.all([
       page.waitForResponse((r) => r.url().endsWith('/api/portfolio/history?range=1W')),
       page.click('[data-testid="history"] button[data-range="1W"]'),

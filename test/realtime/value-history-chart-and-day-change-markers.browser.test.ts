@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HoldingView } from '../../src/realtime/events.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
-import { launchChromium, openDashboard } from '../support/browser.ts';
+import { awayFromTheMinute, launchChromium, openDashboard } from '../support/browser.ts';
 
 /**
  * The dashboard in headless Chromium against the whole engine: a holding without a day change
@@ -53,6 +53,7 @@ describe('the value history and day change on the dashboard', () => {
       const { body } = await engine.api<{ points: unknown[] }>(USER, 'GET', '/api/portfolio/history?range=1D');
       return body.points.length > 0 ? true : undefined;
     }, 30_000, 'a stored intraday point');
+    await awayFromTheMinute();
     await page.click('[data-testid="history"] button[data-range="1D"]');
     await page.locator('[data-testid="history-caption"]', { hasText: /1D · [2-9]\d* points/ }).waitFor({ timeout: 30_000 });
     // The chart library drew them on its canvas: its series holds two points or more.

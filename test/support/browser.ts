@@ -63,3 +63,16 @@ export async function openPage(browser: Browser, url: string, options: OpenPageO
 export function openDashboard(browser: Browser, baseUrl: string, token: string, options: OpenPageOptions = {}): Promise<OpenedPage> {
   return openPage(browser, `${baseUrl}/#token=${token}`, options);
 }
+
+/**
+ * Resolves once the clock is away from a minute's edge. Stored intraday points sit on the minute
+ * (src/history/intraday-recorder.ts) and the history's live point is now: asked in a minute's
+ * first second the two share a second, and the chart (one point a second) rightly draws one.
+ */
+export async function awayFromTheMinute(): Promise<void> {
+  for (;;) {
+    const second = new Date().getUTCSeconds();
+    if (second >= 2 && second <= 57) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
