@@ -122,11 +122,15 @@ describe('while Redis or Postgres is down', () => {
     expect(duplicated).toEqual([]);
 
     // Bounded: a repeating failure (a line with an error) is written at most once per window per
-    // module and message (plus one at the start); anything else at most once per partition.
+    // module and message (plus one at the start); anything else at most once per partition and
+    // lease (a loaded machine can lose a lease, win it back under a new fencing token and lose that
+    // one to the outage: two leases, two lines).
     const perKey = new Map<string, number>();
     for (const line of json(lines, redisDown)) {
       if ((line.level as number) < 40) continue;
-      const key = `${String(line.module)} / ${String(line.msg)} / ${'err' in line || line.msg === 'postgres connection error' ? 'repeating' : 'once'}`;
+      const repeating = 'err' in line || line.msg === 'postgres connection error';
+      const lease = !repeating && typeof line.fencingToken === 'number' ? ` / lease ${line.fencingToken}` : '';
+      const key = `${String(line.module)} / ${String(line.msg)}${lease} / ${repeating ? 'repeating' : 'once'}`;
       perKey.set(key, (perKey.get(key) ?? 0) + 1);
     }
     const windows = Math.ceil(outageMs / REPEAT_WINDOW_MS) + 1;
