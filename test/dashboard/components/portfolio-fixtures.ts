@@ -10,7 +10,7 @@ export const CONNECTION_ID = 'conn-questrade';
 
 /** One security in one account, priced live; `fields` override any part. */
 export function holdingOf(symbol: string, fields: Partial<HoldingView> = {}): HoldingView {
-  const value = fields.marketValueBase ?? '100.00';
+  const value = 'marketValueBase' in fields ? (fields.marketValueBase ?? null) : '100.00';
   return {
     id: `listing:${symbol}`,
     symbol,
