@@ -40,6 +40,8 @@ export function refusal(code: ErrorCode, message: string): Answer {
 export interface FakeApi {
   requests: SentRequest[];
   unrouted: string[];
+  /** Answers whose body the client has read (`json()` or `text()`): what it did with one has happened by the next task. */
+  read: number;
   /** Requests whose method and path (without the query) are `route`, e.g. `'POST /api/orders'`. */
   sent(route: string): SentRequest[];
 }
@@ -51,6 +53,7 @@ export function installFakeApi(routes: Record<string, Route>): FakeApi {
   const api: FakeApi = {
     requests: [],
     unrouted: [],
+    read: 0,
     sent: (route) => api.requests.filter((r) => routeOf(r.method, r.url) === route),
   };
   const fakeFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
@@ -69,7 +72,16 @@ export function installFakeApi(routes: Record<string, Route>): FakeApi {
       throw new TypeError(`fake API: no route ${routeOf(method, url)}`);
     }
     const { status, body } = await route(request);
-    return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    const response = new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    for (const reader of ['json', 'text'] as const) {
+      const read = response[reader].bind(response);
+      response[reader] = async () => {
+        const value = await read();
+        api.read += 1;
+        return value;
+      };
+    }
+    return response;
   };
   vi.stubGlobal('fetch', fakeFetch);
   return api;
