@@ -1,13 +1,15 @@
 import type { Socket } from 'socket.io-client';
 import type { ClientToServerEvents, OrderUpdate, ServerToClientEvents } from '../../events.ts';
 import { FINAL_STATUSES } from '../../../trading/order-types.ts';
+import { orderFormProblems, type OrderForm } from './order-form.ts';
 
 /**
  * The trade ticket and the orders panel: choose an account (or let routing choose, and see why),
  * side, type, quantity and prices; Preview shows the impact; Place sends it with an
  * Idempotency-Key kept for as long as the form is unchanged (a double click, or a retry after a
- * lost answer, places once). Orders are listed from `GET /api/orders` and move live with
- * `order:update`. Errors are shown in words, as the API says them.
+ * lost answer, places once). A form the API would refuse (no symbol, no quantity, a missing price)
+ * is said in words before any request (order-form.ts). Orders are listed from `GET /api/orders`
+ * and move live with `order:update`. Errors are shown in words, as the API says them.
  */
 
 type Element = HTMLElement;
@@ -106,7 +108,7 @@ export function renderTrading(
   type.addEventListener('change', showPrices);
   showPrices();
 
-  const form = () => ({
+  const form = (): OrderForm => ({
     ...(account.value ? { accountId: account.value } : {}),
     symbol: symbol.value.trim(),
     side: side.value,
@@ -129,7 +131,15 @@ export function renderTrading(
     result.textContent = text;
   };
 
+  /** Says what is wrong with the form, if anything: then nothing is sent. */
+  const refused = (body: OrderForm) => {
+    const problems = orderFormProblems(body);
+    if (problems.length > 0) say(problems.join(' '), 'error');
+    return problems.length > 0;
+  };
+
   preview.addEventListener('click', () => {
+    if (refused(form())) return;
     say('Checking with the brokerage…');
     void api<{ routing: { reason: string; provider: string }; impact: Record<string, string | null>; warnings: string[] }>(
       token,
@@ -152,6 +162,7 @@ export function renderTrading(
 
   place.addEventListener('click', () => {
     const body = form();
+    if (refused(body)) return;
     say('Placing…');
     void api<OrderUpdate>(token, 'POST', '/api/orders', body, { 'idempotency-key': keyFor(body) }).then(({ ok, body: order }) => {
       if (!ok) return say(order.error?.message ?? 'The order was not placed.', 'error');
