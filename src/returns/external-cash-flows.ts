@@ -18,7 +18,8 @@ import type { CashFlow } from './time-weighted-return.ts';
  * - `buy`, `sell`, `fee`, `split`, `other`: inside the portfolio; a fee lowers the return, a split
  *   changes units, not value.
  *
- * Amounts are summed in decimal, converted to the base currency by `toBase`. A flow whose amount
+ * Amounts are summed in decimal, converted to the base currency by `toBase` at the rate of the
+ * activity's time (the caller's `convertAtDayRate`: the rate of its UTC day). A flow whose amount
  * is missing (a transfer of securities) or cannot be converted is left out and counted.
  */
 
@@ -88,7 +89,7 @@ export function flowsAndIncome(
   activities: readonly ActivityForReturns[],
   scope: ReturnsScope,
   window: { from: Date; to: Date },
-  toBase: (amount: Decimal, currency: string) => Decimal | null,
+  toBase: (amount: Decimal, currency: string, at: Date) => Decimal | null,
 ): FlowsAndIncome {
   const internal = scope.kind === 'portfolio' ? internalTransferLegs(activities) : new Set<number>();
   const result: FlowsAndIncome = {
@@ -112,7 +113,7 @@ export function flowsAndIncome(
       result.internalTransferLegs++;
       return;
     }
-    const amount = activity.amount === null || activity.currency === null ? null : toBase(dec(activity.amount), activity.currency);
+    const amount = activity.amount === null || activity.currency === null ? null : toBase(dec(activity.amount), activity.currency, activity.at);
     if (amount === null) {
       result.notValued++;
       return;

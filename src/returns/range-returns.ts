@@ -43,7 +43,8 @@ export interface RangeReturnsInput {
   activities: readonly ActivityForReturns[] | null;
   /** Accounts in the scope with no activity known at all (their flows are unknown), by name. */
   accountsWithoutActivities?: readonly string[];
-  toBase: (amount: Decimal, currency: string) => Decimal | null;
+  /** An amount of an activity in the base currency at the rate of its time (`at`); null without a rate. */
+  toBase: (amount: Decimal, currency: string, at: Date) => Decimal | null;
   /** The scope's current value, when no points are given (the account scope). */
   currentValue: DecimalString;
   /** Σ unrealized P/L of the scope's current holdings with a known cost. */

@@ -7,6 +7,8 @@ import { planHistory, type HistoryRange } from '../history/history-range.ts';
 import { readHistory } from '../history/value-history-store.ts';
 import { ApiError } from '../http/errors.ts';
 import { convert } from '../portfolio/currency.ts';
+import { convertAtDayRate } from '../portfolio/dated-fx.ts';
+import { loadDatedFx } from '../market/fx-rate-store.ts';
 import { add, dec, ZERO, type Decimal } from '../portfolio/decimal.ts';
 import { TRANSFER_MATCH_DAYS, type ActivityForReturns, type ReturnsScope } from './external-cash-flows.ts';
 import { rangeReturns, type RangeReturns } from './range-returns.ts';
@@ -15,8 +17,8 @@ import { rangeReturns, type RangeReturns } from './range-returns.ts';
  * `GET /api/portfolio/returns` (I/O around the pure `rangeReturns`): the range's value points
  * (`readHistory`, the same points as `GET /api/portfolio/history`) plus the portfolio valued now as
  * the last one, the user's activities around the range (transfer legs a few days outside it too,
- * to pair them), the stored FX rates for activities in another currency, and the current holdings
- * for the unrealized P/L. An account's figures come from its holdings and cash lines (its P/L at
+ * to pair them), the stored daily FX rates for activities in another currency (each at its day's
+ * rate), and the current holdings for the unrealized P/L. An account's figures come from its holdings and cash lines (its P/L at
  * the price its brokerage last reported); value points are kept per portfolio only, so an account
  * has no TWR or MWR (said in the marks).
  */
@@ -70,7 +72,12 @@ export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, user
         at: row.trade_date,
       }))
     : null;
+  // Today's figures at today's rates; an activity at the rate of its day (a CAD deposit of March is
+  // worth what it was worth in March, whatever the rate did since).
   const toBase = (amount: Decimal, currency: string): Decimal | null => convert(fx, amount, currency, baseCurrency).value;
+  const currencies = new Set<string>([baseCurrency]);
+  for (const activity of activities ?? []) if (activity.currency !== null) currencies.add(activity.currency);
+  const activityToBase = convertAtDayRate(await loadDatedFx(db, currencies), baseCurrency);
 
   let currentValue = totals.totalValue;
   let unrealizedPl: string | null = totals.unrealizedPnl;
@@ -99,6 +106,6 @@ export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, user
     unrealizedPl = pl.toString();
   }
 
-  const figures = rangeReturns({ scope, points, rangeStart, now, activities, accountsWithoutActivities, toBase, currentValue, unrealizedPl });
+  const figures = rangeReturns({ scope, points, rangeStart, now, activities, accountsWithoutActivities, toBase: activityToBase, currentValue, unrealizedPl });
   return { range, baseCurrency, accountId: accountId ?? null, ...figures };
 }

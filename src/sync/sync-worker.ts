@@ -14,6 +14,7 @@ import type { SyncScheduler } from './sync-scheduler.ts';
 import type { Knex } from '../db/knex.ts';
 import type { SnapTradeClient } from '../providers/snaptrade/client.ts';
 import { fxTableFromSnapTrade } from '../portfolio/index.ts';
+import { storeFxRates } from '../market/fx-rate-store.ts';
 
 /** Activities per `activities.synced` event (one SnapTrade page): bounds an event's size. */
 export const ACTIVITIES_PER_EVENT = 1000;
@@ -283,7 +284,10 @@ export class SyncWorker {
     return stats;
   }
 
-  /** Stores SnapTrade's exchange rates; actors pick them up on their next activation. */
+  /**
+   * Stores SnapTrade's exchange rates, as the latest and as the day's (`storeFxRates`); the
+   * workers' FX reload revalues the portfolios in memory with them.
+   */
   private async refreshFxRates(): Promise<null> {
     if (!this.options.snaptrade) return null;
     const body = await this.options.snaptrade.exchangeRates().catch((err: unknown) => {
@@ -293,8 +297,8 @@ export class SyncWorker {
     const now = new Date();
     const rows = (body as { src?: { code?: string }; dst?: { code?: string }; exchange_rate?: number }[])
       .filter((r) => r.src?.code && r.dst?.code && r.src.code !== r.dst.code && Number(r.exchange_rate) > 0)
-      .map((r) => ({ base: r.src!.code!, quote: r.dst!.code!, rate: String(r.exchange_rate), as_of: now, source: 'snaptrade' }));
-    if (rows.length) await this.options.db('fx_rates').insert(rows).onConflict(['base', 'quote']).merge();
+      .map((r) => ({ base: r.src!.code!, quote: r.dst!.code!, rate: String(r.exchange_rate) }));
+    await storeFxRates(this.options.db, rows, now);
     this.options.log.info({ pairs: rows.length, currencies: table.rates.size }, 'exchange rates refreshed');
     return null;
   }
