@@ -7,6 +7,7 @@ import type { PortfolioSnapshotBody } from '../../src/realtime/events.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import { loadPortfolio } from './portfolio-repository.ts';
 import { holdingView, totalsView } from './portfolio-views.ts';
+import { readPurchaseDateCosts } from './purchase-fx-read.ts';
 import { alpacaTicker } from './us-listings.ts';
 
 export interface PortfolioReadout {
@@ -17,7 +18,9 @@ export interface PortfolioReadout {
 /**
  * The user's portfolio as the actor would hold it: the committed projection from Postgres,
  * valued with the latest market prices. Serves `GET /api/portfolio` and the socket.io snapshot;
- * uses the same pure functions as the actor, so the two agree.
+ * uses the same pure functions as the actor, so the two agree. Each holding also gets its cost at
+ * the rates of its purchase days (`purchaseFx`, from the stored activities), which the actor does
+ * not keep.
  */
 export async function readPortfolio(db: Knex, redis: Redis, keys: StreamKeys, userId: string): Promise<PortfolioReadout> {
   const loaded = await loadPortfolio(db, userId);
@@ -36,9 +39,9 @@ export async function readPortfolio(db: Knex, redis: Redis, keys: StreamKeys, us
     .orderBy(['brokerage_name', 'created_at', 'id'])
     .select('id', 'provider', 'external_id', 'brokerage_name', 'status', 'status_reason', 'last_synced_at');
   const connectionStatus = new Map(connections.map((c) => [c.id as string, c.status as string]));
-  const holdings = [...state.holdings.values()]
-    .sort((a, b) => (a.security.ticker < b.security.ticker ? -1 : a.security.ticker > b.security.ticker ? 1 : 0))
-    .map(holdingView);
+  const sorted = [...state.holdings.values()].sort((a, b) => (a.security.ticker < b.security.ticker ? -1 : a.security.ticker > b.security.ticker ? 1 : 0));
+  const purchase = await readPurchaseDateCosts(db, userId, sorted, state.baseCurrency, state.fx);
+  const holdings = sorted.map((h) => holdingView(h, purchase.get(h.identityKey)));
   return {
     totals: state.totals,
     snapshot: {

@@ -2,9 +2,14 @@ import { dayChangeMissing, type Holding, type HoldingPriceText, type PortfolioTo
 import { assetClassOf } from '../../src/portfolio/asset-class.ts';
 import { alpacaTicker } from './us-listings.ts';
 import type { HoldingRepricing, HoldingView, PortfolioTotals as TotalsView } from '../../src/realtime/events.ts';
+import type { PurchaseDateCost } from '../../src/portfolio/purchase-cost.ts';
+import { purchaseFxAt, type PurchaseFxView } from '../../src/realtime/purchase-fx.ts';
 
-/** The wire view of a holding (socket.io and `GET /api/portfolio` share it). */
-export function holdingView(h: Holding): HoldingView {
+/**
+ * The wire view of a holding (socket.io and `GET /api/portfolio` share it). `purchase`, when read
+ * (snapshots and the API), becomes `purchaseFx`; the actor's deltas go without it.
+ */
+export function holdingView(h: Holding, purchase?: PurchaseDateCost): HoldingView {
   return {
     id: h.identityKey,
     symbol: h.security.ticker,
@@ -33,7 +38,14 @@ export function holdingView(h: Holding): HoldingView {
       marketValue: a.marketValue,
       marketValueBase: a.baseMarketValue,
     })),
+    ...(purchase === undefined ? {} : { purchaseFx: purchaseFxView(purchase, h.base.unrealizedPnl) }),
   };
+}
+
+function purchaseFxView(cost: PurchaseDateCost, unrealizedPlBase: string | null): PurchaseFxView | null {
+  if (cost.costBasisFx === null) return null;
+  const view = { costBasisFx: cost.costBasisFx, costBasisBase: cost.costBasisBase, currencyGainBase: cost.currencyGainBase, priceGainBase: null, plBase: null };
+  return purchaseFxAt(view, unrealizedPlBase);
 }
 
 /** The wire form of a price-only change of a holding (after a tick). */

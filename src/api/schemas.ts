@@ -4,7 +4,7 @@ import { RETURN_MARKS } from '../returns/range-returns.ts';
 import { ACTIVITY_TYPES } from '../activities/activity.ts';
 import { ASSET_CLASSES } from '../portfolio/asset-class.ts';
 import { ERRORS, type ErrorBody, type ErrorCode } from '../http/errors.ts';
-import type { AccountSummary, ConnectionState, ConnectionSummary, HoldingView, PortfolioTotals as TotalsView } from '../realtime/events.ts';
+import type { AccountSummary, ConnectionState, ConnectionSummary, HoldingView, PortfolioTotals as TotalsView, PurchaseFxView } from '../realtime/events.ts';
 
 /**
  * The HTTP API's request and response bodies, as zod schemas: the routes validate requests with
@@ -252,6 +252,22 @@ const totals = z
   })
   .register(responseSchemas, { id: 'PortfolioTotals', description: 'In the base currency; null when unknown (a missing FX rate).' });
 
+const purchaseFx = z
+  .object({
+    costBasisFx: z
+      .enum(['purchase-date', 'partial', 'current'])
+      .describe(
+        "`purchase-date`: every account's cost is converted at the rates of its purchases' days (its buys and sells, at average cost, explain its quantity); `partial`: some accounts' are, the others' at today's rate; `current`: all at today's rate (no activities explain the positions: history older than what was fetched, a transfer in, a split, or no stored rate on a trade's day).",
+      ),
+    costBasisBase: decimal.nullable().describe('The cost in the base currency so converted (null without today\'s rate for an account converted at it).'),
+    currencyGainBase: decimal
+      .nullable()
+      .describe("Cost at today's rate less cost at the purchase days' rates, over the accounts converted at them (null when none is). It does not move with the price."),
+    priceGainBase: decimal.nullable().describe('The gain from the price: `unrealizedPlBase`.'),
+    plBase: decimal.nullable().describe('The P/L against `costBasisBase`: `priceGainBase` + `currencyGainBase`.'),
+  })
+  .register(responseSchemas, { id: 'PurchaseFx', description: 'A holding\'s cost at the rates of its purchase days (exact decimals).' });
+
 const holding = z
   .object({
     id: z.string().describe('The security identity key: the same security at two brokerages is one holding.'),
@@ -274,7 +290,9 @@ const holding = z
     costBasis: decimal.nullable(),
     unrealizedPl: decimal.nullable(),
     dayChange: decimal.nullable(),
-    unrealizedPlBase: decimal.nullable().describe('`unrealizedPl` in the base currency (null without a cost, a price or an FX rate).'),
+    unrealizedPlBase: decimal
+      .nullable()
+      .describe('`unrealizedPl` in the base currency at today\'s rate, i.e. the price gain (null without a cost, a price or an FX rate); `purchaseFx` adds the currency gain.'),
     dayChangeBase: decimal.nullable().describe('`dayChange` in the base currency: what the totals count (null as `dayChangeMissing` says).'),
     dayChangeMissing: z
       .enum(['no-price', 'no-previous-close', 'no-fx-rate'])
@@ -290,6 +308,12 @@ const holding = z
         marketValueBase: decimal.nullable().describe('In the base currency (null without a price or an FX rate).'),
       }),
     ),
+    purchaseFx: purchaseFx
+      .nullable()
+      .optional()
+      .describe(
+        "The cost at the purchase days' rates and the split of the P/L into price and currency gain; null when no account's cost is known. Always in this answer and in the socket snapshot; a delta's upserted holding leaves it out (the snapshot a client asks for at the sync's end has it).",
+      ),
   })
   .register(responseSchemas, { id: 'Holding' });
 
@@ -789,6 +813,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Holds<T extends true> = T;
 export type SchemaMatchesDeclaredTypes = [
   Holds<Same<z.infer<typeof holding>, HoldingView>>,
+  Holds<Same<z.infer<typeof purchaseFx>, PurchaseFxView>>,
   Holds<Same<z.infer<typeof totals>, TotalsView>>,
   Holds<Same<z.infer<typeof accountSummary>, AccountSummary>>,
   Holds<Same<z.infer<typeof connectionSummary>, ConnectionSummary>>,

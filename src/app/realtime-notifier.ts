@@ -34,7 +34,8 @@ export function realtimeNotifier(deps: {
     holdingsChanged(userId, change) {
       deps.coalescer.push(userId, {
         totals: totalsView(change.totals),
-        upserted: change.upserted.map(holdingView),
+        // Without purchaseFx: the actor does not read activities (the snapshot at the sync's end has it).
+        upserted: change.upserted.map((h) => holdingView(h)),
         removed: change.removed,
         ...(change.baseCurrency !== undefined ? { baseCurrency: change.baseCurrency } : {}),
       });

@@ -11,6 +11,9 @@ import type { AssetClass } from '../portfolio/asset-class.ts';
 import type { DayChangeMissing } from '../portfolio/holding.ts';
 import type { OrderRecord } from '../trading/order-types.ts';
 import type { ActivitiesUpdate } from '../activities/activity.ts';
+import { purchaseFxAt, type PurchaseFxView } from './purchase-fx.ts';
+
+export type { PurchaseFxView } from './purchase-fx.ts';
 
 export type { ActivitiesUpdate } from '../activities/activity.ts';
 
@@ -66,7 +69,11 @@ export interface HoldingView {
   costBasis: string | null;
   unrealizedPl: string | null;
   dayChange: string | null;
-  /** `unrealizedPl` in the base currency (`null` without a cost, a price or an FX rate). */
+  /**
+   * `unrealizedPl` in the base currency at today's rate (`null` without a cost, a price or an FX
+   * rate): the price gain. `purchaseFx` adds the currency gain of a cost converted at the rates of
+   * the purchase days.
+   */
   unrealizedPlBase: string | null;
   /** `dayChange` in the base currency (what the totals count; `null` as `dayChangeMissing` says). */
   dayChangeBase: string | null;
@@ -75,6 +82,13 @@ export interface HoldingView {
   /** When the positions behind this holding were last synced. */
   positionsAsOf: string | null;
   accounts: HoldingAccountShare[];
+  /**
+   * The cost at the purchase days' rates and the split of the P/L into price and currency gain;
+   * null when no account's cost is known. In snapshots and `GET /api/portfolio`; absent from a
+   * delta's upserted holding (the actor does not read activities, and a sync may have changed the
+   * cost): the store's snapshot at the sync's end brings it. A repricing moves it (`purchaseFxAt`).
+   */
+  purchaseFx?: PurchaseFxView | null;
 }
 
 /**
@@ -140,6 +154,7 @@ export function applyRepricing(holding: HoldingView, repricing: HoldingRepricing
     dayChangeMissing: repricing.dayChangeMissing,
     positionsAsOf: holding.positionsAsOf,
     accounts: repriced,
+    purchaseFx: holding.purchaseFx ? purchaseFxAt(holding.purchaseFx, repricing.unrealizedPlBase) : holding.purchaseFx,
   };
 }
 

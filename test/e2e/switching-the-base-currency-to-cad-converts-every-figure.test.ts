@@ -2,6 +2,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdingView, totalsView } from '../../actors/portfolio/portfolio-views.ts';
 import { loadFxTable, loadPortfolio } from '../../actors/portfolio/portfolio-repository.ts';
+import { readPurchaseDateCosts } from '../../actors/portfolio/purchase-fx-read.ts';
 import { alpacaTicker } from '../../actors/portfolio/us-listings.ts';
 import { startFoliostream, type Foliostream } from '../../src/app/foliostream.ts';
 import { HistoryJobs, marketDay } from '../../src/history/daily-close-jobs.ts';
@@ -53,7 +54,8 @@ const portfolio = async () => (await engine.api<PortfolioBody>(USER, 'GET', '/ap
 async function aggregatedIn(base: string): Promise<{ totals: PortfolioTotals; holdings: HoldingView[] }> {
   const db = engine.db.knex;
   const { portfolio: stored } = await loadPortfolio(db, USER);
-  const state = aggregateHoldings(stored.accounts, { baseCurrency: base, fx: await loadFxTable(db) });
+  const fx = await loadFxTable(db);
+  const state = aggregateHoldings(stored.accounts, { baseCurrency: base, fx });
   const tickers = new Map<string, string>();
   for (const h of state.holdings.values()) {
     const ticker = alpacaTicker(h);
@@ -62,7 +64,9 @@ async function aggregatedIn(base: string): Promise<{ totals: PortfolioTotals; ho
   for (const [ticker, price] of await readLastPrices(engine.redis.client, engine.app.ctx.keys, [...tickers.keys()])) {
     applyQuote(state, tickers.get(ticker)!, quoteAt(price.price, price.at, price.previousClose));
   }
-  const holdings = [...state.holdings.values()].map(holdingView).sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
+  // The cost at the purchase days' rates comes from the stored activities, as the read model adds it.
+  const purchase = await readPurchaseDateCosts(db, USER, [...state.holdings.values()], base, fx);
+  const holdings = [...state.holdings.values()].map((h) => holdingView(h, purchase.get(h.identityKey))).sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
   return { totals: totalsView(state.totals), holdings };
 }
 

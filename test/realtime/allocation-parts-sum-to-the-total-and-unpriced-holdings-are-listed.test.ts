@@ -54,7 +54,7 @@ const state = aggregateHoldings(
 const totals = totalsView(state.totals);
 const input = {
   baseCurrency: 'USD',
-  holdings: [...state.holdings.values()].map(holdingView),
+  holdings: [...state.holdings.values()].map((h) => holdingView(h)),
   cash: totals.cash,
   accounts: [
     { id: 'acc-tfsa', institution: 'Wealthsimple', name: 'TFSA', cashBase: accountCashBase(state.cash.get('acc-tfsa')) },

@@ -1,0 +1,43 @@
+import { addScaled, formatScaled, parseScaled } from '../portfolio/scaled-decimal.ts';
+
+/**
+ * A holding's cost at the rates of its purchase days, on the wire (`src/portfolio/purchase-cost.ts`
+ * computes it). Browser-safe: no Node imports.
+ *
+ * The currency gain does not move with the price; the price gain is the holding's
+ * `unrealizedPlBase` (the gain in the listing currency at today's rate), which every tick moves. So
+ * a client that holds `currencyGainBase` follows `priceGainBase` and `plBase` from ticks alone:
+ * `purchaseFxAt(purchaseFx, unrealizedPlBase)`.
+ */
+export interface PurchaseFxView {
+  /**
+   * `purchase-date`: every account's cost is converted at the rates of its purchases' days;
+   * `partial`: some accounts' are, the others' at today's rate; `current`: all at today's rate
+   * (no activity explains the position, see `purchase-cost.ts`).
+   */
+  costBasisFx: 'purchase-date' | 'partial' | 'current';
+  /** The cost in the base currency so converted; null without today's rate for an account converted at it. */
+  costBasisBase: string | null;
+  /** Cost at today's rate less cost at the purchase days' rates, over the accounts so converted; null when none is. */
+  currencyGainBase: string | null;
+  /** The gain from the price: the holding's `unrealizedPlBase`. */
+  priceGainBase: string | null;
+  /** The P/L against `costBasisBase`: price gain + currency gain. */
+  plBase: string | null;
+}
+
+/** `purchaseFx` with the price gain of a new `unrealizedPlBase` (after a tick); the cost and the currency gain stay. */
+export function purchaseFxAt(purchaseFx: PurchaseFxView, unrealizedPlBase: string | null): PurchaseFxView {
+  return {
+    costBasisFx: purchaseFx.costBasisFx,
+    costBasisBase: purchaseFx.costBasisBase,
+    currencyGainBase: purchaseFx.currencyGainBase,
+    priceGainBase: unrealizedPlBase,
+    plBase:
+      unrealizedPlBase === null
+        ? null
+        : purchaseFx.currencyGainBase === null
+          ? unrealizedPlBase
+          : formatScaled(addScaled(parseScaled(unrealizedPlBase), parseScaled(purchaseFx.currencyGainBase))),
+  };
+}
