@@ -137,6 +137,7 @@ export function dashboardPage(
   tr.detail td { background: #12171d; padding: 6px 12px 12px 36px; }
   tr.detail table { border: none; background: transparent; }
   tr.detail th { background: transparent; }
+  tr.detail p.pl-split { margin: 0 0 8px; color: #c9d1d9; max-width: 72ch; }
   .caret { display: inline-block; width: 12px; color: var(--muted); }
   @keyframes flash-up { from { background: rgba(63, 185, 80, .45); } to { background: transparent; } }
   @keyframes flash-down { from { background: rgba(248, 81, 73, .45); } to { background: transparent; } }

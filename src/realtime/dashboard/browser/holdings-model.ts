@@ -61,8 +61,11 @@ function sortValue(h: HoldingView, key: HoldingSortKey): string | number | null 
       return h.marketValueBase === null ? null : Number(h.marketValueBase);
     case 'day':
       return h.dayChangeBase === null ? null : Number(h.dayChangeBase);
-    case 'pl':
-      return h.unrealizedPlBase === null ? null : Number(h.unrealizedPlBase);
+    case 'pl': {
+      // What the row shows: against the purchase-date cost when known.
+      const pl = h.purchaseFx?.plBase ?? h.unrealizedPlBase;
+      return pl === null ? null : Number(pl);
+    }
   }
 }
 

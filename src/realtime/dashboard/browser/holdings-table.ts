@@ -1,6 +1,7 @@
 import type { HoldingView } from '../../events.ts';
 import { el, setCell } from './dom.ts';
 import { listingPrice, money, percentOf, quantity, shortWhen, sign } from './format.ts';
+import { plShown } from './pl-split.ts';
 import {
   basePrice,
   matchesSearch,
@@ -16,6 +17,9 @@ import {
  * The holdings table: one row per security, every amount in the base currency (the listing price
  * beside it when it is another), the price's freshness, sorting by a click (or Enter) on a column
  * header, a search box over symbols and names, and each holding's accounts under it on a click.
+ * The P/L is against the cost at the purchase days' rates where the purchases are known; its
+ * tooltip and the detail row say in words how much of it the price made and how much the
+ * exchange rate (`pl-split.ts`).
  *
  * Rows are keyed and updated in place; a changed cell flashes. On a price tick rows keep their
  * places (nothing jumps under the pointer); the order is redone when holdings come or go, or on
@@ -173,12 +177,15 @@ export function createHoldingsTable(options: { accountName: (accountId: string) 
       const previousValue = h.marketValueBase === null || h.dayChangeBase === null ? null : String(Number(h.marketValueBase) - Number(h.dayChangeBase));
       twoLine(cells.day, money(h.dayChangeBase, base), percentOf(h.dayChangeBase, previousValue), h.dayChangeBase);
     }
-    if (h.unrealizedPlBase === null) {
+    const shown = plShown(h, base);
+    if (shown.pl === null) {
       setCell(cells.pl, h.costBasis === null ? 'no cost' : '—', null, 'muted');
       cells.pl.title = h.costBasis === null ? 'The brokerage reported no cost for this holding' : `No ${h.currency} → ${base} rate`;
     } else {
-      cells.pl.title = '';
-      twoLine(cells.pl, money(h.unrealizedPlBase, base), percentOf(h.unrealizedPl, h.costBasis), h.unrealizedPlBase);
+      // The tooltip splits the P/L into price and currency gain, in words (also in the detail row).
+      cells.pl.title = shown.words;
+      const percent = shown.costBase === null ? percentOf(h.unrealizedPl, h.costBasis) : percentOf(shown.pl, shown.costBase);
+      twoLine(cells.pl, money(shown.pl, base), percent, shown.pl);
     }
     fillFreshness(cells.fresh, h);
     setCell(cells.accounts, `${h.accounts.length} ${h.accounts.length === 1 ? 'account' : 'accounts'}`, null, 'muted');
@@ -202,10 +209,12 @@ export function createHoldingsTable(options: { accountName: (accountId: string) 
 
   function fillDetail(entry: Row, h: HoldingView): void {
     const foreign = h.currency !== base;
+    const split = plShown(h, base).words;
     entry.detail.replaceChildren(
       el(
         'td',
         { colspan: String(COLUMNS.length) },
+        ...(split ? [el('p', { class: 'pl-split' }, split)] : []),
         el(
           'table',
           {},
