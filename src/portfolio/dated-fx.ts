@@ -102,10 +102,19 @@ export function datedFxTables(dated: DatedFx): (day: Day) => FxTable {
 }
 
 /**
- * A converter of dated amounts into `to`: each at the rate of its UTC day (null without a rate on or
- * before that day). For figures that belong to a day: a deposit, a dividend, a purchase.
+ * A converter of dated amounts into `to`: each at the rate of its UTC day. Without a rate on or
+ * before that day (older than every stored day), at `fallback`'s rate when given (today's: the
+ * nearest there is), else null. For figures that belong to a day: a deposit, a dividend.
  */
-export function convertAtDayRate(dated: DatedFx, to: CurrencyCode): (amount: Decimal, from: CurrencyCode, at: Date | string) => Decimal | null {
+export function convertAtDayRate(
+  dated: DatedFx,
+  to: CurrencyCode,
+  fallback?: FxTable,
+): (amount: Decimal, from: CurrencyCode, at: Date | string) => Decimal | null {
   const tableOn = datedFxTables(dated);
-  return (amount, from, at) => convert(tableOn(utcDay(at)), amount, from, to).value;
+  return (amount, from, at) => {
+    const onDay = convert(tableOn(utcDay(at)), amount, from, to).value;
+    if (onDay !== null || fallback === undefined) return onDay;
+    return convert(fallback, amount, from, to).value;
+  };
 }

@@ -73,11 +73,12 @@ export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, user
       }))
     : null;
   // Today's figures at today's rates; an activity at the rate of its day (a CAD deposit of March is
-  // worth what it was worth in March, whatever the rate did since).
+  // worth what it was worth in March, whatever the rate did since), or today's when it is older than
+  // every stored day (the engine keeps rates from the day it first ran).
   const toBase = (amount: Decimal, currency: string): Decimal | null => convert(fx, amount, currency, baseCurrency).value;
   const currencies = new Set<string>([baseCurrency]);
   for (const activity of activities ?? []) if (activity.currency !== null) currencies.add(activity.currency);
-  const activityToBase = convertAtDayRate(await loadDatedFx(db, currencies), baseCurrency);
+  const activityToBase = convertAtDayRate(await loadDatedFx(db, currencies), baseCurrency, fx);
 
   let currentValue = totals.totalValue;
   let unrealizedPl: string | null = totals.unrealizedPnl;

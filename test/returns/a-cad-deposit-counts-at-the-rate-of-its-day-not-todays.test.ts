@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { rangeReturns } from '../../src/returns/range-returns.ts';
+import { createFxTable } from '../../src/portfolio/currency.ts';
 import { convertAtDayRate, createDatedFx } from '../../src/portfolio/dated-fx.ts';
+import { dec, str } from '../../src/portfolio/decimal.ts';
 import { point } from './return-scenarios.ts';
 
 /*
@@ -16,7 +18,8 @@ import { point } from './return-scenarios.ts';
  *
  * Net flows 800 USD, income 20 USD. TWR: Tuesday (10,800 - 10,000 - 800) / 10,000 = 0, Wednesday
  * 20 / 10,800 (income is return): 0.00185185... Today's 1.60 for the deposit would have made the
- * flow 625 and Tuesday a gain of 175.
+ * flow 625 and Tuesday a gain of 175. An amount older than every stored day (03-01) goes at today's
+ * rate (USD -> CAD 2 in that case: 1,000 CAD = 500 USD) rather than being left out.
  */
 describe('a CAD deposit counts at the rate of its day, not today’s', () => {
   const dated = createDatedFx([
@@ -44,5 +47,13 @@ describe('a CAD deposit counts at the rate of its day, not today’s', () => {
 
   it('converts the dividend at 1.60, the rate of Wednesday', () => {
     expect(returns.income).toMatchObject({ dividends: '20' });
+  });
+
+  it('converts an amount older than every stored day at today’s rate, not never', () => {
+    const today = createFxTable([{ from: 'USD', to: 'CAD', rate: '2' }]);
+    const toBase = convertAtDayRate(dated, 'USD', today);
+    expect(str(toBase(dec('1000'), 'CAD', '2026-03-01T12:00:00Z')!)).toBe('500');
+    expect(str(toBase(dec('1000'), 'CAD', '2026-03-02T12:00:00Z')!)).toBe('800');
+    expect(convertAtDayRate(dated, 'USD')(dec('1000'), 'CAD', '2026-03-01T12:00:00Z')).toBeNull();
   });
 });
