@@ -5,7 +5,8 @@ import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import type { Knex } from '../db/knex.ts';
 import type { Logger } from '../logging/logger.ts';
-import { pruneIntradayPoints, writeDailyCloses, type ValueRow } from './value-history-store.ts';
+import { pruneIntradayPoints, writeAccountDailyCloses, writeDailyCloses, type AccountValueRow, type ValueRow } from './value-history-store.ts';
+import { accountValues } from './account-values.ts';
 
 /**
  * The daily close: once per market day a BullMQ job scheduler (`HISTORY_DAILY_CLOSE_CRON`, UTC)
@@ -121,17 +122,24 @@ export class HistoryJobs {
     return users;
   }
 
-  /** Values each user and writes the day's close; returns the rows written. */
+  /** Values each user and writes the day's close (the portfolio's and each account's); returns the users written. */
   async closeUsers(day: string, userIds: readonly string[]): Promise<number> {
     const { db, redis, keys } = this.options;
     const rows: ValueRow[] = [];
+    const accountRows: AccountValueRow[] = [];
     for (const userId of userIds) {
       const exists = await db('users').where({ id: userId }).first('id');
       if (!exists) continue;
-      const { totals } = await readPortfolio(db, redis, keys, userId);
-      rows.push({ userId, at: new Date(), totals });
+      const { totals, snapshot } = await readPortfolio(db, redis, keys, userId);
+      const at = new Date();
+      rows.push({ userId, at, totals });
+      // Each account's value too (an account with a part that could not be valued gets no point).
+      for (const [accountId, value] of accountValues(snapshot)) {
+        if (value !== null) accountRows.push({ userId, accountId, baseCurrency: snapshot.baseCurrency, value, at });
+      }
     }
     await writeDailyCloses(db, day, rows);
+    await writeAccountDailyCloses(db, day, accountRows);
     return rows.length;
   }
 

@@ -66,6 +66,49 @@ export async function writeDailyCloses(db: Knex, day: string, rows: readonly Val
     .merge();
 }
 
+/** One account's value at a close (`accountValues`), in `baseCurrency`. */
+export interface AccountValueRow {
+  userId: string;
+  accountId: string;
+  baseCurrency: string;
+  value: string;
+  at: Date;
+}
+
+/** The day's close of each account (rerunning a day overwrites its rows). */
+export async function writeAccountDailyCloses(db: Knex, day: string, rows: readonly AccountValueRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db('account_daily_closes')
+    .insert(rows.map((r) => ({ user_id: r.userId, account_id: r.accountId, day, base_currency: r.baseCurrency, total_value: r.value, taken_at: r.at })))
+    .onConflict(['user_id', 'account_id', 'day'])
+    .merge();
+}
+
+/**
+ * An account's daily closes in `baseCurrency` over a range, oldest first: its value points for the
+ * returns. Only daily ranges have them (an account's value is recorded at the daily close, not each
+ * minute): `1D` and `1W` give none.
+ */
+export async function readAccountHistory(
+  db: Knex,
+  userId: string,
+  accountId: string,
+  range: HistoryRange,
+  baseCurrency: string,
+  now: Date,
+): Promise<{ at: string; totalValue: string }[]> {
+  const plan = planHistory(range, now);
+  if (plan.source === 'intraday') return [];
+  const { rows } = (await db.raw(
+    `SELECT to_char(taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, trim_scale(total_value)::text AS "totalValue"
+       FROM account_daily_closes
+      WHERE user_id = ? AND account_id = ? AND day >= ?::date AND base_currency = ?
+      ORDER BY day`,
+    [userId, accountId, plan.fromDay ?? '0001-01-01', baseCurrency],
+  )) as { rows: { at: string; totalValue: string }[] };
+  return rows;
+}
+
 /**
  * Keeps the intraday points bounded: thins those older than a day to one per 15 minutes, deletes
  * those older than `retentionDays`. Returns the rows removed.

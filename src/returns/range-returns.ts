@@ -23,7 +23,7 @@ export const RETURN_MARKS = [
   'mwr-no-solution',
   'mwr-several-rates-possible',
   'mwr-annual-rate-too-large',
-  'account-value-history-not-kept',
+  'fewer-than-two-account-points',
 ] as const;
 export type ReturnMarkCode = (typeof RETURN_MARKS)[number];
 
@@ -91,10 +91,10 @@ export function rangeReturns(input: RangeReturnsInput): RangeReturns {
   const known = input.activities !== null;
   const counted = flowsAndIncome(input.activities ?? [], input.scope, { from, to: end.at }, input.toBase);
 
-  if (input.scope.kind === 'account') {
+  if (input.scope.kind === 'account' && points.length < 2) {
     marks.push({
-      code: 'account-value-history-not-kept',
-      message: "Values are recorded for the whole portfolio, not per account: this account's returns cannot be measured; its flows, income and unrealized P/L are shown.",
+      code: 'fewer-than-two-account-points',
+      message: "Fewer than two values of this account are recorded in this range (an account's value is recorded at each daily close, not during the day), so there is no return yet; its flows, income and unrealized P/L are shown.",
     });
   } else if (points.length < 2) {
     marks.push({
@@ -122,7 +122,7 @@ export function rangeReturns(input: RangeReturnsInput): RangeReturns {
     });
   }
 
-  const measurable = input.scope.kind === 'portfolio' && points.length >= 2;
+  const measurable = points.length >= 2;
   let simpleReturn: DecimalString | null = null;
   let twr: DecimalString | null = null;
   let mwr: RangeReturns['mwr'] = null;
@@ -170,7 +170,7 @@ export function rangeReturns(input: RangeReturnsInput): RangeReturns {
   }
 
   return {
-    start: points.length >= 2 && input.scope.kind === 'portfolio' ? { at: first!.at.toISOString(), value: dec(first!.value).toString() } : null,
+    start: measurable ? { at: first!.at.toISOString(), value: dec(first!.value).toString() } : null,
     end: { at: end.at.toISOString(), value: dec(end.value).toString() },
     simpleReturn,
     twr,

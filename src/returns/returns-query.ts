@@ -4,7 +4,7 @@ import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import type { Knex } from '../db/knex.ts';
 import { planHistory, type HistoryRange } from '../history/history-range.ts';
-import { readHistory } from '../history/value-history-store.ts';
+import { readAccountHistory, readHistory } from '../history/value-history-store.ts';
 import { ApiError } from '../http/errors.ts';
 import { convert } from '../portfolio/currency.ts';
 import { convertAtDayRate } from '../portfolio/dated-fx.ts';
@@ -18,9 +18,10 @@ import { rangeReturns, type RangeReturns } from './range-returns.ts';
  * (`readHistory`, the same points as `GET /api/portfolio/history`) plus the portfolio valued now as
  * the last one, the user's activities around the range (transfer legs a few days outside it too,
  * to pair them), the stored daily FX rates for activities in another currency (each at its day's
- * rate), and the current holdings for the unrealized P/L. An account's figures come from its holdings and cash lines (its P/L at
- * the price its brokerage last reported); value points are kept per portfolio only, so an account
- * has no TWR or MWR (said in the marks).
+ * rate), and the current holdings for the unrealized P/L. An account's figures come from its
+ * holdings and cash lines (its P/L at the price its brokerage last reported), its value points from
+ * its daily closes (`account_daily_closes`; none within a day, so `1D` and `1W` have no account
+ * returns, said in the marks).
  */
 export interface ReturnsAnswer extends RangeReturns {
   range: HistoryRange;
@@ -40,7 +41,10 @@ export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, user
   const plan = planHistory(range, now);
   const rangeStart = plan.source === 'intraday' ? plan.from : new Date(plan.fromDay ? `${plan.fromDay}T00:00:00Z` : 0);
 
-  const history = scope.kind === 'portfolio' ? await readHistory(db, userId, range, baseCurrency, now) : [];
+  const history =
+    scope.kind === 'portfolio'
+      ? await readHistory(db, userId, range, baseCurrency, now)
+      : await readAccountHistory(db, userId, scope.accountId, range, baseCurrency, now);
   const points = history.map((point) => ({ at: new Date(point.at), value: point.totalValue }));
   if (scope.kind === 'portfolio') points.push({ at: now, value: totals.totalValue });
   const from = new Date(Math.min(points[0]?.at.getTime() ?? rangeStart.getTime(), rangeStart.getTime()) - TRANSFER_MATCH_DAYS * DAY_MS);
@@ -105,6 +109,8 @@ export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, user
     for (const line of positions!) pl = add(pl, toBase(dec(line.amount), line.currency) ?? ZERO);
     currentValue = value.toString();
     unrealizedPl = pl.toString();
+    // The account valued now is its last point, after its daily closes.
+    points.push({ at: now, value: currentValue });
   }
 
   const figures = rangeReturns({ scope, points, rangeStart, now, activities, accountsWithoutActivities, toBase: activityToBase, currentValue, unrealizedPl });

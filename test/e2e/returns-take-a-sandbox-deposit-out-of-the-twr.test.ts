@@ -108,11 +108,20 @@ describe('returns after a sandbox deposit and a price change', () => {
     expect(mwr.kind).toBe('rate');
     if (mwr.kind === 'rate') expect(after.mwr?.period).toBe(dec(mwr.period).round(REPORTED_RETURN_PLACES, 2).toString());
 
-    // The account alone: the deposit is its flow too; its value and P/L come from its holdings.
+    // The account alone: the deposit is its flow too; its value and P/L come from its holdings, its
+    // start from its own daily close (account_daily_closes). The only account: the portfolio's figures.
+    const closes = await db('account_daily_closes').where({ user_id: USER, account_id: accountId }).select(db.raw('total_value::float AS value'), 'base_currency');
+    expect(closes).toEqual([{ value: 2000, base_currency: 'USD' }]);
     const account = await returns(`range=1M&accountId=${accountId}`);
     expect(account.flows).toMatchObject({ net: '2000', count: 1 });
+    expect(account.start).toEqual(after.start);
     expect(account.end.value).toBe('4200');
+    expect(account.twr).toBe(after.twr);
     expect(account.unrealizedPl).toBe('300');
-    expect(account.marks.map((mark) => mark.code)).toEqual(['account-value-history-not-kept']);
+    expect(account.marks.map((mark) => mark.code)).toEqual(after.marks.map((mark) => mark.code));
+    // Within a day an account has no recorded values: no return, said so.
+    const today = await returns(`range=1D&accountId=${accountId}`);
+    expect(today.twr).toBeNull();
+    expect(today.marks.map((mark) => mark.code)).toContain('fewer-than-two-account-points');
   });
 });
