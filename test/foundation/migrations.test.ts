@@ -27,6 +27,8 @@ const TABLES = [
   'order_requests',
   'portfolio_daily_closes',
   'activities',
+  'fx_rates_daily',
+  'account_daily_closes',
 ];
 
 async function tables(db: TestDatabase): Promise<string[]> {
