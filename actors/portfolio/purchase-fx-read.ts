@@ -3,8 +3,7 @@ import { loadDatedFx } from '../../src/market/fx-rate-store.ts';
 import type { FxTable } from '../../src/portfolio/currency.ts';
 import { createDatedFx, datedFxTables } from '../../src/portfolio/dated-fx.ts';
 import type { Holding } from '../../src/portfolio/holding.ts';
-import { purchaseDateCost, type PurchaseDateCost, type TradeActivity } from '../../src/portfolio/purchase-cost.ts';
-import { normalizeTicker } from '../../src/portfolio/security-identity.ts';
+import { isTradeOf, purchaseDateCost, type PurchaseDateCost, type TradeActivity } from '../../src/portfolio/purchase-cost.ts';
 
 /** Activity types that move a security's units (a buy or sell is a lot; the others leave a position unexplained). */
 const UNIT_TYPES = ['buy', 'sell', 'split', 'transfer', 'other'];
@@ -15,12 +14,6 @@ interface TradeRow extends TradeActivity {
   universalSymbolId: string | null;
 }
 
-/** The trade is of `holding`'s security: SnapTrade's symbol id when both have one, else the ticker. */
-function isOf(trade: TradeRow, holding: Holding): boolean {
-  const id = holding.security.snaptradeSymbolId;
-  if (trade.universalSymbolId !== null && id !== undefined) return trade.universalSymbolId.toLowerCase() === id;
-  return trade.symbol !== null && normalizeTicker(trade.symbol) === holding.security.ticker;
-}
 
 /**
  * Each holding's cost at the rates of its purchase days (I/O around the pure `purchaseDateCost`):
@@ -68,7 +61,7 @@ export async function readPurchaseDateCosts(
   const dated = currencies.size > 1 ? await loadDatedFx(db, currencies) : createDatedFx([]);
   const ratesOn = datedFxTables(dated);
   for (const holding of holdings) {
-    const mine = trades.filter((t) => isOf(t, holding));
+    const mine = trades.filter((t) => isTradeOf(t, holding));
     out.set(
       holding.identityKey,
       purchaseDateCost(holding, (accountId) => mine.filter((t) => t.accountId === accountId), fx, ratesOn),

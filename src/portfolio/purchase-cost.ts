@@ -2,6 +2,7 @@ import { fxRate, type FxTable } from './currency.ts';
 import { utcDay, type Day } from './dated-fx.ts';
 import { add, dec, div, mul, str, sub, ZERO, type Decimal, type DecimalString } from './decimal.ts';
 import type { Holding } from './holding.ts';
+import { normalizeTicker } from './security-identity.ts';
 
 /**
  * A holding's cost in the base currency at the rates of its purchase days, and the part of its
@@ -103,6 +104,30 @@ export function explainCost(
   if (buys === 0) return { explained: false, reason: 'no-buys' };
   if (!units.eq(heldQuantity)) return { explained: false, reason: 'units-differ' };
   return { explained: true, units, listingCost, baseCost };
+}
+
+/**
+ * The suffix SnapTrade writes after a ticker of these venues (`XIU.TO`), where a position's
+ * `raw_symbol`, the holding's ticker, has none.
+ */
+const VENUE_SUFFIX: Readonly<Record<string, string>> = { XTSE: '.TO', XTSX: '.V', XCNQ: '.CN', NEOE: '.NE' };
+
+/**
+ * Whether a stored trade (of the same account) is of `holding`'s security: SnapTrade's universal
+ * symbol id when it is one of the holding's identity facets (`snaptrade:<id>`; a holding read from
+ * Postgres under its FIGI has lost that facet, the securities row keeps one identifier), else the
+ * ticker: the holding's exactly, or with its venue's suffix (`XIU.TO` for XIU on XTSE).
+ */
+export function isTradeOf(
+  trade: { universalSymbolId: string | null; symbol: string | null },
+  holding: Pick<Holding, 'facets' | 'security'>,
+): boolean {
+  if (trade.universalSymbolId !== null && holding.facets.includes(`snaptrade:${trade.universalSymbolId.trim().toLowerCase()}`)) return true;
+  if (trade.symbol === null) return false;
+  const symbol = normalizeTicker(trade.symbol);
+  const { ticker, exchangeMic } = holding.security;
+  const suffix = exchangeMic === undefined ? undefined : VENUE_SUFFIX[exchangeMic];
+  return symbol === ticker || (suffix !== undefined && symbol === `${ticker}${suffix}`);
 }
 
 export type CostBasisFx = 'purchase-date' | 'current' | 'partial';

@@ -8,7 +8,7 @@ import { snapPosition, snapPositionsBody } from './provider-payloads.ts';
 
 /** Helpers of the purchase-date cost scenarios: XIU on the TSX (CAD), in a USD portfolio. */
 
-export const XIU = { id: '5b0d3c7e-1a2b-4c3d-8e9f-0a1b2c3d4e5f', symbol: 'XIU.TO', raw_symbol: 'XIU', currency: 'CAD', exchange: 'XTSE' };
+export const XIU = { id: '5b0d3c7e-1a2b-4c3d-8e9f-0a1b2c3d4e5f', symbol: 'XIU.TO', raw_symbol: 'XIU', currency: 'CAD', exchange: 'XTSE', figi: 'BBG00MMY7GT8' };
 
 /** A position of `units` at `price` with the brokerage's average cost `averageCost` (CAD). */
 export interface HeldXiu {
