@@ -44,7 +44,10 @@ export function holdingView(h: Holding, purchase?: PurchaseDateCost): HoldingVie
 
 function purchaseFxView(cost: PurchaseDateCost, unrealizedPlBase: string | null): PurchaseFxView | null {
   if (cost.costBasisFx === null) return null;
-  const view = { costBasisFx: cost.costBasisFx, costBasisBase: cost.costBasisBase, currencyGainBase: cost.currencyGainBase, priceGainBase: null, plBase: null };
+  const atTodaysRate = Object.entries(cost.unexplained)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([accountId, reason]) => ({ accountId, reason }));
+  const view = { costBasisFx: cost.costBasisFx, costBasisBase: cost.costBasisBase, currencyGainBase: cost.currencyGainBase, priceGainBase: null, plBase: null, atTodaysRate };
   return purchaseFxAt(view, unrealizedPlBase);
 }
 

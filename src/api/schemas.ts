@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HISTORY_RANGES } from '../history/history-range.ts';
 import { RETURN_MARKS } from '../returns/range-returns.ts';
+import { UNEXPLAINED_REASONS } from '../portfolio/purchase-cost.ts';
 import { ACTIVITY_TYPES } from '../activities/activity.ts';
 import { ASSET_CLASSES } from '../portfolio/asset-class.ts';
 import { ERRORS, type ErrorBody, type ErrorCode } from '../http/errors.ts';
@@ -265,6 +266,11 @@ const purchaseFx = z
       .describe("Cost at today's rate less cost at the purchase days' rates, over the accounts converted at them (null when none is). It does not move with the price."),
     priceGainBase: decimal.nullable().describe('The gain from the price: `unrealizedPlBase`.'),
     plBase: decimal.nullable().describe('The P/L against `costBasisBase`: `priceGainBase` + `currencyGainBase`.'),
+    atTodaysRate: z
+      .array(z.object({ accountId: z.string(), reason: z.enum(UNEXPLAINED_REASONS) }))
+      .describe(
+        "The accounts whose cost is at today's rate, and why their activities do not explain the position: `no-buys` (no purchase in the history the brokerage gave), `units-differ` (the buys and sells do not add up to the quantity held: older history, units moved in), `split-or-transfer`, `short-position`, `sold-more-than-held`, `no-rate-on-trade-date` (no rate stored on or before a purchase's day: rates are kept from the day the engine first ran), `no-price` (a purchase without units or price).",
+      ),
   })
   .register(responseSchemas, { id: 'PurchaseFx', description: 'A holding\'s cost at the rates of its purchase days (exact decimals).' });
 

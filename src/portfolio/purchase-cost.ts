@@ -46,14 +46,17 @@ export interface TradeActivity {
   id: string;
 }
 
-export type UnexplainedReason =
-  | 'no-buys'
-  | 'units-differ'
-  | 'split-or-transfer'
-  | 'short-position'
-  | 'sold-more-than-held'
-  | 'no-rate-on-trade-date'
-  | 'no-price';
+/** Why an account's position is not explained by its activities (its cost then stays at today's rate). */
+export const UNEXPLAINED_REASONS = [
+  'no-buys',
+  'units-differ',
+  'split-or-transfer',
+  'short-position',
+  'sold-more-than-held',
+  'no-rate-on-trade-date',
+  'no-price',
+] as const;
+export type UnexplainedReason = (typeof UNEXPLAINED_REASONS)[number];
 
 export type ExplainedCost =
   | { explained: true; units: Decimal; listingCost: Decimal; baseCost: Decimal }

@@ -1,3 +1,4 @@
+import type { UnexplainedReason } from '../portfolio/purchase-cost.ts';
 import { addScaled, formatScaled, parseScaled } from '../portfolio/scaled-decimal.ts';
 
 /**
@@ -24,6 +25,8 @@ export interface PurchaseFxView {
   priceGainBase: string | null;
   /** The P/L against `costBasisBase`: price gain + currency gain. */
   plBase: string | null;
+  /** The accounts whose cost is at today's rate, and why their activities do not explain the position. */
+  atTodaysRate: { accountId: string; reason: UnexplainedReason }[];
 }
 
 /** `purchaseFx` with the price gain of a new `unrealizedPlBase` (after a tick); the cost and the currency gain stay. */
@@ -32,6 +35,7 @@ export function purchaseFxAt(purchaseFx: PurchaseFxView, unrealizedPlBase: strin
     costBasisFx: purchaseFx.costBasisFx,
     costBasisBase: purchaseFx.costBasisBase,
     currencyGainBase: purchaseFx.currencyGainBase,
+    atTodaysRate: purchaseFx.atTodaysRate,
     priceGainBase: unrealizedPlBase,
     plBase:
       unrealizedPlBase === null

@@ -36,7 +36,7 @@ function xiu(purchaseFx: PurchaseFxView | null | undefined): HoldingView {
   };
 }
 
-const KNOWN: PurchaseFxView = { costBasisFx: 'purchase-date', costBasisBase: '240', currencyGainBase: '-30', priceGainBase: '21', plBase: '-9' };
+const KNOWN: PurchaseFxView = { costBasisFx: 'purchase-date', costBasisBase: '240', currencyGainBase: '-30', priceGainBase: '21', plBase: '-9', atTodaysRate: [] };
 
 describe('the P/L tooltip says how much the price and the exchange rate made', () => {
   it('shows the P/L against the purchase-date cost, and splits it in words', () => {
@@ -51,9 +51,19 @@ describe('the P/L tooltip says how much the price and the exchange rate made', (
   });
 
   it('says when the cost is at today’s rate and why the currency gain is not separated', () => {
-    const shown = plShown(xiu({ costBasisFx: 'current', costBasisBase: '210', currencyGainBase: null, priceGainBase: '21', plBase: '21' }), 'USD');
+    const current: PurchaseFxView = {
+      costBasisFx: 'current',
+      costBasisBase: '210',
+      currencyGainBase: null,
+      priceGainBase: '21',
+      plBase: '21',
+      atTodaysRate: [{ accountId: 'tfsa', reason: 'no-rate-on-trade-date' }],
+    };
+    const shown = plShown(xiu(current), 'USD');
     expect(shown.pl).toBe('21');
-    expect(shown.words).toContain(`Cost ${money('210', 'USD')} at today's rate: the purchases behind this holding are not known`);
+    expect(shown.words).toContain(
+      `Cost ${money('210', 'USD')} at today's rate, so the currency gain is not separated: no exchange rate is stored for the day of a purchase (rates are kept from the day the engine first ran).`,
+    );
     expect(shown.words).not.toContain('Currency gain');
   });
 

@@ -58,6 +58,7 @@ describe('a CAD holding with a known buy is costed at that day’s rate', () => 
       currencyGainBase: null,
       priceGainBase: before.unrealizedPlBase,
       plBase: before.unrealizedPlBase,
+      atTodaysRate: [{ accountId: before.accounts[0]!.accountId, reason: 'no-rate-on-trade-date' }],
     });
 
     // That day's rates, as the FX refresh stores them (both directions of the pair).
@@ -73,6 +74,7 @@ describe('a CAD holding with a known buy is costed at that day’s rate', () => 
       currencyGainBase: str(currencyGain),
       priceGainBase: after.unrealizedPlBase,
       plBase: str(add(dec(after.unrealizedPlBase!), currencyGain)),
+      atTodaysRate: [],
     });
 
     // The row shows that P/L, and its tooltip and detail say how it splits.

@@ -28,14 +28,14 @@ describe('a tick moves the price gain and leaves the currency gain', () => {
 
   it('sends the cost at the purchase day’s rate and the split of the P/L', () => {
     expect(view.unrealizedPlBase).toBe('21');
-    expect(view.purchaseFx).toEqual({ costBasisFx: 'purchase-date', costBasisBase: '240', currencyGainBase: '-30', priceGainBase: '21', plBase: '-9' });
+    expect(view.purchaseFx).toEqual({ costBasisFx: 'purchase-date', costBasisBase: '240', currencyGainBase: '-30', priceGainBase: '21', plBase: '-9', atTodaysRate: [] });
   });
 
   it('moves the price gain and the P/L with a repricing, not the currency gain', () => {
     const text = applyLiveQuote(state, key, quoteAt(34, Date.parse('2026-06-02T15:01:00Z')))!;
     const repriced = applyRepricing(view, repricingView(text ?? holdingPriceText(state.holdings.get(key)!)))!;
     expect(repriced.unrealizedPlBase).toBe('28');
-    expect(repriced.purchaseFx).toEqual({ costBasisFx: 'purchase-date', costBasisBase: '240', currencyGainBase: '-30', priceGainBase: '28', plBase: '-2' });
+    expect(repriced.purchaseFx).toEqual({ costBasisFx: 'purchase-date', costBasisBase: '240', currencyGainBase: '-30', priceGainBase: '28', plBase: '-2', atTodaysRate: [] });
   });
 
   it('goes without it when the actor sends the holding (no activities read there)', () => {

@@ -1,4 +1,5 @@
-import type { HoldingView } from '../../events.ts';
+import type { UnexplainedReason } from '../../../portfolio/purchase-cost.ts';
+import type { HoldingView, PurchaseFxView } from '../../events.ts';
 import { money } from './format.ts';
 
 /**
@@ -13,6 +14,22 @@ export interface PlShown {
   costBase: string | null;
   /** The split in words; empty when there is nothing to split (no cost, or all in the base currency). */
   words: string;
+}
+
+/** Why an account's purchases do not explain its position, in words. */
+const REASON_WORDS: Record<UnexplainedReason, string> = {
+  'no-buys': 'no purchase of it is in the activity history the brokerage gave',
+  'units-differ': 'the purchases and sales in the activity history do not add up to the quantity held (older history, or units moved in)',
+  'split-or-transfer': 'a split or a transfer moved units',
+  'short-position': 'it is a short position',
+  'sold-more-than-held': 'the activity history sells more than it bought',
+  'no-rate-on-trade-date': 'no exchange rate is stored for the day of a purchase (rates are kept from the day the engine first ran)',
+  'no-price': 'a purchase has no price',
+};
+
+function reasons(split: PurchaseFxView): string {
+  const words = [...new Set(split.atTodaysRate.map((a) => REASON_WORDS[a.reason]))];
+  return words.length === 0 ? 'the purchases behind this holding are not known' : words.join('; ');
 }
 
 function signed(value: string, currency: string): string {
@@ -31,13 +48,13 @@ export function plShown(h: HoldingView, base: string): PlShown {
     return {
       pl,
       costBase: split.costBasisBase,
-      words: `${price} Cost ${cost} at today's rate: the purchases behind this holding are not known (bought before the activity history fetched, moved in by a transfer, or split), so the currency gain is not separated.`,
+      words: `${price} Cost ${cost} at today's rate, so the currency gain is not separated: ${reasons(split)}.`,
     };
   }
   const currency = `Currency gain ${signed(split.currencyGainBase, base)}: what the ${h.currency} did against the ${base} since the purchases.`;
   const costWords =
     split.costBasisFx === 'purchase-date'
       ? `Cost ${cost} at the exchange rates of the purchase days.`
-      : `Cost ${cost}: at the exchange rates of the purchase days for the accounts whose purchases are known, at today's rate for the others (their currency gain is not separated).`;
+      : `Cost ${cost}: at the exchange rates of the purchase days for the accounts whose purchases are known, at today's rate for the others (their currency gain is not separated: ${reasons(split)}).`;
   return { pl, costBase: split.costBasisBase, words: `${price} ${currency} ${costWords}` };
 }
