@@ -6,6 +6,7 @@ import type { AccountSummary, HoldingView } from '../../src/realtime/events.ts';
 import { addScaled, formatScaled, parseScaled } from '../../src/portfolio/scaled-decimal.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
 import { launchChromium, openDashboard } from '../support/browser.ts';
+import { connectSamplePortfolio } from '../support/sample-portfolio.ts';
 
 /**
  * The holdings table and the Accounts view in headless Chromium against the whole engine: a CAD
@@ -34,18 +35,7 @@ const portfolio = async () => (await engine.api<Portfolio>(USER, 'GET', '/api/po
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   engine = await startTestEngine();
-  expect((await engine.api(USER, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
-  questrade = await engine.sandbox.control.connect(USER, {
-    brokerage: 'QUESTRADE',
-    accounts: [
-      { name: 'TFSA', currency: 'CAD', cash: { CAD: 1000 }, positions: [{ symbol: 'SHOP.TO', units: 20, averageCost: 80 }] },
-      { name: 'Margin', currency: 'USD', cash: { USD: 500 }, positions: [{ symbol: 'MSFT', units: 8, averageCost: 300 }, { symbol: 'AAPL', units: 5, averageCost: 150 }] },
-    ],
-  });
-  await eventually(async () => {
-    const body = await portfolio();
-    return body.holdings?.length === 3 && body.accounts?.every((a) => a.cashBase !== null) ? true : undefined;
-  }, 60_000, 'three holdings and both accounts with cash');
+  questrade = await connectSamplePortfolio(engine, USER);
   browser = await launchChromium();
 }, 90_000);
 

@@ -76,3 +76,18 @@ export async function awayFromTheMinute(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+/**
+ * Resolves once the dashboard has everything it fetches in place: live, the holdings drawn, the
+ * ticket's accounts and the orders listed, the chart's box, the activities and the base-currency
+ * choices loaded. What a test then measures is the page a person settles on, not its loading.
+ */
+export async function dashboardSettled(page: Page, holdingSymbol: string): Promise<void> {
+  await page.locator('[data-testid="connection"]', { hasText: 'live' }).waitFor();
+  await page.locator(`tr.holding[data-symbol="${holdingSymbol}"]`).waitFor();
+  await page.locator('[data-testid="ticket"][data-ready="1"]').waitFor();
+  await page.locator('[data-testid="orders-panel"][data-ready="1"]').waitFor();
+  await page.locator('[data-testid="history-chart"]').waitFor();
+  await page.locator('[data-testid="activities-status"]', { hasNotText: 'Loading' }).waitFor();
+  await page.locator('[data-testid="base-currency"]:enabled').waitFor();
+}

@@ -58,7 +58,9 @@ export function dashboardPage(
   button.primary, a.button.primary { background: var(--accent); border-color: var(--accent); color: #0b1117; font-weight: 600; }
   button.danger { border-color: var(--down); color: var(--down); }
   button.link { border: none; background: none; color: var(--accent); padding: 2px 4px; }
-  button:focus-visible, a.button:focus-visible, input:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+  /* Keyboard focus is always visible: every control, and the scrolling table boxes (tabindex=0). */
+  button:focus-visible, a.button:focus-visible, input:focus-visible, select:focus-visible, [tabindex]:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+  .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
   .section-head { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 8px; margin-bottom: 8px; }
   .section-head h2 { margin: 0; }
   .actions { display: flex; flex-wrap: wrap; gap: 8px; }
@@ -97,7 +99,7 @@ export function dashboardPage(
     .login { margin: 24px 12px; padding: 16px; }
   }
   header h1 { font-size: 18px; margin: 0; font-weight: 600; letter-spacing: .02em; }
-  header .meta { color: var(--muted); font-size: 12px; margin-left: auto; }
+  header .meta { color: var(--muted); font-size: 12px; margin-left: auto; font-variant-numeric: tabular-nums; }
   .pill { font-size: 12px; padding: 2px 10px; border-radius: 999px; border: 1px solid var(--line); color: var(--muted); }
   .pill.ok { color: var(--up); border-color: var(--up); }
   .pill.bad { color: var(--down); border-color: var(--down); }
@@ -119,18 +121,39 @@ export function dashboardPage(
   th:first-child, td:first-child { text-align: left; }
   tr.holding { cursor: pointer; }
   tr.holding:hover td { background: #1c242d; }
-  .ticket { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
+  .ticket { display: flex; flex-wrap: wrap; gap: 8px 10px; align-items: flex-end; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
+  .ticket .field { display: flex; flex-direction: column; gap: 2px; }
+  .ticket label { font-size: 12px; color: var(--muted); }
+  .ticket .ticket-actions { flex-direction: row; gap: 8px; }
   .ticket input, .ticket select, .ticket button, button.link { font: inherit; background: #0f1419; color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 5px 8px; }
   .ticket input { width: 120px; }
+  .ticket select { max-width: 100%; }
+  /* The symbol suggestions drop over what follows the ticket, not into a scrolling box. */
+  section.trade { overflow: visible; }
+  @media (max-width: 600px) {
+    .ticket .field { flex: 1 1 40%; min-width: 0; }
+    .ticket .symbol-field, .ticket .ticket-actions { flex-basis: 100%; }
+    .ticket input, .ticket select { width: 100%; }
+  }
   .symbol-field { position: relative; }
-  .suggestions { position: absolute; z-index: 2; left: 0; top: 100%; margin: 2px 0 0; padding: 0; list-style: none; min-width: 220px; background: var(--panel); border-radius: 6px; }
+  .suggestions { position: absolute; z-index: 2; left: 0; top: 100%; margin: 2px 0 0; padding: 0; list-style: none; min-width: 220px; background: var(--panel); border-radius: 6px; box-shadow: 0 4px 12px rgba(0, 0, 0, .5); }
+  .suggestions:not(:empty) { border: 1px solid var(--line); }
   .suggestions button { display: block; width: 100%; text-align: left; border: 0; border-radius: 0; }
   .ticket button { border-color: var(--accent); color: var(--accent); cursor: pointer; }
+  .ticket button.primary { background: var(--accent); color: #0b1117; font-weight: 600; }
   .ticket-result { margin-top: 8px; font-size: 13px; min-height: 1.4em; }
   .ticket-result.error { color: var(--down); }
   .ticket-result.ok { color: var(--up); }
-  .order-status.filled { color: var(--up); }
-  .order-status.rejected, .order-status.canceled, .order-status.expired { color: var(--muted); }
+  /* The orders panel (orders-panel.ts): four columns that wrap, so it fits a phone. */
+  table.orders td { text-align: left; white-space: normal; vertical-align: top; }
+  table.orders th { text-align: left; }
+  table.orders td.order-action, table.orders th:last-child { text-align: right; width: 1%; white-space: nowrap; }
+  .orders-status { margin: 0 0 8px; }
+  table.orders time { white-space: nowrap; }
+  .order-status.filled, .order-status.partially_filled { color: var(--up); }
+  .order-status.accepted, .order-status.submitted, .order-status.pending { color: var(--accent); }
+  .order-status.rejected, .order-status.failed { color: var(--down); }
+  .order-status.canceled, .order-status.expired { color: var(--muted); }
   td .desc { display: block; color: var(--muted); font-size: 11px; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
   td.symbol b { color: var(--accent); }
   .pos { color: var(--up); } .neg { color: var(--down); } .muted { color: var(--muted); }
@@ -145,6 +168,7 @@ export function dashboardPage(
   .flash-up { animation: flash-up 1.2s ease-out; }
   .flash-down { animation: flash-down 1.2s ease-out; }
   .flash { animation: flash 1.2s ease-out; }
+  @media (prefers-reduced-motion: reduce) { .flash-up, .flash-down, .flash { animation: none; } }
   /* Holdings and Accounts tabs (holdings-table.ts, accounts-view.ts) */
   .portfolio-views { margin-bottom: 22px; }
   .tabs { display: flex; gap: 4px; border-bottom: 1px solid var(--line); margin-bottom: 10px; }
@@ -167,7 +191,7 @@ export function dashboardPage(
   th .arrow { display: inline-block; width: 1em; font-size: 10px; }
   td .main, td .listing, td .sub { display: block; }
   td .listing, td .sub { font-size: 11px; color: var(--muted); }
-  td.pos .sub, td.neg .sub { color: inherit; opacity: .85; }
+  td.pos .sub, td.neg .sub, td.order-status .sub { color: inherit; }
   button.caret { all: unset; cursor: pointer; display: inline-block; width: 14px; color: var(--muted); }
   td.symbol b { margin-right: 2px; }
   .fresh { display: inline-block; min-width: 11ch; font-size: 12px; padding: 1px 8px; border-radius: 999px; border: 1px solid var(--line); text-align: center; color: var(--muted); }
@@ -206,13 +230,13 @@ export function dashboardPage(
   .ranges button[aria-pressed="true"] { border-color: var(--accent); color: var(--accent); }
   .history-chart { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
   .allocation-stack { display: flex; height: 12px; border-radius: 6px; overflow: hidden; background: var(--line); margin-bottom: 8px; }
-  .allocation-stack span { display: block; height: 100%; }
   table.allocation td.part-label { white-space: normal; }
   .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 8px; }
   .bar { display: inline-block; width: 120px; height: 8px; background: var(--line); border-radius: 4px; overflow: hidden; vertical-align: middle; margin-right: 8px; }
   .bar-fill { display: block; height: 100%; }
   .percent { display: inline-block; min-width: 3.5em; }
   .history-chart + .meta { margin-top: 4px; }
+  @media (max-width: 600px) { table.activities th, table.activities td { padding: 6px 8px; } }
   @media (max-width: 600px) { .bar { width: 48px; } table.allocation th, table.allocation td { padding: 6px 8px; } .ranges { gap: 4px; } .ranges button { padding: 4px 7px; } }
 ${pageEnd(scriptUrl, attributes)}`;
 }

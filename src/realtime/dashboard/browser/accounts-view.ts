@@ -123,5 +123,6 @@ export function createAccountsView(): AccountsView {
     holdings.replaceChildren(el('td', { colspan: String(COLUMNS.length) }, el('ul', { class: 'account-holdings', 'aria-label': `Holdings of ${view.account.name}` }, ...list)));
   }
 
-  return { element: el('div', { class: 'table-scroll' }, table), render };
+  // A box that scrolls sideways on a phone: focusable (and named) so a keyboard can scroll it.
+  return { element: el('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Accounts table' }, table), render };
 }

@@ -39,7 +39,7 @@ export function renderActivitiesPanel(socket: PortfolioSocket, token: string): H
   const body = el('tbody');
   const table = el(
     'table',
-    { 'data-testid': 'activities', hidden: '' },
+    { 'data-testid': 'activities', class: 'activities', hidden: '' },
     el('thead', {}, el('tr', {}, ...['Date', 'Type', 'Symbol', 'Units', 'Amount'].map((c) => el('th', {}, c)))),
     body,
   );
@@ -63,6 +63,7 @@ export function renderActivitiesPanel(socket: PortfolioSocket, token: string): H
       ),
     );
     table.hidden = shown.length === 0;
+    scroll.hidden = table.hidden;
     status.textContent = shown.length
       ? `The ${shown.length === 1 ? 'latest activity' : `${shown.length} latest activities`} across your accounts, as your brokerages report them.`
       : 'No activities yet. Trades, dividends, interest, deposits, withdrawals and fees appear here once a brokerage reports them (after a connection syncs its transactions, and every night).';
@@ -85,5 +86,8 @@ export function renderActivitiesPanel(socket: PortfolioSocket, token: string): H
     draw();
   });
 
-  return el('section', { 'data-testid': 'activities-panel' }, el('h2', {}, 'Activities'), status, table);
+  // On a phone the table may be wider than the screen: it scrolls in a box of its own, which a
+  // keyboard can focus (and so scroll).
+  const scroll = el('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Activities table' }, table);
+  return el('section', { 'data-testid': 'activities-panel' }, el('h2', {}, 'Activities'), status, scroll);
 }

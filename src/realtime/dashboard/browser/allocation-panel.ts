@@ -43,7 +43,9 @@ interface PartRow {
   bar: HTMLElement;
   percent: HTMLElement;
   value: HTMLElement;
-  segment: HTMLElement;
+  color: string;
+  /** The part's width in the stacked bar, in percent. */
+  width: number;
 }
 
 export function renderAllocationPanel(store: PortfolioStore): HTMLElement {
@@ -93,7 +95,8 @@ export function renderAllocationPanel(store: PortfolioStore): HTMLElement {
       bar,
       percent,
       value,
-      segment: el('span', { style: `background:${colorOf(key)}` }),
+      color: colorOf(key),
+      width: 0,
     };
     rows.set(key, entry);
     return entry;
@@ -117,25 +120,40 @@ export function renderAllocationPanel(store: PortfolioStore): HTMLElement {
       entry.row.dataset.value = part.value;
       entry.label.textContent = part.label;
       entry.bar.style.width = `${width.toFixed(2)}%`;
-      entry.segment.style.width = `${width.toFixed(2)}%`;
-      entry.segment.title = `${part.label}: ${share(part.fraction)}`;
+      entry.width = width;
       entry.percent.textContent = share(part.fraction);
       entry.value.textContent = money(part.value, allocation.baseCurrency);
       if (reorder) {
         tbody.append(entry.row); // in order; rows already there move
-        stack.append(entry.segment);
       }
     }
     for (const [key, entry] of rows) {
       if (seen.has(key)) continue;
       entry.row.remove();
-      entry.segment.remove();
       rows.delete(key);
     }
+    drawStack();
     const empty = tbody.querySelector('tr.empty');
     if (allocation.parts.length === 0 && !empty) tbody.append(el('tr', { class: 'empty' }, el('td', { colspan: '3', class: 'empty' }, 'Nothing to allocate yet: connect a brokerage and its holdings and cash show here.')));
     if (allocation.parts.length > 0) empty?.remove();
     note.textContent = leftOut(allocation);
+  };
+
+  /**
+   * The stacked bar, in the rows' order, as one element's gradient: parts drawn as boxes side by
+   * side would move on every tick (each one's start is the sum of those before it), which the
+   * browser counts as layout shift; a gradient repaints in place.
+   */
+  const drawStack = () => {
+    let at = 0;
+    const stops: string[] = [];
+    for (const row of Array.from(tbody.querySelectorAll<HTMLElement>('tr[data-part]'))) {
+      const entry = rows.get(row.dataset.part!);
+      if (!entry || entry.width === 0) continue;
+      stops.push(`${entry.color} ${at.toFixed(2)}% ${(at + entry.width).toFixed(2)}%`);
+      at += entry.width;
+    }
+    stack.style.background = stops.length ? `linear-gradient(to right, ${stops.join(', ')}, var(--line) ${at.toFixed(2)}%)` : '';
   };
 
   let frame: number | undefined;
@@ -153,7 +171,6 @@ export function renderAllocationPanel(store: PortfolioStore): HTMLElement {
       column.textContent = DIMENSION_LABELS[dimension];
       for (const entry of rows.values()) {
         entry.row.remove();
-        entry.segment.remove();
       }
       rows.clear();
       draw();

@@ -137,8 +137,8 @@ export function renderBrokeragesPanel(store: PortfolioStore, api: ApiClient): HT
       actions.append(again);
     }
     if (c.externalId && c.provider) {
-      const disconnect = el('button', { type: 'button', class: 'danger', 'data-testid': 'disconnect' }, 'Disconnect');
-      disconnect.addEventListener('click', () => confirmDisconnect(item, c, name));
+      const disconnect = el('button', { type: 'button', class: 'danger', 'data-testid': 'disconnect', 'aria-label': `Disconnect ${name}` }, 'Disconnect');
+      disconnect.addEventListener('click', () => confirmDisconnect(item, c, name, disconnect));
       actions.append(disconnect);
     }
     const accounts = el(
@@ -171,7 +171,7 @@ export function renderBrokeragesPanel(store: PortfolioStore, api: ApiClient): HT
     return item;
   }
 
-  function confirmDisconnect(item: HTMLLIElement, c: ConnectionModel, name: string): void {
+  function confirmDisconnect(item: HTMLLIElement, c: ConnectionModel, name: string, opener: HTMLButtonElement): void {
     if (item.querySelector('.confirm')) return;
     const count = c.accounts.length;
     const yes = el('button', { type: 'button', class: 'danger', 'data-testid': 'confirm-disconnect' }, `Disconnect ${name}`);
@@ -183,7 +183,17 @@ export function renderBrokeragesPanel(store: PortfolioStore, api: ApiClient): HT
       yes,
       no,
     );
-    no.addEventListener('click', () => box.remove());
+    // Cancel, or Escape anywhere in the question, closes it and gives the focus back to Disconnect.
+    const close = () => {
+      box.remove();
+      opener.focus();
+    };
+    no.addEventListener('click', close);
+    box.addEventListener('keydown', (event) => {
+      if (event.key !== 'Escape') return;
+      event.preventDefault();
+      close();
+    });
     yes.addEventListener('click', () => {
       yes.disabled = true;
       const path = c.provider === 'alpaca' ? `/api/alpaca/accounts/${encodeURIComponent(c.externalId!)}` : `/api/snaptrade/connections/${encodeURIComponent(c.externalId!)}`;
@@ -210,7 +220,8 @@ export function renderBrokeragesPanel(store: PortfolioStore, api: ApiClient): HT
     list.replaceChildren(...model.connections.map(connectionItem));
     for (const li of Array.from(list.querySelectorAll<HTMLLIElement>('li.connection'))) {
       const c = model.connections.find((m) => m.id === li.dataset.connectionId);
-      if (c && open.has(c.id)) confirmDisconnect(li, c, c.brokerage ?? 'Brokerage');
+      const opener = li.querySelector<HTMLButtonElement>('[data-testid="disconnect"]');
+      if (c && opener && open.has(c.id)) confirmDisconnect(li, c, c.brokerage ?? 'Brokerage', opener);
     }
     const user = model.userSync;
     if (user?.state === 'syncing') syncState.textContent = `Syncing your accounts (since ${time(user.at)})…`;

@@ -70,7 +70,9 @@ function createValueChart(box: HTMLElement): { chart: IChartApi; series: ISeries
     autoSize: true,
     layout: { background: { color: 'transparent' }, textColor: colors.text, fontFamily: 'system-ui, -apple-system, "Segoe UI", sans-serif' },
     grid: { vertLines: { visible: false }, horzLines: { color: colors.line } },
-    rightPriceScale: { borderVisible: false, scaleMargins: { top: 0.15, bottom: 0.1 } },
+    // The price axis keeps room for a 7-figure amount: one growing with its labels (a total going
+    // from $9,990 to $10,010) would move the axis and narrow the plot, a shift of the page.
+    rightPriceScale: { borderVisible: false, scaleMargins: { top: 0.15, bottom: 0.1 }, minimumWidth: 96 },
     timeScale: { borderVisible: false, timeVisible: true, secondsVisible: false, tickMarkFormatter: (time: Time, type: number) => localLabel(time, type >= 3).replace(/, \d{4}$/, '') },
     localization: { priceFormatter: (value: number) => money(String(value), currency), timeFormatter: (time: Time) => localLabel(time, true) },
     // A summary chart inside a scrolling page: dragging and wheeling scroll the page, not the chart.
@@ -102,7 +104,9 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
   let leftOut: string[] = [];
   let loaded = false;
   // A fixed height so the page does not move when the chart draws or the caption changes.
-  const box = el('div', { class: 'history-chart', 'data-testid': 'history-chart', 'data-points': '0', role: 'img', 'aria-label': 'portfolio value over time', style: `height:${HEIGHT}px` });
+  // A figure, not an image: the library puts its attribution link inside, and an image's content
+  // cannot hold a control.
+  const box = el('div', { class: 'history-chart', 'data-testid': 'history-chart', 'data-points': '0', role: 'figure', 'aria-label': 'portfolio value over time', style: `height:${HEIGHT}px` });
   const caption = el('div', { class: 'meta', 'data-testid': 'history-caption', 'aria-live': 'polite' }, '');
   const buttons = RANGES.map((r) => el('button', { type: 'button', 'data-range': r, 'aria-pressed': String(r === range) }, r));
   container.append(el('section', { 'data-testid': 'history' }, el('h2', {}, 'Value over time'), el('div', { class: 'ranges' }, ...buttons), box, caption));

@@ -117,7 +117,8 @@ export function createHoldingsTable(options: { accountName: (accountId: string) 
     'div',
     { class: 'holdings-view' },
     el('div', { class: 'section-head' }, el('div', { class: 'search' }, search, count)),
-    el('div', { class: 'table-scroll' }, table),
+    // A box that scrolls sideways on a phone: focusable (and named) so a keyboard can scroll it.
+    el('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Holdings table' }, table),
   );
   showSort();
 

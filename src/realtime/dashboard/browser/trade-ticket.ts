@@ -1,11 +1,13 @@
 import type { Socket } from 'socket.io-client';
 import type { ClientToServerEvents, OrderUpdate, ServerToClientEvents } from '../../events.ts';
-import { FINAL_STATUSES } from '../../../trading/order-types.ts';
 import { orderFormProblems, type OrderForm } from './order-form.ts';
+import { createOrdersPanel } from './orders-panel.ts';
+import { STATUS_WORDS, orderPhrase } from './orders-model.ts';
 
 /**
- * The trade ticket and the orders panel: choose an account (or let routing choose, and see why),
- * side, type, quantity and prices; Preview shows the impact; Place sends it with an
+ * The trade ticket and the orders panel (orders-panel.ts): choose an account (or let routing
+ * choose, and see why), side, type, quantity and prices, each field with a visible label; Preview
+ * (also Enter in any field: the ticket is a form) shows the impact; Place sends it with an
  * Idempotency-Key kept for as long as the form is unchanged (a double click, or a retry after a
  * lost answer, places once). A form the API would refuse (no symbol, no quantity, a missing price)
  * is said in words before any request (order-form.ts). Orders are listed from `GET /api/orders`
@@ -22,9 +24,14 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
 }
 
 function select(name: string, options: [string, string][]): HTMLSelectElement {
-  const node = el('select', { name, 'aria-label': name });
+  const node = el('select', { name, id: `ticket-${name}` });
   for (const [value, label] of options) node.append(el('option', { value }, label));
   return node;
+}
+
+/** A field with its label above it (a placeholder alone disappears as one types). */
+function field(label: string, control: HTMLInputElement | HTMLSelectElement, ...extra: Node[]): HTMLElement {
+  return el('div', { class: 'field' }, el('label', { for: control.id }, label), control, ...extra);
 }
 
 interface ApiAnswer<T> {
@@ -32,7 +39,7 @@ interface ApiAnswer<T> {
   body: T & { error?: { code: string; message: string } };
 }
 
-async function api<T>(token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer<T>> {
+async function call<T>(token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer<T>> {
   const response = await fetch(path, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
@@ -53,33 +60,50 @@ export function renderTrading(
   token: string,
 ): TradingPanel {
   const account = select('account', [['', 'Let routing choose']]);
-  const symbol = el('input', { name: 'symbol', placeholder: 'Symbol (AAPL)', 'aria-label': 'symbol', autocomplete: 'off' });
+  const symbol = el('input', { name: 'symbol', id: 'ticket-symbol', placeholder: 'AAPL', autocomplete: 'off', 'aria-controls': 'symbol-suggestions' });
   const side = select('side', [['buy', 'Buy'], ['sell', 'Sell']]);
   const type = select('type', [['market', 'Market'], ['limit', 'Limit'], ['stop', 'Stop'], ['stop_limit', 'Stop limit']]);
-  const qty = el('input', { name: 'quantity', placeholder: 'Quantity', 'aria-label': 'quantity', inputmode: 'decimal' });
-  const limit = el('input', { name: 'limitPrice', placeholder: 'Limit price', 'aria-label': 'limit price', inputmode: 'decimal' });
-  const stop = el('input', { name: 'stopPrice', placeholder: 'Stop price', 'aria-label': 'stop price', inputmode: 'decimal' });
+  const qty = el('input', { name: 'quantity', id: 'ticket-quantity', inputmode: 'decimal', autocomplete: 'off' });
+  const limit = el('input', { name: 'limitPrice', id: 'ticket-limitPrice', inputmode: 'decimal', autocomplete: 'off' });
+  const stop = el('input', { name: 'stopPrice', id: 'ticket-stopPrice', inputmode: 'decimal', autocomplete: 'off' });
   const tif = select('timeInForce', [['day', 'Day'], ['gtc', 'Good till canceled'], ['ioc', 'Immediate or cancel'], ['fok', 'Fill or kill']]);
-  const preview = el('button', { type: 'button', 'data-testid': 'preview' }, 'Preview');
-  const place = el('button', { type: 'button', 'data-testid': 'place' }, 'Place order');
+  const preview = el('button', { type: 'submit', 'data-testid': 'preview' }, 'Preview');
+  const place = el('button', { type: 'button', class: 'primary', 'data-testid': 'place' }, 'Place order');
   const result = el('div', { class: 'ticket-result', 'data-testid': 'ticket-result', 'aria-live': 'polite' });
-  const ordersBody = el('tbody');
-  const ordersTable = el(
-    'table',
-    { 'data-testid': 'orders' },
-    el('thead', {}, el('tr', {}, ...['Symbol', 'Side', 'Type', 'Quantity', 'Filled', 'Status', 'Routed', ''].map((c) => el('th', {}, c)))),
-    ordersBody,
+  const suggestions = el('ul', { class: 'suggestions', id: 'symbol-suggestions', 'data-testid': 'symbol-suggestions', 'aria-label': 'symbol suggestions' });
+  const limitField = field('Limit price', limit);
+  const stopField = field('Stop price', stop);
+  const ticket = el(
+    'form',
+    { class: 'ticket', 'data-testid': 'ticket', 'aria-label': 'Trade ticket', novalidate: '' },
+    field('Account', account),
+    el('div', { class: 'field symbol-field' }, el('label', { for: symbol.id }, 'Symbol'), symbol, suggestions),
+    field('Side', side),
+    field('Order type', type),
+    field('Quantity', qty),
+    limitField,
+    stopField,
+    field('Time in force', tif),
+    el('div', { class: 'field ticket-actions' }, preview, place),
   );
-  const suggestions = el('ul', { class: 'suggestions', 'data-testid': 'symbol-suggestions', 'aria-label': 'symbol suggestions' });
-  const symbolField = el('div', { class: 'symbol-field' }, symbol, suggestions);
-  const ticket = el('div', { class: 'ticket', 'data-testid': 'ticket' }, account, symbolField, side, type, qty, limit, stop, tif, preview, place);
-  container.append(el('section', {}, el('h2', {}, 'Trade'), ticket, result), el('section', {}, el('h2', {}, 'Orders'), ordersTable));
+  const api = <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => call<T>(token, method, path, body, headers);
+  const currencies = new Map<string, string>();
+  const orders = createOrdersPanel({
+    cancel: async (id) => {
+      const answer = await api<OrderUpdate>('POST', `/api/orders/${encodeURIComponent(id)}/cancel`).catch(() => null);
+      if (!answer) return { ok: false, message: 'the server did not answer; try again.' };
+      return answer.ok ? { ok: true, order: answer.body } : { ok: false, message: answer.body.error?.message ?? 'the cancel failed.' };
+    },
+    currencyOf: (accountId) => currencies.get(accountId) ?? null,
+  });
+  container.append(el('section', { class: 'trade', 'aria-labelledby': 'trade-title' }, el('h2', { id: 'trade-title' }, 'Trade'), ticket, result), orders.element);
 
-  // Suggestions from the chosen account's brokerage (or routing's default account) as one types.
+  // Suggestions from the chosen account's brokerage (or routing's default account) as one types;
+  // Escape closes them, and a click (or Enter) on one takes it.
   let searchTimer: ReturnType<typeof setTimeout> | undefined;
   const search = (text: string) => {
     const params = new URLSearchParams({ query: text, ...(account.value ? { accountId: account.value } : {}) });
-    void api<{ securities: { symbol: string; name: string | null }[] }>(token, 'GET', `/api/securities/search?${params}`).then(({ ok, body }) => {
+    void api<{ securities: { symbol: string; name: string | null }[] }>('GET', `/api/securities/search?${params}`).then(({ ok, body }) => {
       if (symbol.value.trim() !== text) return; // typed on since: a newer search answers
       suggestions.replaceChildren(
         ...(ok ? body.securities : []).map((s) => {
@@ -100,10 +124,11 @@ export function renderTrading(
     if (!text) return suggestions.replaceChildren();
     searchTimer = setTimeout(() => search(text), 200);
   });
+  symbolFieldKeys(symbol, suggestions, () => clearTimeout(searchTimer));
 
   const showPrices = () => {
-    limit.hidden = !(type.value === 'limit' || type.value === 'stop_limit');
-    stop.hidden = !(type.value === 'stop' || type.value === 'stop_limit');
+    limitField.hidden = !(type.value === 'limit' || type.value === 'stop_limit');
+    stopField.hidden = !(type.value === 'stop' || type.value === 'stop_limit');
   };
   type.addEventListener('change', showPrices);
   showPrices();
@@ -114,8 +139,8 @@ export function renderTrading(
     side: side.value,
     type: type.value,
     quantity: qty.value.trim(),
-    ...(limit.hidden ? {} : { limitPrice: limit.value.trim() }),
-    ...(stop.hidden ? {} : { stopPrice: stop.value.trim() }),
+    ...(limitField.hidden ? {} : { limitPrice: limit.value.trim() }),
+    ...(stopField.hidden ? {} : { stopPrice: stop.value.trim() }),
     timeInForce: tif.value,
   });
   // One key per distinct form: the same form sent again (a retry) is the same order.
@@ -138,80 +163,58 @@ export function renderTrading(
     return problems.length > 0;
   };
 
-  preview.addEventListener('click', () => {
+  ticket.addEventListener('submit', (event) => {
+    event.preventDefault();
+    suggestions.replaceChildren();
     if (refused(form())) return;
     say('Checking with the brokerage…');
-    void api<{ routing: { reason: string; provider: string }; impact: Record<string, string | null>; warnings: string[] }>(
-      token,
-      'POST',
-      '/api/orders/preview',
-      form(),
-    ).then(({ ok, body }) => {
-      if (!ok) return say(body.error?.message ?? 'The preview failed.', 'error');
-      const i = body.impact;
-      say(
-        [
-          `Routed to ${body.routing.provider === 'alpaca' ? 'Alpaca' : 'SnapTrade'}: ${body.routing.reason}.`,
-          `Estimated cost ${i.estimatedCost ?? '—'} ${i.currency}, commissions ${i.commissions}, fees ${i.fees}; buying power after ${i.buyingPowerAfter ?? '—'}.`,
-          ...body.warnings,
-        ].join(' '),
-        'ok',
-      );
-    });
+    void api<{ routing: { reason: string; provider: string }; impact: Record<string, string | null>; warnings: string[] }>('POST', '/api/orders/preview', form()).then(
+      ({ ok, body }) => {
+        if (!ok) return say(body.error?.message ?? 'The preview failed.', 'error');
+        const i = body.impact;
+        say(
+          [
+            `Routed to ${body.routing.provider === 'alpaca' ? 'Alpaca' : 'SnapTrade'}: ${body.routing.reason}.`,
+            `Estimated cost ${i.estimatedCost ?? '—'} ${i.currency}, commissions ${i.commissions}, fees ${i.fees}; buying power after ${i.buyingPowerAfter ?? '—'}.`,
+            ...body.warnings,
+          ].join(' '),
+          'ok',
+        );
+      },
+      () => say('The server did not answer; try again.', 'error'),
+    );
   });
 
   place.addEventListener('click', () => {
     const body = form();
+    suggestions.replaceChildren();
     if (refused(body)) return;
     say('Placing…');
-    void api<OrderUpdate>(token, 'POST', '/api/orders', body, { 'idempotency-key': keyFor(body) }).then(({ ok, body: order }) => {
-      if (!ok) return say(order.error?.message ?? 'The order was not placed.', 'error');
-      key = undefined;
-      upsert(order);
-      say(`Order ${order.status}: ${order.side} ${order.quantity ?? order.notional} ${order.symbol}.`, 'ok');
-    });
-  });
-
-  const rows = new Map<string, HTMLTableRowElement>();
-  function upsert(order: OrderUpdate): void {
-    let row = rows.get(order.id);
-    if (!row) {
-      row = el('tr', { 'data-order-id': order.id });
-      rows.set(order.id, row);
-      ordersBody.prepend(row);
-    }
-    const cancel = el('button', { type: 'button', class: 'link' }, 'Cancel');
-    cancel.addEventListener('click', () => {
-      void api<OrderUpdate>(token, 'POST', `/api/orders/${order.id}/cancel`).then(({ ok, body }) => {
-        if (!ok) return say(body.error?.message ?? 'The cancel failed.', 'error');
-        upsert(body);
-      });
-    });
-    row.replaceChildren(
-      el('td', {}, order.symbol),
-      el('td', {}, order.side),
-      el('td', {}, order.type.replace('_', ' ')),
-      el('td', {}, order.quantity ?? `$${order.notional}`),
-      el('td', {}, order.filledQuantity),
-      el('td', { 'data-status': order.status, class: `order-status ${order.status}` }, order.status.replace('_', ' ')),
-      el('td', { title: order.routing?.reason ?? 'placed at the brokerage' }, order.provider),
-      el('td', {}, FINAL_STATUSES.has(order.status) ? '' : cancel),
+    void api<OrderUpdate>('POST', '/api/orders', body, { 'idempotency-key': keyFor(body) }).then(
+      ({ ok, body: order }) => {
+        if (!ok) return say(order.error?.message ?? 'The order was not placed.', 'error');
+        key = undefined;
+        orders.upsert(order);
+        const currency = currencies.get(order.accountId) ?? null;
+        say(`Order placed: ${orderPhrase(order, currency)}. ${STATUS_WORDS[order.status]?.meaning ?? order.status}.`, 'ok');
+      },
+      () => say('The server did not answer: the order may or may not be placed. Place it again to be sure; it is placed once.', 'error'),
     );
-  }
-
-  socket.on('order:update', upsert);
-  void api<{ orders: OrderUpdate[] }>(token, 'GET', '/api/orders?limit=20').then(({ ok, body }) => {
-    if (ok) for (const order of [...body.orders].reverse()) upsert(order);
   });
-  void api<{ accounts: { id: string; institutionName: string; name: string | null; tradingAllowed: boolean }[] }>(token, 'GET', '/api/accounts').then(
-    ({ ok, body }) => {
-      if (!ok) return;
-      for (const a of body.accounts) {
-        if (a.tradingAllowed) account.append(el('option', { value: a.id }, `${a.institutionName}${a.name ? ` · ${a.name}` : ''}`));
-      }
-      ticket.dataset.ready = '1';
-    },
+
+  socket.on('order:update', orders.upsert);
+  void api<{ orders: OrderUpdate[] }>('GET', '/api/orders?limit=20').then(
+    ({ ok, body }) => orders.loaded(ok ? { orders: body.orders } : { error: body.error?.message ?? 'the server refused.' }),
+    () => orders.loaded({ error: 'the server did not answer. Reload the page to try again.' }),
   );
+  void api<{ accounts: { id: string; institutionName: string; name: string | null; currency: string; tradingAllowed: boolean }[] }>('GET', '/api/accounts').then(({ ok, body }) => {
+    if (!ok) return;
+    for (const a of body.accounts) {
+      currencies.set(a.id, a.currency);
+      if (a.tradingAllowed) account.append(el('option', { value: a.id }, `${a.institutionName}${a.name ? ` · ${a.name}` : ''}`));
+    }
+    ticket.dataset.ready = '1';
+  });
 
   return {
     prefill(value) {
@@ -219,4 +222,22 @@ export function renderTrading(
       qty.focus();
     },
   };
+}
+
+/** Escape on the symbol field (or a suggestion) closes the suggestions; ArrowDown moves into them. */
+function symbolFieldKeys(symbol: HTMLInputElement, suggestions: HTMLElement, stopSearch: () => void): void {
+  symbol.parentElement!.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && suggestions.childElementCount > 0) {
+      event.preventDefault();
+      stopSearch();
+      suggestions.replaceChildren();
+      symbol.focus();
+    } else if (event.key === 'ArrowDown' && event.target === symbol) {
+      const first = suggestions.querySelector('button');
+      if (first) {
+        event.preventDefault();
+        first.focus();
+      }
+    }
+  });
 }
