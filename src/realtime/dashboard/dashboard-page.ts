@@ -150,6 +150,7 @@ export function dashboardPage(
   table.orders td.order-action, table.orders th:last-child { text-align: right; width: 1%; white-space: nowrap; }
   .orders-status { margin: 0 0 8px; }
   table.orders time { white-space: nowrap; }
+  @media (max-width: 600px) { table.orders th, table.orders td { padding: 6px 8px; } }
   .order-status.filled, .order-status.partially_filled { color: var(--up); }
   .order-status.accepted, .order-status.submitted, .order-status.pending { color: var(--accent); }
   .order-status.rejected, .order-status.failed { color: var(--down); }

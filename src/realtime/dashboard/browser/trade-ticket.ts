@@ -101,16 +101,23 @@ export function renderTrading(
   // Suggestions from the chosen account's brokerage (or routing's default account) as one types;
   // Escape closes them, and a click (or Enter) on one takes it.
   let searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The text whose suggestions were closed (Escape, a pick, Preview, Place): its late answer stays closed. */
+  let dismissed: string | null = null;
+  const closeSuggestions = () => {
+    clearTimeout(searchTimer);
+    dismissed = symbol.value.trim();
+    suggestions.replaceChildren();
+  };
   const search = (text: string) => {
     const params = new URLSearchParams({ query: text, ...(account.value ? { accountId: account.value } : {}) });
     void api<{ securities: { symbol: string; name: string | null }[] }>('GET', `/api/securities/search?${params}`).then(({ ok, body }) => {
-      if (symbol.value.trim() !== text) return; // typed on since: a newer search answers
+      if (symbol.value.trim() !== text || dismissed === text) return; // typed on since (a newer search answers), or closed
       suggestions.replaceChildren(
         ...(ok ? body.securities : []).map((s) => {
           const pick = el('button', { type: 'button', 'data-symbol': s.symbol }, s.symbol, s.name ? ` · ${s.name}` : '');
           pick.addEventListener('click', () => {
             symbol.value = s.symbol;
-            suggestions.replaceChildren();
+            closeSuggestions();
             qty.focus();
           });
           return el('li', {}, pick);
@@ -120,11 +127,12 @@ export function renderTrading(
   };
   symbol.addEventListener('input', () => {
     clearTimeout(searchTimer);
+    dismissed = null;
     const text = symbol.value.trim();
     if (!text) return suggestions.replaceChildren();
     searchTimer = setTimeout(() => search(text), 200);
   });
-  symbolFieldKeys(symbol, suggestions, () => clearTimeout(searchTimer));
+  symbolFieldKeys(symbol, suggestions, closeSuggestions);
 
   const showPrices = () => {
     limitField.hidden = !(type.value === 'limit' || type.value === 'stop_limit');
@@ -165,7 +173,7 @@ export function renderTrading(
 
   ticket.addEventListener('submit', (event) => {
     event.preventDefault();
-    suggestions.replaceChildren();
+    closeSuggestions();
     if (refused(form())) return;
     say('Checking with the brokerage…');
     void api<{ routing: { reason: string; provider: string }; impact: Record<string, string | null>; warnings: string[] }>('POST', '/api/orders/preview', form()).then(
@@ -187,7 +195,7 @@ export function renderTrading(
 
   place.addEventListener('click', () => {
     const body = form();
-    suggestions.replaceChildren();
+    closeSuggestions();
     if (refused(body)) return;
     say('Placing…');
     void api<OrderUpdate>('POST', '/api/orders', body, { 'idempotency-key': keyFor(body) }).then(
@@ -225,12 +233,11 @@ export function renderTrading(
 }
 
 /** Escape on the symbol field (or a suggestion) closes the suggestions; ArrowDown moves into them. */
-function symbolFieldKeys(symbol: HTMLInputElement, suggestions: HTMLElement, stopSearch: () => void): void {
+function symbolFieldKeys(symbol: HTMLInputElement, suggestions: HTMLElement, close: () => void): void {
   symbol.parentElement!.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && suggestions.childElementCount > 0) {
       event.preventDefault();
-      stopSearch();
-      suggestions.replaceChildren();
+      close();
       symbol.focus();
     } else if (event.key === 'ArrowDown' && event.target === symbol) {
       const first = suggestions.querySelector('button');
