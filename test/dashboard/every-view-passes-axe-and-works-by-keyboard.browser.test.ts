@@ -59,6 +59,13 @@ async function openSettledDashboard(width: number): Promise<{ page: Page; proble
 async function checkView(page: Page, name: string, width: number): Promise<void> {
   expect(await axeViolations(page), `${name} at ${width} px`).toEqual([]);
   expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} at ${width} px is no wider than the window`).toBeLessThanOrEqual(width);
+  // Nor does any panel scroll sideways inside: only the tables meant to (in their named, focusable boxes).
+  const scrolling = await page.evaluate(() =>
+    Array.from(document.querySelectorAll<HTMLElement>('main section'))
+      .filter((section) => section.scrollWidth > section.clientWidth)
+      .map((section) => section.dataset.testid ?? section.getAttribute('aria-labelledby') ?? section.querySelector('h2')?.textContent ?? section.id),
+  );
+  expect(scrolling, `${name} at ${width} px: panels scrolling sideways`).toEqual([]);
   const path = `${SHOTS}/a11y-${name}-${width}.png`;
   await page.screenshot({ path, fullPage: true });
   console.log(`screenshot: ${path}`);

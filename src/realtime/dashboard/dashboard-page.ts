@@ -238,6 +238,6 @@ export function dashboardPage(
   .percent { display: inline-block; min-width: 3.5em; }
   .history-chart + .meta { margin-top: 4px; }
   @media (max-width: 600px) { table.activities th, table.activities td { padding: 6px 8px; } }
-  @media (max-width: 600px) { .bar { width: 48px; } table.allocation th, table.allocation td { padding: 6px 8px; } .ranges { gap: 4px; } .ranges button { padding: 4px 7px; } }
+  @media (max-width: 600px) { .bar { width: 40px; margin-right: 6px; } table.allocation th, table.allocation td { padding: 6px 8px; } table.allocation th { white-space: normal; } .ranges { gap: 4px; } .ranges button { padding: 4px 7px; } }
 ${pageEnd(scriptUrl, attributes)}`;
 }
