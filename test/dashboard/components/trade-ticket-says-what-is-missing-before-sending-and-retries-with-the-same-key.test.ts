@@ -97,15 +97,15 @@ describe('the trade ticket', () => {
     click('place');
     await expect.poll(() => result.textContent).toBe('Alpaca is not answering; retry with the same Idempotency-Key');
     click('place');
-    await expect.poll(() => result.textContent).toBe('Order accepted: buy 2 AAPL.');
+    await expect.poll(() => result.textContent).toBe('Order placed: Buy 2 AAPL. Accepted by the brokerage, waiting to fill.');
     const [first, retry] = orderKeys();
     expect(first).toMatch(/^[\x21-\x7e]{8,128}$/);
     expect(retry).toBe(first);
-    expect(container.querySelector('[data-testid="orders"] tr[data-order-id] td')!.textContent).toBe('AAPL');
+    expect(container.querySelector('[data-testid="orders"] tr[data-order-id] td[data-field="order"] .main')!.textContent).toBe('Buy 2 AAPL');
     // A new order (placed, so the key is spent; and another quantity) gets a new key.
     fill('quantity', '3');
     click('place');
-    await expect.poll(() => result.textContent).toBe('Order accepted: buy 3 AAPL.');
+    await expect.poll(() => result.textContent).toBe('Order placed: Buy 3 AAPL. Accepted by the brokerage, waiting to fill.');
     expect(orderKeys()).toHaveLength(3);
     expect(orderKeys()[2]).not.toBe(first);
   });
