@@ -64,7 +64,7 @@ describe('the trade ticket in a browser', () => {
     await page.selectOption('select[name="timeInForce"]', 'gtc');
     await page.click('[data-testid="preview"]');
     await page.locator('[data-testid="ticket-result"].ok', { hasText: 'internal-default' }).waitFor();
-    expect(await page.locator('[data-testid="ticket-result"]').textContent()).toMatch(/Estimated cost 180\.00 USD/);
+    expect(await page.locator('[data-testid="ticket-result"]').textContent()).toMatch(/Estimated cost \$180\.00, commissions \$0\.00/);
 
     await page.click('[data-testid="place"]');
     const row = page.locator('[data-testid="orders"] tr[data-order-id]');

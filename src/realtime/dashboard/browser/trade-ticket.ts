@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import type { ClientToServerEvents, OrderUpdate, ServerToClientEvents } from '../../events.ts';
+import { money } from './format.ts';
 import { orderFormProblems, type OrderForm } from './order-form.ts';
 import { createOrdersPanel } from './orders-panel.ts';
 import { STATUS_WORDS, orderPhrase } from './orders-model.ts';
@@ -164,6 +165,9 @@ export function renderTrading(
     result.textContent = text;
   };
 
+  /** The preview's amounts are in the account's currency; without one they are plain numbers. */
+  const currencyOf = (impact: Record<string, string | null>) => impact.currency ?? '';
+
   /** Says what is wrong with the form, if anything: then nothing is sent. */
   const refused = (body: OrderForm) => {
     const problems = orderFormProblems(body);
@@ -183,7 +187,7 @@ export function renderTrading(
         say(
           [
             `Routed to ${body.routing.provider === 'alpaca' ? 'Alpaca' : 'SnapTrade'}: ${body.routing.reason}.`,
-            `Estimated cost ${i.estimatedCost ?? '—'} ${i.currency}, commissions ${i.commissions}, fees ${i.fees}; buying power after ${i.buyingPowerAfter ?? '—'}.`,
+            `Estimated cost ${money(i.estimatedCost ?? null, currencyOf(i))}, commissions ${money(i.commissions ?? null, currencyOf(i))}, fees ${money(i.fees ?? null, currencyOf(i))}; buying power after ${money(i.buyingPowerAfter ?? null, currencyOf(i))}.`,
             ...body.warnings,
           ].join(' '),
           'ok',
