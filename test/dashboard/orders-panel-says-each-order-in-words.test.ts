@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ORDER_STATUSES, type OrderRecord } from '../../src/trading/order-types.ts';
+import { sampleOrder } from '../support/sample-order.ts';
 import { STATUS_WORDS, cancellable, fillLine, orderPhrase, orderTerms } from '../../src/realtime/dashboard/browser/orders-model.ts';
 
 /**
@@ -8,29 +9,7 @@ import { STATUS_WORDS, cancellable, fillLine, orderPhrase, orderTerms } from '..
  * price, and Cancel only while the brokerage can still cancel.
  */
 
-const order = (fields: Partial<OrderRecord>): OrderRecord => ({
-  id: 'o1',
-  accountId: 'a1',
-  provider: 'alpaca',
-  clientOrderId: 'c1',
-  brokerageOrderId: 'b1',
-  symbol: 'MSFT',
-  side: 'buy',
-  type: 'market',
-  timeInForce: 'day',
-  quantity: '2.000000',
-  notional: null,
-  limitPrice: null,
-  stopPrice: null,
-  status: 'accepted',
-  filledQuantity: '0',
-  averageFillPrice: null,
-  impact: null,
-  routing: null,
-  submittedAt: '2026-12-01T14:02:00.000Z',
-  updatedAt: '2026-12-01T14:02:00.000Z',
-  ...fields,
-});
+const order = (fields: Partial<OrderRecord>): OrderRecord => sampleOrder({ id: 'o1', quantity: '2.000000', ...fields });
 
 describe('the orders panel says each order in words', () => {
   it('says the order as a phrase, by quantity or by value', () => {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { accountsResponse, orderListResponse, orderView, type OrderView } from '../../../src/api/schemas.ts';
 import { renderTrading } from '../../../src/realtime/dashboard/browser/trade-ticket.ts';
 import { answer, installFakeApi, refusal, type Answer, type SentRequest } from './fake-api.ts';
+import { sampleOrder } from '../../support/sample-order.ts';
 import { fakeSocket } from './fake-socket.ts';
 import { ACCOUNT_ID } from './portfolio-fixtures.ts';
 
@@ -19,29 +20,16 @@ afterEach(() => {
 });
 
 function orderOf(key: string, fields: Partial<OrderView> = {}): OrderView {
-  return {
-    id: '0b8e7c1a-1111-4000-8000-000000000001',
+  return sampleOrder({
     accountId: ACCOUNT_ID,
-    provider: 'alpaca',
     clientOrderId: key,
     brokerageOrderId: 'alpaca-1',
     symbol: 'AAPL',
-    side: 'buy',
-    type: 'market',
-    timeInForce: 'day',
-    quantity: '2',
-    notional: null,
-    limitPrice: null,
-    stopPrice: null,
-    status: 'accepted',
-    filledQuantity: '0',
-    averageFillPrice: null,
-    impact: null,
     routing: { accountId: ACCOUNT_ID, provider: 'alpaca', reason: 'internal-default: the internal Alpaca account' },
     submittedAt: '2026-06-02T14:00:00.000Z',
     updatedAt: '2026-06-02T14:00:00.000Z',
     ...fields,
-  };
+  });
 }
 
 /** The order the API answers for a POST /api/orders: its key and quantity as sent. */
