@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { money } from '../../src/realtime/dashboard/browser/format.ts';
 import { sortHoldings } from '../../src/realtime/dashboard/browser/holdings-model.ts';
-import { plShown } from '../../src/realtime/dashboard/browser/pl-split.ts';
-import type { HoldingView, PurchaseFxView } from '../../src/realtime/events.ts';
+import { plShown, totalsAsShown } from '../../src/realtime/dashboard/browser/pl-split.ts';
+import type { HoldingView, PortfolioTotals, PurchaseFxView } from '../../src/realtime/events.ts';
 
 /*
  * The P/L cell of the holdings row and its tooltip (pl-split.ts). XIU (CAD) in a USD portfolio,
@@ -75,5 +75,16 @@ describe('the P/L tooltip says how much the price and the exchange rate made', (
   it('sorts by the P/L the row shows', () => {
     const other = { ...xiu(undefined), id: 'other', symbol: 'ZZZ', unrealizedPlBase: '0' };
     expect(sortHoldings([other, xiu(KNOWN)], { key: 'pl', direction: 'descending' }).map((h) => h.symbol)).toEqual(['ZZZ', 'XIU']);
+  });
+
+  it('makes the header sum what the rows show: cost at the purchase days, P/L with the currency gain', () => {
+    // XIU as above beside 10 MSFT in USD (cost 1,000, worth 1,100). The server's totals: costs at
+    // today's rate 210 + 1,000, price gains 21 + 100. The rows show -9 and +100; the header +91 on 1,240.
+    const msft: HoldingView = { ...xiu(null), id: 'alpaca:msft', symbol: 'MSFT', currency: 'USD', marketValueBase: '1100', costBasis: '1000', unrealizedPlBase: '100' };
+    const totals: PortfolioTotals = { totalValue: '1331', cash: '0', invested: '1331', costBasis: '1210', unrealizedPl: '121', dayChange: null, holdingsCount: 2, dayChangeHoldings: 0 };
+    expect(totalsAsShown(totals, [xiu(KNOWN), msft])).toEqual({ costBasis: '1240', unrealizedPl: '91', currencyGain: '-30' });
+    // Without a known purchase the totals are the server's, untouched.
+    expect(totalsAsShown(totals, [xiu(null), msft])).toEqual({ costBasis: '1210', unrealizedPl: '121', currencyGain: '0' });
+    expect(totalsAsShown({ ...totals, unrealizedPl: null }, [xiu(KNOWN)]).unrealizedPl).toBeNull();
   });
 });

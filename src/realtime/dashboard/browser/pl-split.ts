@@ -1,5 +1,6 @@
 import type { UnexplainedReason } from '../../../portfolio/purchase-cost.ts';
-import type { HoldingView, PurchaseFxView } from '../../events.ts';
+import { add, dec, isZero, str, sub, ZERO } from '../../../portfolio/decimal.ts';
+import type { HoldingView, PortfolioTotals, PurchaseFxView } from '../../events.ts';
 import { money } from './format.ts';
 
 /**
@@ -57,4 +58,21 @@ export function plShown(h: HoldingView, base: string): PlShown {
       ? `Cost ${cost} at the exchange rates of the purchase days.`
       : `Cost ${cost}: at the exchange rates of the purchase days for the accounts whose purchases are known, at today's rate for the others (their currency gain is not separated: ${reasons(split)}).`;
   return { pl, costBase: split.costBasisBase, words: `${price} ${currency} ${costWords}` };
+}
+
+/**
+ * The header's cost basis and unrealized P/L, measured like the rows: the server's totals hold the
+ * costs at today's rate and the price gains (they move with each tick); the holdings' currency
+ * gains (from the last snapshot, they do not move with prices) turn them into the cost at the
+ * purchase days' rates and the P/L against it, so the header sums what the rows show.
+ */
+export function totalsAsShown(totals: PortfolioTotals, holdings: readonly HoldingView[]): { costBasis: string | null; unrealizedPl: string | null; currencyGain: string } {
+  let gain = ZERO;
+  for (const h of holdings) if (h.purchaseFx?.currencyGainBase) gain = add(gain, dec(h.purchaseFx.currencyGainBase));
+  if (isZero(gain)) return { costBasis: totals.costBasis, unrealizedPl: totals.unrealizedPl, currencyGain: '0' };
+  return {
+    costBasis: totals.costBasis === null ? null : str(sub(dec(totals.costBasis), gain)),
+    unrealizedPl: totals.unrealizedPl === null ? null : str(add(dec(totals.unrealizedPl), gain)),
+    currencyGain: str(gain),
+  };
 }

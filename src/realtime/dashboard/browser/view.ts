@@ -5,6 +5,7 @@ import { createAccountsView } from './accounts-view.ts';
 import { el, setCell } from './dom.ts';
 import { money, sign, time } from './format.ts';
 import { createHoldingsTable } from './holdings-table.ts';
+import { totalsAsShown } from './pl-split.ts';
 import { createTabs } from './tabs.ts';
 
 /**
@@ -85,10 +86,16 @@ export function renderDashboard(
   function renderTotals(): void {
     const state = store.state;
     if (!state) return;
+    const shown = totalsAsShown(state.totals, store.holdings());
     for (const { key, signed } of TOTALS) {
-      const value = state.totals[key];
+      const value = key === 'costBasis' || key === 'unrealizedPl' ? shown[key] : state.totals[key];
       const cell = totalCells.get(key);
       if (cell) setCell(cell, money(value, state.baseCurrency), value, `value ${signed ? sign(value) : ''}`);
+    }
+    const plCell = totalCells.get('unrealizedPl');
+    if (plCell) {
+      if (shown.currencyGain === '0') plCell.removeAttribute('title');
+      else plCell.title = `Includes a currency gain of ${money(shown.currencyGain, state.baseCurrency)}: costs are at the exchange rates of the purchase days where the purchases are known, as in the rows.`;
     }
     const covered = state.totals.dayChangeHoldings < state.totals.holdingsCount ? ` · day change covers ${state.totals.dayChangeHoldings} of ${state.totals.holdingsCount} holdings` : '';
     meta.textContent = `${state.baseCurrency} · as of ${time(state.asOf)}${covered}`;
