@@ -86,6 +86,10 @@ describe('a CAD holding with a known buy is costed at that day’s rate', () => 
     const title = await row.locator('[data-field="pl"]').getAttribute('title');
     expect(title).toContain(`Cost ${usd.format(240)} at the exchange rates of the purchase days.`);
     expect(title).toContain('Currency gain');
+    // XIU is the only holding: the header's cost basis and P/L are the row's, not the API's
+    // totals at today's rate.
+    expect(await page.locator('[data-total="costBasis"]').textContent()).toBe(usd.format(240));
+    await page.locator('[data-total="unrealizedPl"]', { hasText: usd.format(Number(after.purchaseFx!.plBase)) }).waitFor();
     await row.locator('button').first().click();
     await expect.poll(() => page.locator('tr.holding[data-symbol="XIU"] + tr.detail p.pl-split').textContent()).toBe(title);
     expect(problems).toEqual([]);
