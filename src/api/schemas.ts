@@ -439,6 +439,13 @@ export const returnsResponse = z
     }),
     income: z.object({ dividends: decimal, interest: decimal, total: decimal }).describe('Dividends and interest dated in the range.'),
     unrealizedPl: decimal.nullable().describe('Of the current holdings with a known cost.'),
+    realized: z
+      .object({
+        pl: decimal.describe('Σ proceeds − average cost of the units sold, of the sells valued, each at the rate of its day in the base currency.'),
+        sells: z.int().min(0).describe('Sells dated in the range.'),
+        notValued: z.int().min(0).describe('Of those, sells whose cost cannot be known (no earlier buy, more sold than bought, no price, a split or transfer before it) or without an exchange rate, left out of pl.'),
+      })
+      .describe("Realized P/L of the sells dated in the range: each account's trades in a security replayed at average cost."),
     marks: z
       .array(z.object({ code: z.enum(RETURN_MARKS), message: z.string() }))
       .describe('What the figures rest on when the data is short, in words.'),

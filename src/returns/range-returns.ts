@@ -1,5 +1,6 @@
 import { add, dec, type Decimal, type DecimalString } from '../portfolio/decimal.ts';
 import { flowsAndIncome, type ActivityForReturns, type ReturnsScope } from './external-cash-flows.ts';
+import { realizedPl, type TradeForRealized } from './realized-pl.ts';
 import { moneyWeightedReturn, mwrFlows, type MoneyWeightedReturn } from './money-weighted-return.ts';
 import { timeWeightedReturn, type ValuePoint } from './time-weighted-return.ts';
 
@@ -49,6 +50,8 @@ export interface RangeReturnsInput {
   currentValue: DecimalString;
   /** Σ unrealized P/L of the scope's current holdings with a known cost. */
   unrealizedPl: DecimalString | null;
+  /** Every buy, sell, split and transfer of a security up to now (a sale's cost needs all the earlier trades); none when absent. */
+  trades?: readonly TradeForRealized[];
 }
 
 export interface RangeReturns {
@@ -68,6 +71,7 @@ export interface RangeReturns {
   };
   income: { dividends: DecimalString; interest: DecimalString; total: DecimalString };
   unrealizedPl: DecimalString | null;
+  realized: { pl: DecimalString; sells: number; notValued: number };
   marks: ReturnMark[];
 }
 
@@ -90,6 +94,7 @@ export function rangeReturns(input: RangeReturnsInput): RangeReturns {
   const from = points.length >= 2 ? first!.at : input.rangeStart;
   const known = input.activities !== null;
   const counted = flowsAndIncome(input.activities ?? [], input.scope, { from, to: end.at }, input.toBase);
+  const realized = realizedPl(input.trades ?? [], input.scope, { from, to: end.at }, input.toBase);
 
   if (input.scope.kind === 'account' && points.length < 2) {
     marks.push({
@@ -190,6 +195,7 @@ export function rangeReturns(input: RangeReturnsInput): RangeReturns {
       total: add(counted.dividends, counted.interest).toString(),
     },
     unrealizedPl: input.unrealizedPl,
+    realized: { pl: realized.pl.toString(), sells: realized.sells, notValued: realized.notValued },
     marks,
   };
 }

@@ -10,8 +10,10 @@ import { convert } from '../portfolio/currency.ts';
 import { convertAtDayRate } from '../portfolio/dated-fx.ts';
 import { loadDatedFx } from '../market/fx-rate-store.ts';
 import { add, dec, ZERO, type Decimal } from '../portfolio/decimal.ts';
+import { normalizeTicker } from '../portfolio/security-identity.ts';
 import { TRANSFER_MATCH_DAYS, type ActivityForReturns, type ReturnsScope } from './external-cash-flows.ts';
 import { rangeReturns, type RangeReturns } from './range-returns.ts';
+import type { TradeForRealized } from './realized-pl.ts';
 
 /**
  * `GET /api/portfolio/returns` (I/O around the pure `rangeReturns`): the range's value points
@@ -31,6 +33,27 @@ export interface ReturnsAnswer extends RangeReturns {
 
 const DAY_MS = 86_400_000;
 
+interface TradeRow {
+  account_id: string;
+  provider_activity_id: string;
+  type: string;
+  symbol: string | null;
+  universal_symbol_id: string | null;
+  units: string;
+  price: string | null;
+  currency: string | null;
+  trade_date: Date;
+}
+
+/**
+ * A stored trade for `realizedPl`: its security by SnapTrade's universal symbol id, else its ticker
+ * (an activity without either is a security of its own, so a sale of it is never valued).
+ */
+function tradeForRealized(row: TradeRow): TradeForRealized {
+  const security = row.universal_symbol_id !== null ? `id:${row.universal_symbol_id.trim().toLowerCase()}` : row.symbol !== null ? `ticker:${normalizeTicker(row.symbol)}` : `unknown:${row.provider_activity_id}`;
+  return { accountId: row.account_id, security, type: row.type, units: row.units, price: row.price, currency: row.currency, at: row.trade_date, id: row.provider_activity_id };
+}
+
 export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, userId: string, range: HistoryRange, accountId: string | undefined, now: Date): Promise<ReturnsAnswer> {
   const { snapshot, totals } = await readPortfolio(db, redis, keys, userId);
   const baseCurrency = snapshot.baseCurrency;
@@ -49,13 +72,21 @@ export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, user
   if (scope.kind === 'portfolio') points.push({ at: now, value: totals.totalValue });
   const from = new Date(Math.min(points[0]?.at.getTime() ?? rangeStart.getTime(), rangeStart.getTime()) - TRANSFER_MATCH_DAYS * DAY_MS);
 
-  const [rows, known, fx] = await Promise.all([
+  const [rows, tradeRows, known, fx] = await Promise.all([
     db('activities')
       .where({ user_id: userId })
       .andWhere('trade_date', '>', from)
       .andWhere('trade_date', '<=', new Date(now.getTime() + TRANSFER_MATCH_DAYS * DAY_MS))
       .whereIn('type', ['deposit', 'withdrawal', 'transfer', 'dividend', 'interest'])
       .select('account_id', 'type', db.raw('amount::text AS amount'), 'currency', 'trade_date'),
+    // Every trade up to now, however old: a sale's cost is the average of all the buys before it.
+    db('activities')
+      .where({ user_id: userId })
+      .modify((q) => (accountId === undefined ? q : q.where({ account_id: accountId })))
+      .andWhere('trade_date', '<=', now)
+      .whereIn('type', ['buy', 'sell', 'split', 'transfer', 'other'])
+      .whereNotNull('units')
+      .select('account_id', 'provider_activity_id', 'type', 'symbol', 'universal_symbol_id', db.raw('units::text AS units'), db.raw('price::text AS price'), 'currency', 'trade_date') as Promise<TradeRow[]>,
     db('activities')
       .where({ user_id: userId })
       .modify((q) => (accountId === undefined ? q : q.where({ account_id: accountId })))
@@ -80,8 +111,9 @@ export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, user
   // worth what it was worth in March, whatever the rate did since), or today's when it is older than
   // every stored day (the engine keeps rates from the day it first ran).
   const toBase = (amount: Decimal, currency: string): Decimal | null => convert(fx, amount, currency, baseCurrency).value;
+  const trades = tradeRows.map(tradeForRealized);
   const currencies = new Set<string>([baseCurrency]);
-  for (const activity of activities ?? []) if (activity.currency !== null) currencies.add(activity.currency);
+  for (const activity of [...(activities ?? []), ...trades]) if (activity.currency !== null) currencies.add(activity.currency);
   const activityToBase = convertAtDayRate(await loadDatedFx(db, currencies), baseCurrency, fx);
 
   let currentValue = totals.totalValue;
@@ -113,6 +145,6 @@ export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, user
     points.push({ at: now, value: currentValue });
   }
 
-  const figures = rangeReturns({ scope, points, rangeStart, now, activities, accountsWithoutActivities, toBase: activityToBase, currentValue, unrealizedPl });
+  const figures = rangeReturns({ scope, points, rangeStart, now, activities, accountsWithoutActivities, toBase: activityToBase, currentValue, unrealizedPl, trades });
   return { range, baseCurrency, accountId: accountId ?? null, ...figures };
 }

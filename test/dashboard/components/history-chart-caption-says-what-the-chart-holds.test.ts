@@ -58,6 +58,7 @@ const RETURNS = answer(returnsResponse, {
   mwr: null,
   flows: { known: true, net: '0', inflows: '0', outflows: '0', count: 0, internalTransferLegs: 0, notValued: 0 },
   income: { dividends: '0', interest: '0', total: '0' },
+  realized: { pl: '0', sells: 0, notValued: 0 },
   unrealizedPl: null,
   marks: [],
 });

@@ -30,6 +30,7 @@ function returnsOf(range: ReturnsResponse['range'], fields: Partial<ReturnsRespo
     flows: { known: true, net: '0.00', inflows: '0.00', outflows: '0.00', count: 0, internalTransferLegs: 0, notValued: 0 },
     income: { dividends: '12.00', interest: '0.50', total: '12.50' },
     unrealizedPl: '-20.00',
+    realized: { pl: '100.00', sells: 1, notValued: 0 },
     marks: [],
     ...fields,
   });
