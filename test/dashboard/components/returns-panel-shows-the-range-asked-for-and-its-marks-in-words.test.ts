@@ -7,8 +7,9 @@ import { fakeSocket } from './fake-socket.ts';
 
 /**
  * returns-panel.ts: `GET /api/portfolio/returns?range=` for the range shown (answers parsed by
- * returnsResponse), each figure in words, the answer's marks as a list, an answer for a range no
- * longer shown dropped, a refusal said in the caption, and a new value point asking again.
+ * returnsResponse), each figure in words (the realized P/L with the sells it leaves out), the
+ * answer's marks as a list, an answer for a range no longer shown dropped, a refusal said in the
+ * caption, and a new value point asking again.
  */
 
 afterEach(() => {
@@ -61,11 +62,23 @@ describe('the returns panel', () => {
     expect(text('returns-income')).toMatch(/12\.50 \(dividends .*12\.00, interest .*0\.50\)/);
     expect(text('returns-unrealized')).toMatch(/-.*20\.00/);
     expect(container.querySelector('[data-testid="returns-unrealized"]')!.className).toBe('neg');
+    expect(text('returns-realized')).toMatch(/^.*100\.00 \(1 sell\)$/);
+    expect(container.querySelector('[data-testid="returns-realized"]')!.className).toBe('pos');
     expect(Array.from(container.querySelectorAll('[data-testid="returns-marks"] li'), (li) => li.textContent)).toEqual([
       'No activities are known: deposits and withdrawals count as gains.',
     ]);
     expect(text('returns-caption')).toMatch(/^1M: .*1,000\.00 on .* to .*1,100\.00 now$/);
     expect(api.requests.map((r) => [r.url, r.headers.get('authorization')])).toEqual([['/api/portfolio/returns?range=1M', 'Bearer token-1']]);
+  });
+
+  it('says how many sells the realized P/L leaves out, and when there were none', async () => {
+    const { panel, text } = mount((range) =>
+      range === '1M' ? returnsOf('1M', { realized: { pl: '-40.00', sells: 3, notValued: 2 } }) : returnsOf('1W', { realized: { pl: '0', sells: 0, notValued: 0 } }),
+    );
+    panel.show('1M');
+    await expect.poll(() => text('returns-realized')).toMatch(/^-.*40\.00 \(2 of 3 sells left out: cost unknown\)$/);
+    panel.show('1W');
+    await expect.poll(() => text('returns-realized')).toMatch(/^.*0\.00 \(no sells\)$/);
   });
 
   it('an answer for a range no longer shown is dropped', async () => {

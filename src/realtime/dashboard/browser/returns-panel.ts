@@ -6,8 +6,8 @@ import { el } from './view.ts';
 /**
  * The returns panel, under the value chart: `GET /api/portfolio/returns` for the chart's selected
  * range (the chart calls `show` when its range changes): time- and money-weighted return, the
- * simple return, net flows, income and unrealized P/L, and the answer's marks in words (why a
- * figure is missing or what it assumes). Asked again when a new value point (`portfolio:history`)
+ * simple return, net flows, income, unrealized and realized P/L (with a word when sells were left
+ * out of it), and the answer's marks in words (why a figure is missing or what it assumes). Asked again when a new value point (`portfolio:history`)
  * or new activities (`activities:update`) arrive, at most once a second.
  */
 
@@ -16,6 +16,14 @@ const percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', minim
 /** A return fraction as a percentage (`0.0512` -> `+5.12%`); a dash without one. */
 export function percent(fraction: string | null | undefined): string {
   return fraction === null || fraction === undefined ? '—' : percentFormat.format(Number(fraction));
+}
+
+/** The realized P/L of the range, saying how many sells it leaves out (their cost or rate unknown). */
+export function realizedWords(realized: ReturnsResponse['realized'], currency: string): string {
+  const pl = money(realized.pl, currency);
+  if (realized.sells === 0) return `${pl} (no sells)`;
+  if (realized.notValued === 0) return `${pl} (${realized.sells} ${realized.sells === 1 ? 'sell' : 'sells'})`;
+  return `${pl} (${realized.notValued} of ${realized.sells} sells left out: cost unknown)`;
 }
 
 export interface ReturnsPanel {
@@ -43,6 +51,7 @@ export function renderReturnsPanel(container: HTMLElement, socket: PortfolioSock
       ...row('Net deposits', 'returns-flows', body.flows.known ? money(body.flows.net, c) : 'unknown'),
       ...row('Income', 'returns-income', income),
       ...row('Unrealized P/L', 'returns-unrealized', money(body.unrealizedPl, c), body.unrealizedPl),
+      ...row('Realized P/L', 'returns-realized', realizedWords(body.realized, c), body.realized.pl),
     );
     marks.replaceChildren(...body.marks.map((mark) => el('li', { 'data-mark': mark.code }, mark.message)));
     caption.textContent = body.start
