@@ -15,7 +15,9 @@ import { eventually, startTestEngine, type TestEngine } from '../support/engine.
  * flow: the simple return (4,200 / 2,000 − 1 = 1.1) takes the deposit for gain, the TWR only the
  * 200 the shares made, so it is lower, and it equals the pure computation on the same inputs (the
  * close, the value now, the deposit as stored). Before the activities are known the answer says
- * flows are unknown and the TWR equals the simple return.
+ * flows are unknown and the TWR equals the simple return. A sale of 4 NVDA at 130 reported with the
+ * deposit realizes 4 x (130 - 90) = 160: its cost is the account's seeded buy of 10 at 90, dated
+ * before the range (the sale alone changes no holding and no flow here).
  */
 const USER = 'e2e-returns-user';
 let engine: TestEngine;
@@ -77,6 +79,7 @@ describe('returns after a sandbox deposit and a price change', () => {
     // run the whole sync fits in the rest of the close's second, so the clock has to pass it first.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, depositAt.getTime() - Date.now() + 1)));
     sandbox.snaptrade.engine.recordActivity(brokerageAccountId, { type: 'CONTRIBUTION', currency: 'USD', amount: 2000, tradeDate: depositAt, description: 'CONTRIBUTION USD' }, { applyToCash: true });
+    sandbox.snaptrade.engine.recordActivity(brokerageAccountId, { type: 'SELL', currency: 'USD', symbol: 'NVDA', units: 4, price: 130, amount: 520, tradeDate: depositAt, description: 'SOLD 4 NVDA @ 130' }, { notify: false });
     sandbox.priceBook.setPrice('NVDA', 120);
     await sandbox.control.syncConnection(authorization.id);
     await valueIs(4200);
@@ -84,6 +87,10 @@ describe('returns after a sandbox deposit and a price change', () => {
       const row = await db('activities').where({ user_id: USER, type: 'deposit', amount: 2000 }).first('trade_date');
       return row ? true : undefined;
     }, 60_000, 'the deposit stored as an activity');
+    await eventually(async () => {
+      const rows = await db('activities').where({ user_id: USER }).whereIn('type', ['buy', 'sell']).select('type');
+      return rows.some((row) => row.type === 'buy') && rows.some((row) => row.type === 'sell') ? true : undefined;
+    }, 60_000, 'the seeded buy and the sale stored as activities');
 
     const after = await returns();
     expect(after.start).toEqual({ at: closedAt.toISOString(), value: '2000' });
@@ -91,6 +98,7 @@ describe('returns after a sandbox deposit and a price change', () => {
     expect(new Date(after.end.at).getTime()).toBeGreaterThan(depositAt.getTime());
     expect(after.flows).toMatchObject({ known: true, net: '2000', inflows: '2000', count: 1 });
     expect(after.simpleReturn).toBe('1.1');
+    expect(after.realized).toEqual({ pl: '160', sells: 1, notValued: 0 });
     // The deposit is not gain: the TWR is far below the simple return, and positive (the shares rose).
     expect(Number(after.twr)).toBeLessThan(Number(after.simpleReturn));
     expect(Number(after.twr)).toBeGreaterThan(0);
@@ -121,6 +129,7 @@ describe('returns after a sandbox deposit and a price change', () => {
     expect(accountTwr.kind).toBe('return');
     if (accountTwr.kind === 'return') expect(account.twr).toBe(accountTwr.value.round(REPORTED_RETURN_PLACES, 2).toString());
     expect(account.unrealizedPl).toBe('300');
+    expect(account.realized).toEqual({ pl: '160', sells: 1, notValued: 0 });
     expect(account.marks.map((mark) => mark.code)).toEqual(after.marks.map((mark) => mark.code));
     // Within a day an account has no recorded values: no return, said so.
     const today = await returns(`range=1D&accountId=${accountId}`);
