@@ -438,7 +438,7 @@ export const returnsResponse = z
       notValued: z.int().min(0).describe('Flows or income without a cash amount or an exchange rate, left out.'),
     }),
     income: z.object({ dividends: decimal, interest: decimal, total: decimal }).describe('Dividends and interest dated in the range.'),
-    unrealizedPl: decimal.nullable().describe('Of the current holdings with a known cost.'),
+    unrealizedPl: decimal.nullable().describe("Of the current holdings with a known cost; for the portfolio, against their cost at the purchase days' rates where the purchases are known (the sum of the holdings' `purchaseFx.plBase`, as the dashboard's header), while `totals.unrealizedPl` of GET /api/portfolio stays at today's rate."),
     realized: z
       .object({
         pl: decimal.describe('Σ proceeds − average cost of the units sold, of the sells valued, each at the rate of its day in the base currency.'),

@@ -1,5 +1,5 @@
 import type { UnexplainedReason } from '../portfolio/purchase-cost.ts';
-import { addScaled, formatScaled, parseScaled } from '../portfolio/scaled-decimal.ts';
+import { addScaled, formatScaled, parseScaled, SCALED_ZERO } from '../portfolio/scaled-decimal.ts';
 
 /**
  * A holding's cost at the rates of its purchase days, on the wire (`src/portfolio/purchase-cost.ts`
@@ -44,4 +44,15 @@ export function purchaseFxAt(purchaseFx: PurchaseFxView, unrealizedPlBase: strin
           ? unrealizedPlBase
           : formatScaled(addScaled(parseScaled(unrealizedPlBase), parseScaled(purchaseFx.currencyGainBase))),
   };
+}
+
+/**
+ * The holdings' currency gains summed (`'0'` when none is known): added to P/L totals at today's
+ * rate (the API's `totals`, moved by ticks) it gives the P/L against the purchase days' costs, the
+ * sum of what the holdings rows show.
+ */
+export function currencyGainOf(holdings: readonly { purchaseFx?: PurchaseFxView | null }[]): string {
+  let gain = SCALED_ZERO;
+  for (const h of holdings) if (h.purchaseFx?.currencyGainBase) gain = addScaled(gain, parseScaled(h.purchaseFx.currencyGainBase));
+  return formatScaled(gain);
 }

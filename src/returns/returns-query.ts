@@ -9,7 +9,8 @@ import { ApiError } from '../http/errors.ts';
 import { convert } from '../portfolio/currency.ts';
 import { convertAtDayRate } from '../portfolio/dated-fx.ts';
 import { loadDatedFx } from '../market/fx-rate-store.ts';
-import { add, dec, ZERO, type Decimal } from '../portfolio/decimal.ts';
+import { add, dec, str, ZERO, type Decimal } from '../portfolio/decimal.ts';
+import { currencyGainOf } from '../realtime/purchase-fx.ts';
 import { normalizeTicker } from '../portfolio/security-identity.ts';
 import { TRANSFER_MATCH_DAYS, type ActivityForReturns, type ReturnsScope } from './external-cash-flows.ts';
 import { rangeReturns, type RangeReturns } from './range-returns.ts';
@@ -117,7 +118,9 @@ export async function readReturns(db: Knex, redis: Redis, keys: StreamKeys, user
   const activityToBase = convertAtDayRate(await loadDatedFx(db, currencies), baseCurrency, fx);
 
   let currentValue = totals.totalValue;
-  let unrealizedPl: string | null = totals.unrealizedPnl;
+  // The portfolio's P/L against its cost at the purchase days' rates where the purchases are known
+  // (the sum of the holdings rows and the dashboard's header); totals alone are at today's rate.
+  let unrealizedPl: string | null = totals.unrealizedPnl === null ? null : str(add(dec(totals.unrealizedPnl), dec(currencyGainOf(snapshot.holdings))));
   if (scope.kind === 'account') {
     // The account's part of each holding, its cash, and the unrealized P/L of its positions with a
     // known cost at the price its brokerage last reported (the portfolio's P/L is at live prices).

@@ -77,6 +77,10 @@ describe('a CAD holding with a known buy is costed at that day’s rate', () => 
       atTodaysRate: [],
     });
 
+    // The returns' unrealized P/L is that P/L too (XIU is the only holding), not the price gain.
+    const returns = await engine.api<{ unrealizedPl: string | null }>(USER, 'GET', '/api/portfolio/returns?range=1M');
+    expect(returns.body.unrealizedPl).toBe(after.purchaseFx!.plBase);
+
     // The row shows that P/L, and its tooltip and detail say how it splits.
     browser = await launchChromium();
     const { page, problems } = await openDashboard(browser, engine.url, await engine.token(USER), { consoleErrors: {} });

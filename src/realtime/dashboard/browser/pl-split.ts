@@ -1,6 +1,7 @@
 import type { UnexplainedReason } from '../../../portfolio/purchase-cost.ts';
-import { add, dec, isZero, str, sub, ZERO } from '../../../portfolio/decimal.ts';
+import { add, dec, isZero, str, sub } from '../../../portfolio/decimal.ts';
 import type { HoldingView, PortfolioTotals, PurchaseFxView } from '../../events.ts';
+import { currencyGainOf } from '../../purchase-fx.ts';
 import { money } from './format.ts';
 
 /**
@@ -67,8 +68,7 @@ export function plShown(h: HoldingView, base: string): PlShown {
  * purchase days' rates and the P/L against it, so the header sums what the rows show.
  */
 export function totalsAsShown(totals: PortfolioTotals, holdings: readonly HoldingView[]): { costBasis: string | null; unrealizedPl: string | null; currencyGain: string } {
-  let gain = ZERO;
-  for (const h of holdings) if (h.purchaseFx?.currencyGainBase) gain = add(gain, dec(h.purchaseFx.currencyGainBase));
+  const gain = dec(currencyGainOf(holdings));
   if (isZero(gain)) return { costBasis: totals.costBasis, unrealizedPl: totals.unrealizedPl, currencyGain: '0' };
   return {
     costBasis: totals.costBasis === null ? null : str(sub(dec(totals.costBasis), gain)),
