@@ -20,17 +20,19 @@ COPY streams ./streams
 COPY migrations ./migrations
 
 FROM source AS engine-source
-# main.ts loads the embedded sandbox only when START_SANDBOX is set, which production refuses.
-RUN rm -rf src/sandbox src/demo.ts src/app/embedded-sandbox.ts
+# The sandbox lives in sandbox/, which no production stage copies; main.ts loads the embedded
+# sandbox only when START_SANDBOX is set, which production refuses.
+RUN rm -rf src/demo.ts src/app/embedded-sandbox.ts
 
 FROM ${NODE_IMAGE} AS sandbox
 ENV NODE_ENV=development SANDBOX_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=source /app ./
+COPY sandbox ./sandbox
 USER node
 EXPOSE 4010 4020
-CMD ["node", "--import", "tsx", "src/sandbox/main.ts"]
+CMD ["node", "--import", "tsx", "sandbox/main.ts"]
 
 FROM ${NODE_IMAGE} AS production
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.foliostream/', 'dist/', 'coverage/', 'src/sandbox/public/'] },
+  { ignores: ['node_modules/', '.foliostream/', 'dist/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -41,6 +41,14 @@ export interface ActorBehavior<State> {
    * stored checkpoint shows another worker committed since (then `db` is the transaction).
    */
   load(db: Knex, userId: string): Promise<State>;
+  /**
+   * Before the commit transaction opens, on a connection of its own, with the events the actor is
+   * about to apply (a batch may still grow by events that arrive while the transaction waits for
+   * its connection). For writes that would otherwise hold locks other users' commits wait on until
+   * this commit ends, such as registering shared reference rows. Must be idempotent and harmless
+   * if the commit then fails; `apply` must not rely on it. A failure is logged and ignored.
+   */
+  prepare?(db: Knex, events: readonly Envelope[]): Promise<void>;
   /** Applies a batch of the user's events, in stream order, inside the commit transaction. */
   apply(tx: Knex.Transaction, state: State, events: readonly Envelope[], context: ApplyContext): Promise<State>;
   /** After commit and ack: side effects that must not be in the transaction. */

@@ -6,7 +6,7 @@ import { compareStreamIds, type StreamId } from '../streams/stream-id.ts';
 import type { ActorBehavior, ApplyContext } from './actor-behavior.ts';
 import { beginFencedCommit, FencedError, readCheckpoint } from './checkpoint-store.ts';
 import { Mailbox } from './mailbox.ts';
-import type { ActivationGate } from './activation-gate.ts';
+import type { PoolGate } from './pool-gate.ts';
 import type { ActorMetrics } from './runtime-metrics.ts';
 
 /** One event read from a partition stream, on its way through a user's actor. */
@@ -55,7 +55,9 @@ export interface ActorHost<S> {
   /** The actor ran out of work (the registry may passivate it, or let a waiting activation in). */
   onIdle(actor: Actor<S>): void;
   /** Limits concurrent activations (state loads) to spare the database pool. */
-  activationGate?: ActivationGate;
+  activationGate?: PoolGate;
+  /** Commit transactions at once (the pool's size). */
+  commitGate?: PoolGate;
 }
 
 /** An error thrown by the behavior's `apply` (as opposed to the runtime's own statements). */
@@ -284,37 +286,49 @@ export class Actor<S> {
     let fresh: ActorMessage[] = [];
     let nextState = this.state as S;
     let stored: StreamId | null = null;
-    await db.transaction(async (tx) => {
-      batch = this.mailbox.peek(limit);
-      took(batch);
-      stored = await beginFencedCommit(tx, {
-        partition: this.tenure.partition,
-        token: this.tenure.token,
-        userId: this.userId,
-        idleTimeoutMs: this.host.txIdleTimeoutMs,
-        advanceTo: batch[batch.length - 1]!.sid,
-      });
-      let state = this.state as S;
-      if (!sameId(stored, this.checkpoint)) {
-        // Someone committed for this user since we loaded (a hand-over race): reload under lock.
-        this.host.log.info({ userId: this.userId, stored, known: this.checkpoint }, 'checkpoint moved: reloading state');
-        state = await behavior.load(tx, this.userId);
+    // The commit waits for its turn here, not in the pool's queue with its acquire timeout
+    // (pool-gate.ts); the turn ends with the transaction, before the pushes after it.
+    const release = await this.host.commitGate?.acquire();
+    try {
+      if (behavior.prepare) {
+        await behavior.prepare(db, this.mailbox.peek(limit).map((m) => m.envelope)).catch((err: unknown) => {
+          this.host.log.warn({ err, userId: this.userId }, 'preparing a commit failed; the commit does the work itself');
+        });
       }
-      fresh = stored ? batch.filter((m) => compareStreamIds(m.sid, stored!) > 0) : [...batch];
-      nextState = state;
-      if (fresh.length > 0) {
-        try {
-          nextState = await behavior.apply(
-            tx,
-            state,
-            fresh.map((m) => m.envelope),
-            this.context(fresh),
-          );
-        } catch (err) {
-          throw new HandlerError(err);
+      await db.transaction(async (tx) => {
+        batch = this.mailbox.peek(limit);
+        took(batch);
+        stored = await beginFencedCommit(tx, {
+          partition: this.tenure.partition,
+          token: this.tenure.token,
+          userId: this.userId,
+          idleTimeoutMs: this.host.txIdleTimeoutMs,
+          advanceTo: batch[batch.length - 1]!.sid,
+        });
+        let state = this.state as S;
+        if (!sameId(stored, this.checkpoint)) {
+          // Someone committed for this user since we loaded (a hand-over race): reload under lock.
+          this.host.log.info({ userId: this.userId, stored, known: this.checkpoint }, 'checkpoint moved: reloading state');
+          state = await behavior.load(tx, this.userId);
         }
-      }
-    });
+        fresh = stored ? batch.filter((m) => compareStreamIds(m.sid, stored!) > 0) : [...batch];
+        nextState = state;
+        if (fresh.length > 0) {
+          try {
+            nextState = await behavior.apply(
+              tx,
+              state,
+              fresh.map((m) => m.envelope),
+              this.context(fresh),
+            );
+          } catch (err) {
+            throw new HandlerError(err);
+          }
+        }
+      });
+    } finally {
+      release?.();
+    }
     const last = batch[batch.length - 1]!;
     const storedId = stored as StreamId | null;
     this.state = nextState;
@@ -414,6 +428,7 @@ export class Actor<S> {
 
   private async transientFailure(err: unknown, what: string): Promise<void> {
     this.transientFailures++;
+    this.host.metrics.transientFailure();
     this.state = undefined;
     this.local.length = 0;
     if (!this.tenure.active) return;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { execPerSlot, type RedisClient as Redis } from '../src/runtime/redis-client.ts';
 import type { StreamKeys } from '../streams/keys.ts';
 
 /**
@@ -53,16 +53,26 @@ return {1, token}
 `;
 
 const RENEW = `--[[
-  Extend a lease this worker holds.
+  Extend a lease this worker holds; take it back if it expired while nobody else acquired it.
     Input:
       KEYS[1] lease key
+      KEYS[2] fencing counter key
       ARGV[1] expected lease value '<token>:<workerId>:<incarnation>'
       ARGV[2] lease TTL in ms
+      ARGV[3] the lease's token
     Output:
-      1 renewed; 0 the lease expired or belongs to someone else (the holder must stop)
+      1 renewed; 0 the lease belongs to someone else, or someone acquired it since (the holder must stop)
 ]]
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+-- Expired (the holder's event loop or its Redis link stalled past the TTL) and no acquire since:
+-- every acquire draws a new token from the counter, so a counter still at our token means no other
+-- tenure began, nothing was committed under another token, and ours is still the newest.
+if not current and tonumber(redis.call('GET', KEYS[2]) or '0') == tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
 return 0
@@ -85,9 +95,20 @@ return 0
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
-function script(redis: Redis, name: string, lua: string, numberOfKeys: number): ScriptFn {
+/**
+ * The lease scripts, each with its one key count. A connection defines a command once by name, so
+ * every lease on it (partitions, the market's) shares these definitions: a name is never defined
+ * with another count (one lease calling with one key where the other defined two broke renewals).
+ */
+const SCRIPTS = {
+  fsLeaseAcquire: { lua: ACQUIRE, numberOfKeys: 2 },
+  fsLeaseRenew: { lua: RENEW, numberOfKeys: 2 },
+  fsLeaseRelease: { lua: RELEASE, numberOfKeys: 1 },
+} as const;
+
+function script(redis: Redis, name: keyof typeof SCRIPTS): ScriptFn {
   const client = redis as unknown as Record<string, ScriptFn | undefined>;
-  if (typeof client[name] !== 'function') redis.defineCommand(name, { lua, numberOfKeys });
+  if (typeof client[name] !== 'function') redis.defineCommand(name, SCRIPTS[name]);
   return (...args) => (client[name] as ScriptFn).apply(redis, args);
 }
 
@@ -139,7 +160,12 @@ export interface PartitionLeases {
   /** This holder: `<workerId>:<incarnation>`. */
   readonly holder: string;
   acquire(partition: number, tokenFloor?: number): Promise<AcquireResult>;
-  /** Renews several leases in one round trip; returns the partitions whose lease is gone. */
+  /**
+   * Renews several leases in one round trip; returns the partitions whose lease is gone. A lease
+   * that expired because this holder could not renew in time (a stalled event loop) is taken back
+   * with the same token when no one acquired the partition meanwhile: a stall costs ownership only
+   * when another worker took it over, and then the fence stops this one from committing.
+   */
   renew(leases: Lease[]): Promise<Lease[]>;
   release(lease: Lease): Promise<boolean>;
   /** Who holds each partition now (tests, admin). */
@@ -158,9 +184,9 @@ export function partitionLeases(
   incarnation: string = newIncarnation(),
 ): PartitionLeases {
   const holder = leaseHolder(workerId, incarnation);
-  const acquire = script(redis, 'fsLeaseAcquire', ACQUIRE, 2);
-  script(redis, 'fsLeaseRenew', RENEW, 1);
-  const release = script(redis, 'fsLeaseRelease', RELEASE, 1);
+  const acquire = script(redis, 'fsLeaseAcquire');
+  script(redis, 'fsLeaseRenew');
+  const release = script(redis, 'fsLeaseRelease');
   return {
     holder,
     async acquire(partition, tokenFloor = 0) {
@@ -179,10 +205,10 @@ export function partitionLeases(
     },
     async renew(leases) {
       if (leases.length === 0) return [];
-      const pipeline = redis.pipeline();
-      const call = pipeline as unknown as Record<string, (...args: (string | number)[]) => unknown>;
-      for (const lease of leases) call.fsLeaseRenew!(keys.partitionLease(lease.partition), lease.value, ttlMs);
-      const replies = (await pipeline.exec()) ?? [];
+      // Each lease has its own hash tag: one pipeline per slot (per node on a cluster).
+      const replies = await execPerSlot(redis, leases, (lease) => keys.partitionLease(lease.partition), (pipeline, lease) =>
+        (pipeline as unknown as Record<string, (...args: (string | number)[]) => unknown>).fsLeaseRenew!(keys.partitionLease(lease.partition), keys.partitionFence(lease.partition), lease.value, ttlMs, lease.token),
+      );
       return leases.filter((_, i) => {
         const [err, ok] = replies[i] ?? [new Error('no reply'), 0];
         if (err) throw err;
@@ -195,14 +221,51 @@ export function partitionLeases(
     async holders(partitionCount) {
       const names = Array.from({ length: partitionCount }, (_, p) => keys.partitionLease(p));
       if (names.length === 0) return [];
-      // One key at a time keeps this valid on Redis Cluster (each lease has its own hash tag).
-      const pipeline = redis.pipeline();
-      for (const name of names) pipeline.get(name);
-      const replies = (await pipeline.exec()) ?? [];
+      // Each lease has its own hash tag: one pipeline per slot (per node on a cluster).
+      const replies = await execPerSlot(redis, names, (name) => name, (pipeline, name) => pipeline.get(name));
       return replies.map(([err, value]) => {
         if (err) throw err;
         return (value as string | null) ?? null;
       });
     },
+  };
+}
+
+/** One lease held through the scripts above: a tenure's token and its lease value. */
+export type SingleLeaseResult =
+  | { acquired: true; token: number; value: string }
+  | { acquired: false; holder: string; ttlMs: number };
+
+export interface SingleLease {
+  /** `<workerId>:<incarnation>`. */
+  readonly holder: string;
+  acquire(tokenFloor?: number): Promise<SingleLeaseResult>;
+  /** True while the lease still holds `value` (and now for `ttlMs` more). */
+  renew(value: string): Promise<boolean>;
+  release(value: string): Promise<boolean>;
+}
+
+/**
+ * A lease other than a partition's (the market role's data connection), on the same scripts:
+ * `leaseKey` with a TTL, `fenceKey` an INCR-only counter in the same hash slot, one new token per
+ * tenure, never renewed or released by another incarnation.
+ */
+export function singleLease(redis: Redis, leaseKey: string, fenceKey: string, workerId: string, ttlMs: number, incarnation: string = newIncarnation()): SingleLease {
+  const holder = leaseHolder(workerId, incarnation);
+  const acquire = script(redis, 'fsLeaseAcquire');
+  const renew = script(redis, 'fsLeaseRenew');
+  const release = script(redis, 'fsLeaseRelease');
+  return {
+    holder,
+    async acquire(tokenFloor = 0) {
+      const reply = (await acquire(leaseKey, fenceKey, holder, ttlMs, tokenFloor)) as [number, number | string, number?];
+      if (reply[0] === 1) {
+        const token = Number(reply[1]);
+        return { acquired: true, token, value: leaseValue(workerId, incarnation, token) };
+      }
+      return { acquired: false, holder: String(reply[1]), ttlMs: Number(reply[2]) };
+    },
+    renew: async (value) => (await renew(leaseKey, fenceKey, value, ttlMs, parseLeaseValue(value).token)) === 1,
+    release: async (value) => (await release(leaseKey, value)) === 1,
   };
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient as Redis } from '../src/runtime/redis-client.ts';
 import { ZodError } from 'zod';
 import type { Knex } from '../src/db/knex.ts';
 import type { Logger } from '../src/logging/logger.ts';
@@ -81,6 +81,8 @@ export class PartitionWorker<S> implements PartitionTenure {
       leaseKey: options.keys.partitionLease(this.partition),
       leaseValue: options.lease.value,
       consumer: options.lease.workerId,
+      // A stall of this process past the TTL costs the tenure only when someone else acquired.
+      takeBack: { fenceKey: options.keys.partitionFence(this.partition), token: this.token, ttlMs: options.leaseTtlMs },
     });
   }
 
@@ -352,7 +354,7 @@ export class PartitionWorker<S> implements PartitionTenure {
 
   private blockingConnection(): Redis {
     if (!this.blocking) {
-      this.blocking = this.options.redis.duplicate({ connectionName: `foliostream-p${this.partition}-block` });
+      this.blocking = duplicateClient(this.options.redis, `foliostream-p${this.partition}-block`);
       this.blocking.on('error', (err) => this.log.debug({ err }, 'blocking connection error'));
     }
     return this.blocking;

@@ -55,8 +55,11 @@ export interface PartitionOwner {
   leases(): Lease[];
   /** Partitions being started or drained: not to be acquired or released again meanwhile. */
   busy(partition: number): boolean;
-  /** A lease was acquired: start reading the partition. */
-  start(lease: Lease): Promise<void>;
+  /**
+   * A lease was acquired: start reading the partition. False when the owner will not take it
+   * (it is stopping, or already runs the partition); the rebalancer then releases the lease.
+   */
+  start(lease: Lease): boolean;
   /** The lease is gone (expired, taken): stop at once, commit nothing more. */
   lost(lease: Lease): void;
   /** Hand the partition over: stop reading, finish in-flight work, release the lease. */
@@ -135,9 +138,13 @@ export function startRebalancer(options: RebalancerOptions): Rebalancer {
         log.warn({ err: result.reason, partition: wanted[i] }, 'lease acquire failed');
         continue;
       }
-      if (!result.value.acquired || stopped) continue;
+      if (!result.value.acquired) continue;
       const lease = result.value.lease;
-      owner.start(lease).catch((err: unknown) => log.error({ err, partition: lease.partition }, 'partition start failed'));
+      // An acquire that was in flight when the worker began to leave (or stop) must not keep the
+      // lease: nobody would run the partition and the others would wait a lease time for it.
+      if (leaving || stopped || !owner.start(lease)) {
+        await leases.release(lease).catch((err: unknown) => log.warn({ err, partition: lease.partition }, 'lease release failed'));
+      }
     }
   }
 

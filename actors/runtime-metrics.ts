@@ -9,6 +9,8 @@ export interface ActorMetrics {
   skipped(count: number): void;
   deadLettered(count: number): void;
   fenced(): void;
+  /** A commit, activation or park failed for a reason that says nothing about the events. */
+  transientFailure(): void;
   batchSize(size: number): void;
   partitionLag(partition: number, lag: number | null): void;
   /** Events of a partition read and not yet settled; the gauge keeps the highest seen. */
@@ -57,6 +59,17 @@ export function actorMetrics(registry: Registry, workerId: string): ActorMetrics
       new Counter({
         name: 'foliostream_actor_commits_fenced_total',
         help: 'Commits refused because a newer lease holder fenced the partition.',
+        labelNames: ['worker'],
+        registers,
+      }),
+  );
+  const transient = metric(
+    registry,
+    'foliostream_actor_transient_failures_total',
+    () =>
+      new Counter({
+        name: 'foliostream_actor_transient_failures_total',
+        help: 'Commits, activations and dead-letter parks that failed for a reason that says nothing about the events (database unreachable, pool timeout, serialization conflict) and were retried after a delay.',
         labelNames: ['worker'],
         registers,
       }),
@@ -116,6 +129,7 @@ export function actorMetrics(registry: Registry, workerId: string): ActorMetrics
     skipped: (n) => skippedChild.inc(n),
     deadLettered: (n) => dead.labels(labels).inc(n),
     fenced: () => fenced.labels(labels).inc(),
+    transientFailure: () => transient.labels(labels).inc(),
     batchSize: (n) => batchChild.observe(n),
     partitionLag: (partition, value) => {
       if (value === null) lag.remove({ partition: String(partition) });

@@ -10,6 +10,7 @@ import { eventLogProjection } from './behaviors/event-log-projection.ts';
 import type { SyncRequests } from './portfolio/portfolio-notifier.ts';
 import { UserPortfolioBehavior } from './portfolio/user-portfolio-behavior.ts';
 import { startWorkerRuntime } from './worker-runtime.ts';
+import { redisTarget } from '../src/runtime/redis-client.ts';
 
 /**
  * A standalone worker process running the actor runtime: what the fault tests and the benchmark
@@ -74,7 +75,7 @@ function behaviorFromEnv(ctx: AppContext): ActorBehavior<unknown> {
   process.exit(1);
 }
 
-const ctx = createContext({ config, redisUrl, databaseUrl, namespace: process.env.NAMESPACE || undefined, log });
+const ctx = createContext({ config, redisTarget: redisTarget(redisUrl, config), databaseUrl, namespace: process.env.NAMESPACE || undefined, log });
 const runtime = await startWorkerRuntime(ctx, { behavior: behaviorFromEnv(ctx) });
 installShutdownHandlers(async () => {
   await runtime.stop();

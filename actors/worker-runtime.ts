@@ -5,7 +5,7 @@ import type { AppContext } from '../src/runtime/context.ts';
 import { partitionOf } from '../streams/partition.ts';
 import type { ActorBehavior } from './actor-behavior.ts';
 import { ActorRegistry } from './actor-registry.ts';
-import { ActivationGate } from './activation-gate.ts';
+import { PoolGate } from './pool-gate.ts';
 import { readFences } from './checkpoint-store.ts';
 import { workerMembership } from './membership.ts';
 import { newIncarnation, partitionLeases, type Lease } from './partition-lease.ts';
@@ -97,6 +97,7 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
   const log = createLogger('actors').child({ worker: workerId, incarnation });
   const metrics = actorMetrics(ctx.metrics, workerId);
 
+  const poolSize = (ctx.db.client.config.pool?.max as number | undefined) ?? 10;
   const floors = await readFences(ctx.db);
   const leases = partitionLeases(ctx.redis, ctx.keys, workerId, leaseTtlMs, incarnation);
   const membership = workerMembership(ctx.redis, ctx.keys, workerId, leaseTtlMs);
@@ -113,7 +114,8 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
       log,
       retryDelayMs: options.retryDelayMs ?? defaultRetryDelay,
       // Half the pool at most: the other half stays free for commits of running actors.
-      activationGate: new ActivationGate(Math.max(1, Math.floor(((ctx.db.client.config.pool?.max as number | undefined) ?? 10) / 2))),
+      activationGate: new PoolGate(Math.max(1, Math.floor(poolSize / 2))),
+      commitGate: new PoolGate(poolSize),
     },
     {
       maxActive: options.maxActiveActors ?? config.MAX_ACTIVE_ACTORS,
@@ -146,10 +148,10 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
   const owner: PartitionOwner = {
     leases: () => [...partitions.values()].map((w) => w.lease),
     busy: (partition) => handOvers.has(partition),
-    async start(lease: Lease) {
+    start(lease: Lease) {
       // Our next token for the partition is above this one even if the Redis counter is lost.
       floors.set(lease.partition, Math.max(floors.get(lease.partition) ?? 0, lease.token));
-      if (stopping || partitions.has(lease.partition)) return;
+      if (stopping || partitions.has(lease.partition)) return false;
       const worker = new PartitionWorker<S>({
         redis: ctx.redis,
         keys: ctx.keys,
@@ -166,6 +168,7 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
       partitions.set(lease.partition, worker);
       publishOwned();
       worker.start();
+      return true;
     },
     lost(lease: Lease) {
       const worker = partitions.get(lease.partition);
@@ -182,6 +185,9 @@ export async function startWorkerRuntime<S>(ctx: AppContext, options: WorkerRunt
       const done = (async () => {
         try {
           await worker.handOver(drainTimeoutMs);
+          // Out of the renewed set before the release is sent: a renewal sent after it would find
+          // the key gone with no acquire since and take the lease back (a stall's recovery).
+          if (partitions.get(partition) === worker) partitions.delete(partition);
           await leases.release(worker.lease);
         } finally {
           if (partitions.get(partition) === worker) partitions.delete(partition);

@@ -33,6 +33,7 @@ import { CONSUMER_GROUP, streamKeys, type StreamKeys } from '../streams/keys.ts'
 import { partitionOf } from '../streams/partition.ts';
 import { createStreamProducer } from '../streams/producer.ts';
 import { Redis } from 'ioredis';
+import { singleRedis, type RedisClient } from '../src/runtime/redis-client.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const USERS = Number(process.env.BENCH_USERS ?? 1_000);
@@ -65,7 +66,7 @@ function envelopes(count: number, users: number): Envelope[] {
   });
 }
 
-async function append(redis: Redis, keys: StreamKeys, events: readonly Envelope[]): Promise<void> {
+async function append(redis: RedisClient, keys: StreamKeys, events: readonly Envelope[]): Promise<void> {
   const producer = createStreamProducer(redis, keys);
   for (let i = 0; i < events.length; i += 2_000) await producer.appendMany(events.slice(i, i + 2_000));
 }
@@ -250,7 +251,7 @@ async function memoryChild(): Promise<void> {
   const db = await freshBenchDatabase(process.env.DATABASE_URL!);
   const namespace = `bench-${randomUUID()}:`;
   const config = loadConfig({ ...process.env, PARTITION_COUNT: String(PARTITIONS), ACTOR_IDLE_MS: '3600000' });
-  const ctx = createContext({ config, redisUrl, databaseUrl: db.url, namespace });
+  const ctx = createContext({ config, redisTarget: singleRedis(redisUrl), databaseUrl: db.url, namespace });
   const runtime = await startWorkerRuntime(ctx, { behavior: portfolioBehavior(), workerId: 'bench-memory', maxActiveActors: ACTORS * 2 });
   try {
     const checkpoints = async () => Number((await ctx.db('actor_checkpoints').count({ n: '*' }).first())!.n);

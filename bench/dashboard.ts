@@ -27,7 +27,7 @@ import { issueUserToken, userTokenSettings } from '../src/auth/user-tokens.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { setRootLogger } from '../src/logging/logger.ts';
 import { buildDashboardBundle } from '../src/realtime/dashboard/dashboard-bundle.ts';
-import type { Sandbox } from '../src/sandbox/sandbox.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 import { startEmbeddedSandbox } from '../src/app/embedded-sandbox.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);

@@ -26,6 +26,7 @@ import { setRootLogger } from '../src/logging/logger.ts';
 import { encodePreviousClose } from '../src/market/previous-closes.ts';
 import { encodeLastPrice } from '../src/market/price-tick.ts';
 import { streamKeys } from '../streams/keys.ts';
+import { singleRedis } from '../src/runtime/redis-client.ts';
 
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const DAYS = Number(process.env.BENCH_DAYS ?? 365);
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
   const namespace = `bench-history-${process.pid}`;
   const keys = streamKeys(namespace);
   const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: 3 });
-  const jobs = new HistoryJobs({ redisUrl: services.redisUrl, prefix: `{${namespace}-bull}`, db: db.knex, redis, keys, log });
+  const jobs = new HistoryJobs({ redisTarget: singleRedis(services.redisUrl), prefix: `{${namespace}-bull}`, db: db.knex, redis, keys, log });
   try {
     const knex = db.knex;
     const now = new Date();

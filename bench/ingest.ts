@@ -11,7 +11,11 @@
  *   distinct webhookId each (over 1,000 users, so every partition gets traffic) to both routes.
  * - Afterwards the partition streams are counted: "appended/s" is entries actually in Redis.
  *
- * The four runs are interleaved for BENCH_ROUNDS rounds and each row reports its median round (by
+ * - Durability: a replica of the benchmark's Redis (a second redis-server here, `REPLICAOF` it) and a
+ *   second server with `WEBHOOK_MIN_REPLICAS=1` (each webhook answered after `WAIT` for the
+ *   replica), measured beside the first. Left out when REDIS_URL names a Redis of the caller's.
+ *
+ * The runs are interleaved for BENCH_ROUNDS rounds and each row reports its median round (by
  * requests/s): on a shared machine, load from elsewhere then hits every row alike.
  *
  * Options (environment): BENCH_DURATION seconds per run (5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64),
@@ -23,7 +27,12 @@ import { fileURLToPath } from 'node:url';
 import autocannon, { type Request, type Result } from 'autocannon';
 import { Redis } from 'ioredis';
 import pino from 'pino';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../src/config/config.ts';
+import { startLocalRedis, type LocalRedis } from '../src/services/local-redis.ts';
+import { sleep } from '../src/services/process-utils.ts';
 import { signWebhook } from '../src/snaptrade/signature.ts';
 import { streamKeys } from '../streams/keys.ts';
 import { deleteNamespace, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
@@ -113,6 +122,23 @@ function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url
   });
 }
 
+/** A replica of `primaryUrl` (a local redis-server of its own), once it has caught up. */
+async function startReplica(primaryUrl: string, dir: string): Promise<LocalRedis> {
+  const replica = await startLocalRedis({ dir, persistent: false, log });
+  const client = new Redis(replica.url);
+  try {
+    const primary = new URL(primaryUrl);
+    await client.call('REPLICAOF', primary.hostname, primary.port);
+    for (;;) {
+      const info = await client.info('replication');
+      if (/master_link_status:up/.test(info) && /master_sync_in_progress:0/.test(info)) return replica;
+      await sleep(50);
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
 function summary(result: Result) {
   return {
     rps: result.requests.average,
@@ -135,6 +161,19 @@ async function main() {
     BENCH_NAMESPACE: namespace,
     LOG_LEVEL: SERVER_LOG_LEVEL,
   });
+  // A replica only of a Redis started here: a caller's REDIS_URL may be shared, or have replicas of its own.
+  const replicaDir = services.source.redis === 'environment' ? undefined : mkdtempSync(join(tmpdir(), 'bench-ingest-replica-'));
+  const replica = replicaDir ? await startReplica(services.redisUrl, replicaDir) : undefined;
+  const replicated = replica
+    ? await startServer({
+        ...process.env,
+        REDIS_URL: services.redisUrl,
+        DATABASE_URL: services.databaseUrl,
+        BENCH_NAMESPACE: `${namespace}-replicated`,
+        LOG_LEVEL: SERVER_LOG_LEVEL,
+        WEBHOOK_MIN_REPLICAS: '1',
+      })
+    : undefined;
   try {
     const persistence = (await redis.config('GET', 'appendonly')) as string[];
     const fsync = (await redis.config('GET', 'appendfsync')) as string[];
@@ -145,34 +184,38 @@ async function main() {
     await load(`${url}${FAST_BASELINE_PATH}`, 'warm-baseline', 3);
     await load(`${url}${WEBHOOK_PATH}`, 'warm-ingest', 3);
 
-    const measure = async (name: string, target: string, webhook: boolean) => {
+    const measure = async (name: string, target: string, webhook: boolean, streams = namespace) => {
       console.log(`${name}: ${DURATION} s, ${CONNECTIONS} connections...`);
-      const before = webhook ? await countAppended(redis, namespace) : 0;
+      const before = webhook ? await countAppended(redis, streams) : 0;
       const result = await load(target, `${name}-${Date.now()}`, DURATION);
       // Requests still in flight when autocannon stops (at most one per connection) complete
       // afterwards: they are appended but not counted as 2xx.
-      const appended = webhook ? (await countAppended(redis, namespace)) - before : 0;
+      const appended = webhook ? (await countAppended(redis, streams)) - before : 0;
       return { ...summary(result), appended, appendedPerSecond: appended / result.duration, duration: result.duration };
     };
     type Measured = Awaited<ReturnType<typeof measure>>;
-    const rounds: Record<'baseline' | 'ingest' | 'rawBaseline' | 'rawIngest', Measured[]> = {
+    const rounds: Record<'baseline' | 'ingest' | 'rawBaseline' | 'rawIngest' | 'replicated', Measured[]> = {
       baseline: [],
       ingest: [],
       rawBaseline: [],
       rawIngest: [],
+      replicated: [],
     };
+    if (replicated) await load(`${replicated.url}${WEBHOOK_PATH}`, 'warm-replicated', 3);
     for (let round = 1; round <= ROUNDS; round++) {
       console.log(`round ${round}/${ROUNDS}`);
       rounds.baseline.push(await measure('fast-path baseline', `${url}${FAST_BASELINE_PATH}`, false));
       rounds.ingest.push(await measure('production webhook', `${url}${WEBHOOK_PATH}`, true));
       rounds.rawBaseline.push(await measure('express baseline', `${url}${BASELINE_PATH}`, false));
       rounds.rawIngest.push(await measure('express webhook', `${url}${EXPRESS_WEBHOOK_PATH}`, true));
+      if (replicated) rounds.replicated.push(await measure('production webhook, WEBHOOK_MIN_REPLICAS=1', `${replicated.url}${WEBHOOK_PATH}`, true, `${namespace}-replicated`));
     }
     const median = (runs: Measured[]) => [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!;
     const baseline = median(rounds.baseline);
     const ingest = median(rounds.ingest);
     const rawBaseline = median(rounds.rawBaseline);
     const rawIngest = median(rounds.rawIngest);
+    const replicatedRun = replicated ? median(rounds.replicated) : undefined;
     const spread = (runs: Measured[]) => runs.map((r) => r.rps.toFixed(0)).join(' / ');
     const ratio = ingest.rps / baseline.rps;
     const rawRatio = rawIngest.rps / rawBaseline.rps;
@@ -198,6 +241,7 @@ async function main() {
       row(`**production: \`POST ${WEBHOOK_PATH}\` (fast path)**`, ingest, ingest.appended),
       row(`Express baseline route, body read, 200 (\`POST ${BASELINE_PATH}\`)`, rawBaseline),
       row(`same webhook handler through Express (\`POST ${EXPRESS_WEBHOOK_PATH}\`)`, rawIngest, rawIngest.appended),
+      ...(replicatedRun ? [row(`production with \`WEBHOOK_MIN_REPLICAS=1\`: answered after \`WAIT\` for a replica (on the same machine)`, replicatedRun, replicatedRun.appended)] : []),
     ].join('\n');
     const verdictOf = (name: string, run: Run, r: number) => {
       const pass = run.appendedPerSecond >= TARGET_PER_SECOND && r >= TARGET_RATIO;
@@ -211,6 +255,11 @@ async function main() {
       verdictOf('Through Express (for comparison)', rawIngest, rawRatio),
       `- Requests/s of every round (baseline; webhook): fast path ${spread(rounds.baseline)}; ${spread(rounds.ingest)}. ` +
         `Express ${spread(rounds.rawBaseline)}; ${spread(rounds.rawIngest)}.`,
+      replicatedRun
+        ? `- Waiting for one replica (\`WEBHOOK_MIN_REPLICAS=1\`): ${replicatedRun.appendedPerSecond.toFixed(0)} webhooks/s appended, ` +
+          `**${(replicatedRun.rps / ingest.rps).toFixed(2)}** of the requests/s without it; p50 ${replicatedRun.p50} ms and p99 ${replicatedRun.p99} ms against ${ingest.p50} ms and ${ingest.p99} ms ` +
+          `(rounds: ${spread(rounds.replicated)}).`
+        : '- Waiting for a replica: not measured (REDIS_URL names a Redis of the caller\'s).',
     ].join('\n');
     console.log(`\n${table}\n\n${verdict}\n`);
 
@@ -247,15 +296,24 @@ async function main() {
         '- Every answer is sent only after Redis acknowledged the script; concurrent script calls are sent',
         '  as one pipeline per event-loop turn. `appended` can exceed `2xx` by the requests still in flight',
         '  when autocannon stops (at most one per connection).',
+        '- With `WEBHOOK_MIN_REPLICAS=1` each answer also waits for a replica to acknowledge (`WAIT`);',
+        '  the webhooks of one burst share one `WAIT`. The replica runs on the same two cores, so a replica on',
+        '  another host adds its network round trip to every answer instead, and takes its CPU off this one.',
         '',
       ]);
       console.log('docs/BENCHMARKS.md updated');
     }
   } finally {
-    child.removeAllListeners('exit');
-    child.disconnect();
-    await new Promise((resolve) => child.once('exit', resolve));
+    for (const server of [child, replicated?.child]) {
+      if (!server) continue;
+      server.removeAllListeners('exit');
+      server.disconnect();
+      await new Promise((resolve) => server.once('exit', resolve));
+    }
     await deleteNamespace(redis, namespace);
+    await deleteNamespace(redis, `${namespace}-replicated`);
+    await replica?.stop();
+    if (replicaDir) rmSync(replicaDir, { recursive: true, force: true });
     redis.disconnect();
     await services.stop();
   }

@@ -42,8 +42,8 @@ import { createSecretBox } from '../src/crypto/secret-box.ts';
 import { type Knex } from '../src/db/knex.ts';
 import { setRootLogger } from '../src/logging/logger.ts';
 import { CredentialsStore } from '../src/providers/credentials-store.ts';
-import { startSandbox, type Sandbox } from '../src/sandbox/sandbox.ts';
-import type { RequestCounts } from '../src/sandbox/control-client.ts';
+import { startSandbox, type Sandbox } from '../sandbox/sandbox.ts';
+import type { RequestCounts } from '../sandbox/control-client.ts';
 import { SyncScheduler } from '../src/sync/sync-scheduler.ts';
 import { createRateLimiter } from '../src/providers/rate-limiter.ts';
 import { SnapTradeClient } from '../src/providers/snaptrade/client.ts';
@@ -53,6 +53,7 @@ import { partitionOf } from '../streams/partition.ts';
 import { createStreamProducer } from '../streams/producer.ts';
 import { parseLeaseValue } from '../actors/partition-lease.ts';
 import { streamKeys } from '../streams/keys.ts';
+import { singleRedis } from '../src/runtime/redis-client.ts';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1_000);
 const B_WARMUP_S = Number(process.env.BENCH_B_WARMUP ?? 15);
@@ -478,7 +479,7 @@ async function main(): Promise<void> {
     webhookUrl: null,
     rateLimit: { limit: UNLIMITED, windowMs: 1_000 },
   });
-  const scheduler = new SyncScheduler({ redisUrl: services.redisUrl, prefix: `{${namespace}-bull}`, debounceMs: 0 });
+  const scheduler = new SyncScheduler({ redisTarget: singleRedis(services.redisUrl), prefix: `{${namespace}-bull}`, debounceMs: 0 });
   const engineEnv = (budget: number): NodeJS.ProcessEnv => ({
     ...process.env,
     NODE_ENV: process.env.NODE_ENV ?? 'development',

@@ -21,6 +21,8 @@
  * BENCH_CLIENTS (1000), BENCH_RATES (2500,5000,10000,20000), BENCH_STEP_SECONDS (20),
  * BENCH_MODES (incremental,naive), BENCH_WRITE=0 to leave docs/BENCHMARKS.md alone,
  * BENCH_PROFILE_DIR to write a CPU profile of the worker, web and clients processes per measured step,
+ * BENCH_DELIVERY (clients, or counting: the worker's cost alone, see below), BENCH_TICKS (uniform, or
+ * zipf with BENCH_ZIPF_S (1)),
  * BENCH_ENGINE_FLAGS for more Node flags of the engine processes, BENCH_WARM_UP_SECONDS (10) of
  * ticks at the first rate before the first measured step, BENCH_WORKERS (1) worker processes.
  */
@@ -41,7 +43,7 @@ import { ENVELOPE_SCHEMA_VERSION, type Envelope } from '../streams/envelope.ts';
 import { streamKeys } from '../streams/keys.ts';
 import { partitionOf } from '../streams/partition.ts';
 import { createStreamProducer } from '../streams/producer.ts';
-import { createRandom } from '../src/sandbox/market/seeded-random.ts';
+import { createRandom } from '../sandbox/market/seeded-random.ts';
 
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const HOLDINGS = Number(process.env.BENCH_HOLDINGS ?? 25);
@@ -59,6 +61,46 @@ const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
  * case: all 10,000 users recently active).
  */
 const PASSIVATE = process.env.BENCH_PASSIVATE === '1';
+/**
+ * BENCH_DELIVERY: where the worker's deltas go.
+ * - `clients` (default): end to end, through a web node (`ROLES=web`) to BENCH_CLIENTS socket.io
+ *   clients with the product's portfolio store.
+ * - `counting`: no web node and no clients; one subscriber on the socket.io adapter's channels
+ *   (bench/lib/ticks-counter.ts) marks the same users watched, counts the deltas and records their
+ *   freshness. The worker does the same work, and its CPU is measured with nothing of the delivery
+ *   path sharing the machine beyond that subscriber: the worker's cost per tick.
+ */
+/**
+ * BENCH_TICKS: which securities trade. `uniform` (default): each tick picks a security uniformly.
+ * `zipf`: Zipf over the securities, as real markets trade (the security of rank k, SYN0000k, with
+ * weight 1/k^BENCH_ZIPF_S, s = 1 by default): a few names carry most ticks, so a read batch folds
+ * more ticks per security.
+ */
+const TICK_DISTRIBUTION = (process.env.BENCH_TICKS ?? 'uniform') as 'uniform' | 'zipf';
+if (TICK_DISTRIBUTION !== 'uniform' && TICK_DISTRIBUTION !== 'zipf') throw new Error(`BENCH_TICKS must be uniform or zipf, not ${String(TICK_DISTRIBUTION)}`);
+const ZIPF_S = Number(process.env.BENCH_ZIPF_S ?? 1);
+
+/** A sampler of security indexes: `rand` in [0, 1) to an index, uniform or Zipf (inverse CDF, binary search). */
+function securitySampler(): (rand: number) => number {
+  if (TICK_DISTRIBUTION === 'uniform') return (r) => Math.floor(r * SECURITIES);
+  const cdf = new Float64Array(SECURITIES);
+  let total = 0;
+  for (let k = 0; k < SECURITIES; k++) cdf[k] = total += 1 / (k + 1) ** ZIPF_S;
+  return (r) => {
+    const target = r * total;
+    let lo = 0;
+    let hi = SECURITIES - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! <= target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+const DELIVERY = (process.env.BENCH_DELIVERY ?? 'clients') as 'clients' | 'counting';
+if (DELIVERY !== 'clients' && DELIVERY !== 'counting') throw new Error(`BENCH_DELIVERY must be clients or counting, not ${String(DELIVERY)}`);
 const WINDOW_MS = 100;
 const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 10);
 /** Worker-role processes (the partitions are shared out among them, as when the Procfile scales `worker`). */
@@ -200,6 +242,22 @@ async function mergedStats(workers: Child[], reset: boolean): Promise<EngineStat
   };
 }
 
+/** The web node's stats when there is none (counting delivery): nothing used. */
+function idleStats(): EngineStats {
+  return {
+    now: Date.now(),
+    cpu: { user: 0, system: 0 },
+    rss: 0,
+    activeActors: 0,
+    ownedPartitions: 0,
+    revaluation: { ticks: 0, revaluations: 0, batches: 0, lastEntryMs: 0, indexedUsers: 0 },
+    loopDelayP99Ms: 0,
+    loopDelayMaxMs: 0,
+    gcMaxMs: 0,
+    majorGcs: 0,
+  };
+}
+
 function stopChild(child: Child): Promise<void> {
   return new Promise<void>((resolve) => {
     child.process.once('exit', () => resolve());
@@ -243,6 +301,8 @@ interface StepResult {
   target: number;
   achieved: number;
   engineCpu: number;
+  /** Worker CPU time per tick written in the step (µs): the worker's cost of a tick. */
+  workerUsPerTick: number;
   webCpu: number;
   clientsCpu: number;
   /** The tick writer (this process). */
@@ -304,15 +364,16 @@ async function runMode(
   });
   // As the Procfile runs them: the worker (actors, revaluation, deltas) and the web node (socket.io
   // gateway) in processes of their own, talking through Redis.
+  // In the counting delivery there is no web node: the counting subscriber stands for it.
   const [web, ...workers] = await Promise.all([
-    forkChild('bench/lib/ticks-engine.ts', engineEnv('web')),
+    DELIVERY === 'clients' ? forkChild('bench/lib/ticks-engine.ts', engineEnv('web')) : undefined,
     ...Array.from({ length: WORKERS }, () => forkChild('bench/lib/ticks-engine.ts', engineEnv('worker'))),
-  ]);
+  ]) as [Child | undefined, ...Child[]];
   const workerStats = (reset = true) => mergedStats(workers, reset);
+  const webStats = (): Promise<EngineStats> => (web ? web.request<EngineStats>({ cmd: 'stats' }, 'stats') : Promise.resolve(idleStats()));
   const results: StepResult[] = [];
   let clients: Child | undefined;
   try {
-    const url = web.ready.url!;
     // Activation below is one event per user: it must reach the partition's final owner, so the
     // workers first share the partitions out (each owning some, all owned, and no change for 3 s).
     for (let started = Date.now(), stableSince = 0, last = ''; ; await sleep(250)) {
@@ -346,12 +407,21 @@ async function runMode(
     }
     console.log(`[${mode}] ${USERS} actors active in ${((Date.now() - activationStarted) / 1000).toFixed(1)} s`);
 
-    clients = await forkChild('bench/lib/ticks-clients.ts', {});
-    const tokens: [string, string][] = [];
-    for (let u = 0; u < CLIENTS; u++) tokens.push([userOf(u), await issueUserToken(AUTH_SECRET, userOf(u), 24 * 3600)]);
     const connectStarted = Date.now();
-    await clients.request({ cmd: 'connect', url, tokens }, 'connected');
-    console.log(`[${mode}] ${CLIENTS} clients connected with their snapshots in ${((Date.now() - connectStarted) / 1000).toFixed(1)} s`);
+    if (web) {
+      clients = await forkChild('bench/lib/ticks-clients.ts', {});
+      const tokens: [string, string][] = [];
+      for (let u = 0; u < CLIENTS; u++) tokens.push([userOf(u), await issueUserToken(AUTH_SECRET, userOf(u), 24 * 3600)]);
+      await clients.request({ cmd: 'connect', url: web.ready.url!, tokens }, 'connected');
+      console.log(`[${mode}] ${CLIENTS} clients connected with their snapshots in ${((Date.now() - connectStarted) / 1000).toFixed(1)} s`);
+    } else {
+      clients = await forkChild('bench/lib/ticks-counter.ts', {});
+      const users = Array.from({ length: CLIENTS }, (_, u) => userOf(u));
+      await clients.request({ cmd: 'connect', redisUrl: urls.redis, namespace, users }, 'connected');
+      // The worker learns who is watched within a presence poll (1 s) and catches them up.
+      await sleep(2_000);
+      console.log(`[${mode}] counting subscriber on the rooms of ${CLIENTS} watched users in ${((Date.now() - connectStarted) / 1000).toFixed(1)} s`);
+    }
     if (PASSIVATE) {
       // Presence reaches the workers within a poll (1 s): wait for it, then sweep.
       await sleep(2_000);
@@ -362,12 +432,13 @@ async function runMode(
 
     const writer = createPriceWriter(redis, keys, { shards: SHARDS, maxLen: 200_000 });
     const rand = createRandom(7);
+    const pick = securitySampler();
     /** Queues the ticks due at `rate` since `started` beyond `written` (random securities, small moves); returns how many. */
     const writeDue = (rate: number, started: number, written: number): number => {
       const now = Date.now();
       const due = Math.floor(((now - started) / 1000) * rate) - written;
       for (let i = 0; i < due; i++) {
-        const s = Math.floor(rand() * SECURITIES);
+        const s = pick(rand());
         prices[s] = Math.max(0.01, Math.round(prices[s]! * (1 + (rand() - 0.5) * 0.002) * 100) / 100);
         writer.write(symbolOf(s), prices[s]!, now, 100, 'stream');
       }
@@ -391,8 +462,9 @@ async function runMode(
       await sleep(1_000);
       await clients.request({ cmd: 'reset' }, 'reset');
       const before = await workerStats();
-      const webBefore = await web.request<EngineStats>({ cmd: 'stats' }, 'stats');
-      if (PROFILE_DIR) await Promise.all([...workers, web, clients].map((c) => c.request({ cmd: 'profile-start' }, 'profiling')));
+      const webBefore = await webStats();
+      const profiled = [...workers, ...(web ? [web] : []), clients];
+      if (PROFILE_DIR) await Promise.all(profiled.map((c) => c.request({ cmd: 'profile-start' }, 'profiling')));
       const clientsBefore = await clients.request<ClientReport>({ cmd: 'report' }, 'report');
       const redisCpuBefore = await redisCpuSeconds(redis);
       const writerCpuBefore = process.cpuUsage();
@@ -417,13 +489,13 @@ async function runMode(
       const writerCpu = cpuMs(process.cpuUsage(writerCpuBefore)) / 1000 / seconds;
       const redisCpu = ((await redisCpuSeconds(redis)) - redisCpuBefore) / seconds;
       const after = await workerStats();
-      const webAfter = await web.request<EngineStats>({ cmd: 'stats' }, 'stats');
+      const webAfter = await webStats();
       if (PROFILE_DIR) {
         await Promise.all(
           [
             ...workers.map((w, i) => [w, workers.length > 1 ? `worker${i + 1}` : 'worker']),
-            [web, 'web'],
-            [clients, 'clients'],
+            ...(web ? [[web, 'web']] : []),
+            [clients, DELIVERY === 'clients' ? 'clients' : 'counter'],
           ].map(([c, role]) => (c as Child).request({ cmd: 'profile-stop', file: `${PROFILE_DIR}/${mode}-${rate}-${role as string}.cpuprofile` }, 'profiled')),
         );
       }
@@ -436,7 +508,8 @@ async function runMode(
         target: rate,
         achieved: Math.round(achieved),
         engineCpu: (cpuMs(after.cpu) - cpuMs(before.cpu)) / 1000 / engineSeconds,
-        webCpu: (cpuMs(webAfter.cpu) - cpuMs(webBefore.cpu)) / 1000 / ((webAfter.now - webBefore.now) / 1000),
+        workerUsPerTick: ((cpuMs(after.cpu) - cpuMs(before.cpu)) * 1000) / Math.max(1, written),
+        webCpu: web ? (cpuMs(webAfter.cpu) - cpuMs(webBefore.cpu)) / 1000 / ((webAfter.now - webBefore.now) / 1000) : 0,
         clientsCpu: (cpuMs(report.cpu) - cpuMs(clientsBefore.cpu)) / 1000 / seconds,
         writerCpu,
         redisCpu,
@@ -464,7 +537,7 @@ async function runMode(
     await writer.close();
   } finally {
     clients?.process.disconnect();
-    await Promise.all([...workers, web].map(stopChild));
+    await Promise.all([...workers, ...(web ? [web] : [])].map(stopChild));
     redis.disconnect();
   }
   return results;
@@ -477,12 +550,12 @@ function machine(): string {
 
 function table(results: StepResult[]): string {
   const lines = [
-    '| mode | target ticks/s | achieved | worker CPU (cores) | web CPU | clients CPU | writer CPU | Redis CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | client resyncs | actor revaluations/s | loop delay p99 worker / web | longest stall worker / web / clients | longest GC pause worker / web / clients (worker major GCs) | sustained |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    `| mode | target ticks/s | achieved | worker CPU (cores) | worker µs per tick | web CPU | ${DELIVERY === 'clients' ? 'clients' : 'counter'} CPU | writer CPU | Redis CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | client resyncs | actor revaluations/s | loop delay p99 worker / web | longest stall worker / web / clients | longest GC pause worker / web / clients (worker major GCs) | sustained |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.webCpu.toFixed(2)} | ${r.clientsCpu.toFixed(2)} | ${r.writerCpu.toFixed(2)} | ${r.redisCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.clientResyncs} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} / ${r.webLoopDelayP99Ms.toFixed(0)} ms | ${r.loopDelayMaxMs.map((m) => m.toFixed(0)).join(' / ')} ms | ${r.gcMaxMs.map((m) => m.toFixed(0)).join(' / ')} ms (${r.workerMajorGcs}) | ${r.sustained ? 'yes' : 'no'} |`,
+      `| ${r.mode} | ${r.target} | ${r.achieved} | ${r.engineCpu.toFixed(2)} | ${r.workerUsPerTick.toFixed(1)} | ${DELIVERY === 'clients' ? r.webCpu.toFixed(2) : '—'} | ${r.clientsCpu.toFixed(2)} | ${r.writerCpu.toFixed(2)} | ${r.redisCpu.toFixed(2)} | ${r.behindMidMs} → ${r.behindEndMs} ms | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.deltasPerSecond} | ${r.clientResyncs} | ${r.revaluationsPerSecond} | ${r.loopDelayP99Ms.toFixed(0)} / ${r.webLoopDelayP99Ms.toFixed(0)} ms | ${r.loopDelayMaxMs.map((m) => m.toFixed(0)).join(' / ')} ms | ${r.gcMaxMs.map((m) => m.toFixed(0)).join(' / ')} ms (${r.workerMajorGcs}) | ${r.sustained ? 'yes' : 'no'} |`,
     );
   }
   return lines.join('\n');
@@ -525,6 +598,10 @@ async function main() {
   const loadEnd = loadavg().map((l) => l.toFixed(2)).join(' ');
   const common = all.filter((r) => r.mode === 'incremental').find((r) => all.some((n) => n.mode === 'naive' && n.target === r.target));
   const naiveCommon = common ? all.find((n) => n.mode === 'naive' && n.target === common.target) : undefined;
+  const perTick = all
+    .filter((r) => r.mode === 'incremental')
+    .map((r) => `${r.target}: ${r.workerUsPerTick.toFixed(1)} µs`)
+    .join(', ');
   const summary = [
     `Highest sustained rate: incremental **${inc || 'none'}** ticks/s, naive **${naive || 'none'}** ticks/s` +
       (inc && naive ? ` (ratio ${(inc / naive).toFixed(1)}×).` : '.'),
@@ -532,15 +609,29 @@ async function main() {
       ? `At ${common.target} ticks/s: worker CPU ${common.engineCpu.toFixed(2)} vs ${naiveCommon.engineCpu.toFixed(2)} cores, p99 freshness ${common.p99} vs ${naiveCommon.p99} ms.`
       : '',
     `Target (20,000 ticks/s sustained, p99 < ${TARGET_P99_MS} ms): ${inc >= TARGET_RATE ? 'met' : '**not met**'}.`,
+    perTick ? `Worker CPU per tick (incremental), by rate: ${perTick}.` : '',
   ].join(' ');
+  // Each variant of the run has a section of its own, named by what differs from the default.
+  const variants: [boolean, string, string][] = [
+    [PASSIVATE, 'unwatched actors passivated', 'BENCH_PASSIVATE=1'],
+    [WORKERS > 1, `${WORKERS} workers`, `BENCH_WORKERS=${WORKERS}`],
+    [TICK_DISTRIBUTION === 'zipf', `Zipf-skewed ticks (s = ${ZIPF_S})`, `BENCH_TICKS=zipf${ZIPF_S === 1 ? '' : `, BENCH_ZIPF_S=${ZIPF_S}`}`],
+    [DELIVERY === 'counting', "the worker's cost (deltas counted on the adapter channel)", 'BENCH_DELIVERY=counting'],
+  ];
+  const on = variants.filter(([set]) => set);
+  const delivery =
+    DELIVERY === 'clients'
+      ? `${CLIENTS} socket.io clients (websocket, the product's portfolio store) for ${CLIENTS} of the users`
+      : `no web node and no socket.io clients: one Redis subscriber on the socket.io adapter's channels (bench/lib/ticks-counter.ts, a child process) marks ${CLIENTS} users watched in the presence set, counts their deltas, checks their seq and records freshness`;
   const section = [
-    `## Live prices${PASSIVATE ? ', unwatched actors passivated' : ''}${WORKERS > 1 ? `, ${WORKERS} workers` : ''} (bench:ticks${PASSIVATE ? ', BENCH_PASSIVATE=1' : ''}${WORKERS > 1 ? `, BENCH_WORKERS=${WORKERS}` : ''})`,
+    `## Live prices${on.map(([, words]) => `, ${words}`).join('')} (bench:ticks${on.map(([, , env]) => `, ${env}`).join('')})`,
     '',
     `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:ticks\` (bench/ticks.ts), ${STEP_SECONDS} s per rate.`,
     '',
     `- Machine: ${machine()}; load average at the start ${loadStart}, at the end ${loadEnd} (the machine is shared).`,
-    `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities (seeded as projection rows), ${CLIENTS} socket.io clients (websocket, the product's portfolio store) for ${CLIENTS} of the users, coalescing window ${WINDOW_MS} ms, ${SHARDS} price shards, ${PARTITIONS} partitions. ${PASSIVATE ? 'Before the measurement, the actors nobody watches are passivated (as the idle sweep does in production); the watched ones stay.' : 'Every actor stays in memory for the whole run (all users recently active).'}`,
-    `- Layout (as the Procfile runs it): the worker role (actors, revaluation, delta coalescing; \`startFoliostream\` with \`ROLES=worker\`${WORKERS > 1 ? `, ${WORKERS} processes sharing the partitions; their CPU is summed` : ''}) and the web role (the socket.io gateway, \`ROLES=web\`) in child processes, talking through Redis; the clients in another child process; the tick writer (\`createPriceWriter\`, uniform random securities) in the parent; Redis and Postgres in their own processes. All share the same 2 cores. CPU columns: CPU time ÷ wall time (1.00 = one core).`,
+    `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities (seeded as projection rows), ${delivery}, coalescing window ${WINDOW_MS} ms, ${SHARDS} price shards, ${PARTITIONS} partitions. ${PASSIVATE ? 'Before the measurement, the actors nobody watches are passivated (as the idle sweep does in production); the watched ones stay.' : 'Every actor stays in memory for the whole run (all users recently active).'}`,
+    `- Layout (as the Procfile runs it): the worker role (actors, revaluation, delta coalescing; \`startFoliostream\` with \`ROLES=worker\`${WORKERS > 1 ? `, ${WORKERS} processes sharing the partitions; their CPU is summed` : ''}) ${DELIVERY === 'clients' ? 'and the web role (the socket.io gateway, `ROLES=web`) in child processes, talking through Redis; the clients in another child process' : 'in a child process; the counting subscriber in another'}; the tick writer (\`createPriceWriter\`, ${TICK_DISTRIBUTION === 'zipf' ? `securities drawn Zipf (s = ${ZIPF_S}) over their rank` : 'uniform random securities'}) in the parent; Redis and Postgres in their own processes. All share the same 2 cores. CPU columns: CPU time ÷ wall time (1.00 = one core).`,
+    '- Worker µs per tick = the worker process\'s CPU time over the step (`process.cpuUsage()` in that process: every thread of it, GC included) ÷ the ticks written in the step.',
     '- Freshness = client receive time − the tick\'s `at` (set when the bench queued it for the append), per holding in each delta received, HDR histogram (hdr-histogram-js). "Worker behind" = engine clock − the time in the id of the newest price-stream entry the worker handled, at the middle and end of the step.',
     '- Sustained: ≥ 95 % of the target written, worker < 1 s behind at the end and not falling further behind, p99 freshness < 250 ms.',
     '',

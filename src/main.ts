@@ -1,7 +1,7 @@
 import { loadConfigOrExit, type Config } from './config/config.ts';
 import { startFoliostream } from './app/foliostream.ts';
 import { createLogger } from './logging/logger.ts';
-import type { Sandbox } from './sandbox/sandbox.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 import { installShutdownHandlers } from './runtime/shutdown.ts';
 
 /** `npm start`: the roles in ROLES (all of them by default) in one process. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../src/runtime/redis-client.ts';
 import { ENVELOPE_FIELD } from './envelope.ts';
 import { CONSUMER_GROUP } from './keys.ts';
 
@@ -24,6 +24,19 @@ export class LeaseLostError extends Error {
   }
 }
 
+/**
+ * The lease check both scripts open with. The lease is held when the key holds our value, or when
+ * it expired (our event loop stalled past the TTL) and the fencing counter is still at our token:
+ * nobody acquired since, so ours is still the newest tenure, and the key is set back (the
+ * renewal's rule, partition-lease.ts). `token` and `ttl` are the ARGV indexes of the tenure's token
+ * ('' = no take-back) and the lease TTL.
+ */
+const leaseHeld = (token: number, ttl: number) => `local current = redis.call('GET', KEYS[1])
+if current ~= ARGV[1] then
+  if current or ARGV[${token}] == '' or tonumber(redis.call('GET', KEYS[3]) or '0') ~= tonumber(ARGV[${token}]) then return {-1} end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[${ttl}])
+end`;
+
 const FENCED_READ = `--[[
   XREADGROUP for the lease holder only.
     Input:
@@ -34,12 +47,15 @@ const FENCED_READ = `--[[
       ARGV[3] consumer name
       ARGV[4] COUNT
       ARGV[5] id: '>' for new entries, else read this consumer's pending entries after it
+      KEYS[3] partition fencing counter key
+      ARGV[6] the tenure's token ('' = the lease key must hold ARGV[1])
+      ARGV[7] lease TTL in ms (to set the key back with)
     Output:
       {-1}                        the lease is not held with this value: read nothing
       {1, entries}                entries as XREADGROUP returns them ({id, fields} or {id, false})
       {0, lastId}                 '>' found nothing; lastId is the stream's last entry id ('0-0' if empty)
 ]]
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
+${leaseHeld(6, 7)}
 local r = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], ARGV[5])
 if r and r[1] and #r[1][2] > 0 then return {1, r[1][2]} end
 if ARGV[5] ~= '>' then return {1, {}} end
@@ -60,11 +76,14 @@ const FENCED_CLAIM = `--[[
       ARGV[5] start id
       ARGV[6] COUNT
       ARGV[7] '1' for JUSTID (ids only, delivery counter untouched), '0' for full entries
+      KEYS[3] partition fencing counter key
+      ARGV[8] the tenure's token ('' = the lease key must hold ARGV[1])
+      ARGV[9] lease TTL in ms (to set the key back with)
     Output:
       {-1}                        the lease is not held with this value: claim nothing
       {1, nextStart, claimed}     claimed = ids (JUSTID) or entries; nextStart '0-0' when done
 ]]
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
+${leaseHeld(8, 9)}
 local r
 if ARGV[7] == '1' then
   r = redis.call('XAUTOCLAIM', KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5], 'COUNT', ARGV[6], 'JUSTID')
@@ -80,8 +99,8 @@ type RawEntry = [string, string[] | null];
 function defineScripts(redis: Redis): { read: ScriptFn; claim: ScriptFn } {
   const client = redis as unknown as Record<string, ScriptFn | undefined>;
   if (typeof client.fsFencedRead !== 'function') {
-    redis.defineCommand('fsFencedRead', { lua: FENCED_READ, numberOfKeys: 2 });
-    redis.defineCommand('fsFencedClaim', { lua: FENCED_CLAIM, numberOfKeys: 2 });
+    redis.defineCommand('fsFencedRead', { lua: FENCED_READ, numberOfKeys: 3 });
+    redis.defineCommand('fsFencedClaim', { lua: FENCED_CLAIM, numberOfKeys: 3 });
   }
   return {
     read: (...args) => client.fsFencedRead!.apply(redis, args),
@@ -131,11 +150,30 @@ export interface GroupReader {
  */
 export function groupReader(
   redis: Redis,
-  options: { stream: string; leaseKey: string; leaseValue: string; consumer: string; group?: string },
+  options: {
+    stream: string;
+    leaseKey: string;
+    leaseValue: string;
+    consumer: string;
+    group?: string;
+    /**
+     * Lets a read take back the lease when it expired without anyone acquiring it since (the
+     * fencing counter still at `token`), as the lease renewal does; without it, an expired lease
+     * is lost.
+     */
+    takeBack?: { fenceKey: string; token: number; ttlMs: number };
+  },
 ): GroupReader {
   const { stream, leaseKey, leaseValue, consumer } = options;
   const group = options.group ?? CONSUMER_GROUP;
-  const scripts = defineScripts(redis);
+  const defined = defineScripts(redis);
+  // Keys first (lease, stream, fence), then the ARGVs, then the take-back's token and TTL.
+  const fenceKey = options.takeBack?.fenceKey ?? leaseKey;
+  const takeBack = options.takeBack ? [options.takeBack.token, options.takeBack.ttlMs] : ['', 0];
+  const scripts = {
+    read: (lease: string, key: string, ...args: (string | number)[]) => defined.read(lease, key, fenceKey, ...args, ...takeBack),
+    claim: (lease: string, key: string, ...args: (string | number)[]) => defined.claim(lease, key, fenceKey, ...args, ...takeBack),
+  };
 
   return {
     stream,

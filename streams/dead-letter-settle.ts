@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../src/runtime/redis-client.ts';
 import { readDeadLetter, type StoredDeadLetter } from './dead-letter.ts';
 import { decodeEnvelope, encodeEnvelope, ENVELOPE_FIELD } from './envelope.ts';
 import type { StreamKeys } from './keys.ts';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../src/runtime/redis-client.ts';
 import type { StreamKeys } from './keys.ts';
 
 /**

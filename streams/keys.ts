@@ -22,10 +22,21 @@ export interface StreamKeys {
   partitionFence(partition: number): string;
   /** Live worker registry (sorted set of heartbeats). */
   workers(): string;
-  /** Price ticks, sharded by security. */
+  /** Price ticks, sharded by security (all shards under the `{prices}` tag). */
   priceStream(shard: number): string;
   /** Last price per security (hash). */
   lastPrices(): string;
+  /**
+   * The highest market-lease token that wrote to a price stream (or, `lastPricesFence`, to the
+   * last-price hash), in the same hash slot as what it guards: the price-write scripts refuse a
+   * lower token, so a market process that lost its lease cannot publish.
+   */
+  priceStreamFence(shard: number): string;
+  lastPricesFence(): string;
+  /** The market role's lease: who holds the one Alpaca data connection (`<token>:<holder>`, TTL). */
+  marketLease(): string;
+  /** Monotonic fencing-token counter of the market lease. */
+  marketFence(): string;
   /**
    * Previous session's close per security (hash, JSON `{c, t}`), written by the market role from
    * Alpaca snapshots; `previousClosesVersion()` counts its rewrites so readers reload on change.
@@ -60,10 +71,17 @@ export function streamKeys(namespace = 'fs'): StreamKeys {
     partitionLease: (p) => `${namespace}:${tag(p)}:lease`,
     partitionFence: (p) => `${namespace}:${tag(p)}:fence`,
     workers: () => `${namespace}:workers`,
-    priceStream: (shard) => `${namespace}:{prices${shard}}:ticks`,
-    lastPrices: () => `${namespace}:prices:last`,
-    previousCloses: () => `${namespace}:prices:prevclose`,
-    previousClosesVersion: () => `${namespace}:prices:prevclose:version`,
+    // One tag for all market keys: a worker tails every shard in one XREAD, the writer appends
+    // to shards, sets last prices and checks their fences in one script, a reader takes last
+    // prices and closes together; on a cluster each of those must stay on one node.
+    priceStream: (shard) => `${namespace}:{prices}:ticks:${shard}`,
+    lastPrices: () => `${namespace}:{prices}:last`,
+    priceStreamFence: (shard) => `${namespace}:{prices}:fence:${shard}`,
+    lastPricesFence: () => `${namespace}:{prices}:last:fence`,
+    marketLease: () => `${namespace}:{market}:lease`,
+    marketFence: () => `${namespace}:{market}:fence`,
+    previousCloses: () => `${namespace}:{prices}:prevclose`,
+    previousClosesVersion: () => `${namespace}:{prices}:prevclose:version`,
     userSymbols: (userId) => `${namespace}:{symbols}:user:${userId}`,
     symbolHolders: () => `${namespace}:{symbols}:holders`,
     symbolChanges: () => `${namespace}:{symbols}:changes`,

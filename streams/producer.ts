@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { execPerSlot, type RedisClient as Redis } from '../src/runtime/redis-client.ts';
 import { ENVELOPE_FIELD, encodeEnvelope, type Envelope } from './envelope.ts';
 import type { StreamKeys } from './keys.ts';
 
@@ -39,11 +39,11 @@ export function createStreamProducer(redis: Redis, keys: StreamKeys): StreamProd
     },
     async appendMany(envelopes) {
       if (envelopes.length === 0) return [];
-      const pipeline = redis.pipeline();
-      for (const envelope of envelopes) {
-        pipeline.xadd(keys.partitionStream(envelope.partition), '*', ENVELOPE_FIELD, encodeEnvelope(envelope));
-      }
-      const results = (await pipeline.exec()) ?? [];
+      // Envelopes of several partitions: one pipeline per partition slot (per node on a cluster).
+      const stream = (envelope: Envelope) => keys.partitionStream(envelope.partition);
+      const results = await execPerSlot(redis, envelopes, stream, (pipeline, envelope) =>
+        pipeline.xadd(stream(envelope), '*', ENVELOPE_FIELD, encodeEnvelope(envelope)),
+      );
       const outcomes: AppendOutcome[] = envelopes.map((_, i) => {
         const [error, id] = results[i] ?? [new Error('no reply'), null];
         if (error) return { ok: false, error };

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../src/runtime/redis-client.ts';
 import { compareStreamIds } from './stream-id.ts';
 import { ENVELOPE_FIELD, type Envelope } from './envelope.ts';
 import type { StreamKeys } from './keys.ts';

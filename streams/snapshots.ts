@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../src/runtime/redis-client.ts';
 import type { ProjectionSnapshot } from '../actors/portfolio/portfolio-projection.ts';
 import { decodeEnvelope, encodeEnvelope, ENVELOPE_FIELD, ENVELOPE_SCHEMA_VERSION, type Envelope } from './envelope.ts';
 import type { StreamKeys } from './keys.ts';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../src/runtime/redis-client.ts';
 import type { Knex } from '../../src/db/knex.ts';
 import { readLastPrices } from '../../src/market/price-reader.ts';
 import { applyQuote, quoteAt, type PortfolioTotals } from '../../src/portfolio/index.ts';

@@ -133,15 +133,13 @@ export async function loadPortfolio(db: Knex, userId: string, fx?: FxTable): Pro
   return { baseCurrency, userExists: Boolean(user), connections, accounts, portfolio };
 }
 
-/** Upserts securities by identity key; returns identity key -> row id. */
-export async function upsertSecurities(tx: Knex.Transaction, refs: Iterable<SecurityRef>): Promise<Map<string, string>> {
+/** One row per identity key, in key order (so concurrent inserts take their locks in one order). */
+function securityRows(refs: Iterable<SecurityRef>) {
   const unique = new Map<string, SecurityRef>();
   for (const ref of refs) unique.set(ref.identityKey, ref);
-  const ids = new Map<string, string>();
-  if (unique.size === 0) return ids;
   // A FIGI or SnapTrade id already stored under another identity key (a listing first seen
   // without them) is not repeated: the unique constraints keep one row per identifier.
-  const rows = [...unique.values()].sort((a, b) => (a.identityKey < b.identityKey ? -1 : 1)).map((ref) => ({
+  return [...unique.values()].sort((a, b) => (a.identityKey < b.identityKey ? -1 : 1)).map((ref) => ({
     identity_key: ref.identityKey,
     figi: ref.identityKey.startsWith('figi:') ? (ref.figi ?? null) : null,
     snaptrade_symbol_id: ref.identityKey.startsWith('snaptrade:') ? (ref.snaptradeSymbolId ?? null) : null,
@@ -152,6 +150,30 @@ export async function upsertSecurities(tx: Knex.Transaction, refs: Iterable<Secu
     security_type: ref.type ?? null,
     is_cash_equivalent: ref.cashEquivalent,
   }));
+}
+
+/**
+ * Inserts the securities not stored yet, each in a short transaction of its own (autocommit),
+ * outside any actor's commit. A security inserted inside a commit stays uncommitted until that
+ * commit ends, and every other commit inserting it meanwhile waits for it (the unique index's
+ * check on an in-progress insert): users who first hold a security at the same time (a listing
+ * many sync at once) would queue behind one another. Registered first, the commits only find it.
+ * Returns how many rows were new.
+ */
+export async function registerSecurities(db: Knex, refs: Iterable<SecurityRef>): Promise<number> {
+  const rows = securityRows(refs);
+  if (rows.length === 0) return 0;
+  // Any unique index, not only the identity key's: two registrations of one listing racing each
+  // other can meet on its FIGI or symbol id index first, which a targeted ON CONFLICT would raise.
+  const inserted = await db('securities').insert(rows).onConflict().ignore().returning('id');
+  return inserted.length;
+}
+
+/** Upserts securities by identity key; returns identity key -> row id. */
+export async function upsertSecurities(tx: Knex.Transaction, refs: Iterable<SecurityRef>): Promise<Map<string, string>> {
+  const rows = securityRows(refs);
+  const ids = new Map<string, string>();
+  if (rows.length === 0) return ids;
   // Securities are shared by every user. ON CONFLICT DO UPDATE would lock an existing row until
   // the actor's commit (even when its WHERE skips the update), so users holding the same
   // securities would wait on, and deadlock with, each other. Insert what is new without touching

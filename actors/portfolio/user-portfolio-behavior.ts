@@ -19,6 +19,7 @@ import {
   loadPortfolio,
   providerKey,
   replaceAccountHoldings,
+  registerSecurities,
   upsertSecurities,
   writeHoldings,
   type AccountRow,
@@ -138,10 +139,26 @@ function isSnapTradeSyncResult(event: Envelope): boolean {
   );
 }
 
+/** Identity keys this process registered (or found) already: most syncs bring no new security. */
+const KNOWN_SECURITIES_CAP = 100_000;
+
 export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> {
   readonly name = 'user-portfolio';
+  private readonly knownSecurities = new Set<string>();
 
   constructor(private readonly deps: UserPortfolioBehaviorDeps) {}
+
+  /** Securities the batch's synced positions name, stored before the commit (registerSecurities). */
+  async prepare(db: Knex, events: readonly Envelope[]): Promise<void> {
+    const refs = events
+      .filter((event) => event.type === 'positions.synced')
+      .flatMap((event) => normalizeSynced(event.payload as PositionsSyncedPayload).positions.map((p) => p.security))
+      .filter((ref) => !this.knownSecurities.has(ref.identityKey));
+    if (refs.length === 0) return;
+    await registerSecurities(db, refs);
+    if (this.knownSecurities.size + refs.length > KNOWN_SECURITIES_CAP) this.knownSecurities.clear();
+    for (const ref of refs) this.knownSecurities.add(ref.identityKey);
+  }
 
   async load(db: Knex, userId: string): Promise<UserPortfolioState> {
     const loaded = await loadPortfolio(db, userId);

@@ -29,6 +29,8 @@ declare module 'autocannon' {
     body?: string;
     requests?: Request[];
     timeout?: number;
+    /** Requests per second over all connections (an offered rate instead of as fast as possible). */
+    overallRate?: number;
   }
   export interface Result {
     requests: Histogram;

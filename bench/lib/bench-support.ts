@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { createDatabase, type Knex } from '../../src/db/knex.ts';
 import { migrateLatest } from '../../src/db/migration-source.ts';
 import type { Logger } from '../../src/logging/logger.ts';
 import { startServices, type Services } from '../../src/services/services.ts';
+import type { RedisClient } from '../../src/runtime/redis-client.ts';
 
 /** Plumbing every benchmark shares: a throwaway database, key cleanup, and its report section. */
 
@@ -67,7 +67,7 @@ export function startBenchServices(log: Logger): Promise<Services> {
 }
 
 /** Deletes every key of a benchmark's namespace. */
-export async function deleteNamespace(redis: Redis, namespace: string): Promise<void> {
+export async function deleteNamespace(redis: RedisClient, namespace: string): Promise<void> {
   let cursor = '0';
   do {
     const [next, found] = await redis.scan(cursor, 'MATCH', `${namespace}*`, 'COUNT', 1000);

@@ -14,6 +14,7 @@ import { startHttpServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { createContext } from '../../src/runtime/context.ts';
 import { createWebhookHandler, webhookRouter } from '../../src/webhooks/webhook-router.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 export const WEBHOOK_PATH = '/api/snaptrade/webhook';
 export const BASELINE_PATH = '/bench/baseline';
@@ -34,7 +35,7 @@ async function main() {
   const config = loadConfig(process.env);
   const ctx = createContext({
     config,
-    redisUrl: process.env.REDIS_URL!,
+    redisTarget: singleRedis(process.env.REDIS_URL!),
     databaseUrl: process.env.DATABASE_URL!,
     namespace: process.env.BENCH_NAMESPACE ?? 'bench',
     log: createLogger('bench-server'),

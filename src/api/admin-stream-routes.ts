@@ -1,5 +1,5 @@
 import express, { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { requireAdmin } from '../auth/middleware.ts';

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import { requireUser } from '../auth/middleware.ts';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 
 /**
  * One refresh per user at a time, and at most one started per cooldown: connection refreshes

@@ -740,14 +740,22 @@ export type WebhookResponse = z.infer<typeof webhookResponse>;
 export const healthResponse = z.object({ status: z.literal('ok') }).register(responseSchemas, { id: 'Health' });
 export type HealthResponse = z.infer<typeof healthResponse>;
 
+const marketLeaseState = z
+  .enum(['active', 'standby'])
+  .describe('Only from a process running the market role: `active` holds the market lease (the one Alpaca data connection), `standby` waits to take over. Ready either way.');
 export const readyResponse = z
-  .object({ status: z.literal('ok'), redis: z.literal('ok'), postgres: z.literal('ok') })
+  .object({
+    status: z.literal('ok'),
+    redis: z.literal('ok'),
+    postgres: z.literal('ok'),
+    market: marketLeaseState.optional(),
+  })
   .register(responseSchemas, { id: 'Ready' });
 export type ReadyResponse = z.infer<typeof readyResponse>;
 
 const dependencyState = z.enum(['ok', 'down']);
 export const notReadyResponse = errorResponse
-  .extend({ redis: dependencyState.optional(), postgres: dependencyState.optional() })
+  .extend({ redis: dependencyState.optional(), postgres: dependencyState.optional(), market: marketLeaseState.optional() })
   .register(responseSchemas, { id: 'NotReady', description: 'FS_NOT_READY; `redis`/`postgres` say which dependency is down (absent while shutting down).' });
 export type NotReadyResponse = z.infer<typeof notReadyResponse>;
 

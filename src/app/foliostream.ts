@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '../logging/logger.ts';
 import { createContext, type AppContext } from '../runtime/context.ts';
 import { startServices, type Services } from '../services/services.ts';
 import { startRoles, type RunningRoles } from './roles.ts';
+import { redisTarget } from '../runtime/redis-client.ts';
 
 export interface Foliostream {
   ctx: AppContext;
@@ -24,7 +25,8 @@ export async function startFoliostream(
   options: { namespace?: string } = {},
 ): Promise<Foliostream> {
   const services = await startServices({
-    redisUrl: config.REDIS_URL,
+    // With REDIS_NODES alone, a node of the cluster is Redis (no local server is started).
+    redisUrl: config.REDIS_URL ?? config.REDIS_NODES?.[0],
     databaseUrl: config.DATABASE_URL,
     dataDir: config.LOCAL_SERVICES_DIR,
     log,
@@ -37,7 +39,7 @@ export async function startFoliostream(
   }
   const ctx = createContext({
     config,
-    redisUrl: services.redisUrl,
+    redisTarget: redisTarget(services.redisUrl, config),
     databaseUrl: services.databaseUrl,
     log,
     ...(options.namespace ? { namespace: options.namespace } : {}),
@@ -54,7 +56,7 @@ export async function startFoliostream(
         );
       }
     }
-    const roles = await startRoles(ctx, { redisUrl: services.redisUrl, databaseUrl: services.databaseUrl });
+    const roles = await startRoles(ctx);
     return {
       ctx,
       roles,

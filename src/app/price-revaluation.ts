@@ -24,7 +24,7 @@ import type { AppContext } from '../runtime/context.ts';
 export type PriceRevaluationMode = 'incremental' | 'naive';
 
 export interface PriceRevaluationStats {
-  /** Ticks read from the price streams. */
+  /** Ticks read from the price streams (those skipped as superseded included). */
   ticks: number;
   /** Actor tasks run (one per user per read batch with a tick the user holds). */
   revaluations: number;
@@ -56,6 +56,8 @@ export interface PriceRevaluationOptions {
   presence?: PresenceView;
   /** How often the presence view is re-read. @default 1000 */
   presencePollMs?: number;
+  /** The price streams are read at most this often (`tailPrices`' `readIntervalMs`). @default 0 */
+  readIntervalMs?: number;
 }
 
 const entryMs = (id: string): number => Number(id.slice(0, id.indexOf('-')));
@@ -82,40 +84,7 @@ export function startPriceRevaluation(
   const presence = options.presence;
   // The previous close each tick's quote carries (the day change), reloaded when the market role rewrites them.
   const closes = new PreviousCloseBook(ctx.redis, ctx.keys);
-  const onBatch = (batch: StoredPriceTick[]) => {
-    stats.ticks += batch.length;
-    stats.batches += 1;
-    // Newest tick per security: ticks of one security come from one shard, in stream order.
-    const newest = new Map<string, StoredPriceTick>();
-    for (const tick of batch) {
-      newest.set(tick.symbol, tick);
-      const ms = entryMs(tick.id);
-      if (ms > stats.lastEntryMs) stats.lastEntryMs = ms;
-    }
-    const perUser = new Map<string, QuotedTick[]>();
-    for (const tick of newest.values()) {
-      const users = holders.holders(tick.symbol);
-      if (!users) continue;
-      // One quote object per tick, shared by every portfolio it is applied to.
-      let quoted: QuotedTick | undefined;
-      for (const userId of users) {
-        if (presence && !presence.isWatched(userId)) continue;
-        quoted ??= quotedTick(tick, closes);
-        const pending = perUser.get(userId);
-        if (pending) pending.push(quoted);
-        else perUser.set(userId, [quoted]);
-      }
-    }
-    for (const [userId, pending] of perUser) {
-      const told = runtime.tell(userId, (state) => {
-        const repriced = revalue(state, pending);
-        if (repriced.length === 0) return;
-        stats.revaluations++;
-        coalescer.push(userId, { totals: totalsView(liveTotals(state.portfolio)), repriced });
-      });
-      if (!told) holders.remove(userId);
-    }
-  };
+  const onBatch = createTickBatchHandler({ runtime, holders, coalescer, revalue, stats, closes, ...(presence ? { presence } : {}) });
   /** A newly watched user's actor has skipped ticks: bring it to the last prices, then push. */
   const catchUp = async (userId: string) => {
     const tickers = holders.tickersOf(userId);
@@ -168,7 +137,19 @@ export function startPriceRevaluation(
       });
   };
   refreshCloses();
-  const follower = followPrices(ctx.redis, ctx.keys, { shards: ctx.config.PRICE_SHARDS, ...(options.fromIds ? { fromIds: options.fromIds } : {}) }, onBatch);
+  // Behind, the reader reads on to the streams' end and keeps the newest tick per security
+  // (`catchUpEntries`): overload skips superseded ticks instead of queueing them.
+  const follower = followPrices(
+    ctx.redis,
+    ctx.keys,
+    {
+      shards: ctx.config.PRICE_SHARDS,
+      readIntervalMs: options.readIntervalMs ?? 0,
+      onRead: (entries) => (stats.ticks += entries),
+      ...(options.fromIds ? { fromIds: options.fromIds } : {}),
+    },
+    onBatch,
+  );
   follower.done.catch((err: unknown) => ctx.log.error({ err }, 'price revaluation stopped'));
   return {
     stats: () => ({ ...stats, indexedUsers: holders.users }),
@@ -181,16 +162,72 @@ export function startPriceRevaluation(
   };
 }
 
-interface QuotedTick {
+/** What a read batch of ticks is applied with (see `createTickBatchHandler`). */
+export interface TickBatchDeps {
+  runtime: Pick<WorkerRuntime<UserPortfolioState>, 'tell'>;
+  holders: TickerHolders;
+  coalescer: Pick<DeltaCoalescer, 'push'>;
+  revalue: (state: UserPortfolioState, ticks: readonly QuotedTick[]) => HoldingRepricing[];
+  stats: Pick<PriceRevaluationStats, 'batches' | 'revaluations' | 'lastEntryMs'>;
+  /** Previous closes by symbol (the day change a tick's quote carries). */
+  closes: Pick<PreviousCloseBook, 'get'>;
+  presence?: Pick<PresenceView, 'isWatched'>;
+}
+
+/**
+ * The handler of one read batch of ticks. The batch is first folded to the newest tick of each
+ * security (an older tick of the same security in the same batch changes nothing the newer one
+ * does not overwrite), then each tick goes only to the (watched) users holding its ticker; a
+ * user's ticks of the batch become one task run on its actor's state between event batches, and
+ * the changed holdings go to the delta coalescer.
+ */
+export function createTickBatchHandler(deps: TickBatchDeps): (batch: readonly StoredPriceTick[]) => void {
+  const { runtime, holders, coalescer, revalue, stats, closes, presence } = deps;
+  return (batch) => {
+    stats.batches += 1;
+    // Newest tick per security: ticks of one security come from one shard, in stream order.
+    const newest = new Map<string, StoredPriceTick>();
+    for (const tick of batch) {
+      newest.set(tick.symbol, tick);
+      const ms = entryMs(tick.id);
+      if (ms > stats.lastEntryMs) stats.lastEntryMs = ms;
+    }
+    const perUser = new Map<string, QuotedTick[]>();
+    for (const tick of newest.values()) {
+      const users = holders.holders(tick.symbol);
+      if (!users) continue;
+      // One quote object per tick, shared by every portfolio it is applied to.
+      let quoted: QuotedTick | undefined;
+      for (const userId of users) {
+        if (presence && !presence.isWatched(userId)) continue;
+        quoted ??= quotedTick(tick, closes);
+        const pending = perUser.get(userId);
+        if (pending) pending.push(quoted);
+        else perUser.set(userId, [quoted]);
+      }
+    }
+    for (const [userId, pending] of perUser) {
+      const told = runtime.tell(userId, (state) => {
+        const repriced = revalue(state, pending);
+        if (repriced.length === 0) return;
+        stats.revaluations++;
+        coalescer.push(userId, { totals: totalsView(liveTotals(state.portfolio)), repriced });
+      });
+      if (!told) holders.remove(userId);
+    }
+  };
+}
+
+export interface QuotedTick {
   symbol: string;
   quote: PriceQuote;
 }
 
-function quotedTick(tick: Pick<StoredPriceTick, 'symbol' | 'price' | 'at'>, closes: PreviousCloseBook): QuotedTick {
+function quotedTick(tick: Pick<StoredPriceTick, 'symbol' | 'price' | 'at'>, closes: Pick<PreviousCloseBook, 'get'>): QuotedTick {
   return { symbol: tick.symbol, quote: quoteAt(tick.price, tick.at, closes.get(tick.symbol)) };
 }
 
-function revalueIncremental(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingRepricing[] {
+export function revalueIncremental(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingRepricing[] {
   const repriced: HoldingRepricing[] = [];
   for (const tick of ticks) {
     const key = state.tickers.get(tick.symbol);
@@ -202,7 +239,7 @@ function revalueIncremental(state: UserPortfolioState, ticks: readonly QuotedTic
 }
 
 /** The baseline: every tick stores its quote and recomputes the whole portfolio. */
-function revalueNaive(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingRepricing[] {
+export function revalueNaive(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingRepricing[] {
   const changed: string[] = [];
   for (const { symbol, quote } of ticks) {
     const key = state.tickers.get(symbol);

@@ -3,7 +3,7 @@ import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
 import type { Knex } from '../db/knex.ts';
 import type { PortfolioSequence } from '../realtime/portfolio-sequence.ts';
 import { holdingView, totalsView } from '../../actors/portfolio/portfolio-views.ts';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import { purgeUserEntries } from '../../streams/purge-user.ts';
 import type { Logger } from '../logging/logger.ts';

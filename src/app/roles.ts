@@ -1,5 +1,4 @@
 import { QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 import { UserPortfolioBehavior, type UserPortfolioState } from '../../actors/portfolio/user-portfolio-behavior.ts';
 import { TickerHolders } from '../../actors/portfolio/ticker-holders.ts';
 import { readLastPrices } from '../market/price-reader.ts';
@@ -30,10 +29,13 @@ import { startStreamMaintenance } from '../replay/stream-maintenance.ts';
 import { createUserTokenVerifier, userTokenSettings } from '../auth/user-tokens.ts';
 import { startHttpServer, startMetricsServer, type HttpServer } from '../http/server.ts';
 import { startMarketIngester } from '../market/market-data-ingester.ts';
+import { startMarketLease, type MarketLease } from '../market/market-lease.ts';
+import { marketMetrics } from '../market/market-metrics.ts';
+import { defaultWorkerId } from '../../actors/worker-runtime.ts';
 import { createSymbolCollector } from '../market/symbol-collector.ts';
 import { AlpacaProvider } from '../providers/alpaca/alpaca-provider.ts';
 import { CredentialsStore } from '../providers/credentials-store.ts';
-import { createRateLimiter } from '../providers/rate-limiter.ts';
+import { createRateLimiter, snaptradeBudgetKey } from '../providers/rate-limiter.ts';
 import { SNAPTRADE_TIMEOUT_MS, SnapTradeClient } from '../providers/snaptrade/client.ts';
 import { SnapTradeProvider } from '../providers/snaptrade/snaptrade-provider.ts';
 import { attachRealtimeGateway, type RealtimeGateway } from '../realtime/gateway.ts';
@@ -53,6 +55,7 @@ import { createWebhookHandler } from '../webhooks/webhook-router.ts';
 import { realtimeNotifier } from './realtime-notifier.ts';
 import { startPriceRevaluation, type PriceRevaluation } from './price-revaluation.ts';
 import { startFxReload, type FxReload } from './fx-reload.ts';
+import { createRedisClient } from '../runtime/redis-client.ts';
 
 export interface RunningRoles {
   web: HttpServer | undefined;
@@ -63,13 +66,10 @@ export interface RunningRoles {
   priceRevaluation: PriceRevaluation | undefined;
   /** The worker role's exchange-rate reload, when the worker role runs here. */
   fxReload: FxReload | undefined;
+  /** The market role's lease (active or standby), when the market role runs here. */
+  market: MarketLease | undefined;
   scheduler: SyncScheduler;
   stop(): Promise<void>;
-}
-
-export interface RoleConnections {
-  redisUrl: string;
-  databaseUrl: string;
 }
 
 /**
@@ -77,26 +77,34 @@ export interface RoleConnections {
  * order of starting: the web role stops taking requests before the workers finish their
  * in-flight work, and the workers before the market role.
  */
-export async function startRoles(ctx: AppContext, connections: RoleConnections): Promise<RunningRoles> {
+/** A stop step taking longer than this is named in a warning (the whole stop has 30 s). */
+const SLOW_STOP_MS = 5_000;
+
+export async function startRoles(ctx: AppContext): Promise<RunningRoles> {
   const config = ctx.config;
-  const stops: (() => Promise<void>)[] = [];
+  // Named, so a stop that hangs says which part of the process it is waiting for.
+  const stops: [name: string, stop: () => Promise<void>][] = [];
   const stopAll = async () => {
-    for (const stop of stops.splice(0).reverse()) {
-      await stop().catch((err: unknown) => ctx.log.error({ err }, 'error while stopping a role'));
+    for (const [name, stop] of stops.splice(0).reverse()) {
+      const slow = setTimeout(() => ctx.log.warn({ step: name, waitedMs: SLOW_STOP_MS }, 'stopping is taking long'), SLOW_STOP_MS);
+      slow.unref();
+      await stop()
+        .catch((err: unknown) => ctx.log.error({ err, step: name }, 'error while stopping a role'))
+        .finally(() => clearTimeout(slow));
     }
   };
   const bullPrefix = `{${ctx.keys.namespace}-bull}`;
   const scheduler = new SyncScheduler({
-    redisUrl: connections.redisUrl,
+    redisTarget: ctx.redisTarget,
     prefix: bullPrefix,
     debounceMs: config.SYNC_DEBOUNCE_MS,
     log: ctx.log.child({ module: 'sync' }),
   });
-  stops.push(() => scheduler.close());
+  stops.push(['sync scheduler', () => scheduler.close()]);
   const credentials = new CredentialsStore(ctx.db, ctx.secretBox);
   // One budget for every process: the key is shared through Redis. Requests count until a window
   // after they end, so delays between our grant and SnapTrade's count never push us over.
-  const limiter = createRateLimiter(ctx.redis, `${ctx.keys.namespace}:{snaptrade-budget}`, {
+  const limiter = createRateLimiter(ctx.redis, snaptradeBudgetKey(ctx.keys.namespace), {
     limit: config.SNAPTRADE_REQUESTS_PER_MINUTE,
     windowMs: config.SNAPTRADE_RATE_WINDOW_MS,
     maxInFlightMs: SNAPTRADE_TIMEOUT_MS + 1_000,
@@ -117,37 +125,66 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
   let worker: WorkerRuntime<UserPortfolioState> | undefined;
   let priceRevaluation: PriceRevaluation | undefined;
   let fxReload: FxReload | undefined;
+  let market: MarketLease | undefined;
+  // Readiness of this process's market role (`/readyz`), read at each request: the role starts
+  // after the metrics server.
+  const readiness = { market: () => market?.status().state };
   try {
     if (config.METRICS_PORT !== undefined) {
-      const metricsServer = await startMetricsServer(ctx);
+      const metricsServer = await startMetricsServer(ctx, { readiness });
       metrics = { url: metricsServer.url };
       // Pushed first, so it stops last: the final scrape sees the shutdown.
-      stops.push(() => metricsServer.close());
+      stops.push(['metrics server', () => metricsServer.close()]);
       ctx.log.info({ url: metricsServer.url }, 'metrics served apart from the public port');
     }
     if (config.ROLES.includes('market')) {
-      const ingester = await startMarketIngester(ctx);
-      stops.push(() => ingester.stop());
-      // Fills of internal Alpaca accounts arrive on their trade_updates streams: each becomes an
-      // event that makes the user's actor sync that account.
-      const fills = startAlpacaFillListener({
-        db: ctx.db,
-        credentials,
-        producer: createStreamProducer(ctx.redis, ctx.keys),
-        partitionCount: config.PARTITION_COUNT,
-        tradingUrl: config.ALPACA_TRADING_URL,
-        log: ctx.log.child({ module: 'alpaca-fills' }),
-        refreshMs: config.ALPACA_LINK_REFRESH_MS,
+      const marketLog = ctx.log.child({ module: 'market' });
+      // Alpaca allows one data connection per key: the process holding the market lease runs the
+      // ingester (and the fill listener, one per deployment too); any other market process stands
+      // by and takes over when the lease is free (market-lease.ts).
+      market = startMarketLease({
+        redis: ctx.redis,
+        keys: ctx.keys,
+        workerId: config.WORKER_ID ?? defaultWorkerId(),
+        leaseMs: config.MARKET_LEASE_MS,
+        metrics: marketMetrics(ctx.metrics),
+        log: marketLog,
+        activate: async (tenure) => {
+          const ingester = await startMarketIngester(ctx, { token: tenure.token, onFenced: () => tenure.lost('price writes fenced'), log: marketLog });
+          // Fills of internal Alpaca accounts arrive on their trade_updates streams: each becomes an
+          // event that makes the user's actor sync that account.
+          const fills = startAlpacaFillListener({
+            db: ctx.db,
+            credentials,
+            producer: createStreamProducer(ctx.redis, ctx.keys),
+            partitionCount: config.PARTITION_COUNT,
+            tradingUrl: config.ALPACA_TRADING_URL,
+            log: ctx.log.child({ module: 'alpaca-fills' }),
+            refreshMs: config.ALPACA_LINK_REFRESH_MS,
+            onListening: (userId, accountId) =>
+              Promise.all([
+                scheduler.scheduleAccountSync(userId, 'alpaca', accountId, 'alpaca-stream-opened'),
+                scheduler.scheduleActivitiesSync(userId, 'alpaca', accountId, 'alpaca-stream-opened'),
+              ]),
+          });
+          return {
+            async stop(reason) {
+              await ingester.stop(reason);
+              await fills.stop();
+            },
+          };
+        },
       });
-      stops.push(() => fills.stop());
-      ctx.log.info('market role started');
+      const lease = market;
+      stops.push(['market lease', () => lease.stop()]);
+      ctx.log.info({ holder: lease.status().holder }, 'market role started');
     }
 
     if (config.ROLES.includes('worker')) {
       // Auto-pipelined: the deltas of users whose windows close together leave in one write.
-      const publisher = new Redis(connections.redisUrl, { maxRetriesPerRequest: 1, connectionName: 'foliostream-realtime-publisher', enableAutoPipelining: true });
+      const publisher = createRedisClient(ctx.redisTarget, { name: 'foliostream-realtime-publisher', enableAutoPipelining: true });
       publisher.on('error', (err) => ctx.log.warn({ err }, 'realtime publisher connection error'));
-      stops.push(async () => publisher.disconnect());
+      stops.push(['realtime publisher', async () => publisher.disconnect()]);
       const emitter = createRoomEmitter(publisher, { namespace: ctx.keys.namespace });
       const sequence = createPortfolioSequence(publisher, rtKeys);
       const coalescer = createDeltaCoalescer({
@@ -156,7 +193,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         windowMs: config.REALTIME_DELTA_WINDOW_MS,
         log: ctx.log,
       });
-      stops.push(() => coalescer.close());
+      stops.push(['delta coalescer', () => coalescer.close()]);
       const collector = createSymbolCollector(ctx.redis, ctx.keys);
       const holders = new TickerHolders();
       const behavior = new UserPortfolioBehavior({
@@ -171,7 +208,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         replays: createAdminReplayRunner({ redis: ctx.redis, keys: ctx.keys, partitionCount: config.PARTITION_COUNT }),
       });
       const replayWorker = new ReplayWorker({
-        redisUrl: connections.redisUrl,
+        redisTarget: ctx.redisTarget,
         prefix: bullPrefix,
         db: ctx.db,
         producer: createStreamProducer(ctx.redis, ctx.keys),
@@ -180,7 +217,7 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         pollMs: 250,
         stallTimeoutMs: config.REPLAY_STALL_TIMEOUT_MS,
       });
-      stops.push(() => replayWorker.close());
+      stops.push(['replay worker', () => replayWorker.close()]);
       const maintenance = startStreamMaintenance({
         redis: ctx.redis,
         db: ctx.db,
@@ -192,9 +229,9 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         intervalMs: config.STREAM_MAINTENANCE_MS,
         log: ctx.log.child({ module: 'stream-maintenance' }),
       });
-      stops.push(() => maintenance.stop());
+      stops.push(['stream maintenance', () => maintenance.stop()]);
       const syncWorker = new SyncWorker({
-        redisUrl: connections.redisUrl,
+        redisTarget: ctx.redisTarget,
         prefix: bullPrefix,
         namespace: ctx.keys.namespace,
         partitionCount: config.PARTITION_COUNT,
@@ -208,10 +245,10 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         accountFloorMs: config.SYNC_ACCOUNT_FLOOR_MS,
         backoff: { baseMs: config.SYNC_BACKOFF_BASE_MS, capMs: 5 * 60_000 },
       });
-      stops.push(() => syncWorker.close());
+      stops.push(['sync worker', () => syncWorker.close()]);
       // Runs before the close above: jobs waiting for the SnapTrade budget fail (and are
       // retried later) instead of keeping the worker from closing for up to a window.
-      stops.push(async () => snaptrade.stopWaiting());
+      stops.push(['SnapTrade budget waits', async () => snaptrade.stopWaiting()]);
       await scheduler.installRepeatingJobs();
       // Prices are followed before the first actor loads, so no tick falls between an actor's
       // load (seeded from the last prices) and the tail.
@@ -225,18 +262,20 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         },
         holders,
         coalescer,
-        { mode: config.PRICE_REVALUATION_MODE, presence },
+        // Reads on a fifth of the coalescing window: a read batch then folds that many ms of ticks
+        // into one task per user, and a tick waits at most that long for its read.
+        { mode: config.PRICE_REVALUATION_MODE, presence, readIntervalMs: Math.floor(config.REALTIME_DELTA_WINDOW_MS / 5) },
       );
       priceRevaluation = revaluation;
-      stops.push(() => revaluation.stop());
+      stops.push(['price revaluation', () => revaluation.stop()]);
       // A watched user's actor stays in memory, so live prices keep reaching the open browser.
       worker = await startWorkerRuntime(ctx, { behavior, keepActive: (userId) => presence.isWatched(userId) });
       const runtime = worker;
       runtimeRef.current = runtime;
-      stops.push(() => runtime.stop());
+      stops.push(['actor runtime', () => runtime.stop()]);
       const fx = startFxReload(ctx.db, runtime, coalescer, { pollMs: config.FX_RELOAD_MS, log: ctx.log.child({ module: 'fx' }) });
       fxReload = fx;
-      stops.push(async () => fx.stop());
+      stops.push(['fx reload', async () => fx.stop()]);
       // Value history: intraday points of the watched users here, and the daily-close jobs.
       const intraday = startIntradayRecorder({
         db: ctx.db,
@@ -246,9 +285,9 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         everyMs: config.HISTORY_INTRADAY_EVERY_MS,
         log: ctx.log.child({ module: 'history' }),
       });
-      stops.push(async () => intraday.stop());
+      stops.push(['intraday history', async () => intraday.stop()]);
       const history = new HistoryJobs({
-        redisUrl: connections.redisUrl,
+        redisTarget: ctx.redisTarget,
         prefix: bullPrefix,
         db: ctx.db,
         redis: ctx.redis,
@@ -259,22 +298,18 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         intradayRetentionDays: config.HISTORY_INTRADAY_RETENTION_DAYS,
       });
       history.startWorker();
-      stops.push(() => history.close());
+      stops.push(['history worker', () => history.close()]);
       await history.installSchedule(config.HISTORY_DAILY_CLOSE_CRON);
       ctx.log.info({ workerId: worker.workerId }, 'worker role started');
     }
 
     if (config.ROLES.includes('web')) {
-      // Connection options, not a client: QueueEvents blocks, so it would duplicate a client
-      // and leave the one given open. BullMQ owns (and closes) the connection it makes. Our
-      // reconnect backoff (BullMQ's grows to 20 s, and a close while it waits never ends).
+      // QueueEvents blocks (XREAD), so BullMQ runs it on a duplicate of the client given and
+      // leaves the given one open: it is closed here after QueueEvents, which closes its own.
+      const queueEventsClient = createRedisClient(ctx.redisTarget, { name: 'foliostream-queue-events', maxRetriesPerRequest: null });
+      queueEventsClient.on('error', () => undefined);
       const queueEvents = new QueueEvents(SYNC_QUEUE, {
-        connection: {
-          url: connections.redisUrl,
-          maxRetriesPerRequest: null,
-          connectionName: 'foliostream-queue-events',
-          retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2_000),
-        },
+        connection: queueEventsClient,
         prefix: bullPrefix,
       });
       // Every Redis client and BullMQ object has an error listener: without one, ioredis and
@@ -282,9 +317,15 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
       // src/logging/repeat-limiter.ts).
       const syncLog = ctx.log.child({ module: 'sync' });
       queueEvents.on('error', (err) => syncLog.warn({ err }, 'sync queue events error'));
-      stops.push(() => queueEvents.close());
-      const replays = new ReplayJobs({ redisUrl: connections.redisUrl, prefix: bullPrefix, db: ctx.db, log: ctx.log.child({ module: 'replay' }) });
-      stops.push(() => replays.close());
+      stops.push([
+        'replay queue events',
+        async () => {
+          await queueEvents.close();
+          queueEventsClient.disconnect();
+        },
+      ]);
+      const replays = new ReplayJobs({ redisTarget: ctx.redisTarget, prefix: bullPrefix, db: ctx.db, log: ctx.log.child({ module: 'replay' }) });
+      stops.push(['replay queue', () => replays.close()]);
       const orders = new OrderService({
         db: ctx.db,
         producer: createStreamProducer(ctx.redis, ctx.keys),
@@ -305,6 +346,8 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
         partitionCount: config.PARTITION_COUNT,
         waitMs: config.REFRESH_WAIT_MS,
       };
+      const webhooks = createWebhookHandler(ctx);
+      stops.push(['webhook ingest', () => webhooks.close()]);
       web = await startHttpServer(
         ctx,
         [
@@ -328,16 +371,16 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
             router: dashboardRouter({ trading: true, signIn: { dev: config.AUTH_DEV_SIGN_IN, providerUrl: config.AUTH_SIGN_IN_URL } }),
           },
         ],
-        { fastRoutes: [{ method: 'POST', path: '/api/snaptrade/webhook', handler: createWebhookHandler(ctx) }] },
+        { fastRoutes: [{ method: 'POST', path: '/api/snaptrade/webhook', handler: webhooks }], readiness },
       );
       const server = web;
       const presenceTracker = createPresenceTracker(ctx.redis, ctx.keys.namespace);
-      stops.push(() => presenceTracker.close());
+      stops.push(['presence tracker', () => presenceTracker.close()]);
       let gateway: RealtimeGateway | undefined;
       try {
         gateway = await attachRealtimeGateway(server.server, {
           verifier,
-          redisUrl: connections.redisUrl,
+          redisTarget: ctx.redisTarget,
           snapshot: async (userId) => (await readPortfolio(ctx.db, ctx.redis, ctx.keys, userId)).snapshot,
           log: ctx.log.child({ module: 'realtime' }),
           metrics: ctx.metrics,
@@ -357,13 +400,13 @@ export async function startRoles(ctx: AppContext, connections: RoleConnections):
       }
       const rt = gateway;
       // The gateway closes first (its sockets ride on the HTTP server), then the server.
-      stops.push(() => server.close());
-      stops.push(() => rt.close());
+      stops.push(['HTTP server', () => server.close()]);
+      stops.push(['realtime gateway', () => rt.close()]);
       ctx.log.info({ url: web.url }, 'web role listening');
     }
   } catch (err) {
     await stopAll();
     throw err;
   }
-  return { web, metrics, worker, priceRevaluation, fxReload, scheduler, stop: stopAll };
+  return { web, metrics, worker, priceRevaluation, fxReload, market, scheduler, stop: stopAll };
 }

@@ -69,6 +69,14 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  if (out.REDIS_NODES) {
+    // The cluster's nodes name Redis: REDIS_URL is not needed beside them.
+    const missing = problems.findIndex((p) => p.variable === 'REDIS_URL' && p.message === 'is required in production');
+    if (missing >= 0) problems.splice(missing, 1);
+  } else if (out.REDIS_CLUSTER && !out.REDIS_URL && !problems.some((p) => p.variable === 'REDIS_URL')) {
+    // A locally started redis-server is one server, never a cluster.
+    problems.push({ variable: 'REDIS_CLUSTER', message: 'needs REDIS_URL (a node of the cluster) or REDIS_NODES' });
+  }
   if (production && !out.AUTH_SECRET && !out.AUTH_JWKS_URL) {
     problems.push({ variable: 'AUTH_SECRET', message: 'AUTH_SECRET or AUTH_JWKS_URL is required in production' });
   }

@@ -128,7 +128,7 @@ export const variables = {
   METRICS_PORT: {
     schema: port,
     description:
-      'Serve `GET /metrics` on this port instead of the public one, on `METRICS_HOST`, in every role (worker and market processes included). Production needs this or `METRICS_TOKEN`.',
+      'Serve `GET /metrics` on this port instead of the public one, on `METRICS_HOST`, in every role (worker and market processes included), with `/healthz` and `/readyz` beside it (the probes of a process without the web role). Production needs this or `METRICS_TOKEN`.',
   },
   METRICS_HOST: {
     schema: z.string().min(1),
@@ -160,6 +160,20 @@ export const variables = {
     requiredInProduction: true,
     description:
       'Redis connection string (AOF persistence recommended). Unset outside production: a local `redis-server` is started.',
+  },
+  REDIS_CLUSTER: {
+    schema: boolFlag,
+    default: 'false',
+    description:
+      'Whether `REDIS_URL` names one node of a Redis Cluster (the others are discovered from it). Every multi-key command stays in one hash slot (docs/KEYS.md); socket.io then uses the sharded adapter (Redis 7 `SSUBSCRIBE`).',
+  },
+  REDIS_NODES: {
+    schema: z
+      .string()
+      .transform((value) => value.split(',').map((node) => node.trim()).filter((node) => node !== ''))
+      .pipe(z.array(z.string().regex(/^(rediss?:\/\/)?[^\s,:/]+:\d+\/?$/, 'must be host:port or redis://host:port, comma-separated')).min(1, 'must list at least one node')),
+    description:
+      'Redis Cluster nodes to discover the cluster from, comma-separated (`host:port` or `redis://host:port`). Set: the engine runs on a cluster (as with `REDIS_CLUSTER=true`) and `REDIS_URL` may be left unset.',
   },
   LOCAL_SERVICES_DIR: {
     schema: z.string().min(1),
@@ -301,6 +315,17 @@ export const variables = {
     description:
       'Oldest `eventTimestamp` accepted. SnapTrade retries 30 minutes and more later; 6 hours covers its 3 retries.',
   },
+  WEBHOOK_MIN_REPLICAS: {
+    schema: z.coerce.number().int().min(0).max(16),
+    default: '0',
+    description:
+      'Replicas that must hold a webhook before it is answered 200 (Redis `WAIT`); fewer within `WEBHOOK_REPLICA_TIMEOUT_MS` answers 503 and SnapTrade retries. 0 answers once the primary has it: a failover before the replica copied it can lose it. See Operations, "Webhook durability".',
+  },
+  WEBHOOK_REPLICA_TIMEOUT_MS: {
+    schema: positiveInt,
+    default: '1000',
+    description: 'How long a webhook waits for `WEBHOOK_MIN_REPLICAS` replicas before it is answered 503.',
+  },
   WEBHOOK_MAX_BYTES: {
     schema: positiveInt,
     default: '262144',
@@ -392,6 +417,12 @@ export const variables = {
     default: '120000',
     description: 'A replay job fails when no user report arrives for this long (no worker owns some partition); restarted, it resumes.',
   },
+  REPLAY_THREADS: {
+    schema: positiveInt.max(64),
+    default: '2',
+    description:
+      'Worker threads that fold the partition streams in a dry run of 5,000 users or more (`npm run replay -- --dry-run`; `--threads` overrides it and applies to any run); each has its own Redis connection. 1 still moves the fold off the thread that reads Postgres.',
+  },
   PRICE_SHARDS: {
     schema: positiveInt.max(1024),
     default: '8',
@@ -440,6 +471,12 @@ export const variables = {
     description:
       'Longest wait between market-data stream reconnect attempts (backoff doubles from 1 s up to it, jittered; attempts never stop).',
   },
+  MARKET_LEASE_MS: {
+    schema: z.coerce.number().int().min(200).max(600_000),
+    default: '10000',
+    description:
+      'Lease of the active `market` process (the one Alpaca data connection), renewed every third of it. A standby `market` process takes over within about this long after the active one dies (at once after a graceful stop), and backfills the latest prices over REST.',
+  },
   MARKET_STALE_AFTER_MS: {
     schema: positiveInt,
     default: '60000',
@@ -449,7 +486,7 @@ export const variables = {
     schema: z.coerce.number().int().min(0).max(10_000),
     default: '100',
     description:
-      'Coalescing window of live portfolio pushes: a user\'s changes within it go out as one `portfolio:delta` (at most one per user per window).',
+      'Coalescing window of live portfolio pushes: a user\'s changes within it go out as one `portfolio:delta` (at most one per user per window). Workers read the price streams every fifth of it, so a read batch folds that many ms of ticks into one task per user.',
   },
   FX_RELOAD_MS: {
     schema: positiveInt,

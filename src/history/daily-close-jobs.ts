@@ -1,6 +1,5 @@
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis as RedisClient } from 'ioredis';
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient, type RedisTarget } from '../runtime/redis-client.ts';
 import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import type { Knex } from '../db/knex.ts';
@@ -25,7 +24,7 @@ export type HistoryJob =
   | { kind: 'daily-close-chunk'; day: string; userIds: string[] };
 
 export interface HistoryJobsOptions {
-  redisUrl: string;
+  redisTarget: RedisTarget;
   prefix: string;
   db: Knex;
   redis: RedisClient;
@@ -49,11 +48,11 @@ export function marketDay(at: Date): string {
 export class HistoryJobs {
   readonly queue: Queue<HistoryJob>;
   private worker: Worker<HistoryJob, number> | undefined;
-  private readonly connection: Redis;
-  private workerConnection: Redis | undefined;
+  private readonly connection: RedisClient;
+  private workerConnection: RedisClient | undefined;
 
   constructor(private readonly options: HistoryJobsOptions) {
-    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectionName: 'foliostream-history-queue' });
+    this.connection = createRedisClient(options.redisTarget, { name: 'foliostream-history-queue' });
     this.connection.on('error', () => undefined);
     this.queue = new Queue<HistoryJob>(HISTORY_QUEUE, {
       connection: this.connection,
@@ -81,7 +80,7 @@ export class HistoryJobs {
 
   /** Starts processing this queue's jobs in this process. */
   startWorker(): void {
-    this.workerConnection = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'foliostream-history-worker' });
+    this.workerConnection = createRedisClient(this.options.redisTarget, { name: 'foliostream-history-worker', maxRetriesPerRequest: null });
     this.workerConnection.on('error', () => undefined);
     this.worker = new Worker<HistoryJob, number>(HISTORY_QUEUE, (job) => this.process(job), {
       connection: this.workerConnection,

@@ -4,7 +4,7 @@ import express, { type Router } from 'express';
 import type { AppContext } from '../runtime/context.ts';
 import { jsonBodiesOnly } from './content-type.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
-import { healthRouter, metricsHandlers } from './health.ts';
+import { healthRouter, metricsHandlers, type Readiness } from './health.ts';
 import { openApiHandler, openApiOptions } from './openapi.ts';
 import { answerClientError, sendMethodNotAllowed } from './raw-answers.ts';
 import { applySecurityHeaders, securityHeaders } from './security-headers.ts';
@@ -56,14 +56,14 @@ export function readsOwnBody<T extends Router>(router: T): T {
 export async function startHttpServer(
   ctx: AppContext,
   routers: { path: string; router: Router }[] = [],
-  options: { port?: number; host?: string; fastRoutes?: FastRoute[] } = {},
+  options: { port?: number; host?: string; fastRoutes?: FastRoute[]; readiness?: Readiness } = {},
 ): Promise<HttpServer> {
   const state = { shuttingDown: false };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(securityHeaders);
-  const health = healthRouter(ctx, state);
+  const health = healthRouter(ctx, state, options.readiness);
   app.use(health);
   // Public, like health: the OpenAPI document of this API (src/http/openapi.ts).
   app.get('/api/openapi.json', openApiHandler(openApiOptions(ctx.config)));
@@ -142,17 +142,19 @@ function routesOf(router: Router, prefix: string, options: { appLevel?: boolean 
 /**
  * `METRICS_PORT`: `GET /metrics` on a server of its own (on `METRICS_HOST`), off the public port,
  * behind `METRICS_TOKEN` when that is set too. Every role can run it, so worker and market
- * processes are scraped as well.
+ * processes are scraped as well, and probed: `/healthz` and `/readyz` are served here too (a
+ * process without the web role has no other HTTP server).
  */
 export async function startMetricsServer(
   ctx: AppContext,
-  options: { port?: number; host?: string } = {},
+  options: { port?: number; host?: string; readiness?: Readiness } = {},
 ): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const state = { shuttingDown: false };
   const app = express();
   app.disable('x-powered-by');
   app.use(securityHeaders);
   app.get('/metrics', ...metricsHandlers(ctx));
+  app.use(healthRouter(ctx, state, options.readiness));
   app.use(notFoundHandler);
   app.use(errorHandler(ctx.log));
   const server = createServer(app);

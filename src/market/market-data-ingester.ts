@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient as Redis } from '../runtime/redis-client.ts';
 import type { streaming } from '@alpacahq/alpaca-trade-api';
 import type { Logger } from '../logging/logger.ts';
 import { createAlpacaClient, type AlpacaClient } from '../providers/alpaca/client.ts';
@@ -51,6 +51,13 @@ export interface MarketIngesterOptions {
   staleAfterMs?: number;
   /** How often staleness and tick counters are pushed to the metrics. @default 1000 */
   metricsIntervalMs?: number;
+  /**
+   * The market-lease token the ingester runs under (market-lease.ts): its price writes carry it,
+   * and it claims the price keys with it before it connects. @default 0 (no lease: tests)
+   */
+  token?: number;
+  /** Called once when a price write is refused because a newer lease holder owns the keys. */
+  onFenced?: () => void;
   log?: Logger;
 }
 
@@ -78,8 +85,11 @@ export interface MarketIngesterStatus {
 }
 
 export interface MarketIngester {
-  /** Close the stream, stop following changes, write what is queued. */
-  stop(): Promise<void>;
+  /**
+   * Close the stream (first), stop following changes, write what is queued; `lost` (the lease is
+   * gone) drops what is queued instead: the fence would refuse it.
+   */
+  stop(reason?: 'lost' | 'shutdown'): Promise<void>;
   status(): MarketIngesterStatus;
   /** Subscribed securities without a tick for longer than `thresholdMs`, stalest first. */
   staleSymbols(thresholdMs: number): string[];
@@ -131,6 +141,8 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
   const writer = createPriceWriter(ctx.redis, ctx.keys, {
     shards: options.shards ?? config.PRICE_SHARDS,
     maxLen: options.streamMaxLen ?? config.PRICE_STREAM_MAXLEN,
+    token: options.token ?? 0,
+    onFenced: options.onFenced,
     metrics,
     log,
   });
@@ -292,14 +304,39 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
   // --- the held set -----------------------------------------------------------------------
 
   await loadSnapshot(ctx.redis);
-  reconcile(false); // the first authentication refetches everything
+  // Before the connection: from here on no lower token (a lease holder that has not yet noticed
+  // it lost) can write a price.
+  if (!(await writer.claim())) throw new Error(`market lease token ${options.token ?? 0} is fenced: a newer holder owns the price streams`);
+  reconcile(false); // the first authentication refetches everything (the backfill of a takeover too)
   stream.connect();
   // Previous closes of everything held now, then of everything subscribed at each session's open.
   void fetchPreviousCloses([...subscribed]);
   const sessionOpens = everySessionOpen(client, () => fetchPreviousCloses([...subscribed]), { log });
 
-  const blocking = ctx.redis.duplicate({ connectionName: `foliostream-market-changes:${ctx.keys.namespace}` });
+  const blocking = duplicateClient(ctx.redis, `foliostream-market-changes:${ctx.keys.namespace}`);
   blocking.on('error', (err) => log.debug({ err }, 'symbol-changes connection error'));
+
+  /**
+   * `promise`, or a rejection as soon as the ingester stops: a command queued on a connection that
+   * is disconnected while it waits to reconnect (Redis down) never settles, and a stop (a lost
+   * lease, a shutdown) must not wait for Redis to come back.
+   */
+  const untilStopped = <T>(promise: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const onStop = () => reject(new Error('market ingester stopped'));
+      if (stopping.signal.aborted) onStop();
+      stopping.signal.addEventListener('abort', onStop, { once: true });
+      promise.then(
+        (value) => {
+          stopping.signal.removeEventListener('abort', onStop);
+          resolve(value);
+        },
+        (err: unknown) => {
+          stopping.signal.removeEventListener('abort', onStop);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
 
   const followChanges = async () => {
     let failures = 0;
@@ -307,12 +344,12 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
     while (!stopped) {
       try {
         if (resync) {
-          await loadSnapshot(blocking);
+          await untilStopped(loadSnapshot(blocking));
           reconcile(true);
           resync = false;
           log.info({ symbols: held.size }, 'held symbols reloaded after a Redis failure');
         }
-        const reply = (await blocking.call('XREAD', 'COUNT', 1000, 'BLOCK', changesBlockMs, 'STREAMS', changesKey, cursor)) as
+        const reply = (await untilStopped(blocking.call('XREAD', 'COUNT', 1000, 'BLOCK', changesBlockMs, 'STREAMS', changesKey, cursor))) as
           | Array<[string, Array<[string, string[]]>]>
           | null;
         failures = 0;
@@ -352,9 +389,11 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
   log.info({ symbols: subscribed.size, changesFrom: cursor }, 'market ingester started');
 
   return {
-    async stop() {
+    async stop(reason = 'shutdown') {
       if (stopped) return;
       stopped = true;
+      // The connection goes first: after a lost lease the next holder must be able to connect.
+      stream.disconnect();
       stopping.abort();
       clearInterval(metricsTimer);
       clearTimeout(authRetryTimer);
@@ -363,8 +402,7 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
       sessionOpens.stop();
       previousCloses.close();
       fetcher.close();
-      stream.disconnect();
-      const left = await writer.close();
+      const left = await writer.close(reason === 'lost' ? 0 : undefined);
       report();
       metrics.connected(false);
       log.info({ unwritten: left }, 'market ingester stopped');

@@ -17,6 +17,8 @@ export interface MarketMetrics {
   restRequest(outcome: 'ok' | 'error'): void;
   subscribedSymbols(count: number): void;
   staleness(maxSeconds: number, staleSymbols: number): void;
+  leaseHeld(held: boolean): void;
+  leaseAcquired(): void;
 }
 
 function metric<T>(registry: Registry, name: string, create: () => T): T {
@@ -145,6 +147,27 @@ export function marketMetrics(registry: Registry): MarketMetrics {
       }),
   );
 
+  const leaseHeld = metric(
+    registry,
+    'foliostream_market_lease_held',
+    () =>
+      new Gauge({
+        name: 'foliostream_market_lease_held',
+        help: '1 while this market process holds the market lease (the active one, connected to Alpaca); 0 while it stands by.',
+        registers,
+      }),
+  );
+  const leaseAcquisitions = metric(
+    registry,
+    'foliostream_market_lease_acquisitions_total',
+    () =>
+      new Counter({
+        name: 'foliostream_market_lease_acquisitions_total',
+        help: 'Times this market process took the market lease (its start as the first holder, or a takeover from a dead or stopped one).',
+        registers,
+      }),
+  );
+
   return {
     ticksReceived: (source, count) => received.inc({ source }, count),
     ticksWritten: (count) => count > 0 && written.inc(count),
@@ -166,5 +189,7 @@ export function marketMetrics(registry: Registry): MarketMetrics {
       maxStaleness.set(maxSeconds);
       stale.set(staleSymbols);
     },
+    leaseHeld: (held) => leaseHeld.set(held ? 1 : 0),
+    leaseAcquired: () => leaseAcquisitions.inc(),
   };
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { AlpacaClient } from '../providers/alpaca/client.ts';
 import type { StreamKeys } from '../../streams/keys.ts';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient as Redis } from '../runtime/redis-client.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import { decodePreviousClose } from './previous-closes.ts';
 import { decodeLastPrice, decodeTickFields, type LastPrice, type StoredPriceTick } from './price-tick.ts';
@@ -48,6 +48,25 @@ export interface TailPricesOptions {
   count?: number;
   /** Ends the iteration, also while it waits. */
   signal?: AbortSignal;
+  /**
+   * Catching up: when a read fills `count` on some shard (more is waiting), read on at once,
+   * without blocking, and keep only the newest tick of each security, until the streams are read
+   * to their end or this many entries were read; the batch is then those newest ticks. So a reader
+   * that fell behind skips the superseded ticks instead of working through them, and its next
+   * batch is as fresh as the streams. 0 turns it off (every tick, batches of at most `count` per
+   * shard). @default 100000
+   */
+  catchUpEntries?: number;
+  /** Told the entries of each read (ticks skipped as superseded included). */
+  onRead?: (entries: number) => void;
+  /**
+   * Reads start at most this often (ms): a read right after a batch waits out the rest of the
+   * interval, so one batch carries the ticks of the whole interval. A batch costs per user it
+   * reaches (a task on the actor, the totals, a push to the coalescer), so reading as fast as
+   * entries arrive would pay that per tick; the interval adds at most its length to a tick's
+   * latency. 0 reads as soon as the consumer is done. @default 0
+   */
+  readIntervalMs?: number;
 }
 
 type XReadReply = Array<[key: string, entries: Array<[id: string, fields: string[]]>]> | null;
@@ -84,14 +103,41 @@ export async function* tailPrices(redis: Redis, keys: StreamKeys, options: TailP
   const count = options.count ?? 1000;
   const streams = Array.from({ length: shards }, (_, shard) => keys.priceStream(shard));
   const shardOf = new Map(streams.map((key, shard) => [key, shard]));
-  const blocking = redis.duplicate({ connectionName: 'foliostream-price-tail' });
+  const catchUpEntries = options.catchUpEntries ?? 100_000;
+  const blocking = duplicateClient(redis, 'foliostream-price-tail');
   blocking.on('error', () => {});
   const interrupt = () => blocking.disconnect();
   signal?.addEventListener('abort', interrupt, { once: true });
   try {
     const ids = await startIds(redis, streams, options.fromIds ?? []);
+    /** Decodes a reply into `into`, moving the shards' positions on; true when a shard gave `count` entries. */
+    const take = (reply: NonNullable<XReadReply>, into: StoredPriceTick[]): boolean => {
+      let full = false;
+      let entriesRead = 0;
+      for (const [key, entries] of reply) {
+        const shard = shardOf.get(key);
+        if (shard === undefined) continue;
+        if (entries.length >= count) full = true;
+        entriesRead += entries.length;
+        for (const [id, fields] of entries) {
+          ids[shard] = id;
+          const tick = decodeTickFields(fields);
+          if (tick) into.push({ ...tick, shard, id });
+        }
+      }
+      options.onRead?.(entriesRead);
+      return full;
+    };
     let failures = 0;
+    const readIntervalMs = options.readIntervalMs ?? 0;
+    let readAt = 0;
     while (!signal?.aborted) {
+      if (readIntervalMs > 0) {
+        const wait = readAt + readIntervalMs - Date.now();
+        if (wait > 0) await sleep(wait);
+        if (signal?.aborted) return;
+        readAt = Date.now();
+      }
       let reply: XReadReply;
       try {
         reply = (await blocking.call('XREAD', 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...streams, ...ids)) as XReadReply;
@@ -104,15 +150,23 @@ export async function* tailPrices(redis: Redis, keys: StreamKeys, options: TailP
         continue;
       }
       if (!reply) continue;
-      const batch: StoredPriceTick[] = [];
-      for (const [key, entries] of reply) {
-        const shard = shardOf.get(key);
-        if (shard === undefined) continue;
-        for (const [id, fields] of entries) {
-          ids[shard] = id;
-          const tick = decodeTickFields(fields);
-          if (tick) batch.push({ ...tick, shard, id });
+      let batch: StoredPriceTick[] = [];
+      let full = take(reply, batch);
+      if (full && catchUpEntries > 0) {
+        // Behind: read on to the end of the streams, keeping the newest tick of each security
+        // (ticks of one security are in one shard, in order, so the last one read is the newest).
+        const newest = new Map<string, StoredPriceTick>();
+        for (const tick of batch) newest.set(tick.symbol, tick);
+        let read = batch.length;
+        while (full && read < catchUpEntries && !signal?.aborted) {
+          const more = (await blocking.call('XREAD', 'COUNT', count, 'STREAMS', ...streams, ...ids)) as XReadReply;
+          if (!more) break;
+          const next: StoredPriceTick[] = [];
+          full = take(more, next);
+          read += next.length;
+          for (const tick of next) newest.set(tick.symbol, tick);
         }
+        batch = [...newest.values()];
       }
       if (batch.length > 0) yield batch;
     }

@@ -1,4 +1,6 @@
-import type { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import type { MarketMetrics } from './market-metrics.ts';
@@ -17,7 +19,17 @@ import { encodeLastPrice, type TickSource } from './price-tick.ts';
  * back (the stream then holds that tick once more if its XADD had gone through). When the queue
  * passes `maxPending`, it is compacted to the newest tick per security; the ticks dropped that
  * way are counted.
+ *
+ * Fencing: every write goes through a script that checks the writer's market-lease token against
+ * the fence of the key it writes (`scripts/write-prices-fenced.lua`).
+ * Once a higher token has written (or claimed the keys: `claim()`), this writer's batches are
+ * refused whole; it then drops what it holds, takes nothing more and calls `onFenced`.
  */
+
+/** The script's source, read once; see its header for the contract. */
+const WRITE_PRICES_FENCED_LUA = readFileSync(new URL('./scripts/write-prices-fenced.lua', import.meta.url), 'utf8');
+const WRITE_FENCED = 'fsWritePricesFenced';
+type FencedWrite = (fence: string, key: string, token: number, kind: 'ticks' | 'last', ...args: (string | number)[]) => unknown;
 
 export interface PriceWriterOptions {
   /** Number of price streams (`PRICE_SHARDS`). */
@@ -30,6 +42,13 @@ export interface PriceWriterOptions {
   maxPending?: number;
   /** First retry delay after a failed pipeline; doubles up to 5 s. @default 200 */
   retryDelayMs?: number;
+  /**
+   * The market-lease token this writer writes under. @default 0: no lease, accepted only while no
+   * holder ever wrote in this namespace (tests and benchmarks that write prices without a lease).
+   */
+  token?: number;
+  /** Called once when a write is refused because a higher token owns the keys. */
+  onFenced?: () => void;
   metrics?: MarketMetrics;
   log?: Logger;
 }
@@ -37,8 +56,15 @@ export interface PriceWriterOptions {
 export interface PriceWriter {
   /** Queue one tick (`at`: trade time, epoch ms). */
   write(symbol: string, price: number, at: number, size: number, source: TickSource): void;
-  /** Resolves once everything queued so far has been written (retrying through failures). */
+  /** Resolves once everything queued so far has been written (retrying through failures), or was fenced off. */
   flush(): Promise<void>;
+  /**
+   * Raises the fence of every price stream and of the last-price hash to this writer's token, so
+   * no lower token writes from now on. False when a higher token already owns them (fenced).
+   */
+  claim(): Promise<boolean>;
+  /** True once a write or claim was refused by the fence. */
+  fenced(): boolean;
   /** Ticks queued or in flight. */
   pending(): number;
   /** Stop taking ticks and write what is queued; gives up after `timeoutMs`. Returns the ticks left unwritten. */
@@ -115,9 +141,16 @@ export function createPriceWriter(redis: Redis, keys: StreamKeys, options: Price
   const maxBatch = options.maxBatch ?? 5000;
   const maxPending = options.maxPending ?? 200_000;
   const firstRetryMs = options.retryDelayMs ?? 200;
+  const token = options.token ?? 0;
   const streamKeys = Array.from({ length: shards }, (_, shard) => keys.priceStream(shard));
+  const fenceOf = new Map(streamKeys.map((key, shard) => [key, keys.priceStreamFence(shard)]));
   const lastPricesKey = keys.lastPrices();
+  const lastPricesFence = keys.lastPricesFence();
   const shardCache = new Map<string, string>();
+  if (typeof (redis as unknown as Record<string, unknown>)[WRITE_FENCED] !== 'function') {
+    redis.defineCommand(WRITE_FENCED, { numberOfKeys: 2, lua: WRITE_PRICES_FENCED_LUA });
+  }
+  const fencedWrite = (pipeline: ChainableCommander) => (pipeline as unknown as Record<string, FencedWrite>)[WRITE_FENCED]!.bind(pipeline);
 
   let queue = new TickQueue();
   let inFlight = 0;
@@ -125,6 +158,7 @@ export function createPriceWriter(redis: Redis, keys: StreamKeys, options: Price
   let retryTimer: NodeJS.Timeout | undefined;
   let failures = 0;
   let closed = false;
+  let fencedOff = false;
   let idleWaiters: Array<() => void> = [];
 
   const streamOf = (symbol: string): string => {
@@ -158,31 +192,34 @@ export function createPriceWriter(redis: Redis, keys: StreamKeys, options: Price
     const batch = queue.take(maxBatch);
     inFlight = batch.length;
     const started = performance.now();
-    const pipeline = redis.pipeline();
+    // One script call per stream the batch touches, in queue order within each stream.
+    const perStream = new Map<string, string[]>();
     for (let i = 0; i < batch.length; i++) {
       const symbol = batch.symbols[i]!;
-      if (batch.rest[i]) {
-        pipeline.xadd(streamOf(symbol), 'MAXLEN', '~', maxLen, '*', 'sym', symbol, 'p', String(batch.prices[i]), 't', String(batch.ats[i]), 'size', String(batch.sizes[i]), 'src', 'rest');
-      } else {
-        pipeline.xadd(streamOf(symbol), 'MAXLEN', '~', maxLen, '*', 'sym', symbol, 'p', String(batch.prices[i]), 't', String(batch.ats[i]), 'size', String(batch.sizes[i]));
-      }
+      const key = streamOf(symbol);
+      let args = perStream.get(key);
+      if (args === undefined) perStream.set(key, (args = []));
+      args.push(symbol, String(batch.prices[i]), String(batch.ats[i]), String(batch.sizes[i]), batch.rest[i] ? 'rest' : '');
     }
+    const pipeline = redis.pipeline();
+    const write = fencedWrite(pipeline);
+    for (const [key, args] of perStream) write(fenceOf.get(key)!, key, token, 'ticks', maxLen, ...args);
     const newest = batch.newestIndexes();
     const lastArgs: string[] = [];
     for (const [symbol, i] of newest) lastArgs.push(symbol, encodeLastPrice(batch.prices[i]!, batch.ats[i]!, batch.rest[i] ? 'rest' : 'stream'));
-    pipeline.hset(lastPricesKey, ...lastArgs);
+    write(lastPricesFence, lastPricesKey, token, 'last', ...lastArgs);
 
     let written = 0;
     let failure: unknown;
+    let refused = false;
     try {
       const results = (await pipeline.exec()) ?? [];
-      for (let i = 0; i < batch.length; i++) {
-        const [error] = results[i] ?? [new Error('no reply')];
+      for (let i = 0; i <= perStream.size; i++) {
+        const [error, reply] = results[i] ?? [new Error('no reply'), null];
         if (error) failure ??= error;
-        else written++;
+        else if (reply === -1) refused = true;
+        else if (i < perStream.size) written += Number(reply);
       }
-      const [hsetError] = results[batch.length] ?? [new Error('no reply')];
-      if (hsetError) failure ??= hsetError;
     } catch (err) {
       failure = err;
     }
@@ -190,6 +227,10 @@ export function createPriceWriter(redis: Redis, keys: StreamKeys, options: Price
     metrics?.writeBatch(batch.length, (performance.now() - started) / 1000);
     inFlight = 0;
 
+    if (refused) {
+      fenceOff(batch.length - written);
+      return;
+    }
     if (failure !== undefined) {
       failures++;
       metrics?.writeFailed();
@@ -211,6 +252,38 @@ export function createPriceWriter(redis: Redis, keys: StreamKeys, options: Price
     if (queue.length > 0) schedule();
     else settleIdle();
   }
+
+  /** A higher token owns the keys: drop everything, take nothing more, tell the owner once. */
+  const fenceOff = (unwritten: number) => {
+    const first = !fencedOff;
+    fencedOff = true;
+    closed = true;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = undefined;
+    metrics?.ticksDropped(unwritten + queue.length);
+    queue = new TickQueue();
+    settleIdle();
+    if (first) {
+      log?.warn({ fencingToken: token }, 'price writes fenced: a newer market-lease holder owns the price streams');
+      options.onFenced?.();
+    }
+  };
+
+  const claim = async (): Promise<boolean> => {
+    if (fencedOff) return false;
+    const pipeline = redis.pipeline();
+    const write = fencedWrite(pipeline);
+    for (const key of streamKeys) write(fenceOf.get(key)!, key, token, 'ticks', maxLen);
+    write(lastPricesFence, lastPricesKey, token, 'last');
+    const results = (await pipeline.exec()) ?? [];
+    let refused = false;
+    for (const [error, reply] of results) {
+      if (error) throw error;
+      if (reply === -1) refused = true;
+    }
+    if (refused) fenceOff(0);
+    return !refused;
+  };
 
   const flush = (): Promise<void> => {
     if (queue.length === 0 && inFlight === 0) return Promise.resolve();
@@ -236,6 +309,8 @@ export function createPriceWriter(redis: Redis, keys: StreamKeys, options: Price
       schedule();
     },
     flush,
+    claim,
+    fenced: () => fencedOff,
     pending: () => queue.length + inFlight,
     async close(timeoutMs = 5000) {
       closed = true;

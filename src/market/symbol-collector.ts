@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 
 /** The script's source, read once; see the header of `set-user-symbols.lua` for its contract. */

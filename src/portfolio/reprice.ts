@@ -2,7 +2,7 @@ import { fxRate, type FxTable } from './currency.ts';
 import { str } from './decimal.ts';
 import { choosePrice, dayChangeMissing, type DayChangeMissing, type Holding, type HoldingAccountShare, type PriceQuote, type ValuationContext } from './holding.ts';
 import type { PortfolioTotals } from './portfolio-totals.ts';
-import { addScaled, formatScaled, mulScaled, parseScaled, SCALED_ZERO, subScaled, type Scaled } from './scaled-decimal.ts';
+import { formatScaled, moveScaled, mulScaled, parseScaled, SCALED_ZERO, subScaled, type Scaled } from './scaled-decimal.ts';
 
 /**
  * The price-tick fast path: a holding revalued with a new quote in scaled-integer arithmetic, with
@@ -90,18 +90,30 @@ interface Fixed {
   quantityWithCost: Scaled;
   costBasis: Scaled | null;
   shareQuantities: Scaled[];
+  /** One account holds the whole quantity (its figures are the holding's). */
+  soleShare: boolean;
   /** Listing -> base currency: `identity`, a rate, or `null` when there is none. */
   baseRate: Scaled | 'identity' | null;
   others: Map<string, OtherCandidates>;
 }
 
+/**
+ * A holding's numbers. What a tick leaves here is only references to objects it shares with
+ * other portfolios (the quote, its parsed price) or with this entry's other ticks (the previous
+ * close): the figures are recomputed from them when needed. Per-tick figures kept here lived until
+ * the security's next tick (about a second), long enough to be promoted and collected by major GCs.
+ */
 interface Entry {
   /** The holding object these numbers are of (an entry is only used for this very object). */
   holding: Holding;
   fixed: Fixed;
+  /** What `holding` (the object, without a live price) adds to the totals. */
   contribution: PricedContribution;
-  /** A live price newer than `holding`, not built into a holding object yet. */
-  live: LivePrice | undefined;
+  /** A live quote newer than `holding`, not built into a holding object yet. */
+  liveQuote: PriceQuote | undefined;
+  /** Its price, and the previous close it is valued against (meaningful with `liveQuote`). */
+  livePrice: Scaled;
+  livePreviousClose: Scaled | null;
 }
 
 /**
@@ -144,24 +156,29 @@ function entryFor(cache: RepriceCache, key: string, holding: Holding, context: V
   const known = cache.holdings.get(key);
   // An entry with a live price stays bound to its object until settled (a new FX table or base
   // currency makes a new portfolio state, and with it a new cache).
-  if (known && known.holding === holding && (known.live !== undefined || (known.fixed.fx === context.fx && known.fixed.baseCurrency === context.baseCurrency))) {
+  if (known && known.holding === holding && (known.liveQuote !== undefined || (known.fixed.fx === context.fx && known.fixed.baseCurrency === context.baseCurrency))) {
     return known;
   }
   const rate = fxRate(context.fx, holding.currency, context.baseCurrency);
+  const quantity = parseScaled(holding.quantity);
+  const shareQuantities = holding.accounts.map((a) => parseScaled(a.quantity));
   const entry: Entry = {
     holding,
     fixed: {
       fx: context.fx,
       baseCurrency: context.baseCurrency,
-      quantity: parseScaled(holding.quantity),
+      quantity,
       quantityWithCost: parseScaled(holding.quantityWithCost),
       costBasis: scaledOrNull(holding.costBasis),
-      shareQuantities: holding.accounts.map((a) => parseScaled(a.quantity)),
+      shareQuantities,
+      soleShare: shareQuantities.length === 1 && formatScaled(shareQuantities[0]!) === formatScaled(quantity),
       baseRate: rate.rate === null ? null : rate.path === 'identity' ? 'identity' : parseScaled(str(rate.rate)),
       others: new Map(),
     },
     contribution: contributionOf(holding),
-    live: undefined,
+    liveQuote: undefined,
+    livePrice: SCALED_ZERO,
+    livePreviousClose: null,
   };
   cache.holdings.set(key, entry);
   return entry;
@@ -189,17 +206,24 @@ function othersFor(holding: Holding, fixed: Fixed, facet: string, prices: Readon
   return others;
 }
 
-/** Per quote object (one per tick, shared by every portfolio it is applied to): its time and price, parsed once. */
-const parsedQuotes = new WeakMap<PriceQuote, { asOfMs: number; price: Scaled | undefined }>();
+/** A quote's time, price and previous close as numbers (`undefined` until first needed). */
+interface ParsedQuote {
+  asOfMs: number;
+  price: Scaled | undefined;
+  previousClose: Scaled | undefined;
+}
+
+/** Per quote object (one per tick, shared by every portfolio it is applied to): its time and prices, parsed once. */
+const parsedQuotes = new WeakMap<PriceQuote, ParsedQuote>();
 
 /** `Date.parse(quote.asOf)`, remembered per quote object. */
 export function quoteTime(quote: PriceQuote): number {
   return parsedQuote(quote).asOfMs;
 }
 
-function parsedQuote(quote: PriceQuote): { asOfMs: number; price: Scaled | undefined } {
+function parsedQuote(quote: PriceQuote): ParsedQuote {
   let parsed = parsedQuotes.get(quote);
-  if (!parsed) parsedQuotes.set(quote, (parsed = { asOfMs: Date.parse(quote.asOf), price: undefined }));
+  if (!parsed) parsedQuotes.set(quote, (parsed = { asOfMs: Date.parse(quote.asOf), price: undefined, previousClose: undefined }));
   return parsed;
 }
 
@@ -232,11 +256,23 @@ export function priceLive(
   if (!(parsed.asOfMs > others.newestMs)) return null;
   const price = (parsed.price ??= parseScaled(quote.price));
 
-  const previousClose = quote.previousClose === undefined ? others.previousClose : parseScaled(quote.previousClose);
+  const previousClose = quote.previousClose === undefined ? others.previousClose : (parsed.previousClose ??= parseScaled(quote.previousClose));
+  const wasUnpriced = entry.liveQuote === undefined && holding.price === null;
+  const previousContribution = entry.liveQuote === undefined ? entry.contribution : contributionAt(figuresAt(fixed, entry.liveQuote, entry.livePrice, entry.livePreviousClose));
+  const live = figuresAt(fixed, quote, price, previousClose);
+  entry.liveQuote = quote;
+  entry.livePrice = price;
+  entry.livePreviousClose = previousClose;
+  cache.unsettled.add(key);
+  return { text: liveText(holding, fixed, live), contribution: contributionAt(live), previousContribution, wasUnpriced };
+}
+
+/** A holding's figures at a price (and previous close). */
+function figuresAt(fixed: Fixed, quote: PriceQuote, price: Scaled, previousClose: Scaled | null): LivePrice {
   const marketValue = mulScaled(fixed.quantity, price);
   const unrealizedPnl = fixed.costBasis === null ? null : subScaled(mulScaled(fixed.quantityWithCost, price), fixed.costBasis);
   const dayChange = previousClose === null ? null : mulScaled(fixed.quantity, subScaled(price, previousClose));
-  const live: LivePrice = {
+  return {
     quote,
     price,
     previousClose,
@@ -247,40 +283,47 @@ export function priceLive(
     baseUnrealizedPnl: toBase(unrealizedPnl, fixed.baseRate),
     baseDayChange: toBase(dayChange, fixed.baseRate),
   };
-  const wasUnpriced = entry.live === undefined && holding.price === null;
-  const previousContribution = entry.contribution;
-  const contribution: PricedContribution = {
+}
+
+function contributionAt(live: LivePrice): PricedContribution {
+  return {
     marketValue: orZero(live.baseMarketValue),
     unrealizedPnl: orZero(live.baseUnrealizedPnl),
     dayChange: orZero(live.baseDayChange),
     withoutDayChange: live.baseDayChange === null ? 1 : 0,
   };
-  entry.live = live;
-  entry.contribution = contribution;
-  cache.unsettled.add(key);
-  return { text: liveText(holding, fixed, live), contribution, previousContribution, wasUnpriced };
 }
 
 function liveText(holding: Holding, fixed: Fixed, live: LivePrice): HoldingPriceText {
   const sameInBase = fixed.baseRate === 'identity';
-  const accountMarketValues: string[] = [];
-  const accountBaseMarketValues: (string | null)[] = [];
-  for (const quantity of fixed.shareQuantities) {
-    const value = mulScaled(quantity, live.price);
-    const text = formatScaled(value);
-    accountMarketValues.push(text);
-    accountBaseMarketValues.push(sameInBase ? text : textOrNull(toBase(value, fixed.baseRate)));
-  }
   const marketValue = formatScaled(live.marketValue);
+  const baseMarketValue = sameInBase ? marketValue : textOrNull(live.baseMarketValue);
+  let accountMarketValues: string[];
+  let accountBaseMarketValues: (string | null)[];
+  if (fixed.soleShare) {
+    // One account holding all of it: its values are the holding's.
+    accountMarketValues = [marketValue];
+    accountBaseMarketValues = [baseMarketValue];
+  } else {
+    accountMarketValues = [];
+    accountBaseMarketValues = [];
+    for (const quantity of fixed.shareQuantities) {
+      const value = mulScaled(quantity, live.price);
+      const text = formatScaled(value);
+      accountMarketValues.push(text);
+      accountBaseMarketValues.push(sameInBase ? text : textOrNull(toBase(value, fixed.baseRate)));
+    }
+  }
   const unrealizedPnl = textOrNull(live.unrealizedPnl);
   const dayChange = textOrNull(live.dayChange);
   return {
     identityKey: holding.identityKey,
-    price: formatScaled(live.price),
+    // The quote's price is canonical text already (what formatting its number would print).
+    price: live.quote.price,
     priceAsOf: live.quote.asOf,
     marketValue,
     // In the listing currency the base figures are the same numbers: print them once.
-    baseMarketValue: sameInBase ? marketValue : textOrNull(live.baseMarketValue),
+    baseMarketValue,
     unrealizedPnl,
     dayChange,
     baseUnrealizedPnl: sameInBase ? unrealizedPnl : textOrNull(live.baseUnrealizedPnl),
@@ -316,10 +359,11 @@ export function holdingPriceText(holding: Holding): HoldingPriceText {
 export function settleHolding(cache: RepriceCache, key: string): Holding | undefined {
   cache.unsettled.delete(key);
   const entry = cache.holdings.get(key);
-  const live = entry?.live;
-  if (!entry || !live) return undefined;
+  const quote = entry?.liveQuote;
+  if (!entry || !quote) return undefined;
   const { holding: previous, fixed } = entry;
-  const priceText = formatScaled(live.price);
+  const live = figuresAt(fixed, quote, entry.livePrice, entry.livePreviousClose);
+  const priceText = quote.price;
   const sameInBase = fixed.baseRate === 'identity';
   // Literals with every field in a fixed order, not spreads: one hidden class for every object
   // made here, so the path stays monomorphic (spreads of holdings of varied origin were not).
@@ -378,11 +422,12 @@ export function settleHolding(cache: RepriceCache, key: string): Holding | undef
     missingFxRate: previous.missingFxRate,
   };
   entry.holding = holding;
-  entry.live = undefined;
+  entry.contribution = contributionAt(live);
+  entry.liveQuote = undefined;
   return holding;
 }
 
 /** `total + (now - before)`, exactly. */
 export function moveBy(total: Scaled, now: Scaled, before: Scaled): Scaled {
-  return addScaled(total, subScaled(now, before));
+  return moveScaled(total, now, before);
 }

@@ -1,21 +1,37 @@
 import type { DecimalString } from './decimal.ts';
 
 /**
- * Exact decimals as scaled integers (`n / 10^s`, a native BigInt): the arithmetic of the price-tick
- * fast path (reprice.ts). It only adds, subtracts and multiplies, which are exact here as in
- * decimal.ts, and it prints the same canonical text as `str` (plain notation, no trailing zeros,
- * "0" for zero), so its results compare equal to big.js's digit for digit. A tick costs a few
- * BigInt operations instead of big.js's digit arrays, its regexes and the garbage they leave.
+ * Exact decimals as scaled integers (`n / 10^s`): the arithmetic of the price-tick fast path
+ * (reprice.ts). It only adds, subtracts and multiplies, which are exact here as in decimal.ts, and
+ * it prints the same canonical text as `str` (plain notation, no trailing zeros, "0" for zero), so
+ * its results compare equal to big.js's digit for digit.
+ *
+ * `n` is a JS number whenever it is a safe integer (|n| < 2^53), and a BigInt only beyond. An
+ * operation on two safe integers whose exact result is an integer below 2^53 in magnitude is
+ * computed exactly by doubles (IEEE rounding is monotonic and 2^53 is a double, so a rounded
+ * result below 2^53 means the exact one was, and such integers are doubles); each fast step checks
+ * that bound and otherwise redoes the operation in BigInt. Money on the tick path (prices with a
+ * few decimals times quantities) stays far below 2^53, so a tick costs a few double operations
+ * instead of BigInt ones and the heap BigInts they leave.
  */
 export interface Scaled {
-  readonly n: bigint;
+  readonly n: number | bigint;
   readonly s: number;
 }
 
+const LIMIT = 2 ** 53;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** 10^0 .. 10^22: every one of them is a double exactly. */
+const POW10_NUMBER: number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
 const POW10: bigint[] = Array.from({ length: 80 }, (_, i) => 10n ** BigInt(i));
 const pow10 = (k: number): bigint => POW10[k] ?? 10n ** BigInt(k);
 
-export const SCALED_ZERO: Scaled = { n: 0n, s: 0 };
+const safe = (x: number): boolean => x < LIMIT && x > -LIMIT;
+const big = (n: number | bigint): bigint => (typeof n === 'bigint' ? n : BigInt(n));
+/** `n / 10^s` with `n` as a number when it is a safe integer. */
+const fromBig = (n: bigint, s: number): Scaled => (n <= MAX_SAFE && n >= -MAX_SAFE ? { n: Number(n), s } : { n, s });
+
+export const SCALED_ZERO: Scaled = { n: 0, s: 0 };
 
 /** Parses canonical decimal text (what `str` prints: `-?digits(.digits)?`). Throws RangeError otherwise. */
 const CANONICAL = /^-?\d+(?:\.\d+)?$/;
@@ -23,28 +39,76 @@ const CANONICAL = /^-?\d+(?:\.\d+)?$/;
 export function parseScaled(text: DecimalString): Scaled {
   if (!CANONICAL.test(text)) throw new RangeError(`not a canonical decimal: ${JSON.stringify(text)}`);
   const dot = text.indexOf('.');
-  if (dot < 0) return { n: BigInt(text), s: 0 };
-  return { n: BigInt(text.slice(0, dot) + text.slice(dot + 1)), s: text.length - dot - 1 };
+  const digits = dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1);
+  const s = dot < 0 ? 0 : text.length - dot - 1;
+  // Up to 15 digits (a sign aside) are below 10^15 < 2^53: Number() reads them exactly.
+  if (digits.length - (digits.charCodeAt(0) === 45 ? 1 : 0) <= 15) return { n: Number(digits) + 0, s };
+  return fromBig(BigInt(digits), s);
+}
+
+/** `a + sign * b`, exactly. */
+function addSigned(a: Scaled, b: Scaled, sign: 1 | -1): Scaled {
+  const an = a.n;
+  const bn = b.n;
+  if (typeof an === 'number' && typeof bn === 'number') {
+    if (a.s === b.s) {
+      const r = an + sign * bn;
+      if (safe(r)) return { n: r, s: a.s };
+    } else if (a.s > b.s) {
+      const x = bn * (POW10_NUMBER[a.s - b.s] ?? Infinity);
+      const r = an + sign * x;
+      if (safe(x) && safe(r)) return { n: r, s: a.s };
+    } else {
+      const x = an * (POW10_NUMBER[b.s - a.s] ?? Infinity);
+      const r = x + sign * bn;
+      if (safe(x) && safe(r)) return { n: r, s: b.s };
+    }
+  }
+  const x = big(an);
+  const y = sign === 1 ? big(bn) : -big(bn);
+  if (a.s === b.s) return fromBig(x + y, a.s);
+  return a.s > b.s ? fromBig(x + y * pow10(a.s - b.s), a.s) : fromBig(x * pow10(b.s - a.s) + y, b.s);
 }
 
 export function addScaled(a: Scaled, b: Scaled): Scaled {
-  if (a.s === b.s) return { n: a.n + b.n, s: a.s };
-  return a.s > b.s ? { n: a.n + b.n * pow10(a.s - b.s), s: a.s } : { n: a.n * pow10(b.s - a.s) + b.n, s: b.s };
+  return addSigned(a, b, 1);
 }
 
 export function subScaled(a: Scaled, b: Scaled): Scaled {
-  return addScaled(a, { n: -b.n, s: b.s });
+  return addSigned(a, b, -1);
 }
 
 export function mulScaled(a: Scaled, b: Scaled): Scaled {
-  return { n: a.n * b.n, s: a.s + b.s };
+  const an = a.n;
+  const bn = b.n;
+  if (typeof an === 'number' && typeof bn === 'number') {
+    const r = an * bn;
+    // `+ 0` turns the -0 of a negative times zero into 0.
+    if (safe(r)) return { n: r + 0, s: a.s + b.s };
+  }
+  return fromBig(big(an) * big(bn), a.s + b.s);
+}
+
+/** `total + (now - before)`, exactly, without the intermediate values when all three share a scale. */
+export function moveScaled(total: Scaled, now: Scaled, before: Scaled): Scaled {
+  const t = total.n;
+  const a = now.n;
+  const b = before.n;
+  if (typeof t === 'number' && typeof a === 'number' && typeof b === 'number' && total.s === now.s && now.s === before.s) {
+    const d = a - b;
+    const r = t + d;
+    if (safe(d) && safe(r)) return { n: r, s: total.s };
+  }
+  return addSigned(total, addSigned(now, before, -1), 1);
 }
 
 /** Canonical text, the same as decimal.ts `str` prints for the same number. */
 export function formatScaled(a: Scaled): DecimalString {
-  if (a.n === 0n) return '0';
-  const negative = a.n < 0n;
-  let digits = (negative ? -a.n : a.n).toString();
+  const n = a.n;
+  if (n === 0 || n === 0n) return '0';
+  const negative = n < 0;
+  // A safe integer prints as plain digits (exponents start at 10^21).
+  let digits = typeof n === 'number' ? String(negative ? -n : n) : (negative ? -n : n).toString();
   if (a.s === 0) return negative ? `-${digits}` : digits;
   if (digits.length <= a.s) digits = '0'.repeat(a.s - digits.length + 1) + digits;
   const point = digits.length - a.s;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -81,6 +81,14 @@ type RedisWithAcquire = Redis & {
   foliostreamRateAcquire(key: string, userKey: string, windowMs: number, limit: number, member: string, share: number, holdMs: number): Promise<number>;
   foliostreamRateSettle(key: string, userKey: string, member: string): Promise<number>;
 };
+
+/**
+ * The SnapTrade budget's key: one for every process of a deployment, tagged so that each user's
+ * key (`<key>:user:<id>`) shares its slot on a Redis Cluster.
+ */
+export function snaptradeBudgetKey(namespace: string): string {
+  return `${namespace}:{snaptrade-budget}`;
+}
 
 /**
  * `key` should carry a Redis Cluster hash tag (`{...}`): each user's key is `key` plus a suffix,

@@ -57,6 +57,18 @@ export function createDeltaCoalescer(options: DeltaCoalescerOptions): DeltaCoale
   const closing = new Map<number, string[]>();
   const users = new Map<string, UserState>();
   let closed = false;
+  // A read batch of ticks pushes to every user it repriced in one synchronous run: they share
+  // the timestamp text of that millisecond instead of each allocating a Date and a string.
+  let isoMs = Number.NaN;
+  let iso = '';
+  const nowIso = (): string => {
+    const now = Date.now();
+    if (now !== isoMs) {
+      isoMs = now;
+      iso = new Date(now).toISOString();
+    }
+    return iso;
+  };
 
   function schedule(userId: string, state: UserState): void {
     if (state.closesAt !== undefined || closed) return;
@@ -113,7 +125,7 @@ export function createDeltaCoalescer(options: DeltaCoalescerOptions): DeltaCoale
         state = { pending: undefined, closesAt: undefined, chain: Promise.resolve(), inFlight: 0 };
         users.set(userId, state);
       }
-      state.pending = mergeChange(state.pending, change, new Date().toISOString());
+      state.pending = mergeChange(state.pending, change, nowIso());
       options.metrics?.changesCoalesced.inc();
       schedule(userId, state);
     },

@@ -6,7 +6,7 @@ import { Server, type Socket } from 'socket.io';
 import type { UserTokenVerifier } from '../auth/user-tokens.ts';
 import { securityHeaders } from '../http/security-headers.ts';
 import type { Logger } from '../logging/logger.ts';
-import { createRedisClient } from '../runtime/context.ts';
+import { createRedisClient, type RedisTarget } from '../runtime/redis-client.ts';
 import {
   userRoom,
   type ClientToServerEvents,
@@ -21,6 +21,7 @@ import {
 import { createPortfolioSequence, type PortfolioSequence } from './portfolio-sequence.ts';
 import { realtimeKeys } from './realtime-keys.ts';
 import { realtimeMetrics, type RealtimeMetrics } from './realtime-metrics.ts';
+import { roomChannel, shardedAdapter } from './sharded-channels.ts';
 
 export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -28,7 +29,7 @@ type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterSe
 export interface RealtimeGatewayOptions {
   verifier: UserTokenVerifier;
   /** Redis of the adapter (pub/sub between web nodes and workers) and of the seq counters. */
-  redisUrl: string;
+  redisTarget: RedisTarget;
   /**
    * Builds the user's portfolio. The gateway reads the user's seq before calling it and stamps
    * it on the result, so it must only see changes whose deltas were numbered before it was called
@@ -66,6 +67,8 @@ export interface RealtimeGateway {
 }
 
 const EXPIRED_MESSAGE = /"exp" claim timestamp check failed/;
+/** How long closing waits for the Redis clients' QUIT before dropping their connections. */
+const QUIT_WAIT_MS = 2_000;
 /** setTimeout's largest delay; a later expiry disconnects early and the client reconnects. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -83,8 +86,10 @@ export async function attachRealtimeGateway(
   const { verifier, log } = options;
   const keys = realtimeKeys(options.namespace);
   const metrics = realtimeMetrics(options.metrics);
-  const pubClient = createRedisClient(options.redisUrl, 'foliostream-realtime-pub');
-  const subClient = createRedisClient(options.redisUrl, 'foliostream-realtime-sub');
+  // On a cluster, sharded pub/sub (sharded-channels.ts): one channel per user's room, on one master.
+  const sharded = options.redisTarget.cluster;
+  const pubClient = createRedisClient(options.redisTarget, { name: 'foliostream-realtime-pub' });
+  const subClient = createRedisClient(options.redisTarget, { name: 'foliostream-realtime-sub', shardedSubscriber: sharded });
   pubClient.on('error', (err) => log.warn({ err }, 'realtime redis (pub) error'));
   subClient.on('error', (err) => log.warn({ err }, 'realtime redis (sub) error'));
   const sequence = createPortfolioSequence(pubClient, keys);
@@ -92,7 +97,9 @@ export async function attachRealtimeGateway(
   const io: RealtimeServer = new Server(httpServer, {
     serveClient: false,
     parser: realtimeSocketParser,
-    adapter: createAdapter(pubClient, subClient, { key: keys.channelPrefix, parser: realtimeAdapterParser }),
+    adapter: sharded
+      ? shardedAdapter(pubClient, subClient, keys.channelPrefix)
+      : createAdapter(pubClient, subClient, { key: keys.channelPrefix, parser: realtimeAdapterParser }),
     ...(options.corsOrigin ? { cors: { origin: options.corsOrigin } } : {}),
   });
   // Long-polling answers come from engine.io, not Express: the same helmet headers as the rest.
@@ -101,6 +108,7 @@ export async function attachRealtimeGateway(
   try {
     // The adapter PSUBSCRIBEd when the namespace was created; a reply to a later command on the
     // same connection means the subscription is in place, so nothing emitted after this is lost.
+    // (Sharded: each room subscribes when its first socket joins; see onConnection.)
     await subClient.ping();
   } catch (err) {
     await closeAll(io, pubClient, subClient);
@@ -162,6 +170,9 @@ export async function attachRealtimeGateway(
     // Join before the snapshot reads the seq: every delta numbered after that read is then
     // delivered to this socket.
     await socket.join(userRoom(userId));
+    // Sharded: the adapter sent the room's SSUBSCRIBE on the join without waiting for it; the
+    // reply to ours, on the same connection after it, says the room's channel is heard.
+    if (sharded) await subClient.ssubscribe(roomChannel(keys.channelPrefix, userRoom(userId)));
     await requestSnapshot('connect').catch(() => undefined);
   }
 
@@ -230,6 +241,11 @@ async function closeAll(io: RealtimeServer, ...clients: ReturnType<typeof create
   io.engine.close();
   // Not `adapter.close()`: it sends UNSUBSCRIBEs without awaiting them (an unhandled rejection
   // when Redis is down); closing the subscriber connection drops its subscriptions anyway.
-  await Promise.allSettled(clients.map((client) => client.quit()));
+  // QUIT waits for a reply, and on a cluster whose master just died (a subscriber per master)
+  // none may come: after a short wait the connections are dropped anyway.
+  const quitting = Promise.allSettled(clients.map((client) => client.quit()));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([quitting, new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_WAIT_MS)))]);
+  clearTimeout(timer);
   for (const client of clients) client.disconnect();
 }

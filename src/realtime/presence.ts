@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 
 /**
  * Which users have a browser open, across every web node: a sorted set of user id -> expiry

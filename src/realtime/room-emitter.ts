@@ -1,5 +1,5 @@
 import { Emitter } from '@socket.io/redis-emitter';
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient as Redis } from '../runtime/redis-client.ts';
 import type {
   ActivitiesUpdate,
   ConnectionAttempt,
@@ -15,12 +15,15 @@ import type {
 import { userRoom } from './events.ts';
 import { realtimeAdapterParser } from './adapter-parser.ts';
 import { realtimeKeys } from './realtime-keys.ts';
+import { shardedRoomPublisher } from './sharded-channels.ts';
 
 /**
  * How a process without an HTTP server (a worker, the market role) pushes to a user's browsers:
  * it publishes on the socket.io Redis adapter's channel of the room `user:<id>`, and every web
  * node with a socket in that room delivers it. Each call resolves with the number of web nodes
- * that received the message (0 when none is subscribed), or rejects when Redis does.
+ * that received the message (0 when none is subscribed), or rejects when Redis does. On a Redis
+ * Cluster the channel is a sharded one (`SPUBLISH`, sharded-channels.ts): only the master serving
+ * the room's slot carries it, to the web nodes with a socket in the room.
  */
 export interface RoomEmitter {
   /**
@@ -54,29 +57,22 @@ export interface RoomEmitterOptions {
  * for one user arrive in the order of their seq as long as it emits them in that order.
  */
 export function createRoomEmitter(redis: Redis, options: RoomEmitterOptions = {}): RoomEmitter {
-  // The emitter fires PUBLISH and drops the promise; this shim keeps it so callers can await it
-  // and so a Redis error is the caller's rejection, not an unhandled one.
-  let lastPublish: Promise<number> | undefined;
-  const publisher = {
-    publish(channel: string, message: Buffer | string): Promise<number> {
-      lastPublish = redis.publish(channel, message);
-      return lastPublish;
-    },
-  };
-  const emitter = new Emitter<ServerToClientEvents>(publisher, { key: realtimeKeys(options.namespace).channelPrefix, parser: realtimeAdapterParser });
+  const prefix = realtimeKeys(options.namespace).channelPrefix;
+  return roomEmitterOf(isCluster(redis) ? shardedRoomPublisher(redis, prefix) : classicRoomPublisher(redis, prefix));
+}
 
-  function send<E extends keyof ServerToClientEvents>(
-    userId: string,
-    event: E,
-    ...args: Parameters<ServerToClientEvents[E]>
-  ): Promise<number> {
-    lastPublish = undefined;
-    emitter.to(userRoom(userId)).emit(event, ...args);
-    const published = lastPublish as Promise<number> | undefined;
-    if (!published) return Promise.reject(new Error(`socket.io emitter did not publish ${event}`));
-    return published;
+/** How a room message leaves this process: the classic adapter's channels, or sharded ones. */
+export interface RoomPublisher {
+  /** Resolves with the number of web nodes that received it. */
+  emit(room: string, event: string, payload: unknown): Promise<number>;
+  /** Disconnects every socket in the room, after whatever was emitted to it before. */
+  disconnect(room: string): Promise<number>;
+}
+
+function roomEmitterOf(publisher: RoomPublisher): RoomEmitter {
+  function send<E extends keyof ServerToClientEvents>(userId: string, event: E, payload: Parameters<ServerToClientEvents[E]>[0]): Promise<number> {
+    return publisher.emit(userRoom(userId), event, payload);
   }
-
   return {
     snapshot: (userId, snapshot) => send(userId, 'portfolio:snapshot', snapshot),
     delta: (userId, delta) => send(userId, 'portfolio:delta', delta),
@@ -88,10 +84,39 @@ export function createRoomEmitter(redis: Redis, options: RoomEmitterOptions = {}
     activitiesUpdate: (userId, update) => send(userId, 'activities:update', update),
     async endSessions(userId, ended) {
       const told = await send(userId, 'session:ended', ended);
-      lastPublish = undefined;
-      emitter.in(userRoom(userId)).disconnectSockets(true);
-      await (lastPublish as Promise<number> | undefined);
+      await publisher.disconnect(userRoom(userId));
       return told;
+    },
+  };
+}
+
+/** The classic adapter's channels (`PUBLISH`), through `@socket.io/redis-emitter`. */
+function classicRoomPublisher(redis: Redis, prefix: string): RoomPublisher {
+  // The emitter fires PUBLISH and drops the promise; this shim keeps it so callers can await it
+  // and so a Redis error is the caller's rejection, not an unhandled one.
+  let lastPublish: Promise<number> | undefined;
+  const publisher = {
+    publish(channel: string, message: Buffer | string): Promise<number> {
+      lastPublish = redis.publish(channel, message);
+      return lastPublish;
+    },
+  };
+  const emitter = new Emitter<Record<string, (payload: unknown) => void>>(publisher, { key: prefix, parser: realtimeAdapterParser });
+  const published = (what: string): Promise<number> => {
+    const p = lastPublish;
+    lastPublish = undefined;
+    return p ?? Promise.reject(new Error(`socket.io emitter did not publish ${what}`));
+  };
+  return {
+    emit(room, event, payload) {
+      lastPublish = undefined;
+      emitter.to(room).emit(event, payload);
+      return published(event);
+    },
+    disconnect(room) {
+      lastPublish = undefined;
+      emitter.in(room).disconnectSockets(true);
+      return published('disconnectSockets');
     },
   };
 }

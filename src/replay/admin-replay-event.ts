@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 import type { Knex } from '../db/knex.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import { replayUserState, type UserReplayReport } from './user-replay.ts';

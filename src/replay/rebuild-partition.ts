@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 import { fromSnapshot, type PortfolioProjection, type ProjectionSnapshot } from '../../actors/portfolio/portfolio-projection.ts';
 import { decodeEnvelope, ENVELOPE_FIELD } from '../../streams/envelope.ts';
 import type { StreamKeys } from '../../streams/keys.ts';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient, type RedisTarget } from '../runtime/redis-client.ts';
 import type { Knex } from '../db/knex.ts';
 import type { Logger } from '../logging/logger.ts';
 import { ENVELOPE_SCHEMA_VERSION, type Envelope } from '../../streams/envelope.ts';
@@ -59,8 +59,8 @@ export interface ReplayStatus {
   report: { users: UserReplayReport[]; matched: number; differed: number; repaired: number };
 }
 
-function connection(redisUrl: string, name: string): Redis {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: name });
+function connection(target: RedisTarget, name: string): RedisClient {
+  const redis = createRedisClient(target, { name, maxRetriesPerRequest: null });
   redis.on('error', () => undefined);
   return redis;
 }
@@ -71,10 +71,10 @@ const asState = (state: string): ReplayState | null =>
 /** Web side: starts replays and reads their status. */
 export class ReplayJobs {
   readonly queue: Queue<ReplayJobData>;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
 
-  constructor(private readonly options: { redisUrl: string; prefix: string; db: Knex; log: Logger }) {
-    this.redis = connection(options.redisUrl, 'foliostream-replay-queue');
+  constructor(private readonly options: { redisTarget: RedisTarget; prefix: string; db: Knex; log: Logger }) {
+    this.redis = connection(options.redisTarget, 'foliostream-replay-queue');
     this.queue = new Queue<ReplayJobData>(REPLAY_QUEUE, {
       connection: this.redis,
       prefix: options.prefix,
@@ -137,7 +137,7 @@ export async function readReport(db: Knex, replayId: string): Promise<ReplayStat
 }
 
 export interface ReplayWorkerOptions {
-  redisUrl: string;
+  redisTarget: RedisTarget;
   prefix: string;
   db: Knex;
   producer: StreamProducer;
@@ -203,12 +203,12 @@ export async function runReplay(
 /** Worker side: runs replay jobs one at a time. */
 export class ReplayWorker {
   private readonly worker: Worker<ReplayJobData, ReplaySummary>;
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
 
   constructor(private readonly options: ReplayWorkerOptions) {
     // Our own connection, as the sync worker has: a worker that made its own from options never
     // finished close() after Redis had restarted under it, and held shutdown for the whole grace.
-    this.connection = connection(options.redisUrl, 'foliostream-replay-worker');
+    this.connection = connection(options.redisTarget, 'foliostream-replay-worker');
     this.worker = new Worker<ReplayJobData, ReplaySummary>(REPLAY_QUEUE, (job) => this.process(job), {
       connection: this.connection,
       prefix: options.prefix,

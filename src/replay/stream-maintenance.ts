@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 import type { Knex } from '../db/knex.ts';
 import type { Logger } from '../logging/logger.ts';
 import {

@@ -1,9 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis, RedisTarget } from '../runtime/redis-client.ts';
 import type { Knex } from '../db/knex.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
-import { emptyProjection } from '../../actors/portfolio/portfolio-projection.ts';
+import { emptyProjection, fromSnapshot, type PortfolioProjection } from '../../actors/portfolio/portfolio-projection.ts';
 import { comparableProjection, diffCount, diffPortfolios, type PortfolioDiff } from './portfolio-diff.ts';
-import { loadLiveState, type LiveState } from './live-state.ts';
+import { loadLiveState, loadLiveStates, type LiveState } from './live-state.ts';
+import { RebuildPool } from './rebuild-pool.ts';
 import { rebuildUser, ReplayUnavailableError, type SkippedEvent } from './rebuild-user.ts';
 import { foldUsers } from './stream-maintenance.ts';
 import { partitionOf } from '../../streams/partition.ts';
@@ -99,10 +100,74 @@ export async function dryRunUser(
   );
 }
 
+/** Worker threads for the folds of `dryRunUsers` (see `RebuildPool`). */
+export interface DryRunThreads {
+  threads: number;
+  /** The Redis the threads connect to (the one `redis` talks to); the namespace is `keys`'. */
+  redisTarget: RedisTarget;
+}
+
+/** What a partition's dry run reads in its repeatable-read snapshot. */
+interface PartitionSide {
+  /** User -> the checkpoint folded up to (users deleted here left out: nothing to fold). */
+  limits: Map<string, string>;
+  lives: Map<string, LiveState>;
+  /** The snapshots to start from: each covering no more than its user's checkpoint. */
+  refs: Map<string, SnapshotRef>;
+}
+
+async function readPartitionSide(db: Knex, redis: Redis, keys: StreamKeys, partition: number, members: readonly string[], fromStart: boolean): Promise<PartitionSide> {
+  if (fromStart && (await redis.get(trimmedBelowKey(keys, partition)))) {
+    throw new ReplayUnavailableError(`partition ${partition} was trimmed: its start is gone, replay from the latest snapshot instead`);
+  }
+  const { limits, lives } = await db.transaction(
+    async (tx) => {
+      const rows = (await tx('actor_checkpoints').whereIn('user_id', members).select('user_id', 'last_stream_id')) as { user_id: string; last_stream_id: string }[];
+      return { limits: new Map(rows.map((r) => [r.user_id, r.last_stream_id])), lives: await loadLiveStates(tx, members) };
+    },
+    { isolationLevel: 'repeatable read', readOnly: true },
+  );
+  const refs = new Map<string, SnapshotRef>();
+  if (!fromStart) {
+    for (const [user, ref] of await allSnapshotRefs(redis, keys, partition)) {
+      const limit = limits.get(user);
+      if (limit && (ref.covers === null || compareStreamIds(ref.covers, limit) <= 0)) refs.set(user, ref);
+    }
+  }
+  for (const [user, live] of lives) if (live.tombstoned) limits.delete(user);
+  return { limits, lives, refs };
+}
+
+/** Each member's report from their folded state (absent: nothing folded). */
+function reportPartition(members: readonly string[], side: PartitionSide, states: ReadonlyMap<string, PortfolioProjection>, onUser: (report: UserReplayReport) => void): void {
+  for (const user of members) {
+    const live = side.lives.get(user)!;
+    const projection = states.get(user) ?? emptyProjection(user);
+    if (live.tombstoned) projection.deleted = true;
+    const differences = diffPortfolios(live.comparable, comparableProjection(projection, { baseCurrency: live.baseCurrency, fx: live.fx, accountKeys: live.accountKeys }));
+    onUser({
+      userId: user,
+      differences,
+      differed: diffCount(differences) > 0,
+      repaired: false,
+      eventsReplayed: projection.eventsFolded,
+      fromSnapshot: side.refs.get(user)?.id ?? null,
+      upTo: side.limits.get(user) ?? null,
+      skipped: [],
+    });
+  }
+}
+
 /**
  * Dry runs of many users, a partition at a time: per partition one repeatable-read snapshot of
- * the users' checkpoints and rows, and one pass over the stream folding all of them (from their
- * snapshots, or the start), each up to their checkpoint. `onUser` gets every report.
+ * the users' checkpoints and rows (a few queries for all of them), and one pass over the stream
+ * folding all of them (from their snapshots, or the start), each up to their checkpoint.
+ * `onUser` gets every report, a partition's users together.
+ *
+ * With `inThreads`, the folds run in that many worker threads while this thread reads the next
+ * partitions' rows and diffs the folded ones (a partition more in hand than there are threads, so
+ * none waits for this thread); the reports are the same, partitions coming in the order they
+ * finish. The threads end with the run, also when it fails.
  */
 export async function dryRunUsers(
   db: Knex,
@@ -112,49 +177,46 @@ export async function dryRunUsers(
   users: readonly string[],
   fromStart: boolean,
   onUser: (report: UserReplayReport) => void,
+  inThreads?: DryRunThreads,
 ): Promise<void> {
   const byPartition = new Map<number, string[]>();
   for (const user of users) {
     const p = partitionOf(user, partitionCount);
     byPartition.set(p, [...(byPartition.get(p) ?? []), user]);
   }
-  for (const [partition, members] of byPartition) {
-    if (fromStart && (await redis.get(trimmedBelowKey(keys, partition)))) {
-      throw new ReplayUnavailableError(`partition ${partition} was trimmed: its start is gone, replay from the latest snapshot instead`);
+  const factsOf = (side: PartitionSide) => (user: string) => ({ snaptradeRegisteredAt: side.lives.get(user)?.snaptradeRegisteredAt ?? null });
+  if (!inThreads) {
+    for (const [partition, members] of byPartition) {
+      const side = await readPartitionSide(db, redis, keys, partition, members, fromStart);
+      reportPartition(members, side, await foldUsers(redis, keys, partition, side.limits, side.refs, factsOf(side)), onUser);
     }
-    await db.transaction(
-      async (tx) => {
-        const rows = (await tx('actor_checkpoints').whereIn('user_id', members).select('user_id', 'last_stream_id')) as { user_id: string; last_stream_id: string }[];
-        const limits = new Map(rows.map((r) => [r.user_id, r.last_stream_id]));
-        const lives = new Map<string, LiveState>();
-        for (const user of members) lives.set(user, await loadLiveState(tx, user));
-        const refs = new Map<string, SnapshotRef>();
-        if (!fromStart) {
-          for (const [user, ref] of await allSnapshotRefs(redis, keys, partition)) {
-            const limit = limits.get(user);
-            if (limit && (ref.covers === null || compareStreamIds(ref.covers, limit) <= 0)) refs.set(user, ref);
-          }
-        }
-        for (const [user, live] of lives) if (live.tombstoned) limits.delete(user);
-        const states = await foldUsers(redis, keys, partition, limits, refs, (user) => ({ snaptradeRegisteredAt: lives.get(user)?.snaptradeRegisteredAt ?? null }));
-        for (const user of members) {
-          const live = lives.get(user)!;
-          const projection = states.get(user) ?? emptyProjection(user);
-          if (live.tombstoned) projection.deleted = true;
-          const differences = diffPortfolios(live.comparable, comparableProjection(projection, { baseCurrency: live.baseCurrency, fx: live.fx, accountKeys: live.accountKeys }));
-          onUser({
-            userId: user,
-            differences,
-            differed: diffCount(differences) > 0,
-            repaired: false,
-            eventsReplayed: projection.eventsFolded,
-            fromSnapshot: refs.get(user)?.id ?? null,
-            upTo: limits.get(user) ?? null,
-            skipped: [],
-          });
-        }
-      },
-      { isolationLevel: 'repeatable read', readOnly: true },
-    );
+    return;
+  }
+  if (byPartition.size === 0) return;
+  const pool = new RebuildPool({ redisTarget: inThreads.redisTarget, namespace: keys.namespace, threads: Math.min(inThreads.threads, byPartition.size) });
+  const queue = [...byPartition];
+  let failed = false;
+  const lane = async () => {
+    for (let next = queue.shift(); next && !failed; next = queue.shift()) {
+      const [partition, members] = next;
+      const side = await readPartitionSide(db, redis, keys, partition, members, fromStart);
+      const facts = new Map(members.map((user) => [user, factsOf(side)(user)]));
+      const folded = await pool.fold({ partition, limits: side.limits, refs: side.refs, facts });
+      const states = new Map(folded.map(({ snapshot, eventsFolded }) => [snapshot.userId, Object.assign(fromSnapshot(snapshot), { eventsFolded })]));
+      reportPartition(members, side, states, onUser);
+    }
+  };
+  const lanes = Array.from({ length: Math.min(inThreads.threads + 1, byPartition.size) }, () =>
+    lane().catch((err: unknown) => {
+      // The first failure stops the other lanes from taking partitions; the pool stops too.
+      failed = true;
+      throw err;
+    }),
+  );
+  try {
+    await Promise.all(lanes);
+  } finally {
+    await pool.close();
+    await Promise.allSettled(lanes);
   }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../runtime/redis-client.ts';
 import { loadFxTable } from '../../actors/portfolio/portfolio-repository.ts';
 import { readPortfolio } from '../../actors/portfolio/portfolio-read-model.ts';
 import type { StreamKeys } from '../../streams/keys.ts';

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.ts';
 import { secretBoxFromConfig, type SecretBox } from '../crypto/secret-box.ts';
@@ -6,6 +5,7 @@ import { createDatabase, type Knex } from '../db/knex.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
 import { streamKeys, type StreamKeys } from '../../streams/keys.ts';
+import { createRedisClient, type RedisClient, type RedisTarget } from './redis-client.ts';
 
 /**
  * What every role shares in one process: configuration, connections and the metrics registry.
@@ -15,7 +15,9 @@ import { streamKeys, type StreamKeys } from '../../streams/keys.ts';
 export interface AppContext {
   config: Config;
   log: Logger;
-  redis: Redis;
+  redis: RedisClient;
+  /** Where Redis is, for the connections a component makes itself (BullMQ, blocking reads, threads). */
+  redisTarget: RedisTarget;
   db: Knex;
   keys: StreamKeys;
   metrics: Registry;
@@ -25,31 +27,23 @@ export interface AppContext {
 
 export interface ContextOptions {
   config: Config;
-  redisUrl: string;
+  redisTarget: RedisTarget;
   databaseUrl: string;
   namespace?: string;
   log?: Logger;
 }
 
-export function createRedisClient(url: string, name: string): Redis {
-  return new Redis(url, {
-    connectionName: name,
-    // Commands fail fast while Redis is down (webhooks then answer 503) instead of queueing.
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
-  });
-}
-
 export function createContext(options: ContextOptions): AppContext {
   const log = options.log ?? createLogger('app');
-  const redis = createRedisClient(options.redisUrl, 'foliostream');
+  // Commands fail fast while Redis is down (webhooks then answer 503) instead of queueing.
+  const redis = createRedisClient(options.redisTarget, { name: 'foliostream' });
   redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
   const db = createDatabase({ url: options.databaseUrl });
   return {
     config: options.config,
     log,
     redis,
+    redisTarget: options.redisTarget,
     db,
     keys: streamKeys(options.namespace),
     metrics: createMetricsRegistry(),

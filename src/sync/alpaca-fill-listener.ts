@@ -18,6 +18,12 @@ export interface AlpacaFillListenerOptions {
   log: Logger;
   /** How often the linked accounts are re-read (new links, unlinks). @default 15000 */
   refreshMs?: number;
+  /**
+   * An account's stream has (re)authenticated. Trade updates are not replayed: fills announced
+   * while nobody listened (before the first connection, during a reconnect, while no process
+   * held the market lease) are caught up by syncing the account now.
+   */
+  onListening?: (userId: string, accountId: string) => Promise<unknown>;
 }
 
 export interface AlpacaFillListener {
@@ -84,6 +90,12 @@ export function startAlpacaFillListener(options: AlpacaFillListenerOptions): Alp
       stream.onTradeUpdate((update) => {
         append(userId, accountId, update).catch((err: unknown) =>
           options.log.error({ err, accountId }, 'could not record an Alpaca trade update; the nightly sync will catch its holdings up'),
+        );
+      });
+      stream.onStateChange((state) => {
+        if (String(state) !== 'authenticated' || stopped || !options.onListening) return;
+        options.onListening(userId, accountId).catch((err: unknown) =>
+          options.log.warn({ err, accountId }, 'could not schedule the catch-up sync of a reopened Alpaca trade updates stream'),
         );
       });
       stream.subscribeTradeUpdates();

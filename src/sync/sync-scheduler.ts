@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient, type RedisTarget } from '../runtime/redis-client.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import type { ProviderName } from '../providers/provider-error.ts';
 import {
@@ -14,7 +14,7 @@ import {
 } from './sync-jobs.ts';
 
 export interface SyncSchedulerOptions {
-  redisUrl: string;
+  redisTarget: RedisTarget;
   /** BullMQ key prefix; carries a hash tag so a queue's keys share a Redis Cluster slot. */
   prefix: string;
   /** Debounce window: adds for the same account within it collapse into one job. */
@@ -31,11 +31,11 @@ export interface SyncSchedulerOptions {
  */
 export class SyncScheduler {
   readonly queue: Queue<SyncJob>;
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
 
   constructor(private readonly options: SyncSchedulerOptions) {
     // Adds fail fast while Redis is down instead of queueing in memory.
-    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectionName: 'foliostream-sync-scheduler' });
+    this.connection = createRedisClient(options.redisTarget, { name: 'foliostream-sync-scheduler' });
     // BullMQ re-emits the connection's errors on the queue: logged there, once.
     this.connection.on('error', () => undefined);
     this.queue = new Queue<SyncJob>(SYNC_QUEUE, {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient, type RedisTarget } from '../runtime/redis-client.ts';
 import { partitionOf } from '../../streams/partition.ts';
 import { ENVELOPE_SCHEMA_VERSION, type Envelope } from '../../streams/envelope.ts';
 import type { StreamProducer } from '../../streams/producer.ts';
@@ -34,7 +34,7 @@ export interface SyncStats {
 }
 
 export interface SyncWorkerOptions {
-  redisUrl: string;
+  redisTarget: RedisTarget;
   prefix: string;
   namespace: string;
   partitionCount: number;
@@ -60,14 +60,14 @@ export interface SyncWorkerOptions {
  */
 export class SyncWorker {
   readonly worker: Worker<SyncJob, SyncStats | { streamId: string } | null>;
-  private readonly connection: Redis;
-  private readonly redis: Redis;
+  private readonly connection: RedisClient;
+  private readonly redis: RedisClient;
 
   constructor(private readonly options: SyncWorkerOptions) {
     // BullMQ workers block on Redis and must retry forever (maxRetriesPerRequest: null).
-    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'foliostream-sync-worker' });
+    this.connection = createRedisClient(options.redisTarget, { name: 'foliostream-sync-worker', maxRetriesPerRequest: null });
     this.connection.on('error', () => undefined);
-    this.redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectionName: 'foliostream-sync-floor' });
+    this.redis = createRedisClient(options.redisTarget, { name: 'foliostream-sync-floor' });
     this.redis.on('error', () => undefined);
     const backoff = options.backoff ?? { baseMs: 1_000, capMs: 5 * 60_000 };
     this.worker = new Worker<SyncJob, SyncStats | { streamId: string } | null>(

@@ -1,10 +1,11 @@
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient as Redis } from '../runtime/redis-client.ts';
 import { ENVELOPE_SCHEMA_VERSION, encodeEnvelope, type Envelope } from '../../streams/envelope.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import { partitionOf } from '../../streams/partition.ts';
 import { defineAppendWebhook } from '../../streams/scripts/append-webhook.ts';
 import type { ErrorCode } from '../http/errors.ts';
 import type { WebhookRejectReason } from './webhook-metrics.ts';
+import { createReplicaAck } from './replica-ack.ts';
 import { validateWebhook, type ValidWebhook } from './webhook-schemas.ts';
 import { verifyWebhookSignature } from './verify-signature.ts';
 
@@ -31,6 +32,14 @@ export interface WebhookIngestOptions {
   storeTimeoutMs?: number;
   /** The clock (ms since epoch) for the age check and the envelope time. @default Date.now */
   now?: () => number;
+  /**
+   * Replicas that must hold a webhook before it is answered 200 (`WEBHOOK_MIN_REPLICAS`); 0
+   * answers once the primary has it. Above 0 the appends go over a connection of the ingest's own
+   * (a duplicate of `redis`), which `close()` ends.
+   */
+  minReplicas?: number;
+  /** How long to wait for them before answering 503 (`WEBHOOK_REPLICA_TIMEOUT_MS`). @default 1000 */
+  replicaTimeoutMs?: number;
 }
 
 export type IngestOutcome =
@@ -49,6 +58,8 @@ export interface WebhookIngest {
    * Resolves with an outcome for every input; never rejects.
    */
   ingest(rawBody: string, signature: string | undefined): Promise<IngestOutcome>;
+  /** Ends the ingest's own connection, if it has one (never the `redis` it was given). */
+  close(): Promise<void>;
 }
 
 /**
@@ -63,6 +74,14 @@ export class StoreUnavailableError extends Error {
   constructor(status: string) {
     super(`Redis is not connected (${status})`);
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Fewer replicas than `WEBHOOK_MIN_REPLICAS` acknowledged the append in time. */
+export class ReplicaAckError extends Error {
+  constructor(acknowledged: number, wanted: number, ms: number) {
+    super(`${acknowledged} of ${wanted} replica(s) acknowledged within ${ms} ms`);
+    this.name = 'ReplicaAckError';
   }
 }
 
@@ -91,7 +110,23 @@ export function createWebhookIngest(options: WebhookIngestOptions): WebhookInges
     throw new RangeError(`webhook dedupe TTL (${seenTtl} s) must exceed the max age (${options.maxAgeSeconds} s)`);
   }
   if (options.signingKeys.length === 0) throw new RangeError('at least one webhook signing key is required');
-  const appendWebhook = defineAppendWebhook(options.redis);
+  const minReplicas = options.minReplicas ?? 0;
+  const replicaTimeoutMs = options.replicaTimeoutMs ?? 1_000;
+  // WAIT counts one connection's writes and blocks it while it waits: appends and waits get their own.
+  const writer = minReplicas > 0 ? duplicateClient(options.redis, 'foliostream-webhook-durable') : options.redis;
+  if (writer !== options.redis) writer.on('error', () => {});
+  const replicaAck = minReplicas > 0 ? createReplicaAck(writer, minReplicas, replicaTimeoutMs) : undefined;
+  const appendWebhook = defineAppendWebhook(writer);
+  /** The append, then (with `minReplicas`) the replicas' acknowledgement of it, within the store timeout. */
+  const store = async (keys: { seen: string; stream: string }, envelopeJson: string) => {
+    const stored = await appendWebhook(keys, envelopeJson, seenTtl);
+    if (replicaAck) {
+      // A duplicate waits too: its first delivery may be the one that was answered 503 for want of replicas.
+      const acknowledged = await replicaAck.wait();
+      if (acknowledged < minReplicas) throw new ReplicaAckError(acknowledged, minReplicas, replicaTimeoutMs);
+    }
+    return stored;
+  };
 
   const reject = (reason: WebhookRejectReason, code: ErrorCode, message: string): IngestOutcome => ({
     kind: 'rejected',
@@ -142,14 +177,10 @@ export function createWebhookIngest(options: WebhookIngestOptions): WebhookInges
         meta: { eventType: webhook.eventType, webhookSchema: webhook.schema, knownEventType: webhook.knownEventType },
       };
       try {
-        if (DISCONNECTED.has(options.redis.status)) throw new StoreUnavailableError(options.redis.status);
+        if (DISCONNECTED.has(writer.status)) throw new StoreUnavailableError(writer.status);
         const stored = await withTimeout(
-          appendWebhook(
-            { seen: options.keys.webhookSeen(partition, webhook.webhookId), stream: options.keys.partitionStream(partition) },
-            encodeEnvelope(envelope),
-            seenTtl,
-          ),
-          storeTimeoutMs,
+          store({ seen: options.keys.webhookSeen(partition, webhook.webhookId), stream: options.keys.partitionStream(partition) }, encodeEnvelope(envelope)),
+          storeTimeoutMs + (replicaAck ? replicaTimeoutMs : 0),
         );
         return { kind: stored.duplicate ? 'duplicate' : 'accepted', streamId: stored.streamId, webhook, partition };
       } catch (err) {
@@ -157,11 +188,14 @@ export function createWebhookIngest(options: WebhookIngestOptions): WebhookInges
         return {
           kind: 'failed',
           code: 'FS_STORAGE_UNAVAILABLE',
-          message: 'the event could not be stored; retry later',
+          message: error instanceof ReplicaAckError ? 'the event is not yet on enough replicas; retry later' : 'the event could not be stored; retry later',
           error,
           webhook,
         };
       }
+    },
+    async close() {
+      if (writer !== options.redis) writer.disconnect();
     },
   };
 }

@@ -23,8 +23,11 @@ export interface WebhookRouterOptions {
   log?: Logger;
 }
 
-/** A plain Node request handler: usable from Express, or from `http.Server` directly. */
-export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/**
+ * A plain Node request handler: usable from Express, or from `http.Server` directly. `close()`
+ * ends the connection the ingest keeps of its own (with `WEBHOOK_MIN_REPLICAS`).
+ */
+export type WebhookHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { close(): Promise<void> };
 
 /**
  * `POST /api/snaptrade/webhook`. Checks, in order: content type (415), declared size (413),
@@ -46,6 +49,8 @@ export function createWebhookHandler(ctx: AppContext, options: WebhookRouterOpti
     partitionCount: ctx.config.PARTITION_COUNT,
     signingKeys: webhookSigningKeys(ctx.config),
     maxAgeSeconds: ctx.config.WEBHOOK_MAX_AGE_SECONDS,
+    minReplicas: ctx.config.WEBHOOK_MIN_REPLICAS,
+    replicaTimeoutMs: ctx.config.WEBHOOK_REPLICA_TIMEOUT_MS,
     ...(options.now ? { now: options.now } : {}),
     ...(options.seenTtlSeconds ? { seenTtlSeconds: options.seenTtlSeconds } : {}),
     ...(options.storeTimeoutMs ? { storeTimeoutMs: options.storeTimeoutMs } : {}),
@@ -58,7 +63,7 @@ export function createWebhookHandler(ctx: AppContext, options: WebhookRouterOpti
     sendJson(res, ERRORS[code].status, errorBody(code, message));
   };
 
-  return (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     // Cheap checks before a byte of the body is read.
     if (!isJsonContentType(req.headers['content-type'])) {
       refuse(res, 'unsupported_media_type', 'FS_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json (UTF-8)');
@@ -121,12 +126,13 @@ export function createWebhookHandler(ctx: AppContext, options: WebhookRouterOpti
         });
     });
   };
+  return Object.assign(handler, { close: () => ingest.close() });
 }
 
-/** The Express mounting: `app.use('/api/snaptrade/webhook', webhookRouter(ctx))`. */
-export function webhookRouter(ctx: AppContext, options: WebhookRouterOptions = {}): Router {
+/** The Express mounting: `app.use('/api/snaptrade/webhook', webhookRouter(ctx))`; `close()` as the handler's. */
+export function webhookRouter(ctx: AppContext, options: WebhookRouterOptions = {}): Router & { close(): Promise<void> } {
   const handler = createWebhookHandler(ctx, options);
-  const router = Router();
+  const router = Object.assign(Router(), { close: () => handler.close() });
   router.post('/', (req, res) => handler(req, res));
   router.all('/', (req, res) => sendMethodNotAllowed(res, req.method, req.originalUrl.split('?')[0] ?? req.originalUrl, ['POST']));
   return readsOwnBody(router);
@@ -187,10 +193,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** `unavailable` (client disconnected), `timeout` (no answer in time) or `redis_error`. */
+/** `unavailable` (client disconnected), `timeout` (no answer in time), `replicas` (too few acknowledged) or `redis_error`. */
 function failureReason(error: Error): string {
   if (error.name === 'StoreUnavailableError') return 'unavailable';
   if (error.name === 'StoreTimeoutError') return 'timeout';
+  if (error.name === 'ReplicaAckError') return 'replicas';
   return 'redis_error';
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { execPerSlot, type RedisClient as Redis } from '../../src/runtime/redis-client.ts';
 import { ENVELOPE_FIELD } from '../envelope.ts';
 
 /** The script's source, read once; see the header of `append-webhook.lua` for its contract. */
@@ -52,9 +53,8 @@ export function defineAppendWebhook(redis: Redis): AppendWebhook {
       ((redis as WithScript<Redis>)[COMMAND](...only.args) as Promise<ScriptReply>).then(only.resolve, only.reject);
       return;
     }
-    const pipeline = redis.pipeline() as WithScript<ChainableCommander>;
-    for (const pending of batch) pipeline[COMMAND](...pending.args);
-    pipeline.exec().then(
+    // A burst spans partitions: one pipeline per partition slot (per node on a cluster).
+    execPerSlot(redis, batch, (pending) => pending.args[0], (pipeline, pending) => (pipeline as WithScript<ChainableCommander>)[COMMAND](...pending.args)).then(
       (results) => {
         batch.forEach((pending, i) => {
           const [error, reply] = results?.[i] ?? [new Error('no reply from Redis'), null];

@@ -6,6 +6,7 @@ import { ENVELOPE_FIELD } from '../../streams/envelope.ts';
 import { createStreamProducer } from '../../streams/producer.ts';
 import { createActorTestEnv, killAll, spawnReplayWorker, spawnWorker, waitFor, type ActorTestEnv, type WorkerProcess } from './support/harness.ts';
 import { insertFxRates, interleave, linkAlpacaAccounts, portfolioLoads } from './support/portfolio-load.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 /**
  * A replay job (BullMQ) whose process is killed (SIGKILL) after it appended the replay events is
@@ -35,9 +36,9 @@ describe('a replay job across the death of its process', () => {
     await createStreamProducer(env.redis.client, env.keys).appendMany(interleave(loads));
     const log = pino({ level: 'silent' });
     const prefix = `{${env.redis.prefix}bull}`;
-    const jobs = new ReplayJobs({ redisUrl: env.redis.url, prefix, db, log });
+    const jobs = new ReplayJobs({ redisTarget: singleRedis(env.redis.url), prefix, db, log });
     const options: ReplayWorkerOptions = {
-      redisUrl: env.redis.url,
+      redisTarget: singleRedis(env.redis.url),
       prefix,
       db,
       producer: createStreamProducer(env.redis.client, env.keys),

@@ -9,6 +9,7 @@ import { ENVELOPE_FIELD, ENVELOPE_SCHEMA_VERSION, encodeEnvelope, type Envelope 
 import { partitionOf } from '../../streams/partition.ts';
 import { readUserStreamPage } from '../../streams/user-stream-page.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 /**
  * `GET /api/admin/users/:id/stream` over a partition shared by two users: pages of the user's own
@@ -65,7 +66,7 @@ beforeAll(async () => {
   const log = pino({ level: 'silent' });
   ctx = createContext({
     config: loadConfig({ NODE_ENV: 'test', ADMIN_TOKEN, PARTITION_COUNT: String(PARTITIONS) }),
-    redisUrl: redis.url,
+    redisTarget: singleRedis(redis.url),
     databaseUrl: inject('databaseUrl'), // knex connects lazily; these routes never query
     namespace: redis.prefix.replace(/:$/, ''),
     log,

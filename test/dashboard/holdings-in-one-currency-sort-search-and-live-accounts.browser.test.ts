@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControlAuthorization } from '../../src/sandbox/control-api-types.ts';
+import type { ControlAuthorization } from '../../sandbox/control-api-types.ts';
 import type { AccountSummary, HoldingView } from '../../src/realtime/events.ts';
 import { addScaled, formatScaled, parseScaled } from '../../src/portfolio/scaled-decimal.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';

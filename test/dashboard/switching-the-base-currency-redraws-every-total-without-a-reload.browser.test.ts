@@ -5,6 +5,7 @@ import { HistoryJobs, marketDay } from '../../src/history/daily-close-jobs.ts';
 import type { HoldingView, PortfolioTotals } from '../../src/realtime/events.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
 import { launchChromium, openDashboard } from '../support/browser.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 /**
  * The base-currency select of the dashboard's header in headless Chromium against the whole engine:
@@ -44,7 +45,7 @@ beforeAll(async () => {
     return body.holdings?.length === 2 && body.holdings.some((h) => h.symbol === 'MSFT' && h.dayChange !== null) ? true : undefined;
   }, 60_000, 'both holdings synced, MSFT with a day change');
   // Yesterday's close, in USD.
-  const jobs = new HistoryJobs({ redisUrl: engine.redis.url, prefix: `{${engine.namespace}-bull}`, db: engine.db.knex, redis: engine.redis.client, keys: engine.app.ctx.keys, log: engine.app.ctx.log });
+  const jobs = new HistoryJobs({ redisTarget: singleRedis(engine.redis.url), prefix: `{${engine.namespace}-bull}`, db: engine.db.knex, redis: engine.redis.client, keys: engine.app.ctx.keys, log: engine.app.ctx.log });
   const day = marketDay(new Date(Date.now() - 86_400_000));
   try {
     await jobs.runDailyClose(day);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryJobs, marketDay } from '../../src/history/daily-close-jobs.ts';
 import type { HistoryPointUpdate, HoldingView, PortfolioTotals } from '../../src/realtime/events.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 /**
  * The demo-like user (Questrade TFSA in CAD and Margin in USD, Robinhood, an internal Alpaca
@@ -126,7 +127,7 @@ describe('day change for every holding, and the value history', () => {
 
   it('serves a daily close for each day the job ran', async () => {
     const jobs = new HistoryJobs({
-      redisUrl: engine.redis.url,
+      redisTarget: singleRedis(engine.redis.url),
       prefix: `{${engine.namespace}-bull}`,
       db: engine.app.ctx.db,
       redis: engine.redis.client,

@@ -5,7 +5,7 @@ import { readLastPrices } from '../../src/market/price-reader.ts';
 import { createPortfolioStore, type PortfolioSocket, type PortfolioStore } from '../../src/realtime/client/portfolio-store.ts';
 import type { HoldingView, PortfolioSnapshot } from '../../src/realtime/events.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
-import { createRandom } from '../../src/sandbox/market/seeded-random.ts';
+import { createRandom } from '../../sandbox/market/seeded-random.ts';
 
 /**
  * The live-prices path end to end: sandbox price book → Alpaca market-data WebSocket → market

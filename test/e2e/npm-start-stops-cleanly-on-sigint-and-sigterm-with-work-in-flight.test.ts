@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueUserToken, userTokenSettings } from '../../src/auth/user-tokens.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/services/local-redis.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
+import { startSandbox, type Sandbox } from '../../sandbox/sandbox.ts';
+import { sandboxEnv } from '../support/role-process.ts';
 import { signWebhook } from '../../src/snaptrade/signature.ts';
 import { compareStreamIds } from '../../streams/stream-id.ts';
 import { SYNC_QUEUE } from '../../src/sync/sync-jobs.ts';
@@ -227,12 +228,7 @@ beforeAll(async () => {
     PORT: '0',
     REDIS_URL: redis.url,
     DATABASE_URL: database.url,
-    SNAPTRADE_BASE_URL: sandbox.snaptradeUrl,
-    SNAPTRADE_CLIENT_ID: sandbox.clientId,
-    SNAPTRADE_CONSUMER_KEY: sandbox.consumerKey,
-    ALPACA_TRADING_URL: sandbox.alpacaUrl,
-    ALPACA_DATA_URL: sandbox.alpacaUrl,
-    ALPACA_STREAM_URL: sandbox.alpacaWsUrl,
+    ...sandboxEnv(sandbox),
     PARTITION_COUNT: '4',
     LEASE_TTL_MS: '3000',
     // Every applied webhook makes an account sync job: syncs run while webhooks keep coming.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dryRunUser } from '../../src/replay/user-replay.ts';
-import { tradeUpdateDetails } from '../../src/sandbox/snaptrade/webhook-events.ts';
+import { tradeUpdateDetails } from '../../sandbox/snaptrade/webhook-events.ts';
 import { orderIdFor, reportedClientOrderId, type OrderRecord } from '../../src/trading/order-state.ts';
 import { ENVELOPE_SCHEMA_VERSION } from '../../streams/envelope.ts';
 import { streamKeys } from '../../streams/keys.ts';

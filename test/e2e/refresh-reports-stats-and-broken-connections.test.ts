@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControlAuthorization } from '../../src/sandbox/control-client.ts';
+import type { ControlAuthorization } from '../../sandbox/control-client.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
 
 /**

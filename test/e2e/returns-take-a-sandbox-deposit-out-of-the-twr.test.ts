@@ -6,6 +6,7 @@ import { moneyWeightedReturn, mwrFlows } from '../../src/returns/money-weighted-
 import { REPORTED_RETURN_PLACES } from '../../src/returns/range-returns.ts';
 import { dec } from '../../src/portfolio/decimal.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 /**
  * Returns on the sandbox: a SnapTrade account (10 NVDA at 100, 1,000 USD cash) gets yesterday's
@@ -55,7 +56,7 @@ describe('returns after a sandbox deposit and a price change', () => {
     const { body: listed } = await engine.api<{ accounts: Array<{ id: string; externalId: string }> }>(USER, 'GET', '/api/accounts');
     const accountId = listed.accounts.find((account) => account.externalId === brokerageAccountId)!.id;
 
-    const jobs = new HistoryJobs({ redisUrl: engine.redis.url, prefix: `{${engine.namespace}-bull}`, db, redis: engine.redis.client, keys: engine.app.ctx.keys, log: engine.app.ctx.log });
+    const jobs = new HistoryJobs({ redisTarget: singleRedis(engine.redis.url), prefix: `{${engine.namespace}-bull}`, db, redis: engine.redis.client, keys: engine.app.ctx.keys, log: engine.app.ctx.log });
     const day = marketDay(new Date(Date.now() - 86_400_000));
     let closedAt: Date;
     try {

@@ -10,6 +10,7 @@ import { readLastPrices } from '../../src/market/price-reader.ts';
 import { aggregateHoldings, applyQuote, fxRate, quoteAt } from '../../src/portfolio/index.ts';
 import type { HoldingView, PortfolioTotals } from '../../src/realtime/events.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 /**
  * A user holding USD and CAD securities switches their base currency to CAD (`PUT
@@ -90,7 +91,7 @@ describe('the base currency per user', () => {
 
     // A close recorded in USD (yesterday), before the switch.
     const day = marketDay(new Date(Date.now() - 86_400_000));
-    const jobs = new HistoryJobs({ redisUrl: engine.redis.url, prefix: `{${engine.namespace}-bull}`, db: engine.db.knex, redis: engine.redis.client, keys: engine.app.ctx.keys, log: engine.app.ctx.log });
+    const jobs = new HistoryJobs({ redisTarget: singleRedis(engine.redis.url), prefix: `{${engine.namespace}-bull}`, db: engine.db.knex, redis: engine.redis.client, keys: engine.app.ctx.keys, log: engine.app.ctx.log });
     try {
       await jobs.runDailyClose(day);
       await eventually(async () => ((await engine.db.knex('portfolio_daily_closes').where({ user_id: USER, day }).first('day')) ? true : undefined), 30_000, `the close of ${day}`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestRecord } from '../../src/sandbox/control-client.ts';
+import type { RequestRecord } from '../../sandbox/control-client.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
-import { createRandom } from '../../src/sandbox/market/seeded-random.ts';
+import { createRandom } from '../../sandbox/market/seeded-random.ts';
 
 /**
  * While the brokerage answers 429 and 503 at random, holdings change for several users and

@@ -77,6 +77,17 @@ function lint(text: string): string[] {
   return problems;
 }
 
+/** The sources of every COPY from the build context behind a stage's files: its own, and those of the stages it copies from or builds on. */
+function copiesBehind(stages: Stage[], name: string, seen = new Set<string>()): string[] {
+  const stage = stages.find((candidate) => candidate.name === name);
+  if (!stage || seen.has(name)) return [];
+  seen.add(name);
+  const copies = stage.instructions.filter((i) => i.getKeyword() === 'COPY').map((i) => ({ from: /--from=(\S+)/.exec(i.getTextContent())?.[1], args: i.getArgumentsContent() ?? '' }));
+  const fromContext = copies.filter((copy) => copy.from === undefined).map((copy) => copy.args);
+  const sources = copies.map((copy) => copy.from).filter((source): source is string => source !== undefined);
+  return [...fromContext, ...[stage.base, ...sources].flatMap((source) => copiesBehind(stages, source, seen))];
+}
+
 /** Every RUN the production image's files went through: its own, and those of the stages it copies from or builds on. */
 function runsBehind(stages: Stage[], name: string, seen = new Set<string>()): string[] {
   const stage = stages.find((candidate) => candidate.name === name);
@@ -98,7 +109,7 @@ describe('the Dockerfile', () => {
   it('fails them when a rule is broken (the rules are not vacuous)', () => {
     const broken = TEXT.replace('ARG NODE_IMAGE=node:20-bookworm-slim', 'ARG NODE_IMAGE=node:latest')
       .replace(/(FROM \$\{NODE_IMAGE\} AS production[\s\S]*?)USER node\n/, '$1')
-      .replace('CMD ["node", "--import", "tsx", "src/sandbox/main.ts"]', 'CMD node --import tsx src/sandbox/main.ts')
+      .replace('CMD ["node", "--import", "tsx", "sandbox/main.ts"]', 'CMD node --import tsx sandbox/main.ts')
       .replace('WORKDIR /app', 'WORKDIR app');
     expect(broken).not.toBe(TEXT);
     const problems = lint(broken);
@@ -114,6 +125,11 @@ describe('the Dockerfile', () => {
 
   it('leaves the sandbox and the demo out of the production image', () => {
     const runs = runsBehind(stagesOf(TEXT), 'production').join('\n');
-    for (const path of ['src/sandbox', 'src/demo.ts', 'src/app/embedded-sandbox.ts']) expect(runs).toMatch(new RegExp(`rm -rf [^\\n]*${path.replace('.', '\\.')}`));
+    for (const path of ['src/demo.ts', 'src/app/embedded-sandbox.ts']) expect(runs).toMatch(new RegExp(`rm -rf [^\\n]*${path.replace('.', '\\.')}`));
+    // The sandbox is its own top-level folder: no stage behind the production image copies it (nor the whole context).
+    const copies = copiesBehind(stagesOf(TEXT), 'production');
+    expect(copies.length).toBeGreaterThan(0);
+    for (const copy of copies) expect(copy).not.toMatch(/(^|\s)(\.\/?|sandbox\/?)\s/);
+    expect(copiesBehind(stagesOf(TEXT), 'sandbox').join('\n')).toMatch(/^sandbox \S/m);
   });
 });

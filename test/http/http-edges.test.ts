@@ -11,6 +11,7 @@ import { createContext, type AppContext } from '../../src/runtime/context.ts';
 import { createWebhookHandler } from '../../src/webhooks/webhook-router.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
 import { startWebhookServer, WEBHOOK_PATH, type WebhookServer } from '../webhooks/webhook-harness.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 /**
  * The edges of the web role's HTTP server: wrong methods on the webhook route, URLs over Node's
@@ -44,7 +45,7 @@ beforeAll(async () => {
   redis = await createTestRedis();
   ctx = createContext({
     config: loadConfig({ NODE_ENV: 'test' }),
-    redisUrl: redis.url,
+    redisTarget: singleRedis(redis.url),
     databaseUrl: inject('databaseUrl'), // knex connects lazily; nothing here queries
     namespace: redis.prefix.replace(/:$/, ''),
     log: pino({ level: 'silent' }),
@@ -63,7 +64,7 @@ beforeAll(async () => {
   });
   gateway = await attachRealtimeGateway(http.server, {
     verifier: createUserTokenVerifier({ secret: 'http-edges-secret-0123456789-abcdefghijk' }),
-    redisUrl: redis.url,
+    redisTarget: singleRedis(redis.url),
     snapshot: () => Promise.reject(new Error('not used')),
     log: pino({ level: 'silent' }),
     metrics: new Registry(),

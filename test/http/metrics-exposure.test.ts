@@ -3,6 +3,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { startHttpServer, startMetricsServer } from '../../src/http/server.ts';
 import { createContext, type AppContext } from '../../src/runtime/context.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 /**
  * Where `GET /metrics` is served: public on PORT outside production when nothing is configured
@@ -19,7 +20,7 @@ afterEach(async () => {
 function context(env: Record<string, string>): AppContext {
   const ctx = createContext({
     config: loadConfig({ NODE_ENV: 'test', ...env }),
-    redisUrl: inject('redisUrl'), // ioredis connects, but nothing here sends a command
+    redisTarget: singleRedis(inject('redisUrl')), // ioredis connects, but nothing here sends a command
     databaseUrl: inject('databaseUrl'), // knex connects lazily
     namespace: `metrics-exposure-${Math.random().toString(36).slice(2)}`,
     log: pino({ level: 'silent' }),

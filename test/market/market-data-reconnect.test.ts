@@ -70,21 +70,24 @@ describe('market-data ingester when the connection is killed', () => {
     await waitFor(async () => (await harness.lastPrice('JNJ'))?.price === 161, 'tick after the kills');
   });
 
-  it('lets a second market process wait as a standby (406) and take over when the first stops', async () => {
+  // The market lease keeps a standby market process from connecting at all (market-lease.ts); this
+  // is the ingester's own answer to a connection it does not own: the socket of a holder that lost
+  // its lease while paused, still open until that process wakes up or dies.
+  it('keeps retrying through 406 while another connection holds the key, and gets in once it closes', async () => {
     h = await startMarketHarness();
     const harness = h;
     await harness.collector.setUserSymbols('u1', ['DIS']);
     const first = await harness.startIngester();
     await waitFor(() => first.status().confirmedSymbols === 1, 'first subscribed');
     const second = await harness.startIngester({ reconnect: { initialMs: 50, maxMs: 200, jitter: 0 } });
-    await waitFor(() => second.status().lastError === 'connection limit exceeded', 'the standby refused with 406');
+    await waitFor(() => second.status().lastError === 'connection limit exceeded', 'the second refused with 406');
     expect(second.status().authenticated).toBe(false);
     expect(harness.sandbox.alpaca.connectionCounts().marketData).toBeLessThanOrEqual(2);
 
     await first.stop();
-    await waitFor(() => second.status().authenticated && second.status().confirmedSymbols === 1, 'standby took over', 8000);
+    await waitFor(() => second.status().authenticated && second.status().confirmedSymbols === 1, 'the second got in', 8000);
     harness.sandbox.priceBook.setPrice('DIS', 99);
-    await waitFor(async () => (await harness.lastPrice('DIS'))?.price === 99, 'tick through the standby');
+    await waitFor(async () => (await harness.lastPrice('DIS'))?.price === 99, 'tick through the second');
     expect(harness.sandbox.alpaca.connectionCounts().marketData).toBe(1);
   });
 });

@@ -7,9 +7,10 @@ import { priceShardOf } from '../../src/market/price-shards.ts';
 import { decodeTickFields, type LastPrice, type PriceTick } from '../../src/market/price-tick.ts';
 import { createSymbolCollector, type SymbolCollector } from '../../src/market/symbol-collector.ts';
 import { createContext, type AppContext } from '../../src/runtime/context.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
+import { startSandbox, type Sandbox } from '../../sandbox/sandbox.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
 import { WAIT_FLOOR_MS } from '../support/wait-floor.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 /**
  * Real Redis under a fresh key prefix, the brokerage sandbox on free ports, an AppContext whose
@@ -47,7 +48,7 @@ export async function startMarketHarness(): Promise<MarketHarness> {
     PRICE_SHARDS: '4',
   });
   // Knex connects lazily and the market role never touches Postgres.
-  const ctx = createContext({ config, redisUrl: redis.url, databaseUrl: inject('databaseUrl'), namespace: redis.prefix, log: silent });
+  const ctx = createContext({ config, redisTarget: singleRedis(redis.url), databaseUrl: inject('databaseUrl'), namespace: redis.prefix, log: silent });
   const collector = createSymbolCollector(ctx.redis, ctx.keys);
   const ingesters: MarketIngester[] = [];
   return {

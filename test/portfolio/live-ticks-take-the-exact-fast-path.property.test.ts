@@ -5,7 +5,7 @@ import { createFxTable } from '../../src/portfolio/currency.ts';
 import { dec, str } from '../../src/portfolio/decimal.ts';
 import { computeHolding, quotesFor } from '../../src/portfolio/holding.ts';
 import { holdingPriceText, priceLive, RepriceCache, settleHolding } from '../../src/portfolio/reprice.ts';
-import { addScaled, formatScaled, mulScaled, parseScaled, subScaled } from '../../src/portfolio/scaled-decimal.ts';
+import { addScaled, formatScaled, moveScaled, mulScaled, parseScaled, subScaled } from '../../src/portfolio/scaled-decimal.ts';
 import { applyLiveQuote, liveTotals, priceQuote, settlePrices, valuePortfolio } from '../../src/portfolio/valuation.ts';
 import { accountsArb, baseCurrencyArb, fxArb, PRICE_KEYS, pricesArb } from './portfolio-arbitraries.ts';
 import { normalizeAlpacaPositions } from '../../src/portfolio/normalize-alpaca.ts';
@@ -27,6 +27,29 @@ describe('scaled-integer decimals', () => {
         expect(formatScaled(mulScaled(x, y))).toBe(str(dec(a).times(b)));
       }),
       { numRuns: 2_000 },
+    );
+  });
+
+  it('stay exact across 2^53, where doubles stop being exact and BigInt takes over', () => {
+    // Digits within 2^20 of ±2^53 (sums cross it), and near 2^26.5 (products cross it).
+    const near = (centre: bigint, spread: bigint) =>
+      fc
+        .tuple(fc.bigInt({ min: centre - spread, max: centre + spread }), fc.boolean(), fc.integer({ min: 0, max: 8 }))
+        .map(([n, negative, s]) => str(dec(`${negative ? -n : n}e-${s}`)));
+    const text = fc.oneof(near(2n ** 53n, 2n ** 20n), near(94_906_266n, 2_000_000n), decimalText);
+    fc.assert(
+      fc.property(text, text, text, (a, b, c) => {
+        const [x, y, z] = [parseScaled(a), parseScaled(b), parseScaled(c)];
+        expect(formatScaled(x)).toBe(a);
+        expect(formatScaled(addScaled(x, y))).toBe(str(dec(a).plus(b)));
+        expect(formatScaled(subScaled(x, y))).toBe(str(dec(a).minus(b)));
+        expect(formatScaled(mulScaled(x, y))).toBe(str(dec(a).times(b)));
+        expect(formatScaled(moveScaled(x, y, z))).toBe(str(dec(a).plus(dec(b).minus(c))));
+        // Results fed back in (a BigInt result that shrinks again, a number that grows past 2^53).
+        expect(formatScaled(mulScaled(addScaled(x, y), z))).toBe(str(dec(a).plus(b).times(c)));
+        expect(formatScaled(subScaled(mulScaled(x, y), mulScaled(x, y)))).toBe('0');
+      }),
+      { numRuns: 3_000 },
     );
   });
 

@@ -9,6 +9,7 @@ import { attachRealtimeGateway, type RealtimeGateway } from '../../src/realtime/
 import { createContext, type AppContext } from '../../src/runtime/context.ts';
 import { launchChromium, openDashboard } from '../support/browser.ts';
 import { createRealtimeHarness, holding, SECRET, totalsOf, uniqueUser, type RealtimeHarness } from './realtime-harness.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 let h: RealtimeHarness;
 let ctx: AppContext;
@@ -21,7 +22,7 @@ beforeAll(async () => {
   const log = pino({ level: 'silent' });
   ctx = createContext({
     config: loadConfig({ NODE_ENV: 'test', AUTH_SECRET: SECRET }),
-    redisUrl: h.redis.url,
+    redisTarget: singleRedis(h.redis.url),
     databaseUrl: inject('databaseUrl'), // knex connects lazily; the dashboard never queries
     namespace: h.namespace,
     log,
@@ -30,7 +31,7 @@ beforeAll(async () => {
   http = await startHttpServer(ctx, [{ path: '/', router: dashboardRouter({ log }) }], { port: 0, host: '127.0.0.1' });
   gateway = await attachRealtimeGateway(http.server, {
     verifier: createUserTokenVerifier({ secret: SECRET }),
-    redisUrl: h.redis.url,
+    redisTarget: singleRedis(h.redis.url),
     snapshot: h.book.snapshot,
     log,
     metrics: ctx.metrics,

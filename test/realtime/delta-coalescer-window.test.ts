@@ -54,6 +54,22 @@ describe('per-user delta coalescing over a window', () => {
     expect(coalescer.activeUsers()).toBe(0);
   });
 
+  it("stamps a delta with the time of its window's last change, not of the first", async () => {
+    const sequence = createPortfolioSequence(redis.client, keys);
+    const { sent, emit } = collector();
+    const coalescer = createDeltaCoalescer({ sequence, emit, windowMs: 60 });
+    const ann = uniqueUser('ann');
+    coalescer.push(ann, change(ann, 'AAPL', '190'));
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const lastPushAt = Date.now();
+    coalescer.push(ann, change(ann, 'AAPL', '191'));
+    await until(() => sent.length === 1, 'the window closed');
+    const stamped = Date.parse(sent[0]!.delta.asOf);
+    expect(stamped).toBeGreaterThanOrEqual(lastPushAt);
+    expect(stamped).toBeLessThanOrEqual(sent[0]!.at);
+    await coalescer.close();
+  });
+
   it('sends at most one delta per user per window under a steady stream of changes', async () => {
     const sequence = createPortfolioSequence(redis.client, keys);
     const { sent, emit } = collector();

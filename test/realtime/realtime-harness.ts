@@ -13,7 +13,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { io as connectClient, type Socket } from 'socket.io-client';
@@ -32,6 +31,8 @@ import { createPortfolioSequence, type PortfolioSequence } from '../../src/realt
 import { realtimeKeys } from '../../src/realtime/realtime-keys.ts';
 import { createRoomEmitter, type RoomEmitter } from '../../src/realtime/room-emitter.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
+import { createRedisClient, singleRedis, type RedisClient } from '../../src/runtime/redis-client.ts';
+import type { TestRedisCluster } from '../support/redis-cluster.ts';
 
 export const SECRET = 'realtime-test-secret-0123456789-abcdefghij';
 
@@ -130,7 +131,7 @@ export interface RealtimeHarness {
   namespace: string;
   book: PortfolioBook;
   /** What a worker process has: its own Redis connection, the room emitter and the seq counter. */
-  worker: { redis: Redis; emitter: RoomEmitter; sequence: PortfolioSequence };
+  worker: { redis: RedisClient; emitter: RoomEmitter; sequence: PortfolioSequence };
   /** A web node; `verifier` replaces the harness's (HS256 with SECRET, default settings). */
   startWebNode(options?: { verifier?: UserTokenVerifier }): Promise<WebNode>;
   token(userId: string, ttlSeconds?: number): Promise<string>;
@@ -139,15 +140,17 @@ export interface RealtimeHarness {
   close(): Promise<void>;
 }
 
-export async function createRealtimeHarness(): Promise<RealtimeHarness> {
-  const redis = await createTestRedis();
+/** `cluster`: the web nodes and the worker connect to that Redis Cluster (which `close()` stops). */
+export async function createRealtimeHarness(options: { cluster?: TestRedisCluster } = {}): Promise<RealtimeHarness> {
+  const redis = options.cluster ?? (await createTestRedis());
+  const target = options.cluster ? { urls: options.cluster.cluster.urls, cluster: true } : singleRedis(redis.url);
   const namespace = redis.prefix.replace(/:$/, '');
   const book = new PortfolioBook();
   const log = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const verifier = createUserTokenVerifier({ secret: SECRET });
   const nodes: WebNode[] = [];
   const sockets: ClientSocket[] = [];
-  const workerRedis = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  const workerRedis = createRedisClient(target, { name: 'test-realtime-worker' });
   const worker = {
     redis: workerRedis,
     emitter: createRoomEmitter(workerRedis, { namespace }),
@@ -165,7 +168,7 @@ export async function createRealtimeHarness(): Promise<RealtimeHarness> {
       const metrics = new Registry();
       const gateway = await attachRealtimeGateway(server, {
         verifier: options.verifier ?? verifier,
-        redisUrl: redis.url,
+        redisTarget: target,
         snapshot: book.snapshot,
         log,
         metrics,

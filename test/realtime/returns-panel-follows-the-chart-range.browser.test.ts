@@ -4,6 +4,7 @@ import { HistoryJobs, marketDay } from '../../src/history/daily-close-jobs.ts';
 import type { HoldingView } from '../../src/realtime/events.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
 import { launchChromium, openDashboard } from '../support/browser.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 /**
  * The returns panel in headless Chromium against the whole engine: on the chart's default range
@@ -59,7 +60,7 @@ describe('the returns panel', () => {
     // Yesterday's close (a fixed start: the current minute's intraday point moves with the value),
     // then 1M again, then MSFT up 10 %: the next pushed intraday point makes the panel ask again.
     // 1M runs from the close, 8 × 415.20 + 500 = 3,821.60, to 8 × 456.72 + 500 = 4,153.76 now.
-    const jobs = new HistoryJobs({ redisUrl: engine.redis.url, prefix: `{${engine.namespace}-bull}`, db: engine.app.ctx.db, redis: engine.redis.client, keys: engine.app.ctx.keys, log: engine.app.ctx.log });
+    const jobs = new HistoryJobs({ redisTarget: singleRedis(engine.redis.url), prefix: `{${engine.namespace}-bull}`, db: engine.app.ctx.db, redis: engine.redis.client, keys: engine.app.ctx.keys, log: engine.app.ctx.log });
     const day = marketDay(new Date(Date.now() - 86_400_000));
     try {
       await jobs.runDailyClose(day);

@@ -11,6 +11,7 @@ import { createStreamProducer } from '../../streams/producer.ts';
 import { allSnapshotRefs, appendSnapshot } from '../../streams/snapshots.ts';
 import { AAPL, snapBalance, snapPosition, snapPositionsBody } from '../portfolio/provider-payloads.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 /**
  * The partition-wide folds (`rebuildPartition`: every user in one pass, from the start or from
@@ -179,7 +180,7 @@ describe('folding a whole partition', () => {
       if (options.fromSnapshots) expect(entries).toBeLessThan(total);
       else expect(entries).toBe(total);
 
-      const pooled = await rebuildPartitionsInWorkers({ redisUrl: redis.url, namespace, partitions: [0, 1], workers: 2, ...options });
+      const pooled = await rebuildPartitionsInWorkers({ redisTarget: singleRedis(redis.url), namespace, partitions: [0, 1], workers: 2, ...options });
       expect(pooled.map((r) => r.partition).sort()).toEqual([0, 1]);
       const byUser = new Map(pooled.flatMap((r) => r.users.map((s) => [s.userId, s] as const)));
       expect([...byUser.keys()].sort(), `${label} in workers`).toEqual([...users].sort());
@@ -204,6 +205,6 @@ describe('folding a whole partition', () => {
     }
     expect(toSnapshot((await rebuildUser(redis.client, keys, PARTITIONS, middle.user, { fromStart: true, until: middle.id })).projection)).not.toEqual(fromStart.get(middle.user)!.snapshot);
 
-    await expect(rebuildPartitionsInWorkers({ redisUrl: redis.url, namespace, partitions: [0], workers: 0, fromSnapshots: false })).rejects.toThrow(/workers/);
+    await expect(rebuildPartitionsInWorkers({ redisTarget: singleRedis(redis.url), namespace, partitions: [0], workers: 0, fromSnapshots: false })).rejects.toThrow(/workers/);
   });
 });

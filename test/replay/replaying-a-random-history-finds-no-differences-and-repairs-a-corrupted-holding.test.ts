@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRandom } from '../../src/sandbox/market/seeded-random.ts';
+import { createRandom } from '../../sandbox/market/seeded-random.ts';
 import type { ReplayStarted, ReplayStatusBody } from '../../src/api/schemas.ts';
 import { eventually, startTestEngine, type TestEngine } from '../support/engine.ts';
+import { replayCli } from '../support/replay-cli.ts';
 
 /**
  * After a random history on the sandbox (connections added, broken, fixed and removed, holdings
@@ -52,27 +51,8 @@ async function replay(request: Record<string, unknown>): Promise<ReplayStatusBod
 }
 
 /** `npm run replay -- ...args` against the engine's Redis and Postgres: exit code and output. */
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/replay/replay-cli.ts', ...args],
-      {
-        cwd: fileURLToPath(new URL('../../', import.meta.url)),
-        env: {
-          ...process.env,
-          NODE_ENV: 'test',
-          REDIS_URL: engine.redis.url,
-          DATABASE_URL: engine.db.url,
-          NAMESPACE: engine.namespace,
-          PARTITION_COUNT: String(engine.config.PARTITION_COUNT),
-          LOG_LEVEL: 'error',
-        },
-      },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 2) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) =>
+  replayCli({ redisUrl: engine.redis.url, databaseUrl: engine.db.url, namespace: engine.namespace, partitionCount: engine.config.PARTITION_COUNT }, ...args);
 
 interface PortfolioBody {
   holdings: { symbol: string; quantity: string; accounts: { accountId: string; quantity: string }[] }[];

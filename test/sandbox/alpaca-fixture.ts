@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { createAlpacaClient, type AlpacaClient } from '../../src/providers/alpaca/client.ts';
-import { startAlpacaSandbox, type AlpacaSandbox, type AlpacaSandboxOptions } from '../../src/sandbox/alpaca/server.ts';
-import { createPriceBook } from '../../src/sandbox/market/price-book.ts';
-import type { PriceBook } from '../../src/sandbox/market/price-book.types.ts';
+import { startAlpacaSandbox, type AlpacaSandbox, type AlpacaSandboxOptions } from '../../sandbox/alpaca/server.ts';
+import { createPriceBook } from '../../sandbox/market/price-book.ts';
+import type { PriceBook } from '../../sandbox/market/price-book.types.ts';
 import { WAIT_FLOOR_MS } from '../support/wait-floor.ts';
 
 /** A sandbox on a free port with its own price book, plus SDK clients for its accounts. */

@@ -2,10 +2,10 @@ import { NotFoundError, RateLimitError } from '@alpacahq/alpaca-trade-api';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAlpacaClient, type AlpacaClient } from '../../src/providers/alpaca/client.ts';
-import { isAlpacaAsset } from '../../src/sandbox/alpaca/assets.ts';
-import { startAlpacaSandbox, type AlpacaSandbox } from '../../src/sandbox/alpaca/server.ts';
-import { createPriceBook } from '../../src/sandbox/market/price-book.ts';
-import type { PriceBook, SandboxTick } from '../../src/sandbox/market/price-book.types.ts';
+import { isAlpacaAsset } from '../../sandbox/alpaca/assets.ts';
+import { startAlpacaSandbox, type AlpacaSandbox } from '../../sandbox/alpaca/server.ts';
+import { createPriceBook } from '../../sandbox/market/price-book.ts';
+import type { PriceBook, SandboxTick } from '../../sandbox/market/price-book.types.ts';
 import { KEY_ID, SECRET } from './alpaca-fixture.ts';
 
 /**

@@ -2,8 +2,8 @@ import { ApiError, RateLimitError, type streaming } from '@alpacahq/alpaca-trade
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAlpacaClient, type AlpacaClient } from '../../src/providers/alpaca/client.ts';
-import { SandboxControlError } from '../../src/sandbox/control-client.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
+import { SandboxControlError } from '../../sandbox/control-client.ts';
+import { startSandbox, type Sandbox } from '../../sandbox/sandbox.ts';
 import { waitFor } from './alpaca-fixture.ts';
 
 /** The Alpaca sandbox scripted only through the control API, observed through the real SDK. */

@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SandboxControlError } from '../../src/sandbox/control-client.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
-import { WEBHOOK_EVENT_TYPES, webhookExample } from '../../src/sandbox/snaptrade/webhook-events.ts';
+import { SandboxControlError } from '../../sandbox/control-client.ts';
+import { startSandbox, type Sandbox } from '../../sandbox/sandbox.ts';
+import { WEBHOOK_EVENT_TYPES, webhookExample } from '../../sandbox/snaptrade/webhook-events.ts';
 
 let sandbox: Sandbox;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createPriceBook } from '../../src/sandbox/market/price-book.ts';
-import type { SandboxTick } from '../../src/sandbox/market/price-book.types.ts';
-import { figiCheckDigit } from '../../src/sandbox/market/seeded-random.ts';
+import { createPriceBook } from '../../sandbox/market/price-book.ts';
+import type { SandboxTick } from '../../sandbox/market/price-book.types.ts';
+import { figiCheckDigit } from '../../sandbox/market/seeded-random.ts';
 
 const DEFAULT_COUNT = createPriceBook({ seed: 0 }).securities().length;
 const fixedClock = () => new Date('2025-01-02T15:00:00.000Z');

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Snaptrade, SnaptradeAuth } from 'snaptrade-typescript-sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
+import { startSandbox, type Sandbox } from '../../sandbox/sandbox.ts';
 
 /**
  * The sandbox's webhooks are what SnapTrade's documentation tells receivers to expect: signed

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createPriceBook } from '../../src/sandbox/market/price-book.ts';
-import { ScenarioEngine, TradeRejected } from '../../src/sandbox/scenario/scenario-engine.ts';
+import { createPriceBook } from '../../sandbox/market/price-book.ts';
+import { ScenarioEngine, TradeRejected } from '../../sandbox/scenario/scenario-engine.ts';
 
 const silent = pino({ level: 'silent' });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dividendYield, generateHistory } from '../../src/sandbox/scenario/activity-history.ts';
-import { webhookExample } from '../../src/sandbox/snaptrade/webhook-events.ts';
+import { dividendYield, generateHistory } from '../../sandbox/scenario/activity-history.ts';
+import { webhookExample } from '../../sandbox/snaptrade/webhook-events.ts';
 import { sdkError, useSnaptradeSandbox } from './snaptrade-sdk-fixture.ts';
 
 const t = useSnaptradeSandbox();

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { GONE_OPERATIONS, HANDLERS } from '../../src/sandbox/snaptrade/api-handlers.ts';
-import { loadSnaptradeSpec } from '../../src/sandbox/snaptrade/openapi-spec.ts';
+import { GONE_OPERATIONS, HANDLERS } from '../../sandbox/snaptrade/api-handlers.ts';
+import { loadSnaptradeSpec } from '../../sandbox/snaptrade/openapi-spec.ts';
 
-const README = fileURLToPath(new URL('../../src/sandbox/snaptrade/README.md', import.meta.url));
+const README = fileURLToPath(new URL('../../sandbox/snaptrade/README.md', import.meta.url));
 const PRODUCT_CLIENT = fileURLToPath(new URL('../../src/providers/snaptrade/client.ts', import.meta.url));
 
 async function specOperationIds(): Promise<string[]> {

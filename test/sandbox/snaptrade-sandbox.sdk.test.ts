@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Snaptrade, SnaptradeAuth, SnaptradeError } from 'snaptrade-typescript-sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ControlAccount } from '../../src/sandbox/control-client.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
-import { loadSnaptradeSpec, type SnaptradeSpec } from '../../src/sandbox/snaptrade/openapi-spec.ts';
-import { snaptradeFetch } from '../../src/sandbox/snaptrade/signed-fetch.ts';
-import { webhookExample } from '../../src/sandbox/snaptrade/webhook-events.ts';
+import type { ControlAccount } from '../../sandbox/control-client.ts';
+import { startSandbox, type Sandbox } from '../../sandbox/sandbox.ts';
+import { loadSnaptradeSpec, type SnaptradeSpec } from '../../sandbox/snaptrade/openapi-spec.ts';
+import { snaptradeFetch } from '../../sandbox/snaptrade/signed-fetch.ts';
+import { webhookExample } from '../../sandbox/snaptrade/webhook-events.ts';
 import { canonicalJson } from '../../src/snaptrade/canonical-json.ts';
 import { WAIT_FLOOR_MS } from '../support/wait-floor.ts';
 

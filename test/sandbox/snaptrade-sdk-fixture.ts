@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { Snaptrade, SnaptradeAuth, SnaptradeError } from 'snaptrade-typescript-sdk';
 import { afterEach, beforeEach, expect } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
-import { loadSnaptradeSpec, type SnaptradeSpec } from '../../src/sandbox/snaptrade/openapi-spec.ts';
+import { startSandbox, type Sandbox } from '../../sandbox/sandbox.ts';
+import { loadSnaptradeSpec, type SnaptradeSpec } from '../../sandbox/snaptrade/openapi-spec.ts';
 
 /**
  * A started sandbox and the real SDK pointed at it, for the SnapTrade operation tests. Call

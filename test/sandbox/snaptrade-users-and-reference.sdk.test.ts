@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SANDBOX_BROKERAGES } from '../../src/sandbox/scenario/brokerages.ts';
+import { SANDBOX_BROKERAGES } from '../../sandbox/scenario/brokerages.ts';
 import { CLIENT_ID, sdkError, useSnaptradeSandbox } from './snaptrade-sdk-fixture.ts';
 
 const t = useSnaptradeSandbox();

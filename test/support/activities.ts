@@ -1,4 +1,4 @@
-import type { RecordActivityInput } from '../../src/sandbox/control-client.ts';
+import type { RecordActivityInput } from '../../sandbox/control-client.ts';
 
 /** A quarterly KO dividend on 40 shares, paid into the account's cash (the sandbox's control API input). */
 export const KO_DIVIDEND: RecordActivityInput = {

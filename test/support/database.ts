@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createDatabase, type Knex } from '../../src/db/knex.ts';
-import { migrateLatest } from '../../src/db/migration-source.ts';
 
 export interface TestDatabase {
   url: string;
@@ -32,10 +31,13 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
  */
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const name = `t_${randomUUID().replace(/-/g, '')}`;
-  await admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
+  const migrated = options.migrate !== false;
+  // Migrated: a copy of the run's migrated template (global-setup.ts), whose migration records
+  // are copied too, so `migrateLatest` after it finds nothing to do.
+  const template = migrated ? ` TEMPLATE ${inject('templateDatabase')}` : '';
+  await admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}${template}`));
   const url = serverUrl(name);
   const knex = createDatabase({ url, poolMax: 5, applicationName: 'foliostream-test' });
-  if (options.migrate !== false) await migrateLatest(knex);
   return {
     url,
     knex,

@@ -4,13 +4,14 @@ import { startFoliostream, type Foliostream } from '../../src/app/foliostream.ts
 import { issueUserToken, userTokenSettings } from '../../src/auth/user-tokens.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { setRootLogger } from '../../src/logging/logger.ts';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/sandbox.ts';
 import { waitForCheckpoint } from '../../src/api/checkpoint-wait.ts';
 import type { Envelope } from '../../streams/envelope.ts';
 import { streamKeys } from '../../streams/keys.ts';
 import { partitionOf } from '../../streams/partition.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { createTestRedis, type TestRedis } from './redis.ts';
+import { sandboxEnv } from './role-process.ts';
 
 export interface TestEngine {
   app: Foliostream;
@@ -39,10 +40,20 @@ export interface TestEngine {
  * its own on free ports. For end-to-end tests; `stop()` removes everything it made.
  */
 export async function startTestEngine(
-  options: { env?: Record<string, string>; sandbox?: SandboxOptions; /** The engine's logger (a capture, say). */ log?: pino.Logger } = {},
+  options: {
+    env?: Record<string, string>;
+    sandbox?: SandboxOptions;
+    /** The engine's logger (a capture, say). */
+    log?: pino.Logger;
+    /**
+     * Redis of the test's own (a cluster: `startTestRedisCluster`), instead of the shared test
+     * Redis; `stop()` cleans it up. Give `REDIS_CLUSTER` in `env` for a cluster.
+     */
+    redis?: TestRedis;
+  } = {},
 ): Promise<TestEngine> {
   setRootLogger(pino({ level: process.env.TEST_LOG_LEVEL ?? 'error' }));
-  const redis = await createTestRedis();
+  const redis = options.redis ?? (await createTestRedis());
   const db = await createTestDatabase({ migrate: false });
   const sandbox = await startSandbox({
     snaptradePort: 0,
@@ -60,12 +71,7 @@ export async function startTestEngine(
       PORT: '0',
       REDIS_URL: redis.url,
       DATABASE_URL: db.url,
-      SNAPTRADE_BASE_URL: sandbox.snaptradeUrl,
-      SNAPTRADE_CLIENT_ID: sandbox.clientId,
-      SNAPTRADE_CONSUMER_KEY: sandbox.consumerKey,
-      ALPACA_TRADING_URL: sandbox.alpacaUrl,
-      ALPACA_DATA_URL: sandbox.alpacaUrl,
-      ALPACA_STREAM_URL: sandbox.alpacaWsUrl,
+      ...sandboxEnv(sandbox),
       LEASE_TTL_MS: '3000',
       SYNC_DEBOUNCE_MS: '300',
       SYNC_ACCOUNT_FLOOR_MS: '0',

@@ -1,11 +1,13 @@
 import { expect } from 'vitest';
-import type { ControlAuthorization } from '../../src/sandbox/control-api-types.ts';
+import type { ControlAuthorization } from '../../sandbox/control-api-types.ts';
 import { eventually, type TestEngine } from './engine.ts';
 
 /**
  * The browser tests' portfolio: a Questrade connection with a CAD TFSA holding SHOP (Toronto, no
  * live feed) and a USD margin account holding 8 MSFT and 5 AAPL, connected through the sandbox;
- * resolves once the engine has the three holdings and both accounts' cash.
+ * resolves once the engine has the three holdings, both accounts' cash and the accounts' seeded
+ * activities (one buy per position): a page opened then is settled, and no activity arrives
+ * later to grow the activities panel under a test that measures the page.
  */
 export async function connectSamplePortfolio(engine: TestEngine, userId: string): Promise<ControlAuthorization> {
   expect((await engine.api(userId, 'POST', '/api/snaptrade/connection-url', {})).status).toBe(200);
@@ -20,5 +22,10 @@ export async function connectSamplePortfolio(engine: TestEngine, userId: string)
     const { body } = await engine.api<{ holdings?: unknown[]; accounts?: { cashBase: string | null }[] }>(userId, 'GET', '/api/portfolio');
     return body.holdings?.length === 3 && body.accounts?.every((a) => a.cashBase !== null) ? true : undefined;
   }, 60_000, 'three holdings and both accounts with cash');
+  await eventually(async () => {
+    const { body } = await engine.api<{ activities?: { type: string; symbol: string | null }[] }>(userId, 'GET', '/api/activities?limit=100');
+    const bought = new Set(body.activities?.filter((a) => a.type === 'buy').map((a) => a.symbol));
+    return ['SHOP.TO', 'MSFT', 'AAPL'].every((symbol) => bought.has(symbol)) ? true : undefined;
+  }, 60_000, "the accounts' seeded activities (a buy of each position)");
   return questrade;
 }

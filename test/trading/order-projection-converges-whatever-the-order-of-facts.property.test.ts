@@ -11,7 +11,7 @@ import {
   type OrderRecord,
   type OrderStatus,
 } from '../../src/trading/order-state.ts';
-import { tradeUpdateDetails } from '../../src/sandbox/snaptrade/webhook-events.ts';
+import { tradeUpdateDetails } from '../../sandbox/snaptrade/webhook-events.ts';
 
 /**
  * The order projection is fed by three sources that race each other (the placement's fact, Alpaca

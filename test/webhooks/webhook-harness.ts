@@ -8,6 +8,7 @@ import { createContext, type AppContext } from '../../src/runtime/context.ts';
 import { signWebhook } from '../../src/snaptrade/signature.ts';
 import { createWebhookHandler, webhookRouter, type WebhookRouterOptions } from '../../src/webhooks/webhook-router.ts';
 import { decodeEnvelope, ENVELOPE_FIELD, type Envelope } from '../../streams/envelope.ts';
+import { singleRedis } from '../../src/runtime/redis-client.ts';
 
 export const CONSUMER_KEY = 'test-consumer-key-current';
 export const PREVIOUS_CONSUMER_KEY = 'test-consumer-key-previous';
@@ -75,7 +76,7 @@ export async function startWebhookServer(options: {
   });
   const ctx = createContext({
     config,
-    redisUrl: options.redisUrl ?? inject('redisUrl'),
+    redisTarget: singleRedis(options.redisUrl ?? inject('redisUrl')),
     // The webhook path never touches Postgres; knex connects lazily, so nothing is opened.
     databaseUrl: inject('databaseUrl'),
     namespace: options.namespace,
@@ -83,13 +84,11 @@ export async function startWebhookServer(options: {
   });
   // Production serves the webhook on the fast route in front of Express (src/app/roles.ts);
   // `mounting: 'express'` runs the same contract on the Express router.
+  const mounted = options.mounting === 'express' ? webhookRouter(ctx, { ...options.router, log }) : createWebhookHandler(ctx, { ...options.router, log });
   const http =
     options.mounting === 'express'
-      ? await startHttpServer(ctx, [{ path: WEBHOOK_PATH, router: webhookRouter(ctx, { ...options.router, log }) }], { port: 0 })
-      : await startHttpServer(ctx, [], {
-          port: 0,
-          fastRoutes: [{ method: 'POST', path: WEBHOOK_PATH, handler: createWebhookHandler(ctx, { ...options.router, log }) }],
-        });
+      ? await startHttpServer(ctx, [{ path: WEBHOOK_PATH, router: mounted as ReturnType<typeof webhookRouter> }], { port: 0 })
+      : await startHttpServer(ctx, [], { port: 0, fastRoutes: [{ method: 'POST', path: WEBHOOK_PATH, handler: mounted as ReturnType<typeof createWebhookHandler> }] });
 
   return {
     ctx,
@@ -136,6 +135,7 @@ export async function startWebhookServer(options: {
     },
     async close() {
       await http.close();
+      await mounted.close();
       await ctx.close();
     },
   };

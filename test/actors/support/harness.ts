@@ -16,6 +16,7 @@ import { partitionOf } from '../../../streams/partition.ts';
 import { replayPartitionByUser } from '../../../streams/replay.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { createTestRedis, type TestRedis } from '../../support/redis.ts';
+import { singleRedis } from '../../../src/runtime/redis-client.ts';
 
 // Runtime logs at error and above only (LOG_LEVEL=warn or info to see more): a passing run stays quiet.
 setRootLogger(pino({ level: process.env.LOG_LEVEL ?? 'error' }));
@@ -40,7 +41,7 @@ export async function createActorTestEnv(env: Record<string, string> = {}): Prom
   const config = loadConfig({ NODE_ENV: 'test', LEASE_TTL_MS: '2000', PARTITION_COUNT: '16', ...env });
   const contexts: AppContext[] = [];
   const context = () => {
-    const ctx = createContext({ config, redisUrl: redis.url, databaseUrl: database.url, namespace: redis.prefix });
+    const ctx = createContext({ config, redisTarget: singleRedis(redis.url), databaseUrl: database.url, namespace: redis.prefix });
     contexts.push(ctx);
     return ctx;
   };

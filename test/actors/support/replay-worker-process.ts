@@ -3,6 +3,7 @@ import { loadConfig } from '../../../src/config/config.ts';
 import { ReplayWorker } from '../../../src/replay/replay-jobs.ts';
 import { createContext } from '../../../src/runtime/context.ts';
 import { createStreamProducer } from '../../../streams/producer.ts';
+import { singleRedis } from '../../../src/runtime/redis-client.ts';
 
 /**
  * A process that runs only a replay worker (BullMQ), for the tests that kill one mid-job
@@ -17,9 +18,9 @@ if (!REDIS_URL || !DATABASE_URL || !BULL_PREFIX) {
 }
 const config = loadConfig();
 const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
-const ctx = createContext({ config, redisUrl: REDIS_URL, databaseUrl: DATABASE_URL, namespace: NAMESPACE, log });
+const ctx = createContext({ config, redisTarget: singleRedis(REDIS_URL), databaseUrl: DATABASE_URL, namespace: NAMESPACE, log });
 const worker = new ReplayWorker({
-  redisUrl: REDIS_URL,
+  redisTarget: singleRedis(REDIS_URL),
   prefix: BULL_PREFIX,
   db: ctx.db,
   producer: createStreamProducer(ctx.redis, ctx.keys),
