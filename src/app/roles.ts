@@ -79,6 +79,8 @@ export interface RunningRoles {
  */
 /** A stop step taking longer than this is named in a warning (the whole stop has 30 s). */
 const SLOW_STOP_MS = 5_000;
+/** ... and this long in an error: the process is about to be ended without finishing its stop. */
+const STUCK_STOP_MS = 25_000;
 
 export async function startRoles(ctx: AppContext): Promise<RunningRoles> {
   const config = ctx.config;
@@ -86,11 +88,14 @@ export async function startRoles(ctx: AppContext): Promise<RunningRoles> {
   const stops: [name: string, stop: () => Promise<void>][] = [];
   const stopAll = async () => {
     for (const [name, stop] of stops.splice(0).reverse()) {
-      const slow = setTimeout(() => ctx.log.warn({ step: name, waitedMs: SLOW_STOP_MS }, 'stopping is taking long'), SLOW_STOP_MS);
-      slow.unref();
+      const timers = [
+        setTimeout(() => ctx.log.warn({ step: name, waitedMs: SLOW_STOP_MS }, 'stopping is taking long'), SLOW_STOP_MS),
+        setTimeout(() => ctx.log.error({ step: name, waitedMs: STUCK_STOP_MS }, 'stopping is stuck'), STUCK_STOP_MS),
+      ];
+      for (const timer of timers) timer.unref();
       await stop()
         .catch((err: unknown) => ctx.log.error({ err, step: name }, 'error while stopping a role'))
-        .finally(() => clearTimeout(slow));
+        .finally(() => timers.forEach(clearTimeout));
     }
   };
   const bullPrefix = `{${ctx.keys.namespace}-bull}`;

@@ -120,10 +120,12 @@ export async function startTestEngine(
         return { status: response.status, body: (text ? JSON.parse(text) : null) as never };
       },
       async stop() {
-        await started.stop();
-        await sandbox.close();
-        await redis.cleanup();
-        await db.drop();
+        // As the process's shutdown handler does, the engine's stop is given up after its grace
+        // (the roles have named the stuck step in an error log by then); the rest is the test's own.
+        await giveUpAfter('the engine stop', ENGINE_STOP_GRACE_MS, started.stop());
+        await sayIfSlow('closing the sandbox', sandbox.close());
+        await sayIfSlow('cleaning up Redis', redis.cleanup());
+        await sayIfSlow('dropping the database', db.drop());
       },
     };
   } catch (err) {
@@ -133,6 +135,27 @@ export async function startTestEngine(
     await db.drop();
     throw err;
   }
+}
+
+/** The shutdown handler's grace (src/runtime/shutdown.ts): a stop still running then is abandoned. */
+const ENGINE_STOP_GRACE_MS = 30_000;
+
+/** Resolves with `work`, or after `ms` with a line on stderr saying what was abandoned. */
+async function giveUpAfter(what: string, ms: number, work: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      process.stderr.write(`test engine: ${what} did not finish within ${ms} ms; given up as the shutdown handler would\n`);
+      resolve();
+    }, ms);
+  });
+  await Promise.race([work, gaveUp]).finally(() => clearTimeout(timer));
+}
+
+/** Awaits `work`, saying on stderr what it is waiting for when that takes more than 30 s. */
+async function sayIfSlow(what: string, work: Promise<void>): Promise<void> {
+  const timer = setTimeout(() => process.stderr.write(`test engine: still ${what} after 30 s\n`), 30_000);
+  await work.finally(() => clearTimeout(timer));
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs` (at least WAIT_FLOOR_MS). */
