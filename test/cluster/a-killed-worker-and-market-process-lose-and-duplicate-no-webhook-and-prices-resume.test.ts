@@ -1,21 +1,16 @@
-import pino from 'pino';
-import { parseLeaseValue } from '../../actors/partition-lease.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../sandbox/sandbox.ts';
+import { parseLeaseValue } from '../../actors/partition-lease.ts';
 import { streamKeys } from '../../streams/keys.ts';
 import { partitionOf } from '../../streams/partition.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { eventually } from '../support/engine.ts';
-import { LEASE_ACQUIRED, lastPrice, logged, readyz } from '../support/market-process.ts';
-import { startTestRedisCluster, type TestRedisCluster } from '../support/redis-cluster.ts';
-import { roleProcessEnv, roleProcessGroup, type RoleProcessGroup } from '../support/role-process.ts';
+import { lastPrice, readyz, tookOver, waitForPrice } from '../support/market-process.ts';
+import type { RoleDeployment } from '../support/role-deployment.ts';
 import {
   connectLoadUser,
   deliverWebhooks,
   expectEveryWebhookOnceAndApplied,
   expectHoldingsOfTheBrokerage,
   moreDeliveries,
-  WEBHOOK_LOAD_ENV,
+  startWebhookLoadDeployment,
 } from '../support/webhook-load.ts';
 
 /**
@@ -34,47 +29,23 @@ import {
 const USER = 'cluster-chaos-user';
 const PARTITIONS = 4;
 const MARKET_LEASE_MS = 1500;
-let redis: TestRedisCluster;
-let database: TestDatabase;
-let sandbox: Sandbox;
-let env: Record<string, string>;
-let processes: RoleProcessGroup;
-
-function kill(name: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  const victim = processes.running.get(name)!;
-  process.kill(victim.pid, 'SIGKILL');
-  processes.running.delete(name);
-  return victim.exited;
-}
+let deployment: RoleDeployment;
 
 beforeAll(async () => {
-  [redis, database, sandbox] = await Promise.all([
-    startTestRedisCluster(),
-    createTestDatabase({ migrate: true }),
-    startSandbox({ snaptradePort: 0, alpacaPort: 0, webhookUrl: null, rateLimit: { limit: 100_000, windowMs: 60_000 }, logger: pino({ level: 'silent' }) }),
-  ]);
-  env = roleProcessEnv(
-    { redisUrl: redis.url, databaseUrl: database.url, sandbox },
-    {
-      REDIS_CLUSTER: 'true',
-      PARTITION_COUNT: String(PARTITIONS),
-      LEASE_TTL_MS: '2000',
-      MARKET_LEASE_MS: String(MARKET_LEASE_MS),
-      ...WEBHOOK_LOAD_ENV,
-    },
-  );
-  processes = roleProcessGroup(env);
+  deployment = await startWebhookLoadDeployment('cluster', {
+    PARTITION_COUNT: String(PARTITIONS),
+    LEASE_TTL_MS: '2000',
+    MARKET_LEASE_MS: String(MARKET_LEASE_MS),
+  });
 }, 120_000);
 
 afterAll(async () => {
-  await processes?.killAll();
-  await sandbox?.close();
-  await database?.drop();
-  await redis?.cleanup();
+  await deployment?.close();
 });
 
 describe('a worker and the active market process killed on a Redis Cluster under webhook load', () => {
   it('lose and apply twice no webhook answered 200, and prices resume within the lease time', async () => {
+    const { client, database, sandbox, env, processes } = deployment;
     await Promise.all(['web-a', 'worker-1', 'worker-2', 'market-a', 'market-b'].map(processes.start));
     const web = processes.running.get('web-a')!.url!;
     const target = await connectLoadUser(
@@ -89,7 +60,7 @@ describe('a worker and the active market process killed on a Redis Cluster under
     await expectHoldingsOfTheBrokerage(target, 'the first sync');
     const book = sandbox.priceBook;
     book.setPrice('AAPL', 190);
-    await eventually(async () => ((await lastPrice(redis.client, 'AAPL'))?.price === 190 ? true : undefined), 30_000, 'a price through the active market process');
+    await waitForPrice(client, 'AAPL', 190, 30_000, 'a price through the active market process');
 
     // The brokerage moves, so syncs are landing when the worker dies.
     const move = async (units: number) => {
@@ -98,9 +69,9 @@ describe('a worker and the active market process killed on a Redis Cluster under
     await move(10);
     await moreDeliveries(load, 10, 'before the worker is killed');
     // The worker that owns the user's partition: its actor dies with syncs and webhooks in flight.
-    const lease = await redis.client.get(streamKeys('fs').partitionLease(partitionOf(USER, PARTITIONS)));
+    const lease = await client.get(streamKeys('fs').partitionLease(partitionOf(USER, PARTITIONS)));
     const owner = parseLeaseValue(lease!).workerId;
-    expect(await kill(owner)).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await processes.stop(owner, 'SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
     // Deliveries go on while its partitions wait for their lease to expire and while it starts again.
     await processes.start(owner);
 
@@ -112,24 +83,19 @@ describe('a worker and the active market process killed on a Redis Cluster under
     await move(20);
     await moreDeliveries(load, 10, 'before the active market process is killed');
     const killedAt = Date.now();
-    expect(await kill(active.name)).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await processes.stop(active.name, 'SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
     // The market moves while nobody is connected: the stream will never deliver this trade.
     book.setPrice('MSFT', 415.5);
-    // Its log line can reach the pipe after /readyz says so: both are waited for.
-    const acquired = await eventually(
-      async () => ((await readyz(standby)).market === 'active' ? logged(standby, LEASE_ACQUIRED)[0] : undefined),
-      30_000,
-      'the standby to take over',
-    );
+    const acquired = await tookOver(standby, 30_000);
     // The lease expires at most MARKET_LEASE_MS after the kill and the standby tries again right
     // then (the slack is for a loaded machine).
     const tookOverMs = acquired.time - killedAt;
     expect(tookOverMs).toBeLessThan(MARKET_LEASE_MS + 1_500);
-    await eventually(async () => ((await lastPrice(redis.client, 'MSFT'))?.price === 415.5 ? true : undefined), 30_000, 'the missed MSFT price, backfilled');
+    await waitForPrice(client, 'MSFT', 415.5, 30_000, 'the missed MSFT price, backfilled');
     const resumedMs = Date.now() - killedAt;
     book.setPrice('AAPL', 191);
-    await eventually(async () => ((await lastPrice(redis.client, 'AAPL'))?.price === 191 ? true : undefined), 30_000, 'prices streaming through the standby');
-    expect(await lastPrice(redis.client, 'AAPL')).toMatchObject({ source: 'stream' });
+    await waitForPrice(client, 'AAPL', 191, 30_000, 'prices streaming through the standby');
+    expect(await lastPrice(client, 'AAPL')).toMatchObject({ source: 'stream' });
     // Deliveries go on while it starts again (as a standby: the other holds the lease).
     const restarted = processes.start(active.name);
     await move(30);
@@ -138,7 +104,7 @@ describe('a worker and the active market process killed on a Redis Cluster under
     await load.stop();
     expect(load.redeliveries.length).toBeGreaterThan(5);
     expect(sandbox.alpaca.peakMarketDataConnections()).toBe(1);
-    await expectEveryWebhookOnceAndApplied(target, load, { redis: redis.client, database, partitions: PARTITIONS });
+    await expectEveryWebhookOnceAndApplied(target, load, { redis: client, database, partitions: PARTITIONS });
     console.log(
       `${load.ids.length} webhooks (${load.redeliveries.length} re-delivered) in ${load.attempts()} posts; the standby took over ${tookOverMs} ms after the kill and had the missed price ${resumedMs} ms after it (lease ${MARKET_LEASE_MS} ms)`,
     );

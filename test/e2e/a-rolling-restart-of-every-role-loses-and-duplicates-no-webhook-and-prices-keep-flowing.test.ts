@@ -1,22 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalRedis, type LocalRedis } from '../../src/services/local-redis.ts';
-import { startSandbox, type Sandbox } from '../../sandbox/sandbox.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually } from '../support/engine.ts';
-import { LEASE_ACQUIRED, lastPrice, logged, readyz } from '../support/market-process.ts';
-import { roleProcessEnv, roleProcessGroup, type RoleProcess, type RoleProcessGroup } from '../support/role-process.ts';
+import { LEASE_ACQUIRED, logged, readyz, tookOver, waitForPrice } from '../support/market-process.ts';
+import type { RoleDeployment } from '../support/role-deployment.ts';
+import type { RoleProcess } from '../support/role-process.ts';
 import {
   connectLoadUser,
   deliverWebhooks,
   expectEveryWebhookOnceAndApplied,
   expectHoldingsOfTheBrokerage,
   moreDeliveries,
-  WEBHOOK_LOAD_ENV,
+  startWebhookLoadDeployment,
   type WebhookLoadTarget,
 } from '../support/webhook-load.ts';
 
@@ -37,21 +30,14 @@ import {
 const USER = 'e2e-rolling-user';
 const PARTITIONS = 4;
 const MARKET_LEASE_MS = 3000;
-const log = pino({ level: 'warn' });
-let root: string;
-let redis: LocalRedis;
-let client: Redis;
-let database: TestDatabase;
-let sandbox: Sandbox;
-let env: Record<string, string>;
+let deployment: RoleDeployment;
 let target: WebhookLoadTarget;
-let processes: RoleProcessGroup;
 
 /** The running market process that says it is the active one (exactly one). */
 async function activeMarket(): Promise<RoleProcess> {
   return eventually(
     async () => {
-      const markets = [...processes.running.values()].filter((p) => p.name.startsWith('market'));
+      const markets = [...deployment.processes.running.values()].filter((p) => p.name.startsWith('market'));
       const active = [];
       for (const p of markets) if ((await readyz(p)).market === 'active') active.push(p);
       return active.length === 1 ? active[0] : undefined;
@@ -63,41 +49,25 @@ async function activeMarket(): Promise<RoleProcess> {
 
 /** A new AAPL price at the sandbox reaches the price hash through the active market process. */
 async function expectPricesFlow(price: number, what: string): Promise<void> {
-  sandbox.priceBook.setPrice('AAPL', price);
-  await eventually(async () => ((await lastPrice(client, 'AAPL'))?.price === price ? true : undefined), 30_000, `AAPL at ${price} ${what}`);
+  deployment.sandbox.priceBook.setPrice('AAPL', price);
+  await waitForPrice(deployment.client, 'AAPL', price, 30_000, `AAPL at ${price} ${what}`);
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'foliostream-rolling-'));
-  [redis, database, sandbox] = await Promise.all([
-    startLocalRedis({ dir: join(root, 'redis'), persistent: false, log }),
-    createTestDatabase({ migrate: true }),
-    startSandbox({ snaptradePort: 0, alpacaPort: 0, webhookUrl: null, rateLimit: { limit: 100_000, windowMs: 60_000 }, logger: pino({ level: 'silent' }) }),
-  ]);
-  client = new Redis(redis.url);
-  env = roleProcessEnv(
-    { redisUrl: redis.url, databaseUrl: database.url, sandbox },
-    {
-      PARTITION_COUNT: String(PARTITIONS),
-      LEASE_TTL_MS: '3000',
-      MARKET_LEASE_MS: String(MARKET_LEASE_MS),
-      ...WEBHOOK_LOAD_ENV,
-    },
-  );
-  processes = roleProcessGroup(env);
+  deployment = await startWebhookLoadDeployment('server', {
+    PARTITION_COUNT: String(PARTITIONS),
+    LEASE_TTL_MS: '3000',
+    MARKET_LEASE_MS: String(MARKET_LEASE_MS),
+  });
 }, 120_000);
 
 afterAll(async () => {
-  await processes?.killAll();
-  client?.disconnect();
-  await sandbox?.close();
-  await database?.drop();
-  await redis?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
+  await deployment?.close();
 });
 
 describe('a rolling restart of 2 web, 3 worker and 2 market processes under webhook load', () => {
   it('keeps every webhook exactly once, applies them all, keeps prices flowing, and every stop exits 0', async () => {
+    const { sandbox, env, processes } = deployment;
     await Promise.all(['web-a', 'web-b', 'worker-1', 'worker-2', 'worker-3', 'market-a', 'market-b'].map(processes.start));
     const [web] = processes.webUrls();
     await sandbox.control.configureWebhooks({ url: `${web}/api/snaptrade/webhook` });
@@ -129,17 +99,10 @@ describe('a rolling restart of 2 web, 3 worker and 2 market processes under webh
       const acquiredBefore = standby ? logged(standby, LEASE_ACQUIRED).length : 0;
       // Deliveries keep going to it until it is gone, as a load balancer's health check lags.
       const stoppedAt = Date.now();
-      process.kill(old.pid, 'SIGTERM');
-      exits[name] = await old.exited;
-      processes.running.delete(name);
+      exits[name] = await processes.stop(name, 'SIGTERM');
       if (standby) {
         // The stop released the lease: the standby takes it at its next attempt, within the lease time.
-        // Its log line can reach the pipe after /readyz says so: both are waited for.
-        const acquired = await eventually(
-          async () => ((await readyz(standby)).market === 'active' ? logged(standby, LEASE_ACQUIRED)[acquiredBefore] : undefined),
-          30_000,
-          `${standby.name} to take over`,
-        );
+        const acquired = await tookOver(standby, 30_000, acquiredBefore);
         takeoversMs.push(acquired.time - stoppedAt);
         await expectPricesFlow(++price, `through ${standby.name}`);
       }
@@ -174,25 +137,23 @@ describe('a rolling restart of 2 web, 3 worker and 2 market processes under webh
     expect(sandbox.alpaca.peakMarketDataConnections()).toBe(1);
     expect(load.ids.length).toBeGreaterThan(100);
     expect(load.redeliveries.length).toBeGreaterThan(20);
-    await expectEveryWebhookOnceAndApplied(target, load, { redis: client, database, partitions: PARTITIONS });
+    await expectEveryWebhookOnceAndApplied(target, load, { redis: deployment.client, database: deployment.database, partitions: PARTITIONS });
     console.log(
       `${load.ids.length} webhooks (${load.redeliveries.length} re-delivered) in ${load.attempts()} posts across the restarts; standby took over ${takeoversMs.join(', ')} ms after SIGTERM (lease ${MARKET_LEASE_MS} ms)`,
     );
   });
 
   it('keeps every webhook exactly once when a web and a worker process are killed with SIGKILL mid-load', async () => {
+    const { processes } = deployment;
     const load = deliverWebhooks(target, { pauseMs: 50 });
     for (const name of ['web-b', 'worker-2']) {
       await moreDeliveries(load, 50, `before ${name} is killed`);
-      const victim = processes.running.get(name)!;
-      process.kill(victim.pid, 'SIGKILL');
-      expect(await victim.exited).toEqual({ code: null, signal: 'SIGKILL' });
-      processes.running.delete(name);
+      expect(await processes.stop(name, 'SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
       await processes.start(name);
     }
     await moreDeliveries(load, 50, 'after the restarts');
     await load.stop();
-    await expectEveryWebhookOnceAndApplied(target, load, { redis: client, database, partitions: PARTITIONS });
+    await expectEveryWebhookOnceAndApplied(target, load, { redis: deployment.client, database: deployment.database, partitions: PARTITIONS });
     console.log(`${load.ids.length} webhooks in ${load.attempts()} posts across the kills`);
   });
 });

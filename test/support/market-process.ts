@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import { readLastPrices } from '../../src/market/price-reader.ts';
 import type { RedisClient } from '../../src/runtime/redis-client.ts';
 import { streamKeys } from '../../streams/keys.ts';
+import { eventually } from './engine.ts';
 import type { RoleProcess } from './role-process.ts';
 
 /**
@@ -22,6 +23,19 @@ export function logged(process: RoleProcess, msg: string): { time: number; url?:
 
 /** The line a market process logs each time it takes the lease. */
 export const LEASE_ACQUIRED = 'market lease acquired; this process is the active market process';
+
+/**
+ * Waits until `standby` says it is the active one and has logged taking the lease once more than
+ * the `takenBefore` times it had; resolves with that line, whose `time` is when it took over.
+ */
+export function tookOver(standby: RoleProcess, timeoutMs: number, takenBefore = 0): Promise<{ time: number }> {
+  // Its log line can reach the pipe after /readyz says so: both are waited for.
+  return eventually(
+    async () => ((await readyz(standby)).market === 'active' ? logged(standby, LEASE_ACQUIRED)[takenBefore] : undefined),
+    timeoutMs,
+    `${standby.name} to take over`,
+  );
+}
 
 /** The process's metrics server (`METRICS_PORT=0`): where its /readyz and /metrics are. */
 export function metricsUrl(process: RoleProcess): string {
@@ -52,4 +66,9 @@ export async function leaseHeld(process: RoleProcess): Promise<number> {
 /** The newest price of `symbol` the market processes wrote (default namespace). */
 export async function lastPrice(redis: RedisClient, symbol: string) {
   return (await readLastPrices(redis, streamKeys('fs'), [symbol])).get(symbol);
+}
+
+/** Waits until the newest price of `symbol` the market processes wrote is `price`. */
+export async function waitForPrice(redis: RedisClient, symbol: string, price: number, timeoutMs: number, what: string): Promise<void> {
+  await eventually(async () => ((await lastPrice(redis, symbol))?.price === price ? true : undefined), timeoutMs, what);
 }

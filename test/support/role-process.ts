@@ -113,6 +113,11 @@ export interface RoleProcessGroup {
    * their /readyz says active or standby).
    */
   start(name: string): Promise<RoleProcess>;
+  /**
+   * Sends `signal` to the running process `name` and resolves with its exit. It stays in `running`
+   * until it has exited, as a load balancer's health check lags: deliveries keep going to it.
+   */
+  stop(name: string, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The base URLs of the running web processes. */
   webUrls(): string[];
   /** SIGKILL to every process the group ever started that still runs. */
@@ -135,6 +140,14 @@ export function roleProcessGroup(env: Record<string, string>): RoleProcessGroup 
       running.set(name, started);
       every.push(started);
       return started;
+    },
+    async stop(name, signal) {
+      const stopping = running.get(name);
+      if (!stopping) throw new Error(`${name} is not running`);
+      process.kill(stopping.pid, signal);
+      const exit = await stopping.exited;
+      running.delete(name);
+      return exit;
     },
     webUrls: () => [...running.values()].flatMap((p) => (p.url ? [p.url] : [])),
     killAll: () => killRoleProcesses(every),

@@ -12,6 +12,7 @@ import { streamKeys } from '../../streams/keys.ts';
 import { compareStreamIds } from '../../streams/stream-id.ts';
 import type { TestDatabase } from './database.ts';
 import { eventually } from './engine.ts';
+import { startRoleDeployment, type RoleDeployment } from './role-deployment.ts';
 
 /**
  * SnapTrade-like webhook load on engine processes (`startRoleProcess`) while they are restarted or
@@ -31,13 +32,21 @@ export interface WebhookLoadTarget {
 }
 
 /** Settings of engine processes under this load: syncs at once, a budget that never throttles. */
-export const WEBHOOK_LOAD_ENV: Record<string, string> = {
+const WEBHOOK_LOAD_ENV: Record<string, string> = {
   SYNC_DEBOUNCE_MS: '200',
   SYNC_ACCOUNT_FLOOR_MS: '0',
   SYNC_BACKOFF_BASE_MS: '100',
   SNAPTRADE_REQUESTS_PER_MINUTE: '100000',
   SNAPTRADE_USER_SHARE: '1',
 };
+
+/**
+ * A deployment (`startRoleDeployment`) for this load: the test's `env` with WEBHOOK_LOAD_ENV over
+ * it, and a sandbox whose SnapTrade rate limit the syncs of the load never reach either.
+ */
+export function startWebhookLoadDeployment(redis: 'server' | 'cluster', env: Record<string, string>): Promise<RoleDeployment> {
+  return startRoleDeployment({ redis, env: { ...env, ...WEBHOOK_LOAD_ENV }, sandboxRateLimit: { limit: 100_000, windowMs: 60_000 } });
+}
 
 /**
  * Registers `userId` with SnapTrade through the engine at `web` and connects a QUESTRADE
