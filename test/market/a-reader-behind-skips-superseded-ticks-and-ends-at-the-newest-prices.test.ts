@@ -1,12 +1,10 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tailPrices } from '../../src/market/price-reader.ts';
-import { createPriceWriter } from '../../src/market/price-writer.ts';
 import { aggregateHoldings } from '../../src/portfolio/aggregate-holdings.ts';
 import { applyLiveQuote, quoteAt, settlePrices } from '../../src/portfolio/valuation.ts';
-import { streamKeys } from '../../streams/keys.ts';
 import { accountsArb, baseCurrencyArb, fxArb, PRICE_KEYS, pricesArb } from '../portfolio/portfolio-arbitraries.ts';
 import { projection } from '../portfolio/provider-payloads.ts';
+import { testPriceStreams, TICKS_FROM_MS } from '../support/price-streams.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
 
 let redis: TestRedis;
@@ -29,7 +27,7 @@ const COUNT = 50;
  */
 describe('a price reader that fell behind', () => {
   it('skips the superseded ticks and leaves the portfolio equal to a full recomputation at the newest prices', async () => {
-    const keys = streamKeys(redis.prefix);
+    const { keys, writer, readFromTheStart } = testPriceStreams(redis, { shards: SHARDS, maxLen: 100_000 });
     // A portfolio holding several of the securities (the arbitraries' most-held sample of a seed).
     const [sample] = fc
       .sample(fc.tuple(accountsArb, pricesArb, fxArb, baseCurrencyArb), { seed: 18, numRuns: 40 })
@@ -40,10 +38,8 @@ describe('a price reader that fell behind', () => {
     const live = aggregateHoldings(accounts, { baseCurrency, fx, prices: new Map(prices) });
 
     // The backlog: every tick written before the reader starts, each security many times over.
-    const writer = createPriceWriter(redis.client, keys, { shards: SHARDS, maxLen: 100_000 });
-    const startMs = Date.parse('2026-06-02T16:00:00.000Z');
     const random = fc.sample(fc.integer({ min: 1, max: 50_000 }), { seed: 7, numRuns: TICKS });
-    for (let i = 0; i < TICKS; i++) writer.write(PRICE_KEYS[i % PRICE_KEYS.length]!, random[i]! / 100, startMs + i, 1, 'stream');
+    for (let i = 0; i < TICKS; i++) writer.write(PRICE_KEYS[i % PRICE_KEYS.length]!, random[i]! / 100, TICKS_FROM_MS + i, 1, 'stream');
     await writer.flush();
     await writer.close();
 
@@ -51,14 +47,7 @@ describe('a price reader that fell behind', () => {
     let read = 0;
     let delivered = 0;
     let batches = 0;
-    for await (const batch of tailPrices(redis.client, keys, {
-      shards: SHARDS,
-      count: COUNT,
-      fromIds: Array<string>(SHARDS).fill('0-0'),
-      blockMs: 200,
-      signal: controller.signal,
-      onRead: (entries) => (read += entries),
-    })) {
+    for await (const batch of readFromTheStart({ count: COUNT, signal: controller.signal, onRead: (entries) => (read += entries) })) {
       batches++;
       delivered += batch.length;
       for (const tick of batch) applyLiveQuote(live, tick.symbol, quoteAt(tick.price, tick.at));

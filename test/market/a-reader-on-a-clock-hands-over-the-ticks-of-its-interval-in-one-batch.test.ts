@@ -1,9 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tailPrices } from '../../src/market/price-reader.ts';
 import type { StoredPriceTick } from '../../src/market/price-tick.ts';
-import { createPriceWriter } from '../../src/market/price-writer.ts';
-import { streamKeys } from '../../streams/keys.ts';
+import { testPriceStreams, TICKS_FROM_MS } from '../support/price-streams.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
 
 let redis: TestRedis;
@@ -25,28 +23,20 @@ const TICKS = 60;
  */
 describe('a price reader on a clock', () => {
   it('hands over every tick appended while it waited in one batch, in stream order per security', async () => {
-    const keys = streamKeys(redis.prefix);
-    const writer = createPriceWriter(redis.client, keys, { shards: SHARDS, maxLen: 10_000 });
-    const startMs = Date.parse('2026-06-02T16:00:00.000Z');
-    writer.write('AAPL', 200, startMs, 1, 'stream');
+    const { writer, readFromTheStart } = testPriceStreams(redis, { shards: SHARDS, maxLen: 10_000 });
+    writer.write('AAPL', 200, TICKS_FROM_MS, 1, 'stream');
     await writer.flush();
 
     const controller = new AbortController();
     const batches: StoredPriceTick[][] = [];
     let appending: Promise<void> | undefined;
-    for await (const batch of tailPrices(redis.client, keys, {
-      shards: SHARDS,
-      fromIds: Array<string>(SHARDS).fill('0-0'),
-      blockMs: 200,
-      readIntervalMs: 5_000,
-      signal: controller.signal,
-    })) {
+    for await (const batch of readFromTheStart({ readIntervalMs: 5_000, signal: controller.signal })) {
       batches.push(batch);
       if (batches.length === 1) {
         // Appended a flush at a time, 50 ms apart, as a feed does, while the reader waits to read.
         appending = (async () => {
           for (let i = 1; i <= TICKS; i++) {
-            writer.write(['AAPL', 'MSFT', 'SHOP'][i % 3]!, 100 + i, startMs + i, 1, 'stream');
+            writer.write(['AAPL', 'MSFT', 'SHOP'][i % 3]!, 100 + i, TICKS_FROM_MS + i, 1, 'stream');
             if (i % 10 === 0) {
               await writer.flush();
               await sleep(50);
