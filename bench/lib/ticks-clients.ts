@@ -1,36 +1,34 @@
 /**
  * The browsers of `npm run bench:ticks`: socket.io clients (websocket transport, `auth.token`),
  * each with the product's portfolio store, in a child process of their own so they do not share
- * the engine's event loop. Freshness of a delta's holding (upserted or repriced) = receive time − its `priceAsOf`
- * (the bench writes each tick with `at` = the time it queued it for the append), recorded in an
- * HDR histogram (ms).
+ * the engine's event loop. They record the freshness of every delta's holdings as
+ * ticks-delivery-child.ts says, and report the stores' gaps, mismatches and snapshots.
  *
- * IPC: `{cmd: 'connect', url, tokens: [[userId, token]]}` → `{type: 'connected', ...}` once every
- * store holds its snapshot; `{cmd: 'reset'}` clears the histogram and counters; `{cmd: 'report'}` →
- * `{type: 'report', p50, p99, max, count, deltas, gaps, mismatches, snapshots, connected, cpu, loopDelayP99Ms, loopDelayMaxMs, gcMaxMs, majorGcs}`;
- * `profile-start` / `profile-stop` as in step-profiler.ts.
+ * IPC as in ticks-delivery-child.ts, with `{cmd: 'connect', url, tokens: [[userId, token]]}` →
+ * `{type: 'connected', clients}` once every store holds its snapshot.
  */
-import * as hdr from 'hdr-histogram-js';
 import { io } from 'socket.io-client';
-import { createPauseMonitor } from './pause-monitor.ts';
-import { handleProfilerMessage } from './step-profiler.ts';
-import type { PortfolioDelta } from '../../src/realtime/events.ts';
+import { serveTicksDelivery } from './ticks-delivery-child.ts';
 import { createPortfolioStore, type PortfolioSocket, type PortfolioStore } from '../../src/realtime/client/portfolio-store.ts';
 
-const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 });
 const sockets: PortfolioSocket[] = [];
 const stores: PortfolioStore[] = [];
-let deltas = 0;
-// A stall here delays what the clients receive as much as one in the engine: measure it too.
-const pauses = createPauseMonitor();
 
-function onDelta(delta: PortfolioDelta): void {
-  const now = Date.now();
-  deltas++;
-  for (const h of [...delta.upserted, ...delta.repriced]) {
-    if (h.priceAsOf) histogram.recordValue(Math.max(1, now - Date.parse(h.priceAsOf)));
-  }
-}
+const received = serveTicksDelivery<{ cmd: string; url?: string; tokens?: [string, string][]; file?: string }>({
+  async connect(message) {
+    await connectAll(message.url!, message.tokens!);
+    return sockets.length;
+  },
+  counts: () => ({
+    gaps: stores.reduce((n, s) => n + s.stats().gaps, 0),
+    mismatches: stores.reduce((n, s) => n + s.stats().mismatches, 0),
+    snapshots: stores.reduce((n, s) => n + s.stats().snapshots, 0),
+    connected: sockets.filter((s) => s.connected).length,
+  }),
+  close() {
+    for (const socket of sockets) socket.disconnect();
+  },
+});
 
 async function connectAll(url: string, tokens: [string, string][]): Promise<void> {
   for (let i = 0; i < tokens.length; i += 50) {
@@ -40,7 +38,7 @@ async function connectAll(url: string, tokens: [string, string][]): Promise<void
           new Promise<void>((resolve, reject) => {
             const socket: PortfolioSocket = io(url, { auth: { token }, transports: ['websocket'], reconnection: true });
             const store = createPortfolioStore(socket);
-            socket.on('portfolio:delta', onDelta);
+            socket.on('portfolio:delta', (delta) => received(delta, Date.now()));
             sockets.push(socket);
             stores.push(store);
             const off = store.subscribe((event) => {
@@ -57,41 +55,3 @@ async function connectAll(url: string, tokens: [string, string][]): Promise<void
     );
   }
 }
-
-process.on('message', (message: { cmd: string; url?: string; tokens?: [string, string][]; file?: string }) => {
-  if (handleProfilerMessage(message)) return;
-  if (message.cmd === 'connect') {
-    connectAll(message.url!, message.tokens!).then(
-      () => process.send!({ type: 'connected', clients: sockets.length }),
-      (err: unknown) => process.send!({ type: 'error', message: String(err) }),
-    );
-  } else if (message.cmd === 'reset') {
-    histogram.reset();
-    pauses.reset();
-    deltas = 0;
-    process.send!({ type: 'reset' });
-  } else if (message.cmd === 'report') {
-    const gaps = stores.reduce((n, s) => n + s.stats().gaps, 0);
-    const snapshots = stores.reduce((n, s) => n + s.stats().snapshots, 0);
-    const mismatches = stores.reduce((n, s) => n + s.stats().mismatches, 0);
-    process.send!({
-      type: 'report',
-      p50: histogram.getValueAtPercentile(50),
-      p99: histogram.getValueAtPercentile(99),
-      max: histogram.maxValue,
-      count: histogram.totalCount,
-      deltas,
-      gaps,
-      mismatches,
-      snapshots,
-      connected: sockets.filter((s) => s.connected).length,
-      cpu: process.cpuUsage(),
-      ...pauses.read(),
-    });
-  }
-});
-process.on('disconnect', () => {
-  for (const socket of sockets) socket.disconnect();
-  process.exit(0);
-});
-process.send!({ type: 'ready' });
