@@ -1,15 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  backlog,
   createActorTestEnv,
-  eventLogCount,
+  everyPartitionHeldBy,
+  expectEveryEventAppliedOnceInOrder,
   killAll,
   leaseHolders,
-  replayMismatches,
   spawnWorker,
   steadyLoad,
   waitFor,
+  waitUntilEveryEventApplied,
   type ActorTestEnv,
   type WorkerProcess,
 } from './support/harness.ts';
@@ -43,14 +43,11 @@ describe('a rolling restart of three workers under steady load', () => {
     processes.push(worker);
     return worker;
   };
-  const everyPartitionHeldBy = (count: number) => async () => {
-    const holders = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
-    return holders.every((h) => h !== null) && new Set(holders).size === count;
-  };
+  const heldBy = (count: number) => () => everyPartitionHeldBy(env, PARTITIONS, count);
 
   it('applies every event exactly once, in order, and every stop exits 0', async () => {
     let running = IDS.map(start);
-    await waitFor('three workers owning every partition', everyPartitionHeldBy(3), 30_000, 100);
+    await waitFor('three workers owning every partition', heldBy(3), 30_000, 100);
 
     const users = Array.from({ length: 150 }, (_, i) => `rolling-user-${i}`);
     load = steadyLoad(env, users, PARTITIONS, 30, 50);
@@ -65,21 +62,16 @@ describe('a rolling restart of three workers under steady load', () => {
       exits.push((await old.exited).code);
       // Released on the way out, not left to expire: nothing waits a lease time for them.
       expect((await leaseHolders(env.redis.client, env.keys, PARTITIONS)).filter((h) => h === id)).toEqual([]);
-      await waitFor(`the others to take ${id}'s partitions`, everyPartitionHeldBy(2), 30_000, 20);
+      await waitFor(`the others to take ${id}'s partitions`, heldBy(2), 30_000, 20);
       running = [...running.filter((w) => w !== old), start(id)];
-      await waitFor(`${id} back with a share of the partitions`, everyPartitionHeldBy(3), 30_000, 100);
+      await waitFor(`${id} back with a share of the partitions`, heldBy(3), 30_000, 100);
       await sleep(500);
     }
 
     const appended = await load.stop();
     load = undefined;
-    await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= appended, 60_000, 100);
-    await waitFor('nothing pending or undelivered', async () => {
-      const left = await backlog(env.redis.client, env.keys, PARTITIONS);
-      return left.pending === 0 && left.lag === 0;
-    });
+    await waitUntilEveryEventApplied(env, appended, PARTITIONS, 60_000, 100);
     expect(exits).toEqual([0, 0, 0]);
-    expect(await eventLogCount(env.database)).toBe(appended);
-    expect(await replayMismatches(env.redis.client, env.keys, env.database, PARTITIONS)).toEqual([]);
+    await expectEveryEventAppliedOnceInOrder(env, appended, PARTITIONS);
   });
 });

@@ -4,13 +4,14 @@ import { startWorkerRuntime, type WorkerRuntime } from '../../actors/worker-runt
 import { replayPartition } from '../../streams/replay.ts';
 import {
   appendEnvelopes,
-  backlog,
   createActorTestEnv,
   eventLogCount,
+  everyPartitionHeldBy,
   interleavedEvents,
   leaseHolders,
   replayMismatches,
   waitFor,
+  waitUntilEveryEventApplied,
   type ActorTestEnv,
 } from './support/harness.ts';
 
@@ -45,8 +46,7 @@ describe('actor runtime: exactly-once effects', () => {
     await appendEnvelopes(env.redis.client, env.keys, events.slice(third, 2 * third));
     await waitFor('three workers sharing the partitions', async () => {
       for (const r of runtimes) await r.rebalance();
-      const holders = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
-      return new Set(holders).size === 3 && holders.every((h) => h !== null);
+      return everyPartitionHeldBy(env, PARTITIONS, 3);
     });
 
     // One leaves gracefully while events still arrive.
@@ -55,11 +55,7 @@ describe('actor runtime: exactly-once effects', () => {
     await stopping;
     runtimes.splice(runtimes.indexOf(a), 1);
 
-    await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= events.length, 90_000);
-    await waitFor('nothing pending or undelivered', async () => {
-      const left = await backlog(env.redis.client, env.keys, PARTITIONS);
-      return left.pending === 0 && left.lag === 0;
-    });
+    await waitUntilEveryEventApplied(env, events.length, PARTITIONS, 90_000);
 
     let streamed = 0;
     for (let p = 0; p < PARTITIONS; p++) for await (const _ of replayPartition(env.redis.client, env.keys, p)) streamed++;

@@ -10,9 +10,10 @@ import {
   createActorTestEnv,
   envelopeFor,
   eventLogCount,
+  expectEveryEventAppliedOnceInOrder,
   interleavedEvents,
-  replayMismatches,
   waitFor,
+  waitUntilEveryEventApplied,
   type ActorTestEnv,
 } from './support/harness.ts';
 
@@ -141,15 +142,10 @@ describe('two runtimes with the same WORKER_ID', () => {
     await waitFor('A fenced', async () => (await fencedCommits(ctxA)) > 0, 10 * TTL);
 
     const total = first.length + second.length;
-    await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= total, 30_000, 100);
-    await waitFor('nothing pending or undelivered', async () => {
-      const left = await backlog(env.redis.client, env.keys, PARTITIONS);
-      return left.pending === 0 && left.lag === 0;
-    });
+    await waitUntilEveryEventApplied(env, total, PARTITIONS, 30_000, 100);
 
     // Exactly once, in stream order, across the change of owner.
-    expect(await eventLogCount(env.database)).toBe(total);
-    expect(await replayMismatches(env.redis.client, env.keys, env.database, PARTITIONS)).toEqual([]);
+    await expectEveryEventAppliedOnceInOrder(env, total, PARTITIONS);
     // One owner at a time in the data too: per partition, tokens only go up in commit order,
     // and A's token never commits again once B's has.
     for (const [p, tokens] of await tokensByPartition()) {

@@ -1,15 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  backlog,
   createActorTestEnv,
-  eventLogCount,
+  everyPartitionHeldBy,
+  expectEveryEventAppliedOnceInOrder,
   killAll,
   leaseHolders,
-  replayMismatches,
   spawnWorker,
   steadyLoad,
   waitFor,
+  waitUntilEveryEventApplied,
   type ActorTestEnv,
   type WorkerProcess,
 } from './support/harness.ts';
@@ -33,15 +33,7 @@ describe('fault: a worker process is killed (SIGKILL) under steady load', () => 
 
   it('the survivors take its partitions within about one lease TTL, and every event is applied exactly once', async () => {
     workers = ['crash-1', 'crash-2', 'crash-3'].map((id) => spawnWorker(env, id, { APPLY_DELAY_MS: '2' }));
-    await waitFor(
-      'three workers owning every partition',
-      async () => {
-        const holders = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
-        return holders.every((h) => h !== null) && new Set(holders).size === 3;
-      },
-      30_000,
-      100,
-    );
+    await waitFor('three workers owning every partition', () => everyPartitionHeldBy(env, PARTITIONS, 3), 30_000, 100);
 
     const users = Array.from({ length: 200 }, (_, i) => `crash-user-${i}`);
     load = steadyLoad(env, users, PARTITIONS, 40, 50);
@@ -76,13 +68,8 @@ describe('fault: a worker process is killed (SIGKILL) under steady load', () => 
     const appended = await load.stop();
     load = undefined;
 
-    await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= appended, 30_000, 100);
-    await waitFor('nothing pending or undelivered', async () => {
-      const left = await backlog(env.redis.client, env.keys, PARTITIONS);
-      return left.pending === 0 && left.lag === 0;
-    });
-    expect(await eventLogCount(env.database)).toBe(appended);
-    expect(await replayMismatches(env.redis.client, env.keys, env.database, PARTITIONS)).toEqual([]);
+    await waitUntilEveryEventApplied(env, appended, PARTITIONS, 30_000, 100);
+    await expectEveryEventAppliedOnceInOrder(env, appended, PARTITIONS);
     const holders = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
     expect(new Set(holders)).toEqual(new Set(workers.filter((w) => w !== victim).map((w) => w.id)));
 

@@ -3,15 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLeaseValue } from '../../actors/partition-lease.ts';
 import { partitionOf } from '../../streams/partition.ts';
 import {
-  backlog,
   createActorTestEnv,
-  eventLogCount,
+  everyPartitionHeldBy,
+  expectEveryEventAppliedOnceInOrder,
   killAll,
   leaseHolders,
-  replayMismatches,
   spawnWorker,
   steadyLoad,
   waitFor,
+  waitUntilEveryEventApplied,
   type ActorTestEnv,
   type WorkerProcess,
 } from './support/harness.ts';
@@ -53,15 +53,7 @@ describe('fault: a worker paused (SIGSTOP) past its lease', () => {
   it('is replaced after the lease expires and, resumed, commits nothing under its old leases', async () => {
     // apply awaits 20 ms inside its transaction, so the paused worker is caught mid-transaction.
     workers = ['pause-1', 'pause-2', 'pause-3'].map((id) => spawnWorker(env, id, { APPLY_DELAY_MS: '20' }));
-    await waitFor(
-      'three workers owning every partition',
-      async () => {
-        const holders = await leaseHolders(env.redis.client, env.keys, PARTITIONS);
-        return holders.every((h) => h !== null) && new Set(holders).size === 3;
-      },
-      30_000,
-      100,
-    );
+    await waitFor('three workers owning every partition', () => everyPartitionHeldBy(env, PARTITIONS, 3), 30_000, 100);
     const users = Array.from({ length: 150 }, (_, i) => `pause-user-${i}`);
     load = steadyLoad(env, users, PARTITIONS, 30, 50);
     await sleep(1500);
@@ -103,19 +95,14 @@ describe('fault: a worker paused (SIGSTOP) past its lease', () => {
     const appended = await load.stop();
     load = undefined;
 
-    await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= appended, 30_000, 100);
-    await waitFor('nothing pending or undelivered', async () => {
-      const left = await backlog(env.redis.client, env.keys, PARTITIONS);
-      return left.pending === 0 && left.lag === 0;
-    });
+    await waitUntilEveryEventApplied(env, appended, PARTITIONS, 30_000, 100);
 
     // Resumed, the paused worker committed nothing more under the leases it had lost ...
     expect(await rowsUnderOldTenures(victim.id, tenures)).toBe(committedBeforeResume);
     // ... it found out it had lost them ...
     expect(victim.output()).toMatch(/partition lost: stopped without committing|partition lease lost/);
     // ... and every event was still applied exactly once, in order.
-    expect(await eventLogCount(env.database)).toBe(appended);
-    expect(await replayMismatches(env.redis.client, env.keys, env.database, PARTITIONS)).toEqual([]);
+    await expectEveryEventAppliedOnceInOrder(env, appended, PARTITIONS);
     console.log(`paused ${victim.id} holding ${tenures.size} partitions; its log after resume:\n` +
       victim.output().split('\n').filter((l) => /lost|fenced|failed/.test(l)).slice(0, 6).join('\n'));
   });

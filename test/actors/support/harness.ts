@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
+import { expect } from 'vitest';
 import { createEventLogTable, appliedStreamIds } from '../../../actors/behaviors/event-log-projection.ts';
 import { parseLeaseValue } from '../../../actors/partition-lease.ts';
 import { loadConfig, type Config } from '../../../src/config/config.ts';
@@ -131,6 +132,25 @@ export async function backlog(redis: Redis, keys: StreamKeys, partitionCount: nu
 }
 
 /**
+ * Waits until the event log holds at least `count` rows (the first wait's `timeoutMs` and `everyMs`,
+ * as waitFor's) and then until no partition has an entry delivered but not acked, or not yet
+ * delivered: the workers are done with everything appended.
+ */
+export async function waitUntilEveryEventApplied(env: ActorTestEnv, count: number, partitionCount: number, timeoutMs?: number, everyMs?: number): Promise<void> {
+  await waitFor('every event applied', async () => (await eventLogCount(env.database)) >= count, timeoutMs, everyMs);
+  await waitFor('nothing pending or undelivered', async () => {
+    const left = await backlog(env.redis.client, env.keys, partitionCount);
+    return left.pending === 0 && left.lag === 0;
+  });
+}
+
+/** The `count` events appended were applied exactly once, in order: as many event-log rows, equal to a replay of the streams. */
+export async function expectEveryEventAppliedOnceInOrder(env: ActorTestEnv, count: number, partitionCount: number): Promise<void> {
+  expect(await eventLogCount(env.database)).toBe(count);
+  expect(await replayMismatches(env.redis.client, env.keys, env.database, partitionCount)).toEqual([]);
+}
+
+/**
  * Compares every user's applied events (event-log rows, in commit order) with a fresh replay of
  * its stream. Returns a description of each difference; empty means exactly once, in order.
  */
@@ -224,6 +244,12 @@ export async function leaseHolders(redis: Redis, keys: StreamKeys, partitionCoun
     out.push(value ? parseLeaseValue(value).workerId : null);
   }
   return out;
+}
+
+/** Whether every partition has a lease holder and they are `count` workers in all. */
+export async function everyPartitionHeldBy(env: ActorTestEnv, partitionCount: number, count: number): Promise<boolean> {
+  const holders = await leaseHolders(env.redis.client, env.keys, partitionCount);
+  return holders.every((h) => h !== null) && new Set(holders).size === count;
 }
 
 /** Appends `perTick` events for random users every `everyMs` until stopped; `stop()` returns the count. */
