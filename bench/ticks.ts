@@ -188,8 +188,12 @@ interface Child {
   request<T>(message: object, type: string): Promise<T>;
 }
 
-/** The Node flags the Procfile starts the engine with, plus BENCH_ENGINE_FLAGS (e.g. `--trace-gc`). */
-const ENGINE_NODE_FLAGS = ['--max-semi-space-size=64', ...(process.env.BENCH_ENGINE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+/**
+ * The Node flags the Procfile starts the engine with, plus BENCH_ENGINE_FLAGS (e.g. `--trace-gc`).
+ * `--expose-gc` only lets the bench force full GCs for the heap figures (`{cmd: 'heap'}`); nothing
+ * calls it during a measured step.
+ */
+const ENGINE_NODE_FLAGS = ['--max-semi-space-size=64', '--expose-gc', ...(process.env.BENCH_ENGINE_FLAGS?.split(' ').filter(Boolean) ?? [])];
 
 function forkChild(script: string, env: Record<string, string>): Promise<Child> {
   const flags = script.includes('engine') ? ENGINE_NODE_FLAGS : [];
@@ -296,6 +300,26 @@ interface ClientReport {
   gcMaxMs: number;
 }
 
+/**
+ * The worker's heap (used, after forced full GCs) per actor in memory: (heap − heap before any
+ * actor was activated) ÷ actors in memory, once every actor is active and indexed and again after
+ * the last step (when the reprice caches hold the quotes the ticks brought).
+ */
+interface HeapResult {
+  mode: string;
+  baselineBytes: number;
+  actors: number;
+  perActorActivated: number;
+  actorsAfterSteps: number;
+  perActorAfterSteps: number;
+}
+
+/** The workers' heap after forced full GCs, summed, and the actors they hold. */
+async function workersHeap(workers: Child[]): Promise<{ heapUsed: number; activeActors: number }> {
+  const all = await Promise.all(workers.map((w) => w.request<{ heapUsed: number; activeActors: number }>({ cmd: 'heap' }, 'heap')));
+  return { heapUsed: all.reduce((n, h) => n + h.heapUsed, 0), activeActors: all.reduce((n, h) => n + h.activeActors, 0) };
+}
+
 interface StepResult {
   mode: string;
   target: number;
@@ -341,6 +365,7 @@ async function runMode(
   urls: { redis: string; database: string },
   namespace: string,
   prices: Float64Array,
+  heaps: HeapResult[],
 ): Promise<StepResult[]> {
   const redis = new Redis(urls.redis);
   const keys = streamKeys(namespace);
@@ -385,6 +410,7 @@ async function runMode(
       } else if (Date.now() - stableSince >= 3_000) break;
       if (Date.now() - started > 120_000) throw new Error(`the workers did not share out the partitions (${last})`);
     }
+    const baseline = await workersHeap(workers);
     // Activate every actor: one event of a type the behavior ignores, per user.
     const producer = createStreamProducer(redis, keys);
     const time = new Date().toISOString();
@@ -406,6 +432,17 @@ async function runMode(
       await sleep(500);
     }
     console.log(`[${mode}] ${USERS} actors active in ${((Date.now() - activationStarted) / 1000).toFixed(1)} s`);
+    const activated = await workersHeap(workers);
+    const heap: HeapResult = {
+      mode,
+      baselineBytes: baseline.heapUsed,
+      actors: activated.activeActors,
+      perActorActivated: (activated.heapUsed - baseline.heapUsed) / activated.activeActors,
+      actorsAfterSteps: 0,
+      perActorAfterSteps: 0,
+    };
+    heaps.push(heap);
+    console.log(`[${mode}] worker heap ${(baseline.heapUsed / 2 ** 20).toFixed(1)} MB before activation, ${heap.perActorActivated.toFixed(0)} bytes per actor once ${heap.actors} are active`);
 
     const connectStarted = Date.now();
     if (web) {
@@ -535,6 +572,10 @@ async function runMode(
       if (!result.sustained && behindEndMs > 5_000) break;
     }
     await writer.close();
+    const end = await workersHeap(workers);
+    heap.actorsAfterSteps = end.activeActors;
+    heap.perActorAfterSteps = (end.heapUsed - baseline.heapUsed) / end.activeActors;
+    console.log(`[${mode}] worker heap after the steps: ${heap.perActorAfterSteps.toFixed(0)} bytes per actor (${end.activeActors} in memory)`);
   } finally {
     clients?.process.disconnect();
     await Promise.all([...workers, ...(web ? [web] : [])].map(stopChild));
@@ -566,6 +607,7 @@ async function main() {
   const services = await startBenchServices(log);
   const db = await freshDatabase(services.databaseUrl, { prefix: 'bench_ticks', applicationName: 'bench-ticks' });
   const all: StepResult[] = [];
+  const heaps: HeapResult[] = [];
   const namespaces: string[] = [];
   try {
     const prices = new Float64Array(SECURITIES);
@@ -582,7 +624,7 @@ async function main() {
       for (let s = 0; s < SECURITIES; s++) args.push(symbolOf(s), encodeLastPrice(prices[s]!, at, 'stream'));
       await redis.hset(keys.lastPrices(), ...args);
       redis.disconnect();
-      all.push(...(await runMode(mode, { redis: services.redisUrl, database: db.url }, namespace, prices)));
+      all.push(...(await runMode(mode, { redis: services.redisUrl, database: db.url }, namespace, prices, heaps)));
     }
   } finally {
     const redis = new Redis(services.redisUrl);
@@ -638,6 +680,13 @@ async function main() {
     table(all),
     '',
     summary,
+    '',
+    `Worker heap per actor in memory (heap used after forced full GCs, minus the same before any actor was activated, ÷ the actors in memory): ${heaps
+      .map(
+        (h) =>
+          `${h.mode}: ${Math.round(h.perActorActivated).toLocaleString('en-US')} bytes once ${h.actors} actors are active, ${Math.round(h.perActorAfterSteps).toLocaleString('en-US')} bytes after the steps (${h.actorsAfterSteps} in memory; ${(h.baselineBytes / 2 ** 20).toFixed(1)} MB before activation)`,
+      )
+      .join('; ')}.`,
     '',
   ].join('\n');
   console.log(`\n${section}`);

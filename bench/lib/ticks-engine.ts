@@ -6,7 +6,9 @@
  *
  * IPC: sends `{type: 'ready', url}`; answers `{cmd: 'stats'}` with `{type: 'stats', ...}`
  * (CPU time, revaluation counters, active actors, event-loop delay); `{cmd: 'passivate'}` passivates
- * every idle actor nobody watches (`{type: 'passivated', ...}`); `{cmd: 'profile-start'}` /
+ * every idle actor nobody watches (`{type: 'passivated', ...}`); `{cmd: 'heap'}` forces full GCs (the
+ * bench starts the engine with `--expose-gc`) and answers `{type: 'heap', heapUsed, activeActors}`;
+ * `{cmd: 'profile-start'}` /
  * `{cmd: 'profile-stop', file}` record a CPU profile (inspector) of what happens in between;
  * `{cmd: 'stop'}` stops and exits.
  */
@@ -39,6 +41,12 @@ process.on('message', (message: { cmd: string; file?: string; reset?: boolean })
     });
     // The mid-step look must not cut the step's pause record in two.
     if (message.reset !== false) pauses.reset();
+  } else if (message.cmd === 'heap') {
+    // Several full GCs: one can leave garbage that only a finalizer or weak callback frees.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) throw new Error('the heap figure needs the engine started with --expose-gc');
+    for (let i = 0; i < 4; i++) gc();
+    process.send!({ type: 'heap', heapUsed: process.memoryUsage().heapUsed, activeActors: app.roles.worker?.activeActors() ?? 0 });
   } else if (message.cmd === 'passivate') {
     // As the idle sweep would after ACTOR_IDLE_MS: every idle actor nobody watches leaves memory.
     const passivated = app.roles.worker?.passivateIdle(0) ?? 0;
