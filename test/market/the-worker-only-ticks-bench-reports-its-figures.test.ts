@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * CPU per tick, deltas counted on the adapter channel with their freshness.
  */
 describe('bench:ticks, worker-only mode', () => {
-  it('runs a short step and reports the worker CPU per tick and the deltas it counted', async () => {
+  it('runs a short step and reports the worker CPU per tick, the deltas it counted and the heap per actor', async () => {
     const env = {
       ...process.env,
       REDIS_URL: inject('redisUrl'),
@@ -48,5 +48,7 @@ describe('bench:ticks, worker-only mode', () => {
     expect(step.p99).toBeGreaterThan(0);
     expect(output).toContain('## Live prices, Zipf-skewed ticks (s = 1), the worker\'s cost (deltas counted on the adapter channel) (bench:ticks, BENCH_TICKS=zipf, BENCH_DELIVERY=counting)');
     expect(output).toMatch(/Worker CPU per tick \(incremental\), by rate: 500: [0-9.]+ µs\./);
+    // The heap figures: forced GCs in the worker (it runs with --expose-gc), 200 actors in memory.
+    expect(output).toMatch(/Worker heap per actor in memory .*incremental: [0-9,]+ bytes once 200 actors are active, [0-9,]+ bytes after the steps \(200 in memory;/);
   });
 });
