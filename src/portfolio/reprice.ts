@@ -74,8 +74,10 @@ export interface Repricing {
 
 /** What the other price candidates say, for ticks on one facet. */
 interface OtherCandidates {
+  /** The facet whose ticks these are for. */
+  facet: string;
   /** The quote under each facet when this was read (`undefined` at the ticked facet and where none). */
-  quotes: (PriceQuote | undefined)[];
+  quotes: readonly (PriceQuote | undefined)[];
   /** Newest time among the other candidates (-Infinity when there are none). */
   newestMs: number;
   /** The previous close a tick without one takes (the first other candidate with one, newest first). */
@@ -89,12 +91,19 @@ interface Fixed {
   quantity: Scaled;
   quantityWithCost: Scaled;
   costBasis: Scaled | null;
-  shareQuantities: Scaled[];
-  /** One account holds the whole quantity (its figures are the holding's). */
-  soleShare: boolean;
+  /**
+   * Each account's quantity, in the order of the holding's `accounts`; `null` when one account
+   * holds the whole quantity (its figures are the holding's, and `quantity` is its quantity).
+   */
+  shareQuantities: readonly Scaled[] | null;
   /** Listing -> base currency: `identity`, a rate, or `null` when there is none. */
   baseRate: Scaled | 'identity' | null;
-  others: Map<string, OtherCandidates>;
+  /**
+   * The other candidates as of the last tick, for the facet it came under. One slot, not a map by
+   * facet: a holding's ticks come under the one facet its ticker maps to, and a map per holding
+   * cost about 280 bytes of heap each (10,000 portfolios hold 250,000 of them).
+   */
+  others: OtherCandidates | undefined;
 }
 
 /**
@@ -161,7 +170,8 @@ function entryFor(cache: RepriceCache, key: string, holding: Holding, context: V
   }
   const rate = fxRate(context.fx, holding.currency, context.baseCurrency);
   const quantity = parseScaled(holding.quantity);
-  const shareQuantities = holding.accounts.map((a) => parseScaled(a.quantity));
+  // Canonical text parses to the same scaled value: a sole share of the same text is `quantity`.
+  const soleShare = holding.accounts.length === 1 && holding.accounts[0]!.quantity === holding.quantity;
   const entry: Entry = {
     holding,
     fixed: {
@@ -170,10 +180,9 @@ function entryFor(cache: RepriceCache, key: string, holding: Holding, context: V
       quantity,
       quantityWithCost: parseScaled(holding.quantityWithCost),
       costBasis: scaledOrNull(holding.costBasis),
-      shareQuantities,
-      soleShare: shareQuantities.length === 1 && formatScaled(shareQuantities[0]!) === formatScaled(quantity),
+      shareQuantities: soleShare ? null : holding.accounts.map((a) => parseScaled(a.quantity)),
       baseRate: rate.rate === null ? null : rate.path === 'identity' ? 'identity' : parseScaled(str(rate.rate)),
-      others: new Map(),
+      others: undefined,
     },
     contribution: contributionOf(holding),
     liveQuote: undefined,
@@ -192,17 +201,20 @@ function sameOtherQuotes(facets: readonly string[], facet: string, prices: Reado
   return true;
 }
 
+/** The quotes of a one-facet holding ticked under that facet: nothing else (shared, never written). */
+const ONLY_THE_TICKED_FACET: readonly undefined[] = Object.freeze([undefined]);
+
 function othersFor(holding: Holding, fixed: Fixed, facet: string, prices: ReadonlyMap<string, PriceQuote>): OtherCandidates {
-  const known = fixed.others.get(facet);
-  if (known && sameOtherQuotes(holding.facets, facet, prices, known.quotes)) return known;
-  const quotes = holding.facets.map((f) => (f === facet ? undefined : prices.get(f)));
+  const known = fixed.others;
+  if (known && known.facet === facet && sameOtherQuotes(holding.facets, facet, prices, known.quotes)) return known;
+  const quotes = holding.facets.length === 1 && holding.facets[0] === facet ? ONLY_THE_TICKED_FACET : holding.facets.map((f) => (f === facet ? undefined : prices.get(f)));
   const present = quotes.filter((q): q is PriceQuote => q !== undefined);
   let newestMs = -Infinity;
   for (const quote of present) newestMs = Math.max(newestMs, quoteTime(quote));
   for (const share of holding.accounts) if (share.reportedPrice !== null) newestMs = Math.max(newestMs, Date.parse(share.positionsAsOf));
   const { previousClose } = choosePrice(holding.accounts, present, holding.currency, fixed.fx);
-  const others: OtherCandidates = { quotes, newestMs, previousClose: previousClose === null ? null : parseScaled(str(previousClose)) };
-  fixed.others.set(facet, others);
+  const others: OtherCandidates = { facet, quotes, newestMs, previousClose: previousClose === null ? null : parseScaled(str(previousClose)) };
+  fixed.others = others;
   return others;
 }
 
@@ -300,7 +312,7 @@ function liveText(holding: Holding, fixed: Fixed, live: LivePrice): HoldingPrice
   const baseMarketValue = sameInBase ? marketValue : textOrNull(live.baseMarketValue);
   let accountMarketValues: string[];
   let accountBaseMarketValues: (string | null)[];
-  if (fixed.soleShare) {
+  if (fixed.shareQuantities === null) {
     // One account holding all of it: its values are the holding's.
     accountMarketValues = [marketValue];
     accountBaseMarketValues = [baseMarketValue];
@@ -370,7 +382,7 @@ export function settleHolding(cache: RepriceCache, key: string): Holding | undef
   const accounts: HoldingAccountShare[] = [];
   for (let i = 0; i < previous.accounts.length; i++) {
     const share = previous.accounts[i]!;
-    const shareValue = mulScaled(fixed.shareQuantities[i]!, live.price);
+    const shareValue = mulScaled(fixed.shareQuantities?.[i] ?? fixed.quantity, live.price);
     const shareValueText = formatScaled(shareValue);
     accounts.push({
       accountId: share.accountId,
