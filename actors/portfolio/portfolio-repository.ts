@@ -11,6 +11,7 @@ import {
   type PortfolioState,
   type SecurityRef,
 } from '../../src/portfolio/index.ts';
+import { internSecurityRef, internString } from '../../src/portfolio/intern.ts';
 
 /**
  * Postgres side of the user portfolio projection: what the actor loads on activation and the
@@ -67,7 +68,7 @@ function securityFromRow(row: Record<string, unknown>): SecurityRef {
   if (row.exchange_mic) ref.exchangeMic = row.exchange_mic as string;
   if (row.description) ref.description = row.description as string;
   if (row.security_type) ref.type = row.security_type as string;
-  return ref;
+  return internSecurityRef(ref);
 }
 
 /** Everything the actor needs, rebuilt from the tables (no live prices: those arrive as ticks). */
@@ -84,11 +85,11 @@ export async function loadPortfolio(db: Knex, userId: string, fx?: FxTable): Pro
     connectionId: r.connection_id,
     provider: r.provider,
     externalId: r.external_id,
-    institution: r.institution_name,
+    institution: internString(r.institution_name),
     name: r.name,
-    currency: r.currency.trim(),
+    currency: internString(r.currency.trim()),
     status: r.status,
-    positionsAsOf: r.positions_as_of ? r.positions_as_of.toISOString() : null,
+    positionsAsOf: r.positions_as_of ? internString(r.positions_as_of.toISOString()) : null,
   }));
   const positions = await db('account_positions as p')
     .join('securities as s', 's.id', 'p.security_id')
@@ -105,7 +106,7 @@ export async function loadPortfolio(db: Knex, userId: string, fx?: FxTable): Pro
         const position: NormalizedPosition = {
           security: securityFromRow(p),
           quantity: p.quantity,
-          currency: p.currency.trim(),
+          currency: internString(p.currency.trim()),
           cashEquivalent: p.is_cash_equivalent,
         };
         if (p.average_cost !== null) position.averageCost = p.average_cost;

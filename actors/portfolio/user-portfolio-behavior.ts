@@ -11,6 +11,7 @@ import {
   type Holding,
   type PortfolioState,
   type PortfolioTotals,
+  type PriceQuote,
 } from '../../src/portfolio/index.ts';
 import type { Envelope } from '../../streams/envelope.ts';
 import type { ActorBehavior, ApplyContext } from '../actor-behavior.ts';
@@ -142,9 +143,23 @@ function isSnapTradeSyncResult(event: Envelope): boolean {
 /** Identity keys this process registered (or found) already: most syncs bring no new security. */
 const KNOWN_SECURITIES_CAP = 100_000;
 
+/** A last price as `lastPrices` gives it, and the quote made of it. */
+interface LoadedQuote {
+  price: number;
+  at: number;
+  previousClose: number | undefined;
+  quote: PriceQuote;
+}
+
 export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> {
   readonly name = 'user-portfolio';
   private readonly knownSecurities = new Set<string>();
+  /**
+   * The quote of each ticker's last price, shared by the portfolios loaded with the same price
+   * (quotes are never mutated): a quote per holding per user was about 5 KB of heap per
+   * portfolio of 25 holdings. One entry per ticker, replaced when its price moves.
+   */
+  private readonly loadedQuotes = new Map<string, LoadedQuote>();
 
   constructor(private readonly deps: UserPortfolioBehaviorDeps) {}
 
@@ -166,7 +181,7 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     if (this.deps.lastPrices && tickers.size) {
       const prices = await this.deps.lastPrices([...tickers.keys()]);
       for (const [ticker, price] of prices) {
-        applyQuote(loaded.portfolio, tickers.get(ticker)!, quoteAt(price.price, price.at, price.previousClose));
+        applyQuote(loaded.portfolio, tickers.get(ticker)!, this.loadedQuote(ticker, price));
       }
     }
     this.deps.holders?.set(userId, tickers.keys());
@@ -180,6 +195,15 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
       tickers,
       outbox: [],
     };
+  }
+
+  private loadedQuote(ticker: string, last: { price: number; at: number; previousClose?: number }): PriceQuote {
+    const known = this.loadedQuotes.get(ticker);
+    if (known && known.price === last.price && known.at === last.at && known.previousClose === last.previousClose) return known.quote;
+    if (!known && this.loadedQuotes.size >= KNOWN_SECURITIES_CAP) this.loadedQuotes.clear();
+    const quote = quoteAt(last.price, last.at, last.previousClose);
+    this.loadedQuotes.set(ticker, { price: last.price, at: last.at, previousClose: last.previousClose, quote });
+    return quote;
   }
 
   async apply(

@@ -1,6 +1,7 @@
 import { convert, currencyCode, type FxTable } from './currency.ts';
 import { dec, isZero, strOrNull } from './decimal.ts';
 import { accountShare, computeHolding, quotesFor, type Holding, type PriceQuote, type ValuationContext } from './holding.ts';
+import { internKeys, internString } from './intern.ts';
 import { isoTimestamp, type NormalizedBalance, type NormalizedPosition } from './normalized.ts';
 import {
   cashContribution,
@@ -119,10 +120,10 @@ function buildHolding(
   context: ValuationContext,
 ): Holding {
   const security = index.lookup(key)!;
-  const facets = index.facets(key);
+  const facets = internKeys(index.facets(key));
   const shares = [...byAccount.keys()].sort(byId).map((accountId) => {
     const account = accounts.get(accountId)!;
-    const info = { institution: account.institution, asOf: isoTimestamp(account.asOf) };
+    const info = { institution: account.institution, asOf: internString(isoTimestamp(account.asOf)) };
     return accountShare(accountId, info, byAccount.get(accountId)!, security.currency, context.fx);
   });
   return computeHolding(security, facets, shares, quotesFor(facets, prices), context);

@@ -1,6 +1,7 @@
 import { convert, fxRate, type FxTable } from './currency.ts';
 import { add, dec, div, mul, str, strOrNull, sub, ZERO, type Decimal, type DecimalString } from './decimal.ts';
 import type { NormalizedPosition } from './normalized.ts';
+import { sameText } from './intern.ts';
 import type { SecurityRef } from './security-identity.ts';
 
 /**
@@ -144,13 +145,15 @@ export function accountShare(
       reportedPreviousClose = mul(dec(position.previousClose), rate);
     }
   }
+  const quantityText = str(quantity);
   return {
     accountId,
     institution: account.institution,
-    quantity: str(quantity),
+    quantity: quantityText,
     averageCost: costBasis === null ? null : strOrNull(div(costBasis, quantityWithCost)),
     costBasis: strOrNull(costBasis),
-    quantityWithCost: str(quantityWithCost),
+    // Equal figures share one string: every position with a cost makes these the same text.
+    quantityWithCost: sameText(str(quantityWithCost), quantityText),
     price: null,
     marketValue: null,
     baseMarketValue: null,
@@ -272,6 +275,12 @@ export function computeHolding(
   const averageCost = costBasis === null ? null : div(costBasis, quantityWithCost);
   const unrealizedPnl = price === null || costBasis === null ? null : sub(mul(quantityWithCost, price), costBasis);
   const dayChange = price === null || previousClose === null ? null : mul(quantity, sub(price, previousClose));
+  // A holding in one account has that account's quantity and cost: it keeps the share's strings
+  // rather than equal copies (10,000 portfolios in memory hold 250,000 holdings).
+  const sole = shares.length === 1 ? shares[0]! : undefined;
+  const quantityText = sameText(str(quantity), sole?.quantity ?? null);
+  const quantityWithCostText = sameText(str(quantityWithCost), sole?.quantityWithCost ?? quantityText);
+  const costBasisText = sameText(strOrNull(costBasis), sole?.costBasis ?? null);
 
   return {
     identityKey: security.identityKey,
@@ -279,15 +288,15 @@ export function computeHolding(
     facets,
     currency,
     cashEquivalent: security.cashEquivalent,
-    quantity: str(quantity),
+    quantity: quantityText,
     price: strOrNull(price),
     priceAsOf: chosen?.asOf ?? null,
     priceSource: chosen?.source ?? null,
     previousClose: strOrNull(previousClose),
     marketValue: strOrNull(marketValue),
-    costBasis: strOrNull(costBasis),
-    averageCost: strOrNull(averageCost),
-    quantityWithCost: str(quantityWithCost),
+    costBasis: costBasisText,
+    averageCost: sameText(strOrNull(averageCost), sole?.averageCost),
+    quantityWithCost: quantityWithCostText,
     unrealizedPnl: strOrNull(unrealizedPnl),
     dayChange: strOrNull(dayChange),
     accounts,
@@ -296,7 +305,7 @@ export function computeHolding(
     base: {
       currency: context.baseCurrency,
       marketValue: toBase(marketValue),
-      costBasis: toBase(costBasis),
+      costBasis: sameText(toBase(costBasis), costBasisText),
       unrealizedPnl: toBase(unrealizedPnl),
       dayChange: toBase(dayChange),
       missingFxRate: baseRate === null,

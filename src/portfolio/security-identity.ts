@@ -321,6 +321,21 @@ export class SecurityIndex {
   }
 }
 
+/** Two refs with the same fields (the one a holding keeps can then be either). */
+export function sameSecurityRef(a: SecurityRef, b: SecurityRef): boolean {
+  return (
+    a.identityKey === b.identityKey &&
+    a.ticker === b.ticker &&
+    a.currency === b.currency &&
+    a.cashEquivalent === b.cashEquivalent &&
+    a.figi === b.figi &&
+    a.snaptradeSymbolId === b.snaptradeSymbolId &&
+    a.exchangeMic === b.exchangeMic &&
+    a.description === b.description &&
+    a.type === b.type
+  );
+}
+
 /** Rule 4: the merged ref of one group. `facets` is sorted with `compareIdentityKeys`. */
 function mergeRefs(refs: SecurityRef[], facets: readonly string[]): SecurityRef {
   const ordered = [...refs].sort(compareRefs);
@@ -341,5 +356,6 @@ function mergeRefs(refs: SecurityRef[], facets: readonly string[]): SecurityRef 
   if (description !== undefined) merged.description = description;
   const type = ordered.find((r) => r.type !== undefined)?.type;
   if (type !== undefined) merged.type = type;
-  return merged;
+  // A member with the same fields (one ref alone, mostly) stands for the group: no second copy.
+  return ordered.find((r) => sameSecurityRef(r, merged)) ?? merged;
 }
