@@ -252,8 +252,11 @@ export function computeHolding(
   let quantityWithCost = ZERO;
   let positionsAsOf: string | null = null;
   let missingFxRate = false;
-  const accounts: HoldingAccountShare[] = [];
-  for (const share of shares) {
+  // Sized up front: an array grown by push keeps room for 17 elements, and each holding keeps its
+  // accounts for as long as its portfolio is in memory.
+  const accounts: HoldingAccountShare[] = new Array<HoldingAccountShare>(shares.length);
+  for (let i = 0; i < shares.length; i++) {
+    const share = shares[i]!;
     const qty = dec(share.quantity);
     quantity = add(quantity, qty);
     if (share.costBasis !== null) {
@@ -263,12 +266,13 @@ export function computeHolding(
     if (positionsAsOf === null || share.positionsAsOf < positionsAsOf) positionsAsOf = share.positionsAsOf;
     missingFxRate ||= share.missingFxRate;
     const shareValue = price === null ? null : mul(qty, price);
-    accounts.push({
+    const shareValueText = strOrNull(shareValue);
+    accounts[i] = {
       ...share,
       price: strOrNull(price),
-      marketValue: strOrNull(shareValue),
-      baseMarketValue: toBase(shareValue),
-    });
+      marketValue: shareValueText,
+      baseMarketValue: sameText(toBase(shareValue), shareValueText),
+    };
   }
 
   const marketValue = price === null ? null : mul(quantity, price);
@@ -281,6 +285,9 @@ export function computeHolding(
   const quantityText = sameText(str(quantity), sole?.quantity ?? null);
   const quantityWithCostText = sameText(str(quantityWithCost), sole?.quantityWithCost ?? quantityText);
   const costBasisText = sameText(strOrNull(costBasis), sole?.costBasis ?? null);
+  const marketValueText = sameText(strOrNull(marketValue), sole ? accounts[0]!.marketValue : null);
+  const unrealizedPnlText = strOrNull(unrealizedPnl);
+  const dayChangeText = strOrNull(dayChange);
 
   return {
     identityKey: security.identityKey,
@@ -293,21 +300,22 @@ export function computeHolding(
     priceAsOf: chosen?.asOf ?? null,
     priceSource: chosen?.source ?? null,
     previousClose: strOrNull(previousClose),
-    marketValue: strOrNull(marketValue),
+    marketValue: marketValueText,
     costBasis: costBasisText,
     averageCost: sameText(strOrNull(averageCost), sole?.averageCost),
     quantityWithCost: quantityWithCostText,
-    unrealizedPnl: strOrNull(unrealizedPnl),
-    dayChange: strOrNull(dayChange),
+    unrealizedPnl: unrealizedPnlText,
+    dayChange: dayChangeText,
     accounts,
     accountCount: accounts.length,
     positionsAsOf: positionsAsOf ?? '',
     base: {
       currency: context.baseCurrency,
-      marketValue: toBase(marketValue),
+      // In the listing currency these are the same texts: kept once.
+      marketValue: sameText(toBase(marketValue), marketValueText),
       costBasis: sameText(toBase(costBasis), costBasisText),
-      unrealizedPnl: toBase(unrealizedPnl),
-      dayChange: toBase(dayChange),
+      unrealizedPnl: sameText(toBase(unrealizedPnl), unrealizedPnlText),
+      dayChange: sameText(toBase(dayChange), dayChangeText),
       missingFxRate: baseRate === null,
     },
     missingFxRate,

@@ -116,8 +116,9 @@ interface Entry {
   /** The holding object these numbers are of (an entry is only used for this very object). */
   holding: Holding;
   fixed: Fixed;
-  /** What `holding` (the object, without a live price) adds to the totals. */
-  contribution: PricedContribution;
+  // What `holding` itself adds to the totals is read from its text when a tick first needs it
+  // (`contributionOf`), not kept: three numbers and an object per holding of every portfolio in
+  // memory, for a figure read once per load or settle.
   /** A live quote newer than `holding`, not built into a holding object yet. */
   liveQuote: PriceQuote | undefined;
   /** Its price, and the previous close it is valued against (meaningful with `liveQuote`). */
@@ -170,6 +171,7 @@ function entryFor(cache: RepriceCache, key: string, holding: Holding, context: V
   }
   const rate = fxRate(context.fx, holding.currency, context.baseCurrency);
   const quantity = parseScaled(holding.quantity);
+  // The same text (one string when every position has a cost) is the same number: one object.
   // Canonical text parses to the same scaled value: a sole share of the same text is `quantity`.
   const soleShare = holding.accounts.length === 1 && holding.accounts[0]!.quantity === holding.quantity;
   const entry: Entry = {
@@ -178,13 +180,12 @@ function entryFor(cache: RepriceCache, key: string, holding: Holding, context: V
       fx: context.fx,
       baseCurrency: context.baseCurrency,
       quantity,
-      quantityWithCost: parseScaled(holding.quantityWithCost),
+      quantityWithCost: holding.quantityWithCost === holding.quantity ? quantity : parseScaled(holding.quantityWithCost),
       costBasis: scaledOrNull(holding.costBasis),
       shareQuantities: soleShare ? null : holding.accounts.map((a) => parseScaled(a.quantity)),
       baseRate: rate.rate === null ? null : rate.path === 'identity' ? 'identity' : parseScaled(str(rate.rate)),
       others: undefined,
     },
-    contribution: contributionOf(holding),
     liveQuote: undefined,
     livePrice: SCALED_ZERO,
     livePreviousClose: null,
@@ -270,7 +271,7 @@ export function priceLive(
 
   const previousClose = quote.previousClose === undefined ? others.previousClose : (parsed.previousClose ??= parseScaled(quote.previousClose));
   const wasUnpriced = entry.liveQuote === undefined && holding.price === null;
-  const previousContribution = entry.liveQuote === undefined ? entry.contribution : contributionAt(figuresAt(fixed, entry.liveQuote, entry.livePrice, entry.livePreviousClose));
+  const previousContribution = entry.liveQuote === undefined ? contributionOf(holding) : contributionAt(figuresAt(fixed, entry.liveQuote, entry.livePrice, entry.livePreviousClose));
   const live = figuresAt(fixed, quote, price, previousClose);
   entry.liveQuote = quote;
   entry.livePrice = price;
@@ -379,12 +380,17 @@ export function settleHolding(cache: RepriceCache, key: string): Holding | undef
   const sameInBase = fixed.baseRate === 'identity';
   // Literals with every field in a fixed order, not spreads: one hidden class for every object
   // made here, so the path stays monomorphic (spreads of holdings of varied origin were not).
-  const accounts: HoldingAccountShare[] = [];
+  const marketValueText = formatScaled(live.marketValue);
+  const baseMarketValueText = sameInBase ? marketValueText : textOrNull(live.baseMarketValue);
+  // Sized up front (an array grown by push keeps room for 17), as the holding keeps it.
+  const accounts: HoldingAccountShare[] = new Array<HoldingAccountShare>(previous.accounts.length);
   for (let i = 0; i < previous.accounts.length; i++) {
     const share = previous.accounts[i]!;
-    const shareValue = mulScaled(fixed.shareQuantities?.[i] ?? fixed.quantity, live.price);
-    const shareValueText = formatScaled(shareValue);
-    accounts.push({
+    const quantity = fixed.shareQuantities?.[i];
+    // A sole share's values are the holding's: the same strings, not equal copies.
+    const shareValue = quantity === undefined ? live.marketValue : mulScaled(quantity, live.price);
+    const shareValueText = quantity === undefined ? marketValueText : formatScaled(shareValue);
+    accounts[i] = {
       accountId: share.accountId,
       institution: share.institution,
       quantity: share.quantity,
@@ -393,14 +399,13 @@ export function settleHolding(cache: RepriceCache, key: string): Holding | undef
       quantityWithCost: share.quantityWithCost,
       price: priceText,
       marketValue: shareValueText,
-      baseMarketValue: sameInBase ? shareValueText : textOrNull(toBase(shareValue, fixed.baseRate)),
+      baseMarketValue: quantity === undefined ? baseMarketValueText : sameInBase ? shareValueText : textOrNull(toBase(shareValue, fixed.baseRate)),
       reportedPrice: share.reportedPrice,
       reportedPreviousClose: share.reportedPreviousClose,
       positionsAsOf: share.positionsAsOf,
       missingFxRate: share.missingFxRate,
-    });
+    };
   }
-  const marketValueText = formatScaled(live.marketValue);
   const unrealizedPnlText = textOrNull(live.unrealizedPnl);
   const dayChangeText = textOrNull(live.dayChange);
   const holding: Holding = {
@@ -425,7 +430,7 @@ export function settleHolding(cache: RepriceCache, key: string): Holding | undef
     positionsAsOf: previous.positionsAsOf,
     base: {
       currency: previous.base.currency,
-      marketValue: sameInBase ? marketValueText : textOrNull(live.baseMarketValue),
+      marketValue: baseMarketValueText,
       costBasis: previous.base.costBasis,
       unrealizedPnl: sameInBase ? unrealizedPnlText : textOrNull(live.baseUnrealizedPnl),
       dayChange: sameInBase ? dayChangeText : textOrNull(live.baseDayChange),
@@ -434,7 +439,6 @@ export function settleHolding(cache: RepriceCache, key: string): Holding | undef
     missingFxRate: previous.missingFxRate,
   };
   entry.holding = holding;
-  entry.contribution = contributionAt(live);
   entry.liveQuote = undefined;
   return holding;
 }
