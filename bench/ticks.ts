@@ -6,6 +6,9 @@
  * clients receive (client receive time − tick append time, HDR histogram), at a 100 ms coalescing
  * window. Then the same ladder with `PRICE_REVALUATION_MODE=naive` (a whole-portfolio recompute on
  * every tick) as the baseline.
+ * Per mode it also reports the worker's heap per actor in memory (heap used after forced full GCs,
+ * minus the same before activation, ÷ actors), once all are active and after the steps, and per
+ * step the longest GC pause of each process (perf_hooks 'gc' entries).
  *
  * Layout: Redis and Postgres from REDIS_URL/DATABASE_URL or started here (throwaway); the worker
  * role and the web role (`startFoliostream`) in a child process each, as the Procfile runs them; the
