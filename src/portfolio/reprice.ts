@@ -131,9 +131,12 @@ interface Entry {
  * (plain maps rather than WeakMaps keyed by every new holding object, which cost the GC dearly).
  */
 export class RepriceCache {
+  /**
+   * By holding key. The entries with a `liveQuote` are the holdings whose live price is not built
+   * into their object yet (no set of their keys beside it: a set per portfolio in memory cost
+   * about 700 bytes, for a walk of a few dozen entries when the actor next applies events).
+   */
   readonly holdings = new Map<string, Entry>();
-  /** Keys of the holdings whose live price is not built into their object yet. */
-  readonly unsettled = new Set<string>();
   /** The totals' sums as the live prices moved them, from the totals object `of`. */
   totals:
     | { of: PortfolioTotals; sums: TotalsSums; unpricedHoldings: number; holdingsWithoutDayChange: number; moved: boolean; view: PortfolioTotals | undefined }
@@ -276,7 +279,6 @@ export function priceLive(
   entry.liveQuote = quote;
   entry.livePrice = price;
   entry.livePreviousClose = previousClose;
-  cache.unsettled.add(key);
   return { text: liveText(holding, fixed, live), contribution: contributionAt(live), previousContribution, wasUnpriced };
 }
 
@@ -370,7 +372,6 @@ export function holdingPriceText(holding: Holding): HoldingPriceText {
  * or `undefined` when it has none; the entry then describes the new object.
  */
 export function settleHolding(cache: RepriceCache, key: string): Holding | undefined {
-  cache.unsettled.delete(key);
   const entry = cache.holdings.get(key);
   const quote = entry?.liveQuote;
   if (!entry || !quote) return undefined;

@@ -141,7 +141,8 @@ export function applyLiveQuote(state: PortfolioState, identityKey: string, quote
 export function settlePrices(state: PortfolioState): void {
   const cache = repriceCaches.get(state);
   if (!cache) return;
-  for (const key of cache.unsettled) {
+  for (const [key, entry] of cache.holdings) {
+    if (entry.liveQuote === undefined) continue;
     const holding = settleHolding(cache, key);
     if (holding) state.holdings.set(key, holding);
   }
