@@ -2,6 +2,7 @@ import type { ConnectionState } from '../../src/realtime/events.ts';
 import type { Knex } from '../../src/db/knex.ts';
 import {
   aggregateHoldings,
+  canonical,
   createFxTable,
   type AccountPositions,
   type FxTable,
@@ -103,15 +104,17 @@ export async function loadPortfolio(db: Knex, userId: string, fx?: FxTable): Pro
     const accountPositions: NormalizedPosition[] = positions
       .filter((p) => p.account_id === account.id)
       .map((p) => {
+        // Canonical decimals, as a sync normalizes them (Postgres pads them to the column's scale):
+        // shorter, and the holding built from one position then shares its strings.
         const position: NormalizedPosition = {
           security: securityFromRow(p),
-          quantity: p.quantity,
+          quantity: canonical(p.quantity),
           currency: internString(p.currency.trim()),
           cashEquivalent: p.is_cash_equivalent,
         };
-        if (p.average_cost !== null) position.averageCost = p.average_cost;
-        if (p.price !== null) position.price = p.price;
-        if (p.previous_close !== null) position.previousClose = p.previous_close;
+        if (p.average_cost !== null) position.averageCost = canonical(p.average_cost);
+        if (p.price !== null) position.price = canonical(p.price);
+        if (p.previous_close !== null) position.previousClose = canonical(p.previous_close);
         return position;
       });
     const balances: NormalizedBalance[] = cash

@@ -145,7 +145,8 @@ export function accountShare(
       reportedPreviousClose = mul(dec(position.previousClose), rate);
     }
   }
-  const quantityText = str(quantity);
+  // One position's canonical quantity is this text: keep its string.
+  const quantityText = sameText(str(quantity), positions.length === 1 ? positions[0]!.quantity : null);
   return {
     accountId,
     institution: account.institution,
