@@ -26,7 +26,8 @@
  * BENCH_PROFILE_DIR to write a CPU profile of the worker, web and clients processes per measured step,
  * BENCH_DELIVERY (clients, or counting: the worker's cost alone, see below), BENCH_TICKS (uniform, or
  * zipf with BENCH_ZIPF_S (1)),
- * BENCH_ENGINE_FLAGS for more Node flags of the engine processes, BENCH_WARM_UP_SECONDS (10) of
+ * BENCH_ENGINE_FLAGS for more Node flags of the engine processes, BENCH_SEMI_SPACE_MB (64, the
+ * engine's `--max-semi-space-size`), BENCH_WARM_UP_SECONDS (10) of
  * ticks at the first rate before the first measured step, BENCH_WORKERS (1) worker processes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -194,9 +195,12 @@ interface Child {
 /**
  * The Node flags the Procfile starts the engine with, plus BENCH_ENGINE_FLAGS (e.g. `--trace-gc`).
  * `--expose-gc` only lets the bench force full GCs for the heap figures (`{cmd: 'heap'}`); nothing
- * calls it during a measured step.
+ * calls it during a measured step. BENCH_SEMI_SPACE_MB replaces the Procfile's semi-space size
+ * (rather than a second flag in BENCH_ENGINE_FLAGS, which would win only by coming later), so the
+ * size a run used is one setting and is named in the report.
  */
-const ENGINE_NODE_FLAGS = ['--max-semi-space-size=64', '--expose-gc', ...(process.env.BENCH_ENGINE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+const SEMI_SPACE_MB = Number(process.env.BENCH_SEMI_SPACE_MB ?? 64);
+const ENGINE_NODE_FLAGS = [`--max-semi-space-size=${SEMI_SPACE_MB}`, '--expose-gc', ...(process.env.BENCH_ENGINE_FLAGS?.split(' ').filter(Boolean) ?? [])];
 
 function forkChild(script: string, env: Record<string, string>): Promise<Child> {
   const flags = script.includes('engine') ? ENGINE_NODE_FLAGS : [];
@@ -674,7 +678,7 @@ async function main() {
     `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:ticks\` (bench/ticks.ts), ${STEP_SECONDS} s per rate.`,
     '',
     `- Machine: ${machine()}; load average at the start ${loadStart}, at the end ${loadEnd} (the machine is shared).`,
-    `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities (seeded as projection rows), ${delivery}, coalescing window ${WINDOW_MS} ms, ${SHARDS} price shards, ${PARTITIONS} partitions. ${PASSIVATE ? 'Before the measurement, the actors nobody watches are passivated (as the idle sweep does in production); the watched ones stay.' : 'Every actor stays in memory for the whole run (all users recently active).'}`,
+    `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities (seeded as projection rows), ${delivery}, coalescing window ${WINDOW_MS} ms, ${SHARDS} price shards, ${PARTITIONS} partitions, engine semi-space ${SEMI_SPACE_MB} MB. ${PASSIVATE ? 'Before the measurement, the actors nobody watches are passivated (as the idle sweep does in production); the watched ones stay.' : 'Every actor stays in memory for the whole run (all users recently active).'}`,
     `- Layout (as the Procfile runs it): the worker role (actors, revaluation, delta coalescing; \`startFoliostream\` with \`ROLES=worker\`${WORKERS > 1 ? `, ${WORKERS} processes sharing the partitions; their CPU is summed` : ''}) ${DELIVERY === 'clients' ? 'and the web role (the socket.io gateway, `ROLES=web`) in child processes, talking through Redis; the clients in another child process' : 'in a child process; the counting subscriber in another'}; the tick writer (\`createPriceWriter\`, ${TICK_DISTRIBUTION === 'zipf' ? `securities drawn Zipf (s = ${ZIPF_S}) over their rank` : 'uniform random securities'}) in the parent; Redis and Postgres in their own processes. All share the same 2 cores. CPU columns: CPU time ÷ wall time (1.00 = one core).`,
     '- Worker µs per tick = the worker process\'s CPU time over the step (`process.cpuUsage()` in that process: every thread of it, GC included) ÷ the ticks written in the step.',
     '- Freshness = client receive time − the tick\'s `at` (set when the bench queued it for the append), per holding in each delta received, HDR histogram (hdr-histogram-js). "Worker behind" = engine clock − the time in the id of the newest price-stream entry the worker handled, at the middle and end of the step.',
