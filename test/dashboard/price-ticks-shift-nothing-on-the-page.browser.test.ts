@@ -107,4 +107,29 @@ describe('price ticks shift nothing on the page', () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it('keeps the line of the value chart\'s caption while its answer is late, so the returns under it do not move', async () => {
+    // The history answers are held until the shifts are being recorded.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { page, problems } = await openDashboard(browser, engine.url, await engine.token(USER), {
+      width: 1366,
+      height: 3000,
+      consoleErrors: {},
+      beforeGoto: (p) => p.route('**/api/portfolio/history?*', async (route) => {
+        await held;
+        await route.continue();
+      }),
+    });
+    await page.locator('[data-testid="returns-caption"]', { hasNotText: 'Loading' }).waitFor();
+    await page.locator('[data-testid="activities-status"]', { hasNotText: 'Loading' }).waitFor();
+    expect(await page.getByTestId('history-caption').textContent()).toBe('Loading the value history…');
+    await recordShifts(page);
+    release();
+    await page.locator('[data-testid="history-caption"]', { hasNotText: 'Loading' }).waitFor();
+    const shifts = await recordedShifts(page);
+    expect(shifts.flatMap((s) => s.moved).filter((moved) => moved.includes('[returns]'))).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 120_000);
 });

@@ -32,6 +32,8 @@ export interface OpenPageOptions {
   height?: number;
   /** Also count console errors, except those matching `ignore` (e.g. an expected 401). */
   consoleErrors?: { ignore?: RegExp };
+  /** Runs on the new page before it navigates (routes that hold or change answers, say). */
+  beforeGoto?: (page: Page) => Promise<unknown>;
 }
 
 /** A page with the tests' locale and viewport that records what went wrong on it, at `url`. */
@@ -55,6 +57,7 @@ export async function openPage(browser: Browser, url: string, options: OpenPageO
       if (msg.type() === 'error' && !consoleErrors.ignore?.test(msg.text())) problems.push(msg.text());
     });
   }
+  await options.beforeGoto?.(page);
   await page.goto(url);
   return { page, problems };
 }
@@ -88,6 +91,9 @@ export async function dashboardSettled(page: Page, holdingSymbol: string): Promi
   await page.locator('[data-testid="ticket"][data-ready="1"]').waitFor();
   await page.locator('[data-testid="orders-panel"][data-ready="1"]').waitFor();
   await page.locator('[data-testid="history-chart"]').waitFor();
+  // The chart's and the returns' first answers (their captions say "Loading…" until then).
+  await page.locator('[data-testid="history-caption"]', { hasNotText: 'Loading' }).waitFor();
+  await page.locator('[data-testid="returns-caption"]', { hasNotText: 'Loading' }).waitFor();
   await page.locator('[data-testid="activities-status"]', { hasNotText: 'Loading' }).waitFor();
   await page.locator('[data-testid="base-currency"]:enabled').waitFor();
 }

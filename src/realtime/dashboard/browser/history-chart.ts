@@ -107,7 +107,9 @@ export function renderHistoryChart(container: HTMLElement, socket: PortfolioSock
   // A figure, not an image: the library puts its attribution link inside, and an image's content
   // cannot hold a control.
   const box = el('div', { class: 'history-chart', 'data-testid': 'history-chart', 'data-points': '0', role: 'figure', 'aria-label': 'portfolio value over time', style: `height:${HEIGHT}px` });
-  const caption = el('div', { class: 'meta', 'data-testid': 'history-caption', 'aria-live': 'polite' }, '');
+  // Its line is taken from the first paint: a caption that appeared with the answer moved every
+  // section under the chart.
+  const caption = el('div', { class: 'meta', 'data-testid': 'history-caption', 'aria-live': 'polite' }, 'Loading the value history…');
   const buttons = RANGES.map((r) => el('button', { type: 'button', 'data-range': r, 'aria-pressed': String(r === range) }, r));
   container.append(el('section', { 'data-testid': 'history' }, el('h2', {}, 'Value over time'), el('div', { class: 'ranges' }, ...buttons), box, caption));
   const { chart, series, setCurrency } = createValueChart(box);

@@ -26,6 +26,17 @@ export function realizedWords(realized: ReturnsResponse['realized'], currency: s
   return `${pl} (${realized.notValued} of ${realized.sells} sells left out: cost unknown)`;
 }
 
+/** The figures' rows, in order: name and test id. */
+const FIGURES = [
+  ['Time-weighted', 'returns-twr'],
+  ['Money-weighted', 'returns-mwr'],
+  ['Simple', 'returns-simple'],
+  ['Net deposits', 'returns-flows'],
+  ['Income', 'returns-income'],
+  ['Unrealized P/L', 'returns-unrealized'],
+  ['Realized P/L', 'returns-realized'],
+] as const;
+
 export interface ReturnsPanel {
   show(range: string): void;
 }
@@ -33,12 +44,16 @@ export interface ReturnsPanel {
 export function renderReturnsPanel(container: HTMLElement, socket: PortfolioSocket, token: string): ReturnsPanel {
   const figures = el('dl', { class: 'returns', style: 'display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:8px 0' });
   const marks = el('ul', { class: 'meta', 'data-testid': 'returns-marks' });
-  const caption = el('div', { class: 'meta', 'data-testid': 'returns-caption' }, '');
+  // The caption and the figures' rows are there before the answer (a dash each), so its arrival
+  // changes text, not the height of everything under the panel.
+  const caption = el('div', { class: 'meta', 'data-testid': 'returns-caption' }, 'Loading returns…');
   container.append(el('section', { 'data-testid': 'returns' }, el('h2', {}, 'Returns'), caption, figures, marks));
   let shown = '';
 
   const row = (name: string, testId: string, text: string, signed: string | null = null) =>
     [el('dt', {}, name), el('dd', { 'data-testid': testId, class: sign(signed) }, text)] as const;
+
+  figures.replaceChildren(...FIGURES.flatMap(([name, testId]) => row(name, testId, '—')));
 
   const draw = (body: ReturnsResponse) => {
     const c = body.baseCurrency;
