@@ -24,6 +24,8 @@
  * BENCH_CLIENTS (1000), BENCH_RATES (2500,5000,10000,20000), BENCH_STEP_SECONDS (20),
  * BENCH_MODES (incremental,naive), BENCH_WRITE=0 to leave docs/BENCHMARKS.md alone,
  * BENCH_PROFILE_DIR to write a CPU profile of the worker, web and clients processes per measured step,
+ * BENCH_PROFILE_KIND (cpu, or survivors / allocations: sampling heap profiles, see bench/lib/step-profiler.ts;
+ * `npm run bench:heap-top -- <file>` lists their top allocation sites),
  * BENCH_DELIVERY (clients, or counting: the worker's cost alone, see below), BENCH_TICKS (uniform, or
  * zipf with BENCH_ZIPF_S (1)),
  * BENCH_ENGINE_FLAGS for more Node flags of the engine processes, BENCH_SEMI_SPACE_MB (64, the
@@ -37,6 +39,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pino from 'pino';
+import { profileKind } from './lib/step-profiler.ts';
 import { deleteNamespace, freshDatabase, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
 import { issueUserToken } from '../src/auth/user-tokens.ts';
 import { type Knex } from '../src/db/knex.ts';
@@ -58,6 +61,7 @@ const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 20);
 const MODES = (process.env.BENCH_MODES ?? 'incremental,naive').split(',') as ('incremental' | 'naive')[];
 const WRITE_DOCS = process.env.BENCH_WRITE !== '0';
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+const PROFILE_KIND = profileKind(process.env.BENCH_PROFILE_KIND);
 /**
  * BENCH_PASSIVATE=1: once the clients are connected, the engine passivates every idle actor
  * nobody watches, as its idle sweep does after ACTOR_IDLE_MS in production, so only the watched
@@ -508,7 +512,7 @@ async function runMode(
       const before = await workerStats();
       const webBefore = await webStats();
       const profiled = [...workers, ...(web ? [web] : []), clients];
-      if (PROFILE_DIR) await Promise.all(profiled.map((c) => c.request({ cmd: 'profile-start' }, 'profiling')));
+      if (PROFILE_DIR) await Promise.all(profiled.map((c) => c.request({ cmd: 'profile-start', kind: PROFILE_KIND }, 'profiling')));
       const clientsBefore = await clients.request<ClientReport>({ cmd: 'report' }, 'report');
       const redisCpuBefore = await redisCpuSeconds(redis);
       const writerCpuBefore = process.cpuUsage();
@@ -540,7 +544,7 @@ async function runMode(
             ...workers.map((w, i) => [w, workers.length > 1 ? `worker${i + 1}` : 'worker']),
             ...(web ? [[web, 'web']] : []),
             [clients, DELIVERY === 'clients' ? 'clients' : 'counter'],
-          ].map(([c, role]) => (c as Child).request({ cmd: 'profile-stop', file: `${PROFILE_DIR}/${mode}-${rate}-${role as string}.cpuprofile` }, 'profiled')),
+          ].map(([c, role]) => (c as Child).request({ cmd: 'profile-stop', file: `${PROFILE_DIR}/${mode}-${rate}-${role as string}.${PROFILE_KIND === 'cpu' ? 'cpuprofile' : `${PROFILE_KIND}.heapprofile`}` }, 'profiled')),
         );
       }
       const report = await clients.request<ClientReport>({ cmd: 'report' }, 'report');
