@@ -6,7 +6,7 @@ import { dec, str } from '../../src/portfolio/decimal.ts';
 import { computeHolding, quotesFor } from '../../src/portfolio/holding.ts';
 import { holdingPriceText, priceLive, RepriceCache, settleHolding } from '../../src/portfolio/reprice.ts';
 import { addScaled, formatScaled, moveScaled, mulScaled, parseScaled, subScaled } from '../../src/portfolio/scaled-decimal.ts';
-import { applyLiveQuote, liveTotals, priceQuote, settlePrices, valuePortfolio } from '../../src/portfolio/valuation.ts';
+import { applyLiveQuote, liveTotals, priceQuote, quoteAt, settlePrices, valuePortfolio } from '../../src/portfolio/valuation.ts';
 import { accountsArb, baseCurrencyArb, fxArb, PRICE_KEYS, pricesArb } from './portfolio-arbitraries.ts';
 import { normalizeAlpacaPositions } from '../../src/portfolio/normalize-alpaca.ts';
 import { alpacaPosition, projection } from './provider-payloads.ts';
@@ -63,6 +63,8 @@ const liveTickArb = fc.record({
   price: fc.constantFrom('0.01', '1', '105.4', '227.51', '1.3725', '99999.9999', '0', '42.000001'),
   previousClose: fc.option(fc.constantFrom('100', '227.5', '1'), { nil: undefined }),
   settle: fc.boolean(),
+  /** Made as the market-data path makes it (`quoteAt`: a `TickQuote` with its numbers), not by `priceQuote`. */
+  fromTick: fc.boolean(),
 });
 
 describe('live price ticks (each newer than every other price of its security)', () => {
@@ -75,8 +77,11 @@ describe('live price ticks (each newer than every other price of its security)',
         // The oracle: every holding a tick reaches is recomputed with computeHolding.
         const oracle = aggregateHoldings(accounts, { baseCurrency: base, fx, prices: new Map(prices) });
         let at = Date.parse('2026-06-02T16:00:00.000Z');
-        for (const { key, settle, ...tick } of ticks) {
-          const quote = priceQuote({ ...tick, asOf: new Date((at += 250)).toISOString() });
+        for (const { key, settle, fromTick, ...tick } of ticks) {
+          at += 250;
+          const quote = fromTick
+            ? quoteAt(Number(tick.price), at, tick.previousClose === undefined ? undefined : Number(tick.previousClose))
+            : priceQuote({ ...tick, asOf: new Date(at).toISOString() });
           const holdingKey = lazy.keyByFacet.get(key) ?? key;
           const before = lazy.holdings.get(holdingKey);
           const text = applyLiveQuote(lazy, key, quote);
