@@ -84,7 +84,7 @@ export function startPriceRevaluation(
   const presence = options.presence;
   // The previous close each tick's quote carries (the day change), reloaded when the market role rewrites them.
   const closes = new PreviousCloseBook(ctx.redis, ctx.keys);
-  const onBatch = createTickBatchHandler({ runtime, holders, coalescer, revalue, stats, closes, ...(presence ? { presence } : {}) });
+  const onBatch = createTickBatchHandler({ runtime, holders, coalescer, revalue, stats, closes, watchedOnly: presence !== undefined });
   /** A newly watched user's actor has skipped ticks: bring it to the last prices, then push. */
   const catchUp = async (userId: string) => {
     const tickers = holders.tickersOf(userId);
@@ -114,7 +114,10 @@ export function startPriceRevaluation(
       if (stopped) return;
       presence
         .refresh()
-        .then((joined) => Promise.all(joined.map(catchUp)))
+        .then((joined) => {
+          holders.watch(presence.users());
+          return Promise.all(joined.map(catchUp));
+        })
         .then(activateWatched)
         .catch((err: unknown) => ctx.log.warn({ err }, 'presence refresh failed'))
         .finally(() => {
@@ -171,7 +174,11 @@ export interface TickBatchDeps {
   stats: Pick<PriceRevaluationStats, 'batches' | 'revaluations' | 'lastEntryMs'>;
   /** Previous closes by symbol (the day change a tick's quote carries). */
   closes: Pick<PreviousCloseBook, 'get'>;
-  presence?: Pick<PresenceView, 'isWatched'>;
+  /**
+   * Only the watched users are revalued: a tick goes to `holders.watchedHolders` (kept current
+   * with `holders.watch`) instead of every holder.
+   */
+  watchedOnly?: boolean;
 }
 
 /**
@@ -182,7 +189,7 @@ export interface TickBatchDeps {
  * the changed holdings go to the delta coalescer.
  */
 export function createTickBatchHandler(deps: TickBatchDeps): (batch: readonly StoredPriceTick[]) => void {
-  const { runtime, holders, coalescer, revalue, stats, closes, presence } = deps;
+  const { runtime, holders, coalescer, revalue, stats, closes, watchedOnly } = deps;
   return (batch) => {
     stats.batches += 1;
     // Newest tick per security: ticks of one security come from one shard, in stream order.
@@ -194,12 +201,11 @@ export function createTickBatchHandler(deps: TickBatchDeps): (batch: readonly St
     }
     const perUser = new Map<string, QuotedTick[]>();
     for (const tick of newest.values()) {
-      const users = holders.holders(tick.symbol);
+      const users = watchedOnly ? holders.watchedHolders(tick.symbol) : holders.holders(tick.symbol);
       if (!users) continue;
       // One quote object per tick, shared by every portfolio it is applied to.
       let quoted: QuotedTick | undefined;
       for (const userId of users) {
-        if (presence && !presence.isWatched(userId)) continue;
         quoted ??= quotedTick(tick, closes);
         const pending = perUser.get(userId);
         if (pending) pending.push(quoted);
