@@ -9,6 +9,7 @@ import { marketMetrics } from './market-metrics.ts';
 import { createPriceWriter } from './price-writer.ts';
 import { StalenessTracker } from './staleness.ts';
 import { loadSymbolSnapshot, parseSymbolChange } from './symbol-changes.ts';
+import { trackedSockets } from './market-data-sockets.ts';
 
 /**
  * The `market` role: one Alpaca market-data connection (the SDK's stock stream) subscribed to
@@ -207,7 +208,9 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
 
   // --- the stream -----------------------------------------------------------------------
 
+  const sockets = trackedSockets();
   const stream: streaming.StockDataStream = client.stockStream({
+    wsFactory: sockets.factory,
     maxReconnectAttempts: -1,
     initialReconnectMs: options.reconnect?.initialMs ?? 1000,
     maxReconnectMs: reconnectMaxMs,
@@ -394,6 +397,11 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
       stopped = true;
       // The connection goes first: after a lost lease the next holder must be able to connect.
       stream.disconnect();
+      // And it is closed before this returns and the lease is released: Alpaca allows one data
+      // connection per key, so a standby that connected while this close was still in flight would
+      // be refused (a rolling restart under load saw two sockets open at once at the sandbox).
+      const closed = await sockets.closed(reason === 'lost' ? LOST_CLOSE_WAIT_MS : CLOSE_WAIT_MS);
+      if (!closed) log.warn({ waitedMs: reason === 'lost' ? LOST_CLOSE_WAIT_MS : CLOSE_WAIT_MS }, 'market-data socket did not close in time; terminated');
       stopping.abort();
       clearInterval(metricsTimer);
       clearTimeout(authRetryTimer);
@@ -425,3 +433,8 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
     subscribedSymbols: () => [...subscribed].sort(),
   };
 }
+
+/** How long a stop waits for the market-data socket's close handshake before cutting the connection. */
+const CLOSE_WAIT_MS = 3_000;
+/** The same after a lost lease, whose deadline is already near: the connection is cut sooner. */
+const LOST_CLOSE_WAIT_MS = 500;
