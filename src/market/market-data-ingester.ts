@@ -400,8 +400,8 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
       // And it is closed before this returns and the lease is released: Alpaca allows one data
       // connection per key, so a standby that connected while this close was still in flight would
       // be refused (a rolling restart under load saw two sockets open at once at the sandbox).
-      const closed = await sockets.closed(reason === 'lost' ? LOST_CLOSE_WAIT_MS : CLOSE_WAIT_MS);
-      if (!closed) log.warn({ waitedMs: reason === 'lost' ? LOST_CLOSE_WAIT_MS : CLOSE_WAIT_MS }, 'market-data socket did not close in time; terminated');
+      const closeWaitMs = reason === 'lost' ? LOST_CLOSE_WAIT_MS : CLOSE_WAIT_MS;
+      if (!(await sockets.closed(closeWaitMs))) log.warn({ waitedMs: closeWaitMs }, 'market-data socket did not close in time; terminated');
       stopping.abort();
       clearInterval(metricsTimer);
       clearTimeout(authRetryTimer);

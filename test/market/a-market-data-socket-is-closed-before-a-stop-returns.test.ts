@@ -41,13 +41,19 @@ async function slowServer(): Promise<{ url: string; deafFor(ms: number): void; o
   };
 }
 
+/** A tracked socket (as the market role's SDK stream gets one) open on a new slow server. */
+async function connectedToSlowServer(codec: 'json' | 'msgpack') {
+  const peer = await slowServer();
+  const sockets = trackedSockets();
+  const socket = sockets.factory(peer.url, codec) as unknown as WebSocket;
+  await once(socket, 'open');
+  await expect.poll(() => peer.openOnServer()).toBe(1);
+  return { peer, sockets, socket };
+}
+
 describe('a market-data socket', () => {
   it('is waited for until the server has closed its end, when it answers the close late', async () => {
-    const peer = await slowServer();
-    const sockets = trackedSockets();
-    const socket = sockets.factory(peer.url, 'json') as unknown as WebSocket;
-    await once(socket, 'open');
-    await expect.poll(() => peer.openOnServer()).toBe(1);
+    const { peer, sockets, socket } = await connectedToSlowServer('json');
     peer.deafFor(800);
     const started = Date.now();
     socket.close();
@@ -57,11 +63,7 @@ describe('a market-data socket', () => {
   });
 
   it('is cut when the close takes longer than the limit', async () => {
-    const peer = await slowServer();
-    const sockets = trackedSockets();
-    const socket = sockets.factory(peer.url, 'msgpack') as unknown as WebSocket;
-    await once(socket, 'open');
-    await expect.poll(() => peer.openOnServer()).toBe(1);
+    const { peer, sockets, socket } = await connectedToSlowServer('msgpack');
     peer.deafFor(1_500);
     socket.close();
     expect(await sockets.closed(200)).toBe(false);

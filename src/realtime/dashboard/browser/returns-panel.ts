@@ -26,7 +26,7 @@ export function realizedWords(realized: ReturnsResponse['realized'], currency: s
   return `${pl} (${realized.notValued} of ${realized.sells} sells left out: cost unknown)`;
 }
 
-/** The figures' rows, in order: name and test id. */
+/** The figures' rows, in order: name and test id (the placeholders before the answer, then the answer's figures). */
 const FIGURES = [
   ['Time-weighted', 'returns-twr'],
   ['Money-weighted', 'returns-mwr'],
@@ -53,21 +53,25 @@ export function renderReturnsPanel(container: HTMLElement, socket: PortfolioSock
   const row = (name: string, testId: string, text: string, signed: string | null = null) =>
     [el('dt', {}, name), el('dd', { 'data-testid': testId, class: sign(signed) }, text)] as const;
 
-  figures.replaceChildren(...FIGURES.flatMap(([name, testId]) => row(name, testId, '—')));
+  /** The figures' rows with these texts (and signs), in FIGURES' order. */
+  const fill = (values: readonly (readonly [text: string, signed?: string | null])[]) =>
+    figures.replaceChildren(...FIGURES.flatMap(([name, testId], i) => row(name, testId, values[i]![0], values[i]![1] ?? null)));
+
+  fill(FIGURES.map(() => ['—'] as const));
 
   const draw = (body: ReturnsResponse) => {
     const c = body.baseCurrency;
     const mwr = body.mwr ? `${percent(body.mwr.period)} for the period${body.mwr.annual === null ? '' : ` (${percent(body.mwr.annual)} a year)`}` : '—';
     const income = `${money(body.income.total, c)} (dividends ${money(body.income.dividends, c)}, interest ${money(body.income.interest, c)})`;
-    figures.replaceChildren(
-      ...row('Time-weighted', 'returns-twr', percent(body.twr), body.twr),
-      ...row('Money-weighted', 'returns-mwr', mwr, body.mwr?.period ?? null),
-      ...row('Simple', 'returns-simple', percent(body.simpleReturn), body.simpleReturn),
-      ...row('Net deposits', 'returns-flows', body.flows.known ? money(body.flows.net, c) : 'unknown'),
-      ...row('Income', 'returns-income', income),
-      ...row('Unrealized P/L', 'returns-unrealized', money(body.unrealizedPl, c), body.unrealizedPl),
-      ...row('Realized P/L', 'returns-realized', realizedWords(body.realized, c), body.realized.pl),
-    );
+    fill([
+      [percent(body.twr), body.twr],
+      [mwr, body.mwr?.period ?? null],
+      [percent(body.simpleReturn), body.simpleReturn],
+      [body.flows.known ? money(body.flows.net, c) : 'unknown'],
+      [income],
+      [money(body.unrealizedPl, c), body.unrealizedPl],
+      [realizedWords(body.realized, c), body.realized.pl],
+    ]);
     marks.replaceChildren(...body.marks.map((mark) => el('li', { 'data-mark': mark.code }, mark.message)));
     caption.textContent = body.start
       ? `${body.range}: ${money(body.start.value, c)} on ${new Date(body.start.at).toLocaleDateString()} to ${money(body.end.value, c)} now`
