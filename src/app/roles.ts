@@ -267,9 +267,10 @@ export async function startRoles(ctx: AppContext): Promise<RunningRoles> {
         },
         holders,
         coalescer,
-        // Reads on a fifth of the coalescing window: a read batch then folds that many ms of ticks
-        // into one task per user, and a tick waits at most that long for its read.
-        { mode: config.PRICE_REVALUATION_MODE, presence, readIntervalMs: Math.floor(config.REALTIME_DELTA_WINDOW_MS / 5) },
+        // Reads on the coalescing window: a user sent at most one delta per window gets its ticks
+        // as one task per window (one totals text, one coalescer push), and the coalescer sends
+        // them on its next clock step, so a tick waits at most a window for its read and no more.
+        { mode: config.PRICE_REVALUATION_MODE, presence, readIntervalMs: config.REALTIME_DELTA_WINDOW_MS },
       );
       priceRevaluation = revaluation;
       stops.push(['price revaluation', () => revaluation.stop()]);

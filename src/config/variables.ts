@@ -486,7 +486,7 @@ export const variables = {
     schema: z.coerce.number().int().min(0).max(10_000),
     default: '100',
     description:
-      'Coalescing window of live portfolio pushes: a user\'s changes within it go out as one `portfolio:delta` (at most one per user per window). Workers read the price streams every fifth of it, so a read batch folds that many ms of ticks into one task per user.',
+      'Coalescing window of live portfolio pushes: at most one `portfolio:delta` per user per window (a change after a quiet window leaves at once; later ones wait for the window and go out together). Workers read the price streams once per window, so a read batch folds a window of ticks into one task per user.',
   },
   FX_RELOAD_MS: {
     schema: positiveInt,

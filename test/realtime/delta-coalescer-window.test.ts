@@ -57,16 +57,45 @@ describe('per-user delta coalescing over a window', () => {
   it("stamps a delta with the time of its window's last change, not of the first", async () => {
     const sequence = createPortfolioSequence(redis.client, keys);
     const { sent, emit } = collector();
-    const coalescer = createDeltaCoalescer({ sequence, emit, windowMs: 60 });
+    const coalescer = createDeltaCoalescer({ sequence, emit, windowMs: 80 });
     const ann = uniqueUser('ann');
+    coalescer.push(ann, change(ann, 'AAPL', '189'));
+    await until(() => sent.length === 1, 'the first change to leave');
+    // The next two changes fall within the window after that send, so they leave together.
     coalescer.push(ann, change(ann, 'AAPL', '190'));
     await new Promise((resolve) => setTimeout(resolve, 25));
     const lastPushAt = Date.now();
     coalescer.push(ann, change(ann, 'AAPL', '191'));
-    await until(() => sent.length === 1, 'the window closed');
-    const stamped = Date.parse(sent[0]!.delta.asOf);
+    await until(() => sent.length === 2, 'the window closed');
+    expect(sent[1]!.delta.upserted.map((h) => h.price)).toEqual(['191']);
+    const stamped = Date.parse(sent[1]!.delta.asOf);
     expect(stamped).toBeGreaterThanOrEqual(lastPushAt);
-    expect(stamped).toBeLessThanOrEqual(sent[0]!.at);
+    expect(stamped).toBeLessThanOrEqual(sent[1]!.at);
+    await coalescer.close();
+  });
+
+  it('a change to a user sent nothing for a window leaves on the next step of the clock, the next one a window after it', async () => {
+    const sequence = createPortfolioSequence(redis.client, keys);
+    const { sent, emit } = collector();
+    const windowMs = 300;
+    const coalescer = createDeltaCoalescer({ sequence, emit, windowMs });
+    const user = uniqueUser('lone');
+    const pushedAt = Date.now();
+    coalescer.push(user, change(user, 'AAPL', '100'));
+    await until(() => sent.length === 1, 'the lone change');
+    // The clock's step is 10 ms; a loaded machine may add to it, but not a whole window.
+    expect(sent[0]!.at - pushedAt).toBeLessThan(windowMs / 2);
+    coalescer.push(user, change(user, 'AAPL', '101'));
+    await until(() => sent.length === 2, 'the second change, a window later');
+    expect(sent[1]!.at - sent[0]!.at).toBeGreaterThanOrEqual(windowMs - 25);
+    expect(coalescer.activeUsers()).toBe(1);
+    // Once a window has passed since the last send, the user is forgotten and leads again.
+    await until(() => coalescer.activeUsers() === 0, 'the user to be forgotten');
+    const againAt = Date.now();
+    coalescer.push(user, change(user, 'AAPL', '102'));
+    await until(() => sent.length === 3, 'the third change');
+    expect(sent[2]!.at - againAt).toBeLessThan(windowMs / 2);
+    expect(sent.map((s) => s.delta.seq)).toEqual([1, 2, 3]);
     await coalescer.close();
   });
 
