@@ -115,7 +115,8 @@ export interface UserPortfolioBehaviorDeps {
   replays?: AdminReplayRunner;
 }
 
-function tickersOf(holdings: Iterable<Holding>): Map<string, string> {
+/** Market-data ticker -> identity key of the holding it prices (US listings only). */
+export function tickersOf(holdings: Iterable<Holding>): Map<string, string> {
   const out = new Map<string, string>();
   for (const h of holdings) {
     const ticker = alpacaTicker(h);

@@ -25,6 +25,31 @@ const HEAP_SAMPLING_INTERVAL = 16 * 1024;
 
 let running: ProfileKind = 'cpu';
 
+/** Starts recording a profile of `kind` in this process. */
+export async function startProfile(kind: ProfileKind): Promise<void> {
+  running = kind;
+  profiler.connect();
+  if (kind === 'cpu') {
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    return;
+  }
+  await profiler.post('HeapProfiler.enable');
+  await profiler.post('HeapProfiler.startSampling', {
+    samplingInterval: HEAP_SAMPLING_INTERVAL,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: kind === 'allocations',
+  });
+}
+
+/** Stops the recording `startProfile` began and writes it to `file`. */
+export async function stopProfile(file: string): Promise<void> {
+  const { profile } = running === 'cpu' ? await profiler.post('Profiler.stop') : await profiler.post('HeapProfiler.stopSampling');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(profile));
+  profiler.disconnect();
+}
+
 /**
  * A bench child's answer to `{cmd: 'profile-start', kind}` (`{type: 'profiling'}` once the
  * profiler runs) and `{cmd: 'profile-stop', file}` (`{type: 'profiled'}` once the profile is
@@ -33,29 +58,11 @@ let running: ProfileKind = 'cpu';
  */
 export function handleProfilerMessage(message: { cmd: string; file?: string; kind?: ProfileKind }): boolean {
   if (message.cmd === 'profile-start') {
-    running = message.kind ?? 'cpu';
-    profiler.connect();
-    const started =
-      running === 'cpu'
-        ? profiler.post('Profiler.enable').then(() => profiler.post('Profiler.start'))
-        : profiler.post('HeapProfiler.enable').then(() =>
-            profiler.post('HeapProfiler.startSampling', {
-              samplingInterval: HEAP_SAMPLING_INTERVAL,
-              includeObjectsCollectedByMajorGC: true,
-              includeObjectsCollectedByMinorGC: running === 'allocations',
-            }),
-          );
-    void started.then(() => process.send!({ type: 'profiling' }));
+    void startProfile(message.kind ?? 'cpu').then(() => process.send!({ type: 'profiling' }));
     return true;
   }
   if (message.cmd === 'profile-stop') {
-    const stopped = running === 'cpu' ? profiler.post('Profiler.stop') : profiler.post('HeapProfiler.stopSampling');
-    void stopped.then(({ profile }) => {
-      mkdirSync(dirname(message.file!), { recursive: true });
-      writeFileSync(message.file!, JSON.stringify(profile));
-      profiler.disconnect();
-      process.send!({ type: 'profiled' });
-    });
+    void stopProfile(message.file!).then(() => process.send!({ type: 'profiled' }));
     return true;
   }
   return false;

@@ -1,0 +1,328 @@
+/**
+ * `npm run bench:tick-path`: the worker's live-price path with fixed work, in one process on a core
+ * of its own. bench:ticks measures the whole worker under a tick writer, Redis and a subscriber on
+ * the same two cores; once the worker is saturated its CPU per tick is one core ÷ the rate, however
+ * much work it skipped, so builds and settings cannot be compared there. Here every tick is applied
+ * (nothing is skipped), so CPU per tick is the cost of the code.
+ *
+ * What runs is the product's code from a read batch on: `createTickBatchHandler` with
+ * `revalueIncremental` (fold to the newest tick per security, route to the watched holders,
+ * revalue, one totals text per user and batch), the delta coalescer with the Redis sequence, and the
+ * room emitter publishing each delta on a real Redis (nobody subscribes; publishing costs the
+ * worker the same). Left out: reading and decoding the price streams, and the actor mailbox (a
+ * task runs at once on the user's state).
+ *
+ * Workload (the issue's): BENCH_USERS (10000) × BENCH_HOLDINGS (25) over BENCH_SECURITIES (5000),
+ * one USD account each, BENCH_WATCHED (1000) of them watched; uniform ticks at BENCH_RATE
+ * (20000) per second for BENCH_SECONDS (10), handed over in read batches every BENCH_READ_MS
+ * (`20,100`: each value is a variant of the same run; 20 ms was the worker's read clock before
+ * issue 18's fifth pass, 100 ms, the coalescing window, after it), in real time, so the coalescer's
+ * 100 ms window (BENCH_WINDOW_MS) folds as it does in the worker. Variants alternate BENCH_REPEATS
+ * (2) times on the same portfolios. BENCH_WRITE=0 leaves docs/BENCHMARKS.md alone.
+ *
+ * Per variant: worker CPU per tick (`process.cpuUsage()`, every thread, GC included) over the
+ * batches and the sends they cause, the actor tasks, the deltas and repricings, how late the
+ * last batch ran (the process could not keep up if it grows), and GC time and the longest pause.
+ */
+import { randomUUID } from 'node:crypto';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import { Redis } from 'ioredis';
+import { deleteNamespace, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
+import { profileKind, startProfile, stopProfile } from './lib/step-profiler.ts';
+import { TickerHolders } from '../actors/portfolio/ticker-holders.ts';
+import { tickersOf, type UserPortfolioState } from '../actors/portfolio/user-portfolio-behavior.ts';
+import { createTickBatchHandler, revalueIncremental, type PriceRevaluationStats } from '../src/app/price-revaluation.ts';
+import type { StoredPriceTick } from '../src/market/price-tick.ts';
+import { aggregateHoldings, type AccountPositions } from '../src/portfolio/aggregate-holdings.ts';
+import { EMPTY_FX_TABLE } from '../src/portfolio/currency.ts';
+import type { PriceQuote } from '../src/portfolio/holding.ts';
+import { securityRef } from '../src/portfolio/security-identity.ts';
+import { createDeltaCoalescer } from '../src/realtime/delta-coalescer.ts';
+import { createPortfolioSequence } from '../src/realtime/portfolio-sequence.ts';
+import { realtimeKeys } from '../src/realtime/realtime-keys.ts';
+import { createRoomEmitter } from '../src/realtime/room-emitter.ts';
+import { createRandom } from '../sandbox/market/seeded-random.ts';
+
+const USERS = Number(process.env.BENCH_USERS ?? 10_000);
+const HOLDINGS = Number(process.env.BENCH_HOLDINGS ?? 25);
+const SECURITIES = Number(process.env.BENCH_SECURITIES ?? 5_000);
+const WATCHED = Number(process.env.BENCH_WATCHED ?? 1_000);
+const RATE = Number(process.env.BENCH_RATE ?? 20_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const READ_MS = (process.env.BENCH_READ_MS ?? '20,100').split(',').map(Number);
+const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 100);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
+const WRITE_DOCS = process.env.BENCH_WRITE !== '0';
+/** BENCH_PROFILE_DIR: a profile of each reported run (BENCH_PROFILE_KIND: cpu, survivors or allocations; see bench/lib/step-profiler.ts). */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+const PROFILE_KIND = profileKind(process.env.BENCH_PROFILE_KIND);
+
+for (const [name, value] of Object.entries({ USERS, HOLDINGS, SECURITIES, WATCHED, RATE, SECONDS, WINDOW_MS, REPEATS })) {
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`BENCH_${name} must be a positive integer, not ${String(value)}`);
+}
+if (READ_MS.some((ms) => !Number.isInteger(ms) || ms <= 0)) throw new Error(`BENCH_READ_MS must be positive integers, not ${process.env.BENCH_READ_MS}`);
+if (HOLDINGS > SECURITIES) throw new Error('BENCH_HOLDINGS cannot exceed BENCH_SECURITIES');
+if (WATCHED > USERS) throw new Error('BENCH_WATCHED cannot exceed BENCH_USERS');
+
+const symbolOf = (i: number): string => `SYN${String(i + 1).padStart(5, '0')}`;
+
+interface Market {
+  states: Map<string, UserPortfolioState>;
+  holders: TickerHolders;
+  prices: Float64Array;
+  closes: Map<string, number>;
+}
+
+/** The portfolios as a worker holds them after loading: aggregated, priced, in the ticker index. */
+function buildMarket(): Market {
+  const rand = createRandom(42);
+  const prices = new Float64Array(SECURITIES);
+  const closes = new Map<string, number>();
+  const refs = Array.from({ length: SECURITIES }, (_, i) => {
+    prices[i] = Math.round((5 + rand() * 500) * 100) / 100;
+    closes.set(symbolOf(i), prices[i]!);
+    return securityRef({ ticker: symbolOf(i), exchange: 'XNAS', currency: 'USD', description: `Synthetic ${i + 1}`, type: 'cs' });
+  });
+  const asOf = new Date().toISOString();
+  const book = new Map<string, PriceQuote>(refs.map((ref, i) => [ref.identityKey, { price: String(prices[i]), asOf, previousClose: String(prices[i]) }]));
+  const states = new Map<string, UserPortfolioState>();
+  const holders = new TickerHolders();
+  for (let u = 0; u < USERS; u++) {
+    const held = new Set<number>();
+    while (held.size < HOLDINGS) held.add(Math.floor(rand() * SECURITIES));
+    const account: AccountPositions = {
+      institution: 'Bench Brokerage',
+      currency: 'USD',
+      asOf,
+      positions: [...held].map((s) => ({
+        security: refs[s]!,
+        quantity: (1 + Math.floor(rand() * 50000) / 100).toFixed(2),
+        averageCost: (prices[s]! * (0.5 + rand())).toFixed(4),
+        currency: 'USD',
+        cashEquivalent: false,
+      })),
+    };
+    const portfolio = aggregateHoldings(new Map([[`acct-${u}`, account]]), { baseCurrency: 'USD', fx: EMPTY_FX_TABLE, prices: book });
+    const userId = `bench-user-${u}`;
+    const tickers = tickersOf(portfolio.holdings.values());
+    states.set(userId, {
+      userId,
+      userExists: true,
+      baseCurrency: 'USD',
+      connections: new Map(),
+      accounts: new Map(),
+      portfolio,
+      tickers,
+      outbox: [],
+    });
+    holders.set(userId, tickers.keys());
+  }
+  holders.watch(Array.from({ length: WATCHED }, (_, u) => `bench-user-${u}`));
+  return { states, holders, prices, closes };
+}
+
+/** A run's ticks, uniform over the securities, each a small move of its security's price. */
+function ticksOf(market: Market, count: number, seed: number): StoredPriceTick[] {
+  const rand = createRandom(seed);
+  const ticks: StoredPriceTick[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = Math.floor(rand() * SECURITIES);
+    const price = Math.max(0.01, Math.round(market.prices[s]! * (1 + (rand() - 0.5) * 0.002) * 100) / 100);
+    market.prices[s] = price;
+    // `at` and `id` are set when the batch is handed over.
+    ticks.push({ symbol: symbolOf(s), price, at: 0, size: 100, source: 'stream', shard: 0, id: '' });
+  }
+  return ticks;
+}
+
+interface GcWatch {
+  read(): { totalMs: number; longestMs: number };
+  stop(): void;
+}
+
+function watchGc(): GcWatch {
+  let totalMs = 0;
+  let longestMs = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      totalMs += entry.duration;
+      longestMs = Math.max(longestMs, entry.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return { read: () => ({ totalMs, longestMs }), stop: () => observer.disconnect() };
+}
+
+interface VariantResult {
+  readMs: number;
+  repeat: number;
+  ticks: number;
+  batches: number;
+  tasks: number;
+  deltas: number;
+  repricings: number;
+  cpuUsPerTick: number;
+  cores: number;
+  lateMs: number;
+  gcMs: number;
+  gcLongestMs: number;
+}
+
+async function runVariant(market: Market, redis: Redis, readMs: number, repeat: number, seed: number, profileFile?: string): Promise<VariantResult> {
+  const namespace = `bench-tick-path-${randomUUID().slice(0, 8)}`;
+  const keys = realtimeKeys(namespace);
+  const emitter = createRoomEmitter(redis, { namespace });
+  let deltas = 0;
+  let repricings = 0;
+  const coalescer = createDeltaCoalescer({
+    sequence: createPortfolioSequence(redis, keys),
+    emit: (userId, delta) => {
+      deltas++;
+      repricings += delta.repriced.length;
+      return emitter.delta(userId, delta);
+    },
+    windowMs: WINDOW_MS,
+  });
+  const stats: Pick<PriceRevaluationStats, 'batches' | 'revaluations' | 'lastEntryMs'> = { batches: 0, revaluations: 0, lastEntryMs: 0 };
+  const onBatch = createTickBatchHandler({
+    runtime: {
+      tell: (userId, task) => {
+        const state = market.states.get(userId);
+        if (!state) return false;
+        task(state);
+        return true;
+      },
+    },
+    holders: market.holders,
+    coalescer,
+    revalue: revalueIncremental,
+    stats,
+    closes: market.closes,
+    watchedOnly: true,
+  });
+  const ticks = ticksOf(market, RATE * SECONDS, seed);
+  const perBatch = Math.max(1, Math.round((RATE * readMs) / 1000));
+  global.gc?.();
+  await sleep(200);
+  if (profileFile) await startProfile(PROFILE_KIND);
+  const gc = watchGc();
+  const cpuBefore = process.cpuUsage();
+  const started = Date.now();
+  let lateMs = 0;
+  let sequence = 0;
+  for (let first = 0, batch = 0; first < ticks.length; first += perBatch, batch++) {
+    const due = started + batch * readMs;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait);
+    else {
+      lateMs = -wait;
+      // The worker's reader awaits each XREAD: timers (the coalescer's clock) and replies run between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const now = Date.now();
+    const slice = ticks.slice(first, first + perBatch);
+    // Spread over the interval before the read, as a stream's entries are.
+    for (let i = 0; i < slice.length; i++) {
+      const tick = slice[i]!;
+      tick.at = now - readMs + Math.floor((readMs * i) / slice.length);
+      tick.id = `${tick.at}-${sequence++}`;
+    }
+    onBatch(slice);
+  }
+  await coalescer.close();
+  const cpu = process.cpuUsage(cpuBefore);
+  const wallMs = Date.now() - started;
+  const gcRead = gc.read();
+  gc.stop();
+  if (profileFile) await stopProfile(profileFile);
+  await deleteNamespace(redis, namespace);
+  const cpuUs = cpu.user + cpu.system;
+  return {
+    readMs,
+    repeat,
+    ticks: ticks.length,
+    batches: stats.batches,
+    tasks: stats.revaluations,
+    deltas,
+    repricings,
+    cpuUsPerTick: cpuUs / ticks.length,
+    cores: cpuUs / 1000 / wallMs,
+    lateMs,
+    gcMs: gcRead.totalMs,
+    gcLongestMs: gcRead.longestMs,
+  };
+}
+
+function machine(): string {
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  return `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}; load average ${load}`;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+  const services = await startBenchServices(log);
+  const redis = new Redis(services.redisUrl, { enableAutoPipelining: true });
+  const loadAtStart = machine();
+  try {
+    const builtAt = Date.now();
+    const market = buildMarket();
+    console.log(`built ${USERS} portfolios × ${HOLDINGS} holdings over ${SECURITIES} securities in ${((Date.now() - builtAt) / 1000).toFixed(1)} s`);
+    // A warm-up of the first variant, not reported: the JIT and the heap settle.
+    await runVariant(market, redis, READ_MS[0]!, 0, 1);
+    const results: VariantResult[] = [];
+    for (let repeat = 1; repeat <= REPEATS; repeat++) {
+      for (const readMs of READ_MS) {
+        const profileFile = PROFILE_DIR ? `${PROFILE_DIR}/tick-path-${readMs}ms-${repeat}.${PROFILE_KIND === 'cpu' ? 'cpuprofile' : 'heapprofile'}` : undefined;
+        const result = await runVariant(market, redis, readMs, repeat, 1 + repeat * 100 + readMs, profileFile);
+        results.push(result);
+        console.log(JSON.stringify(result));
+      }
+    }
+    const lines = report(results, loadAtStart, machine());
+    console.log(lines.join('\n'));
+    if (WRITE_DOCS) writeBenchmarkSection(lines);
+  } finally {
+    redis.disconnect();
+    await services.stop();
+  }
+}
+
+function report(results: VariantResult[], atStart: string, atEnd: string): string[] {
+  const baseline = median(results.filter((r) => r.readMs === READ_MS[0]).map((r) => r.cpuUsPerTick));
+  const rows = results.map(
+    (r) =>
+      `| ${r.readMs} ms | ${r.repeat} | ${r.ticks} | ${r.batches} | ${r.tasks} | ${r.deltas} | ${(r.repricings / Math.max(1, r.deltas)).toFixed(1)} | **${r.cpuUsPerTick.toFixed(1)}** | ${(r.cpuUsPerTick / baseline).toFixed(2)} | ${r.cores.toFixed(2)} | ${r.lateMs} ms | ${Math.round(r.gcMs)} ms | ${r.gcLongestMs.toFixed(1)} ms |`,
+  );
+  const medians = READ_MS.map((ms) => {
+    const m = median(results.filter((r) => r.readMs === ms).map((r) => r.cpuUsPerTick));
+    return `${ms} ms: ${m.toFixed(1)} µs (${(m / baseline).toFixed(2)})`;
+  });
+  return [
+    '## Live prices, the tick path with fixed work (bench:tick-path)',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:tick-path\` (bench/tick-path.ts).`,
+    '',
+    `- Machine: ${atStart} at the start, ${atEnd.split('; ')[1]} at the end.`,
+    `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities, one USD account each, ${WATCHED} watched; uniform ticks at ${RATE}/s for ${SECONDS} s per run, in read batches every BENCH_READ_MS in real time; coalescing window ${WINDOW_MS} ms. Every tick is applied: the work is the same whatever the speed.`,
+    "- What runs: the product's code from a read batch on (`createTickBatchHandler`, `revalueIncremental`, the delta coalescer with the Redis sequence, the room emitter publishing on a real Redis), in one process; the price streams' reading and decoding and the actor mailbox are left out. Redis runs in its own process and is not counted.",
+    '- µs per tick: CPU time of the process (every thread, GC included) from the first batch until the last delta is sent, ÷ ticks. Ratio: against the median of the first read interval. Late: how far behind its schedule the last batch ran.',
+    '',
+    '| read every | run | ticks | batches | actor tasks | deltas | repricings per delta | µs per tick | ratio | cores | late | GC time | longest GC pause |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+    `Median µs per tick by read interval: ${medians.join(', ')}.`,
+    '',
+  ];
+}
+
+await main();
