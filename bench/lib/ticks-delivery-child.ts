@@ -70,8 +70,12 @@ export function serveTicksDelivery<M extends { cmd: string; file?: string }>(chi
   process.send!({ type: 'ready' });
   return (delta, receivedAt) => {
     deltas++;
-    for (const h of [...delta.upserted, ...delta.repriced]) {
+    for (const h of delta.upserted) {
       if (h.priceAsOf) histogram.recordValue(Math.max(1, receivedAt - Date.parse(h.priceAsOf)));
+    }
+    for (const r of delta.repriced) {
+      const priceAsOf = r[2];
+      if (priceAsOf) histogram.recordValue(Math.max(1, receivedAt - Date.parse(priceAsOf)));
     }
   };
 }

@@ -114,6 +114,47 @@ export interface HoldingRepricing {
 }
 
 /**
+ * A repricing as a delta carries it: the fields of `HoldingRepricing` in a fixed order, without
+ * their names. About half the bytes of the object form, and every delta of a live portfolio is
+ * mostly repricings, serialized by the worker and carried by Redis, the web node and the browser.
+ */
+export type RepricingTuple = [
+  id: string,
+  price: string | null,
+  priceAsOf: string | null,
+  marketValue: string | null,
+  marketValueBase: string | null,
+  unrealizedPl: string | null,
+  dayChange: string | null,
+  unrealizedPlBase: string | null,
+  dayChangeBase: string | null,
+  dayChangeMissing: DayChangeMissing | null,
+  accountValues: (string | null)[],
+  accountValuesBase: (string | null)[],
+];
+
+export function repricingTuple(r: HoldingRepricing): RepricingTuple {
+  return [r.id, r.price, r.priceAsOf, r.marketValue, r.marketValueBase, r.unrealizedPl, r.dayChange, r.unrealizedPlBase, r.dayChangeBase, r.dayChangeMissing, r.accountValues, r.accountValuesBase];
+}
+
+export function repricingOf(t: RepricingTuple): HoldingRepricing {
+  return {
+    id: t[0],
+    price: t[1],
+    priceAsOf: t[2],
+    marketValue: t[3],
+    marketValueBase: t[4],
+    unrealizedPl: t[5],
+    dayChange: t[6],
+    unrealizedPlBase: t[7],
+    dayChangeBase: t[8],
+    dayChangeMissing: t[9],
+    accountValues: t[10],
+    accountValuesBase: t[11],
+  };
+}
+
+/**
  * `holding` with `repricing` applied; `null` when the repricing does not fit it (another id, or
  * another number of accounts), i.e. the holder's copy is not the one the server priced.
  */
@@ -218,8 +259,8 @@ export interface PortfolioDelta {
   baseCurrency?: string;
   totals: PortfolioTotals;
   upserted: HoldingView[];
-  /** Holdings whose price moved and nothing else: apply each to the holding of its id. */
-  repriced: HoldingRepricing[];
+  /** Holdings whose price moved and nothing else: apply each (`repricingOf`) to the holding of its id. */
+  repriced: RepricingTuple[];
   /** Holding ids no longer held. */
   removed: string[];
 }

@@ -1,4 +1,4 @@
-import { applyRepricing, type HoldingRepricing, type HoldingView, type PortfolioDelta, type PortfolioTotals } from './events.ts';
+import { applyRepricing, repricingTuple, type HoldingRepricing, type HoldingView, type PortfolioDelta, type PortfolioTotals } from './events.ts';
 
 /**
  * The pure half of delta coalescing: folding a user's portfolio changes into one pending delta.
@@ -88,7 +88,7 @@ export function toDelta(pending: PendingDelta, seq: number): PortfolioDelta {
     ...(pending.baseCurrency !== undefined ? { baseCurrency: pending.baseCurrency } : {}),
     totals: pending.totals,
     upserted,
-    repriced: [...pending.repriced.values()],
+    repriced: Array.from(pending.repriced.values(), repricingTuple),
     removed,
   };
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyRepricing, type HoldingRepricing, type HoldingView, type PortfolioTotals } from '../../src/realtime/events.ts';
+import { applyRepricing, repricingOf, type HoldingRepricing, type HoldingView, type PortfolioTotals } from '../../src/realtime/events.ts';
 import { mergeChange, mergePending, toDelta, type PortfolioChange } from '../../src/realtime/pending-delta.ts';
 import { holding, oneHoldingTotals } from './realtime-harness.ts';
 
@@ -61,7 +61,7 @@ describe('coalescing changes into one delta', () => {
       1,
     );
     expect(repricedOnly.upserted).toEqual([]);
-    expect(repricedOnly.repriced.map((r) => [r.id, r.price])).toEqual([
+    expect(repricedOnly.repriced.map((r) => [r[0], r[1]])).toEqual([
       ['u/MSFT', '400'],
       ['u/AAPL', '191'],
     ]);
@@ -184,14 +184,16 @@ describe('coalescing changes into one delta', () => {
           lastTotals = change.totals;
         }
         const delta = toDelta(mergeAll(changes), 1);
-        const ids = [...delta.upserted.map((h) => h.id), ...delta.repriced.map((r) => r.id), ...delta.removed];
+        const ids = [...delta.upserted.map((h) => h.id), ...delta.repriced.map((r) => r[0]), ...delta.removed];
         expect(new Set(ids).size).toBe(ids.length);
         const coalesced = new Map<string, HoldingView>(initial.map((h) => [h.id, h]));
-        applyTo(coalesced, delta);
+        // As the client reads it: each repricing from its wire tuple.
+        const received = { upserted: delta.upserted, repriced: delta.repriced.map(repricingOf), removed: delta.removed };
+        applyTo(coalesced, received);
         expect(coalesced).toEqual(oneByOne);
         expect(delta.totals).toEqual(lastTotals);
         // Deltas carry absolute values: applying it a second time changes nothing.
-        applyTo(coalesced, delta);
+        applyTo(coalesced, received);
         expect(coalesced).toEqual(oneByOne);
       }),
       { numRuns: 300 },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortfolioStore, type StoreEvent } from '../../src/realtime/client/portfolio-store.ts';
-import type { HoldingView, PortfolioDelta } from '../../src/realtime/events.ts';
+import { repricingTuple, type HoldingView, type PortfolioDelta } from '../../src/realtime/events.ts';
 import {
   connected,
   createRealtimeHarness,
@@ -130,7 +130,7 @@ describe('the browser portfolio store', () => {
       accountValues: of.accounts.map((a) => a.marketValue),
       accountValuesBase: of.accounts.map((a) => a.marketValueBase),
     });
-    await h.worker.emitter.delta(user, { ...deltaOf(await h.worker.sequence.next(user), []), totals: totalsOf([moved]), repriced: [repricing(moved)] });
+    await h.worker.emitter.delta(user, { ...deltaOf(await h.worker.sequence.next(user), []), totals: totalsOf([moved]), repriced: [repricingTuple(repricing(moved))] });
     await until(() => store.state?.seq === 1, 'the repricing');
     const { price, priceAsOf, marketValue, marketValueBase, unrealizedPl, dayChange, unrealizedPlBase, dayChangeBase } = moved;
     expect(store.holdings()).toEqual([
@@ -144,7 +144,7 @@ describe('the browser portfolio store', () => {
     // The server reprices a holding this copy does not have (it missed the upsert): resync.
     const unknown = holding(user, 'TSLA', '250.00');
     h.book.set(user, [moved, unknown]);
-    await h.worker.emitter.delta(user, { ...deltaOf(await h.worker.sequence.next(user), []), totals: totalsOf([moved, unknown]), repriced: [repricing(unknown)] });
+    await h.worker.emitter.delta(user, { ...deltaOf(await h.worker.sequence.next(user), []), totals: totalsOf([moved, unknown]), repriced: [repricingTuple(repricing(unknown))] });
     await until(() => store.stats().snapshots === 2, 'the snapshot that replaces the diverged copy');
     expect(store.stats()).toMatchObject({ mismatches: 1, snapshotRequests: 1 });
     expect(prices(store.holdings())).toEqual({ AAPL: '192.00', TSLA: '250.00' });

@@ -1,6 +1,7 @@
 import type { Socket } from 'socket.io-client';
 import {
   applyRepricing,
+  repricingOf,
   type AccountSummary,
   type ClientToServerEvents,
   type ConnectionAttempt,
@@ -251,7 +252,8 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
       current.holdings.set(holding.id, holding);
       if (holding.accounts.some((a) => !current.accounts.some((known) => known.id === a.accountId))) unknownAccount = true;
     }
-    for (const repricing of delta.repriced) {
+    for (const tuple of delta.repriced) {
+      const repricing = repricingOf(tuple);
       const holding = current.holdings.get(repricing.id);
       const repriced = holding ? applyRepricing(holding, repricing) : null;
       if (repriced) current.holdings.set(repricing.id, repriced);
@@ -269,7 +271,7 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
         type: 'delta',
         seq: delta.seq,
         upserted: delta.upserted.map((h) => h.id),
-        repriced: delta.repriced.map((r) => r.id),
+        repriced: delta.repriced.map((r) => r[0]),
         removed: [...delta.removed],
       });
     }
