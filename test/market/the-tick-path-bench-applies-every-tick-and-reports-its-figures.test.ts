@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * `npm run bench:tick-path`, CI-sized: 200 portfolios, one second of ticks per read interval,
+ * against the suite's Redis (the bench uses a key namespace of its own and deletes it). Speed is
+ * the benchmark's business; this proves that it hands every tick over in batches of the read
+ * interval, that the product's path turns them into actor tasks and published deltas, and that it
+ * reports CPU per tick for each variant with the ratio to the first.
+ */
+describe('bench:tick-path', () => {
+  it('applies every tick in batches of each read interval and reports CPU per tick with its ratio', async () => {
+    const env = {
+      ...process.env,
+      REDIS_URL: inject('redisUrl'),
+      DATABASE_URL: inject('databaseUrl'),
+      LOG_LEVEL: 'warn',
+      BENCH_USERS: '200',
+      BENCH_HOLDINGS: '5',
+      BENCH_SECURITIES: '100',
+      BENCH_WATCHED: '50',
+      BENCH_RATE: '1000',
+      BENCH_SECONDS: '1',
+      BENCH_READ_MS: '20,100',
+      BENCH_REPEATS: '1',
+      BENCH_WRITE: '0',
+    };
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/tick-path.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, output).toBe(0);
+
+    const runs = output
+      .split('\n')
+      .filter((l) => l.startsWith('{"readMs"'))
+      .map((l) => JSON.parse(l) as Record<string, number>);
+    expect(runs.map((r) => r.readMs), output).toEqual([20, 100]);
+    for (const run of runs) {
+      expect(run.ticks).toBe(1000);
+      // 1,000 ticks a second in batches of the interval's share.
+      expect(run.batches).toBe(Math.ceil(1000 / ((1000 * run.readMs!) / 1000)));
+      expect(run.tasks).toBeGreaterThan(0);
+      // A user's ticks of one batch are one task: never more tasks than watched users per batch.
+      expect(run.tasks).toBeLessThanOrEqual(50 * run.batches!);
+      expect(run.deltas).toBeGreaterThan(0);
+      expect(run.repricings).toBeGreaterThanOrEqual(run.deltas!);
+      expect(run.cpuUsPerTick).toBeGreaterThan(0);
+      expect(Number.isFinite(run.cpuUsPerTick)).toBe(true);
+    }
+    expect(output).toContain('## Live prices, the tick path with fixed work (bench:tick-path)');
+    expect(output).toMatch(/Median µs per tick by read interval: 20 ms: [0-9.]+ µs \(1\.00\), 100 ms: [0-9.]+ µs \([0-9.]+\)\./);
+  });
+});
