@@ -13,12 +13,17 @@
  * task runs at once on the user's state).
  *
  * Workload (the issue's): BENCH_USERS (10000) × BENCH_HOLDINGS (25) over BENCH_SECURITIES (5000),
- * one USD account each, BENCH_WATCHED (1000) of them watched; uniform ticks at BENCH_RATE
- * (20000) per second for BENCH_SECONDS (10), handed over in read batches every BENCH_READ_MS
+ * one USD account each, BENCH_WATCHED (1000) of them watched, each portfolio priced with the last
+ * prices of what it holds (as an actor's load does); uniform ticks at BENCH_RATE (5000: at 20,000
+ * one process on a 2-core machine falls behind the clock, the windows then fold more and the work
+ * is no longer fixed) per second for BENCH_SECONDS (10), handed over in read batches every BENCH_READ_MS
  * (`20,100`: each value is a variant of the same run; 20 ms was the worker's read clock before
  * issue 18's fifth pass, 100 ms, the coalescing window, after it), in real time, so the coalescer's
  * 100 ms window (BENCH_WINDOW_MS) folds as it does in the worker. Variants alternate BENCH_REPEATS
  * (2) times on the same portfolios. BENCH_WRITE=0 leaves docs/BENCHMARKS.md alone.
+ *
+ * Before the variants, one delta's serialization as the room emitter publishes it, with its
+ * repricings as the wire's arrays and as the objects they were before, alternated in one loop.
  *
  * Per variant: worker CPU per tick (`process.cpuUsage()`, every thread, GC included) over the
  * batches and the sends they cause, the actor tasks, the deltas and repricings, how late the
@@ -44,13 +49,16 @@ import { createDeltaCoalescer } from '../src/realtime/delta-coalescer.ts';
 import { createPortfolioSequence } from '../src/realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../src/realtime/realtime-keys.ts';
 import { createRoomEmitter } from '../src/realtime/room-emitter.ts';
+import { repricingOf, type HoldingRepricing, type PortfolioDelta } from '../src/realtime/events.ts';
+import { mergeChange, toDelta } from '../src/realtime/pending-delta.ts';
+import type { RedisClient } from '../src/runtime/redis-client.ts';
 import { createRandom } from '../sandbox/market/seeded-random.ts';
 
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const HOLDINGS = Number(process.env.BENCH_HOLDINGS ?? 25);
 const SECURITIES = Number(process.env.BENCH_SECURITIES ?? 5_000);
 const WATCHED = Number(process.env.BENCH_WATCHED ?? 1_000);
-const RATE = Number(process.env.BENCH_RATE ?? 20_000);
+const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const READ_MS = (process.env.BENCH_READ_MS ?? '20,100').split(',').map(Number);
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 100);
@@ -105,7 +113,9 @@ function buildMarket(): Market {
         cashEquivalent: false,
       })),
     };
-    const portfolio = aggregateHoldings(new Map([[`acct-${u}`, account]]), { baseCurrency: 'USD', fx: EMPTY_FX_TABLE, prices: book });
+    // The last prices of what the user holds, as an actor's load applies them (not the whole book).
+    const lastPrices = new Map([...held].map((s) => [refs[s]!.identityKey, book.get(refs[s]!.identityKey)!]));
+    const portfolio = aggregateHoldings(new Map([[`acct-${u}`, account]]), { baseCurrency: 'USD', fx: EMPTY_FX_TABLE, prices: lastPrices });
     const userId = `bench-user-${u}`;
     const tickers = tickersOf(portfolio.holdings.values());
     states.set(userId, {
@@ -136,6 +146,14 @@ function ticksOf(market: Market, count: number, seed: number): StoredPriceTick[]
     ticks.push({ symbol: symbolOf(s), price, at: 0, size: 100, source: 'stream', shard: 0, id: '' });
   }
   return ticks;
+}
+
+/** The actor's `tell`, without the mailbox: the task runs at once on the user's state. */
+function runOn(market: Market, userId: string, task: (state: UserPortfolioState) => void): boolean {
+  const state = market.states.get(userId);
+  if (!state) return false;
+  task(state);
+  return true;
 }
 
 interface GcWatch {
@@ -188,14 +206,7 @@ async function runVariant(market: Market, redis: Redis, readMs: number, repeat: 
   });
   const stats: Pick<PriceRevaluationStats, 'batches' | 'revaluations' | 'lastEntryMs'> = { batches: 0, revaluations: 0, lastEntryMs: 0 };
   const onBatch = createTickBatchHandler({
-    runtime: {
-      tell: (userId, task) => {
-        const state = market.states.get(userId);
-        if (!state) return false;
-        task(state);
-        return true;
-      },
-    },
+    runtime: { tell: (userId, task) => runOn(market, userId, task) },
     holders: market.holders,
     coalescer,
     revalue: revalueIncremental,
@@ -256,6 +267,82 @@ async function runVariant(market: Market, redis: Redis, readMs: number, repeat: 
   };
 }
 
+interface Serialization {
+  repricings: number;
+  tupleUs: number;
+  objectUs: number;
+  tupleBytes: number;
+  objectBytes: number;
+}
+
+/**
+ * What publishing one delta costs this process in serialization, as the room emitter does it
+ * (`realtimeAdapterParser` through the socket.io emitter, then the UTF-8 length and bytes the
+ * Redis client writes), with its repricings as the wire's arrays (`toDelta`) and, as the baseline,
+ * as the objects they were before: the same deltas, alternated in one loop. Deltas are made from
+ * the harness's own repricings, so their figures have real lengths.
+ */
+async function measureSerialization(market: Market, repricingsPerDelta: number): Promise<Serialization> {
+  const samples: HoldingRepricing[] = [];
+  const onBatch = createTickBatchHandler({
+    runtime: { tell: (userId, task) => runOn(market, userId, task) },
+    holders: market.holders,
+    coalescer: { push: (_userId, change) => void samples.push(...(change.repriced ?? [])) },
+    revalue: revalueIncremental,
+    stats: { batches: 0, revaluations: 0, lastEntryMs: 0 },
+    closes: market.closes,
+    watchedOnly: true,
+  });
+  const ticks = ticksOf(market, 2_000, 7);
+  // All at this millisecond: a later time would make the runs' ticks older than these, and ignored.
+  const now = Date.now();
+  ticks.forEach((tick, i) => {
+    tick.at = now;
+    tick.id = `${now}-${i}`;
+  });
+  onBatch(ticks);
+  const totals = { totalValue: '123456.78', cash: '1000', invested: '122456.78', costBasis: '100000', unrealizedPl: '22456.78', dayChange: '-123.4', holdingsCount: HOLDINGS, dayChangeHoldings: HOLDINGS };
+  const deltas: PortfolioDelta[] = [];
+  for (let i = 0; i + repricingsPerDelta <= samples.length && deltas.length < 200; i += repricingsPerDelta) {
+    const pending = mergeChange(undefined, { totals, repriced: samples.slice(i, i + repricingsPerDelta) }, new Date().toISOString());
+    deltas.push(toDelta(pending, deltas.length + 1));
+  }
+  if (deltas.length === 0) throw new Error('no repricings to serialize');
+  const asObjects = deltas.map((d) => ({ ...d, repriced: d.repriced.map(repricingOf) })) as unknown as PortfolioDelta[];
+  let bytes = 0;
+  // The emitter's publish, to a client that only takes the message's UTF-8 length and bytes, as ioredis does.
+  const counting = {
+    publish(_channel: string, message: string): Promise<number> {
+      bytes += Buffer.byteLength(message);
+      Buffer.from(message);
+      return Promise.resolve(1);
+    },
+  } as unknown as RedisClient;
+  const emitter = createRoomEmitter(counting);
+  const time = async (list: PortfolioDelta[]): Promise<{ us: number; bytes: number }> => {
+    bytes = 0;
+    const started = process.cpuUsage();
+    for (let round = 0; round < 50; round++) for (let i = 0; i < list.length; i++) await emitter.delta(`bench-user-${i}`, list[i]!);
+    const cpu = process.cpuUsage(started);
+    return { us: (cpu.user + cpu.system) / (50 * list.length), bytes: bytes / (50 * list.length) };
+  };
+  let tupleUs = 0;
+  let objectUs = 0;
+  let tupleBytes = 0;
+  let objectBytes = 0;
+  for (let pass = 0; pass < 6; pass++) {
+    const t = await time(deltas);
+    const o = await time(asObjects);
+    // The first pass warms both up.
+    if (pass === 0) continue;
+    tupleUs += t.us / 5;
+    objectUs += o.us / 5;
+    tupleBytes = t.bytes;
+    objectBytes = o.bytes;
+  }
+  return { repricings: repricingsPerDelta, tupleUs, objectUs, tupleBytes, objectBytes };
+}
+
 function machine(): string {
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');
   return `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}; load average ${load}`;
@@ -278,6 +365,8 @@ async function main(): Promise<void> {
     console.log(`built ${USERS} portfolios × ${HOLDINGS} holdings over ${SECURITIES} securities in ${((Date.now() - builtAt) / 1000).toFixed(1)} s`);
     // A warm-up of the first variant, not reported: the JIT and the heap settle.
     await runVariant(market, redis, READ_MS[0]!, 0, 1);
+    const serialization = [await measureSerialization(market, 3), await measureSerialization(market, 10)];
+    for (const row of serialization) console.log(JSON.stringify({ serialization: row }));
     const results: VariantResult[] = [];
     for (let repeat = 1; repeat <= REPEATS; repeat++) {
       for (const readMs of READ_MS) {
@@ -287,7 +376,7 @@ async function main(): Promise<void> {
         console.log(JSON.stringify(result));
       }
     }
-    const lines = report(results, loadAtStart, machine());
+    const lines = report(results, serialization, loadAtStart, machine());
     console.log(lines.join('\n'));
     if (WRITE_DOCS) writeBenchmarkSection(lines);
   } finally {
@@ -296,7 +385,7 @@ async function main(): Promise<void> {
   }
 }
 
-function report(results: VariantResult[], atStart: string, atEnd: string): string[] {
+function report(results: VariantResult[], serialization: Serialization[], atStart: string, atEnd: string): string[] {
   const baseline = median(results.filter((r) => r.readMs === READ_MS[0]).map((r) => r.cpuUsPerTick));
   const rows = results.map(
     (r) =>
@@ -321,6 +410,15 @@ function report(results: VariantResult[], atStart: string, atEnd: string): strin
     ...rows,
     '',
     `Median µs per tick by read interval: ${medians.join(', ')}.`,
+    '',
+    "Serializing one delta as the room emitter publishes it (the adapter parser's JSON, then the UTF-8 length and bytes the Redis client takes), with its repricings as the wire's arrays against the objects they were before issue 18's fifth pass, alternated in one loop over the same deltas:",
+    '',
+    '| repricings per delta | arrays: µs per delta | objects: µs per delta | ratio | arrays: bytes | objects: bytes | ratio |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...serialization.map(
+      (r) =>
+        `| ${r.repricings} | ${r.tupleUs.toFixed(2)} | ${r.objectUs.toFixed(2)} | ${(r.tupleUs / r.objectUs).toFixed(2)} | ${Math.round(r.tupleBytes)} | ${Math.round(r.objectBytes)} | ${(r.tupleBytes / r.objectBytes).toFixed(2)} |`,
+    ),
     '',
   ];
 }
