@@ -11,14 +11,10 @@
  * BENCH_SIZES (100,1000,10000) portfolios of 25 holdings; BENCH_WRITE=0 leaves docs/BENCHMARKS.md alone.
  */
 import { fork } from 'node:child_process';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { writeBenchmarkSection } from './lib/bench-support.ts';
-import { tickersOf, type UserPortfolioState } from '../actors/portfolio/user-portfolio-behavior.ts';
-import { aggregateHoldings, type AccountPositions } from '../src/portfolio/aggregate-holdings.ts';
-import { EMPTY_FX_TABLE } from '../src/portfolio/currency.ts';
-import type { PriceQuote } from '../src/portfolio/holding.ts';
-import { securityRef } from '../src/portfolio/security-identity.ts';
+import { loadAverage, machineDescription, median, writeBenchmarkSection } from './lib/bench-support.ts';
+import { symbolOf, syntheticPortfolio, syntheticSecurities } from './lib/synthetic-portfolios.ts';
+import type { UserPortfolioState } from '../actors/portfolio/user-portfolio-behavior.ts';
 import { applyLiveQuote, quoteAt } from '../src/portfolio/valuation.ts';
 import { createRandom } from '../sandbox/market/seeded-random.ts';
 
@@ -31,29 +27,14 @@ const WRITE_DOCS = process.env.BENCH_WRITE !== '0';
 
 /** In a child: µs per repriced holding over 5 rounds after 3 of warm-up, for `portfolios`. */
 function measure(portfolios: number): number[] {
-  const securities = (portfolios * HOLDINGS) / HOLDERS_PER_SECURITY;
   const rand = createRandom(42);
-  const symbolOf = (i: number): string => `SYN${String(i + 1).padStart(6, '0')}`;
-  const prices = new Float64Array(securities);
-  const refs = Array.from({ length: securities }, (_, i) => {
-    prices[i] = Math.round((5 + rand() * 500) * 100) / 100;
-    return securityRef({ ticker: symbolOf(i), exchange: 'XNAS', currency: 'USD', type: 'cs' });
-  });
+  const market = syntheticSecurities((portfolios * HOLDINGS) / HOLDERS_PER_SECURITY, rand);
+  const { prices } = market;
+  const securities = prices.length;
   const asOf = new Date(Date.now() - 60_000).toISOString();
   const holdersBy = new Map<string, UserPortfolioState[]>();
   for (let u = 0; u < portfolios; u++) {
-    const held = new Set<number>();
-    while (held.size < HOLDINGS) held.add(Math.floor(rand() * securities));
-    const account: AccountPositions = {
-      institution: 'Bench Brokerage',
-      currency: 'USD',
-      asOf,
-      positions: [...held].map((s) => ({ security: refs[s]!, quantity: (1 + Math.floor(rand() * 50000) / 100).toFixed(2), averageCost: (prices[s]! * (0.5 + rand())).toFixed(4), currency: 'USD', cashEquivalent: false })),
-    };
-    // The last prices of what it holds, as an actor's load applies them.
-    const lastPrices = new Map<string, PriceQuote>([...held].map((s) => [refs[s]!.identityKey, { price: String(prices[s]), asOf, previousClose: String(prices[s]) }]));
-    const portfolio = aggregateHoldings(new Map([[`acct-${u}`, account]]), { baseCurrency: 'USD', fx: EMPTY_FX_TABLE, prices: lastPrices });
-    const state = { userId: `user-${u}`, portfolio, tickers: tickersOf(portfolio.holdings.values()) } as UserPortfolioState;
+    const state = syntheticPortfolio(`user-${u}`, market, HOLDINGS, rand, asOf);
     for (const ticker of state.tickers.keys()) {
       const list = holdersBy.get(ticker);
       if (list) list.push(state);
@@ -89,14 +70,8 @@ function inChild(portfolios: number): Promise<number[]> {
   });
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
 async function main(): Promise<void> {
-  const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadAtStart = loadAverage();
   const bySize = new Map<number, number[]>(SIZES.map((size) => [size, []]));
   for (let repeat = 0; repeat < REPEATS; repeat++) {
     for (const size of SIZES) {
@@ -111,7 +86,7 @@ async function main(): Promise<void> {
     '',
     `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:tick-locality\` (bench/tick-locality.ts).`,
     '',
-    `- Machine: ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}; load average ${loadAtStart} at the start, ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end.`,
+    `- Machine: ${machineDescription()}; load average ${loadAtStart} at the start, ${loadAverage()} at the end.`,
     `- Workload: portfolios of ${HOLDINGS} holdings in one USD account, each security held by ${HOLDERS_PER_SECURITY} of them, so a tick reprices ${HOLDERS_PER_SECURITY} holdings at every size; ${TICKS_PER_ROUND} uniform ticks a round, \`applyLiveQuote\` alone, 5 rounds after 3 of warm-up, each size in its own process, ${REPEATS} processes per size alternated.`,
     '',
     '| portfolios | µs per repriced holding (median) | ratio | rounds |',

@@ -30,21 +30,17 @@
  * last batch ran (the process could not keep up if it grows), and GC time and the longest pause.
  */
 import { randomUUID } from 'node:crypto';
-import { cpus, loadavg, totalmem } from 'node:os';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { deleteNamespace, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
+import { deleteNamespace, loadAverage, machineDescription, median, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
+import { createPauseMonitor, type PauseMonitor } from './lib/pause-monitor.ts';
 import { profileKind, startProfile, stopProfile } from './lib/step-profiler.ts';
+import { symbolOf, syntheticPortfolio, syntheticSecurities } from './lib/synthetic-portfolios.ts';
+import type { UserPortfolioState } from '../actors/portfolio/user-portfolio-behavior.ts';
 import { TickerHolders } from '../actors/portfolio/ticker-holders.ts';
-import { tickersOf, type UserPortfolioState } from '../actors/portfolio/user-portfolio-behavior.ts';
 import { createTickBatchHandler, revalueIncremental, type PriceRevaluationStats } from '../src/app/price-revaluation.ts';
 import type { StoredPriceTick } from '../src/market/price-tick.ts';
-import { aggregateHoldings, type AccountPositions } from '../src/portfolio/aggregate-holdings.ts';
-import { EMPTY_FX_TABLE } from '../src/portfolio/currency.ts';
-import type { PriceQuote } from '../src/portfolio/holding.ts';
-import { securityRef } from '../src/portfolio/security-identity.ts';
 import { createDeltaCoalescer } from '../src/realtime/delta-coalescer.ts';
 import { createPortfolioSequence } from '../src/realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../src/realtime/realtime-keys.ts';
@@ -75,8 +71,6 @@ if (READ_MS.some((ms) => !Number.isInteger(ms) || ms <= 0)) throw new Error(`BEN
 if (HOLDINGS > SECURITIES) throw new Error('BENCH_HOLDINGS cannot exceed BENCH_SECURITIES');
 if (WATCHED > USERS) throw new Error('BENCH_WATCHED cannot exceed BENCH_USERS');
 
-const symbolOf = (i: number): string => `SYN${String(i + 1).padStart(5, '0')}`;
-
 interface Market {
   states: Map<string, UserPortfolioState>;
   holders: TickerHolders;
@@ -87,51 +81,18 @@ interface Market {
 /** The portfolios as a worker holds them after loading: aggregated, priced, in the ticker index. */
 function buildMarket(): Market {
   const rand = createRandom(42);
-  const prices = new Float64Array(SECURITIES);
-  const closes = new Map<string, number>();
-  const refs = Array.from({ length: SECURITIES }, (_, i) => {
-    prices[i] = Math.round((5 + rand() * 500) * 100) / 100;
-    closes.set(symbolOf(i), prices[i]!);
-    return securityRef({ ticker: symbolOf(i), exchange: 'XNAS', currency: 'USD', description: `Synthetic ${i + 1}`, type: 'cs' });
-  });
+  const securities = syntheticSecurities(SECURITIES, rand);
+  const closes = new Map(Array.from(securities.prices, (price, i) => [symbolOf(i), price]));
   const asOf = new Date().toISOString();
-  const book = new Map<string, PriceQuote>(refs.map((ref, i) => [ref.identityKey, { price: String(prices[i]), asOf, previousClose: String(prices[i]) }]));
   const states = new Map<string, UserPortfolioState>();
   const holders = new TickerHolders();
   for (let u = 0; u < USERS; u++) {
-    const held = new Set<number>();
-    while (held.size < HOLDINGS) held.add(Math.floor(rand() * SECURITIES));
-    const account: AccountPositions = {
-      institution: 'Bench Brokerage',
-      currency: 'USD',
-      asOf,
-      positions: [...held].map((s) => ({
-        security: refs[s]!,
-        quantity: (1 + Math.floor(rand() * 50000) / 100).toFixed(2),
-        averageCost: (prices[s]! * (0.5 + rand())).toFixed(4),
-        currency: 'USD',
-        cashEquivalent: false,
-      })),
-    };
-    // The last prices of what the user holds, as an actor's load applies them (not the whole book).
-    const lastPrices = new Map([...held].map((s) => [refs[s]!.identityKey, book.get(refs[s]!.identityKey)!]));
-    const portfolio = aggregateHoldings(new Map([[`acct-${u}`, account]]), { baseCurrency: 'USD', fx: EMPTY_FX_TABLE, prices: lastPrices });
-    const userId = `bench-user-${u}`;
-    const tickers = tickersOf(portfolio.holdings.values());
-    states.set(userId, {
-      userId,
-      userExists: true,
-      baseCurrency: 'USD',
-      connections: new Map(),
-      accounts: new Map(),
-      portfolio,
-      tickers,
-      outbox: [],
-    });
-    holders.set(userId, tickers.keys());
+    const state = syntheticPortfolio(`bench-user-${u}`, securities, HOLDINGS, rand, asOf);
+    states.set(state.userId, state);
+    holders.set(state.userId, state.tickers.keys());
   }
   holders.watch(Array.from({ length: WATCHED }, (_, u) => `bench-user-${u}`));
-  return { states, holders, prices, closes };
+  return { states, holders, prices: securities.prices, closes };
 }
 
 /** A run's ticks, uniform over the securities, each a small move of its security's price. */
@@ -156,24 +117,6 @@ function runOn(market: Market, userId: string, task: (state: UserPortfolioState)
   return true;
 }
 
-interface GcWatch {
-  read(): { totalMs: number; longestMs: number };
-  stop(): void;
-}
-
-function watchGc(): GcWatch {
-  let totalMs = 0;
-  let longestMs = 0;
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      totalMs += entry.duration;
-      longestMs = Math.max(longestMs, entry.duration);
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  return { read: () => ({ totalMs, longestMs }), stop: () => observer.disconnect() };
-}
-
 interface VariantResult {
   readMs: number;
   repeat: number;
@@ -189,7 +132,7 @@ interface VariantResult {
   gcLongestMs: number;
 }
 
-async function runVariant(market: Market, redis: Redis, readMs: number, repeat: number, seed: number, profileFile?: string): Promise<VariantResult> {
+async function runVariant(market: Market, redis: Redis, pauses: PauseMonitor, readMs: number, repeat: number, seed: number, profileFile?: string): Promise<VariantResult> {
   const namespace = `bench-tick-path-${randomUUID().slice(0, 8)}`;
   const keys = realtimeKeys(namespace);
   const emitter = createRoomEmitter(redis, { namespace });
@@ -219,7 +162,7 @@ async function runVariant(market: Market, redis: Redis, readMs: number, repeat: 
   global.gc?.();
   await sleep(200);
   if (profileFile) await startProfile(PROFILE_KIND);
-  const gc = watchGc();
+  pauses.reset();
   const cpuBefore = process.cpuUsage();
   const started = Date.now();
   let lateMs = 0;
@@ -246,8 +189,7 @@ async function runVariant(market: Market, redis: Redis, readMs: number, repeat: 
   await coalescer.close();
   const cpu = process.cpuUsage(cpuBefore);
   const wallMs = Date.now() - started;
-  const gcRead = gc.read();
-  gc.stop();
+  const gc = pauses.read();
   if (profileFile) await stopProfile(profileFile);
   await deleteNamespace(redis, namespace);
   const cpuUs = cpu.user + cpu.system;
@@ -262,8 +204,8 @@ async function runVariant(market: Market, redis: Redis, readMs: number, repeat: 
     cpuUsPerTick: cpuUs / ticks.length,
     cores: cpuUs / 1000 / wallMs,
     lateMs,
-    gcMs: gcRead.totalMs,
-    gcLongestMs: gcRead.longestMs,
+    gcMs: gc.gcTotalMs,
+    gcLongestMs: gc.gcMaxMs,
   };
 }
 
@@ -343,40 +285,30 @@ async function measureSerialization(market: Market, repricingsPerDelta: number):
   return { repricings: repricingsPerDelta, tupleUs, objectUs, tupleBytes, objectBytes };
 }
 
-function machine(): string {
-  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
-  return `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}; load average ${load}`;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 async function main(): Promise<void> {
   const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
   const services = await startBenchServices(log);
   const redis = new Redis(services.redisUrl, { enableAutoPipelining: true });
-  const loadAtStart = machine();
+  const loadAtStart = loadAverage();
+  const pauses = createPauseMonitor();
   try {
     const builtAt = Date.now();
     const market = buildMarket();
     console.log(`built ${USERS} portfolios × ${HOLDINGS} holdings over ${SECURITIES} securities in ${((Date.now() - builtAt) / 1000).toFixed(1)} s`);
     // A warm-up of the first variant, not reported: the JIT and the heap settle.
-    await runVariant(market, redis, READ_MS[0]!, 0, 1);
+    await runVariant(market, redis, pauses, READ_MS[0]!, 0, 1);
     const serialization = [await measureSerialization(market, 3), await measureSerialization(market, 10)];
     for (const row of serialization) console.log(JSON.stringify({ serialization: row }));
     const results: VariantResult[] = [];
     for (let repeat = 1; repeat <= REPEATS; repeat++) {
       for (const readMs of READ_MS) {
         const profileFile = PROFILE_DIR ? `${PROFILE_DIR}/tick-path-${readMs}ms-${repeat}.${PROFILE_KIND === 'cpu' ? 'cpuprofile' : 'heapprofile'}` : undefined;
-        const result = await runVariant(market, redis, readMs, repeat, 1 + repeat * 100 + readMs, profileFile);
+        const result = await runVariant(market, redis, pauses, readMs, repeat, 1 + repeat * 100 + readMs, profileFile);
         results.push(result);
         console.log(JSON.stringify(result));
       }
     }
-    const lines = report(results, serialization, loadAtStart, machine());
+    const lines = report(results, serialization, loadAtStart, loadAverage());
     console.log(lines.join('\n'));
     if (WRITE_DOCS) writeBenchmarkSection(lines);
   } finally {
@@ -385,7 +317,7 @@ async function main(): Promise<void> {
   }
 }
 
-function report(results: VariantResult[], serialization: Serialization[], atStart: string, atEnd: string): string[] {
+function report(results: VariantResult[], serialization: Serialization[], loadAtStart: string, loadAtEnd: string): string[] {
   const baseline = median(results.filter((r) => r.readMs === READ_MS[0]).map((r) => r.cpuUsPerTick));
   const rows = results.map(
     (r) =>
@@ -400,7 +332,7 @@ function report(results: VariantResult[], serialization: Serialization[], atStar
     '',
     `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:tick-path\` (bench/tick-path.ts).`,
     '',
-    `- Machine: ${atStart} at the start, ${atEnd.split('; ')[1]} at the end.`,
+    `- Machine: ${machineDescription()}; load average ${loadAtStart} at the start, ${loadAtEnd} at the end.`,
     `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities, one USD account each, ${WATCHED} watched; uniform ticks at ${RATE}/s for ${SECONDS} s per run, in read batches every BENCH_READ_MS in real time; coalescing window ${WINDOW_MS} ms. Every tick is applied: the work is the same whatever the speed.`,
     "- What runs: the product's code from a read batch on (`createTickBatchHandler`, `revalueIncremental`, the delta coalescer with the Redis sequence, the room emitter publishing on a real Redis), in one process; the price streams' reading and decoding and the actor mailbox are left out. Redis runs in its own process and is not counted.",
     '- µs per tick: CPU time of the process (every thread, GC included) from the first batch until the last delta is sent, ÷ ticks. Ratio: against the median of the first read interval. Late: how far behind its schedule the last batch ran.',

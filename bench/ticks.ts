@@ -34,13 +34,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { profileKind } from './lib/step-profiler.ts';
-import { deleteNamespace, freshDatabase, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
+import { symbolOf } from './lib/synthetic-portfolios.ts';
+import { deleteNamespace, freshDatabase, machineDescription, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
 import { issueUserToken } from '../src/auth/user-tokens.ts';
 import { type Knex } from '../src/db/knex.ts';
 import { createPriceWriter } from '../src/market/price-writer.ts';
@@ -121,7 +122,6 @@ const AUTH_SECRET = 'bench-ticks-secret-0123456789-abcdefghijklmnop';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 
-const symbolOf = (i: number) => `SYN${String(i + 1).padStart(5, '0')}`;
 const userOf = (i: number) => `bench-u${String(i + 1).padStart(5, '0')}`;
 
 
@@ -595,11 +595,6 @@ async function runMode(
   return results;
 }
 
-function machine(): string {
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return `${cpus().length} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}`;
-}
-
 function table(results: StepResult[]): string {
   const lines = [
     `| mode | target ticks/s | achieved | worker CPU (cores) | worker µs per tick | web CPU | ${DELIVERY === 'clients' ? 'clients' : 'counter'} CPU | writer CPU | Redis CPU | worker behind, mid → end | freshness p50 | p99 | max | deltas/s received | client resyncs | actor revaluations/s | loop delay p99 worker / web | longest stall worker / web / clients | longest GC pause worker / web / clients (worker major GCs) | sustained |`,
@@ -681,7 +676,7 @@ async function main() {
     '',
     `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:ticks\` (bench/ticks.ts), ${STEP_SECONDS} s per rate.`,
     '',
-    `- Machine: ${machine()}; load average at the start ${loadStart}, at the end ${loadEnd} (the machine is shared).`,
+    `- Machine: ${machineDescription()}; load average at the start ${loadStart}, at the end ${loadEnd} (the machine is shared).`,
     `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities (seeded as projection rows), ${delivery}, coalescing window ${WINDOW_MS} ms, ${SHARDS} price shards, ${PARTITIONS} partitions, engine semi-space ${SEMI_SPACE_MB} MB. ${PASSIVATE ? 'Before the measurement, the actors nobody watches are passivated (as the idle sweep does in production); the watched ones stay.' : 'Every actor stays in memory for the whole run (all users recently active).'}`,
     `- Layout (as the Procfile runs it): the worker role (actors, revaluation, delta coalescing; \`startFoliostream\` with \`ROLES=worker\`${WORKERS > 1 ? `, ${WORKERS} processes sharing the partitions; their CPU is summed` : ''}) ${DELIVERY === 'clients' ? 'and the web role (the socket.io gateway, `ROLES=web`) in child processes, talking through Redis; the clients in another child process' : 'in a child process; the counting subscriber in another'}; the tick writer (\`createPriceWriter\`, ${TICK_DISTRIBUTION === 'zipf' ? `securities drawn Zipf (s = ${ZIPF_S}) over their rank` : 'uniform random securities'}) in the parent; Redis and Postgres in their own processes. All share the same 2 cores. CPU columns: CPU time ÷ wall time (1.00 = one core).`,
     '- Worker µs per tick = the worker process\'s CPU time over the step (`process.cpuUsage()` in that process: every thread of it, GC included) ÷ the ticks written in the step.',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createDatabase, type Knex } from '../../src/db/knex.ts';
@@ -98,4 +99,22 @@ export function writeBenchmarkSection(lines: readonly string[]): void {
     next = current.slice(0, start) + section.trimEnd() + (after === -1 ? '' : `\n\n${current.slice(after + 1)}`);
   }
   writeFileSync(BENCHMARKS_MD, `${next.trimEnd()}\n`);
+}
+
+/** The machine a benchmark ran on, for its report: CPUs, memory, Node. */
+export function machineDescription(): string {
+  return `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}`;
+}
+
+/** The 1, 5 and 15 minute load averages, as a report prints them. */
+export function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

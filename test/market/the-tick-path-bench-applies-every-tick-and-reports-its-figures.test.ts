@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { describe, expect, inject, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
+import { describe, expect, it } from 'vitest';
+import { runBenchScript } from '../support/bench-script.ts';
 
 /**
  * `npm run bench:tick-path`, CI-sized: 200 portfolios, one second of ticks per read interval,
@@ -15,10 +12,6 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 describe('bench:tick-path', () => {
   it('applies every tick in batches of each read interval and reports CPU per tick with its ratio', async () => {
     const env = {
-      ...process.env,
-      REDIS_URL: inject('redisUrl'),
-      DATABASE_URL: inject('databaseUrl'),
-      LOG_LEVEL: 'warn',
       BENCH_USERS: '200',
       BENCH_HOLDINGS: '5',
       BENCH_SECURITIES: '100',
@@ -29,11 +22,7 @@ describe('bench:tick-path', () => {
       BENCH_REPEATS: '1',
       BENCH_WRITE: '0',
     };
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/tick-path.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, output } = await runBenchScript('bench/tick-path.ts', env, ['--expose-gc']);
     expect(code, output).toBe(0);
 
     const runs = output

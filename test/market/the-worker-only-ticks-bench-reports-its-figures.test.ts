@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { describe, expect, inject, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
+import { describe, expect, it } from 'vitest';
+import { runBenchScript } from '../support/bench-script.ts';
 
 /**
  * `npm run bench:ticks` in its worker-only mode (BENCH_DELIVERY=counting, Zipf ticks), CI-sized: a
@@ -14,10 +11,6 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 describe('bench:ticks, worker-only mode', () => {
   it('runs a short step and reports the worker CPU per tick, the deltas it counted and the heap per actor', async () => {
     const env = {
-      ...process.env,
-      REDIS_URL: inject('redisUrl'),
-      DATABASE_URL: inject('databaseUrl'),
-      LOG_LEVEL: 'warn',
       BENCH_DELIVERY: 'counting',
       BENCH_TICKS: 'zipf',
       BENCH_USERS: '200',
@@ -30,11 +23,7 @@ describe('bench:ticks, worker-only mode', () => {
       BENCH_MODES: 'incremental',
       BENCH_WRITE: '0',
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ticks.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, output } = await runBenchScript('bench/ticks.ts', env);
     expect(code, output).toBe(0);
 
     const line = output.split('\n').find((l) => l.startsWith('[incremental] {'));
