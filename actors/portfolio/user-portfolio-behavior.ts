@@ -5,7 +5,6 @@ import {
   applyQuote,
   quoteAt,
   settlePrices,
-  EMPTY_FX_TABLE,
   reaggregateSymbols,
   type AccountPositions,
   type Holding,
@@ -840,7 +839,9 @@ export class UserPortfolioBehavior implements ActorBehavior<UserPortfolioState> 
     state.accounts.clear();
     // The users row is gone: a user who comes back has the column's default base, as in the fold.
     state.baseCurrency = DEFAULT_BASE_CURRENCY;
-    state.portfolio = aggregateHoldings(new Map(), { baseCurrency: state.baseCurrency, fx: EMPTY_FX_TABLE });
+    // Exchange rates are market data, not the user's: a user who comes back while this actor is in
+    // memory is valued with the rates it holds (the FX reload only moves them when new ones arrive).
+    state.portfolio = aggregateHoldings(new Map(), { baseCurrency: state.baseCurrency, fx: state.portfolio.fx });
     state.tickers.clear();
     state.outbox.push({ kind: 'purged', partition, upToId: streamId });
   }
