@@ -8,6 +8,7 @@ import {
   reaggregateSymbols,
   type AccountPositions,
   type Holding,
+  type LiveSlot,
   type PortfolioState,
   type PortfolioTotals,
   type PriceQuote,
@@ -88,6 +89,11 @@ export interface UserPortfolioState {
   portfolio: PortfolioState;
   /** Market-data ticker -> canonical identity key of the holding it prices. */
   tickers: Map<string, string>;
+  /**
+   * Where each ticker's live ticks land (`liveSlot`), found on its first tick; valid while
+   * `portfolio` and `tickers` are the objects they were found in.
+   */
+  liveSlots?: LiveSlotsByTicker;
   /** Filled by `apply`, drained by `afterCommit`. */
   outbox: Notification[];
   /** True once the user is known to have been deleted here (no row, a tombstone). */
@@ -101,6 +107,12 @@ export interface UserPortfolioState {
   /** Partition and stream id of the event being applied (for purges after the commit). */
   partition?: number;
   lastStreamId?: string | null;
+}
+
+export interface LiveSlotsByTicker {
+  portfolio: PortfolioState;
+  tickers: ReadonlyMap<string, string>;
+  slots: Map<string, LiveSlot | null>;
 }
 
 export interface UserPortfolioBehaviorDeps {

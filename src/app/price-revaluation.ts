@@ -4,7 +4,7 @@ import { repricingView, totalsView } from '../../actors/portfolio/portfolio-view
 import type { WorkerRuntime } from '../../actors/worker-runtime.ts';
 import { followPrices } from '../market/price-reader.ts';
 import type { StoredPriceTick } from '../market/price-tick.ts';
-import { aggregateHoldings, applyLiveQuote, holdingPriceText, liveTotals, quoteAt, quoteTime, type Holding, type PriceQuote } from '../portfolio/index.ts';
+import { aggregateHoldings, applyLiveQuoteAt, holdingPriceText, liveSlot, liveTotals, quoteAt, quoteTime, type Holding, type LiveSlot, type PriceQuote } from '../portfolio/index.ts';
 import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
 import type { HoldingRepricing } from '../realtime/events.ts';
 import type { PresenceView } from '../realtime/presence.ts';
@@ -236,12 +236,28 @@ function quotedTick(tick: Pick<StoredPriceTick, 'symbol' | 'price' | 'at'>, clos
 export function revalueIncremental(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingRepricing[] {
   const repriced: HoldingRepricing[] = [];
   for (const tick of ticks) {
-    const key = state.tickers.get(tick.symbol);
-    if (!key) continue;
-    const moved = applyLiveQuote(state.portfolio, key, tick.quote);
+    const slot = liveSlotOf(state, tick.symbol);
+    if (slot === null) continue;
+    const moved = applyLiveQuoteAt(slot, tick.quote);
     if (moved) repriced.push(repricingView(moved));
   }
   return repriced;
+}
+
+/** The live slot of `symbol` in the user's portfolio (`null` when no holding has that ticker). */
+export function liveSlotOf(state: UserPortfolioState, symbol: string): LiveSlot | null {
+  let live = state.liveSlots;
+  // A new portfolio state or ticker map (a commit, new FX rates, a deletion) starts a new set.
+  if (live === undefined || live.portfolio !== state.portfolio || live.tickers !== state.tickers) {
+    live = state.liveSlots = { portfolio: state.portfolio, tickers: state.tickers, slots: new Map() };
+  }
+  let slot = live.slots.get(symbol);
+  if (slot === undefined) {
+    const key = state.tickers.get(symbol);
+    slot = key === undefined ? null : liveSlot(state.portfolio, key);
+    live.slots.set(symbol, slot);
+  }
+  return slot;
 }
 
 /** The baseline: every tick stores its quote and recomputes the whole portfolio. */

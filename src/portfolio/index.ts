@@ -51,6 +51,8 @@ export {
 } from './security-identity.ts';
 export {
   applyLiveQuote,
+  applyLiveQuoteAt,
+  liveSlot,
   applyPrice,
   applyQuote,
   liveTotals,
@@ -59,6 +61,7 @@ export {
   revalueWithFx,
   settlePrices,
   valuePortfolio,
+  type LiveSlot,
   type PriceChange,
   type PriceTick,
 } from './valuation.ts';

@@ -112,7 +112,7 @@ interface Fixed {
  * close): the figures are recomputed from them when needed. Per-tick figures kept here lived until
  * the security's next tick (about a second), long enough to be promoted and collected by major GCs.
  */
-interface Entry {
+export interface Entry {
   /** The holding object these numbers are of (an entry is only used for this very object). */
   holding: Holding;
   fixed: Fixed;
@@ -165,36 +165,48 @@ function contributionOf(holding: Holding): PricedContribution {
   };
 }
 
-function entryFor(cache: RepriceCache, key: string, holding: Holding, context: ValuationContext): Entry {
+/**
+ * The entry of the holding under `key`, describing `holding` in `context`. One entry object per key
+ * for the cache's life, rebound in place when the holding object or the valuation changes: a live
+ * slot (valuation.ts) holds it and reaches it without a lookup.
+ */
+export function entryFor(cache: RepriceCache, key: string, holding: Holding, context: ValuationContext): Entry {
   const known = cache.holdings.get(key);
   // An entry with a live price stays bound to its object until settled (a new FX table or base
   // currency makes a new portfolio state, and with it a new cache).
   if (known && known.holding === holding && (known.liveQuote !== undefined || (known.fixed.fx === context.fx && known.fixed.baseCurrency === context.baseCurrency))) {
     return known;
   }
+  const fixed = fixedOf(holding, context);
+  if (known) {
+    known.holding = holding;
+    known.fixed = fixed;
+    known.liveQuote = undefined;
+    known.livePrice = SCALED_ZERO;
+    known.livePreviousClose = null;
+    return known;
+  }
+  const entry: Entry = { holding, fixed, liveQuote: undefined, livePrice: SCALED_ZERO, livePreviousClose: null };
+  cache.holdings.set(key, entry);
+  return entry;
+}
+
+function fixedOf(holding: Holding, context: ValuationContext): Fixed {
   const rate = fxRate(context.fx, holding.currency, context.baseCurrency);
   const quantity = parseScaled(holding.quantity);
   // The same text (one string when every position has a cost) is the same number: one object.
   // Canonical text parses to the same scaled value: a sole share of the same text is `quantity`.
   const soleShare = holding.accounts.length === 1 && holding.accounts[0]!.quantity === holding.quantity;
-  const entry: Entry = {
-    holding,
-    fixed: {
-      fx: context.fx,
-      baseCurrency: context.baseCurrency,
-      quantity,
-      quantityWithCost: holding.quantityWithCost === holding.quantity ? quantity : parseScaled(holding.quantityWithCost),
-      costBasis: scaledOrNull(holding.costBasis),
-      shareQuantities: soleShare ? null : holding.accounts.map((a) => parseScaled(a.quantity)),
-      baseRate: rate.rate === null ? null : rate.path === 'identity' ? 'identity' : parseScaled(str(rate.rate)),
-      others: undefined,
-    },
-    liveQuote: undefined,
-    livePrice: SCALED_ZERO,
-    livePreviousClose: null,
+  return {
+    fx: context.fx,
+    baseCurrency: context.baseCurrency,
+    quantity,
+    quantityWithCost: holding.quantityWithCost === holding.quantity ? quantity : parseScaled(holding.quantityWithCost),
+    costBasis: scaledOrNull(holding.costBasis),
+    shareQuantities: soleShare ? null : holding.accounts.map((a) => parseScaled(a.quantity)),
+    baseRate: rate.rate === null ? null : rate.path === 'identity' ? 'identity' : parseScaled(str(rate.rate)),
+    others: undefined,
   };
-  cache.holdings.set(key, entry);
-  return entry;
 }
 
 function sameOtherQuotes(facets: readonly string[], facet: string, prices: ReadonlyMap<string, PriceQuote>, quotes: readonly (PriceQuote | undefined)[]): boolean {
@@ -265,8 +277,13 @@ export function priceLive(
   context: ValuationContext,
 ): Repricing | null {
   if (quote.currency !== undefined && quote.currency !== holding.currency) return null;
-  const entry = entryFor(cache, key, holding, context);
-  const { fixed } = entry;
+  return priceEntry(entryFor(cache, key, holding, context), facet, quote, prices);
+}
+
+/** `priceLive` on the holding an entry describes (its `holding`, in the valuation it was made for). */
+export function priceEntry(entry: Entry, facet: string, quote: PriceQuote, prices: ReadonlyMap<string, PriceQuote>): Repricing | null {
+  const { fixed, holding } = entry;
+  if (quote.currency !== undefined && quote.currency !== holding.currency) return null;
   const others = othersFor(holding, fixed, facet, prices);
   const parsed = parsedQuote(quote);
   if (!(parsed.asOfMs > others.newestMs)) return null;

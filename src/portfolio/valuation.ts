@@ -3,7 +3,7 @@ import type { FxTable } from './currency.ts';
 import { canonical } from './decimal.ts';
 import { computeHolding, quotesFor, type Holding, type PriceQuote } from './holding.ts';
 import { isoTimestamp } from './normalized.ts';
-import { holdingPriceText, moveBy, priceLive, quoteTime, RepriceCache, settleHolding, type HoldingPriceText, type Repricing } from './reprice.ts';
+import { entryFor, holdingPriceText, moveBy, priceEntry, priceLive, quoteTime, RepriceCache, settleHolding, type Entry, type HoldingPriceText, type Repricing } from './reprice.ts';
 import { addScaled, formatScaled, parseScaled } from './scaled-decimal.ts';
 import {
   combine,
@@ -128,12 +128,65 @@ export function applyLiveQuote(state: PortfolioState, identityKey: string, quote
     moveTotals(cache, state.totals, current, repricing);
     return repricing.text;
   }
+  return recomputeHolding(state, key);
+}
+
+/**
+ * Where a holding's live ticks land in one portfolio state (see `liveSlot`): the price key they
+ * are stored under, the holding's key and its reprice entry, which always describes the holding
+ * object `state.holdings` has under that key (every in-place change of a state's holdings goes
+ * through this module and rebinds the entry).
+ */
+export interface LiveSlot {
+  readonly state: PortfolioState;
+  readonly facet: string;
+  readonly key: string;
+  readonly entry: Entry;
+  readonly cache: RepriceCache;
+}
+
+/**
+ * The slot of the security known under `identityKey` in `state` (`null` when it is not held), for
+ * `applyLiveQuoteAt`. A tick then reaches the holding through the slot instead of four lookups in
+ * the portfolio's maps (facet -> key, key -> holding, state -> cache, key -> entry): those maps are
+ * cold when ticks spread over many portfolios, and reaching them cost more than the arithmetic
+ * (bench:tick-locality).
+ */
+export function liveSlot(state: PortfolioState, identityKey: string): LiveSlot | null {
+  const key = state.keyByFacet.get(identityKey) ?? identityKey;
+  const holding = state.holdings.get(key);
+  if (holding === undefined) return null;
+  const cache = repriceCacheOf(state);
+  const entry = entryFor(cache, key, holding, { baseCurrency: state.baseCurrency, fx: state.fx });
+  return { state, facet: identityKey, key, entry, cache };
+}
+
+/** `applyLiveQuote(slot.state, slot.facet, quote)`, reaching the holding through its slot. */
+export function applyLiveQuoteAt(slot: LiveSlot, quote: PriceQuote): HoldingPriceText | null {
+  const { state, facet, entry } = slot;
+  const stored = state.prices.get(facet);
+  if (stored !== undefined && quoteTime(stored) > quoteTime(quote)) return null;
+  state.prices.set(facet, quote);
+  const repricing = priceEntry(entry, facet, quote, state.prices);
+  if (repricing) {
+    moveTotals(slot.cache, state.totals, entry.holding, repricing);
+    return repricing.text;
+  }
+  return recomputeHolding(state, slot.key);
+}
+
+/** The holding under `key` recomputed from its positions and the stored quotes (the slow path of a tick). */
+function recomputeHolding(state: PortfolioState, key: string): HoldingPriceText {
   settlePrices(state);
   const previous = state.holdings.get(key)!;
+  const context = { baseCurrency: state.baseCurrency, fx: state.fx };
   const holding = computeHolding(previous.security, previous.facets, previous.accounts, quotesFor(previous.facets, state.prices), context);
   const delta = combine(holdingContribution(holding), holdingContribution(previous), -1);
   state.totals = totalsFrom(state.baseCurrency, combine(sumsOf(state.totals), delta));
   state.holdings.set(key, holding);
+  // Keeps the entry describing the holding `state.holdings` has (a live slot holds the entry).
+  const cache = repriceCaches.get(state);
+  if (cache?.holdings.has(key)) entryFor(cache, key, holding, context);
   return holdingPriceText(holding);
 }
 

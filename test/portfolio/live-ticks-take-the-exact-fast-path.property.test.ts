@@ -6,7 +6,7 @@ import { dec, str } from '../../src/portfolio/decimal.ts';
 import { computeHolding, quotesFor } from '../../src/portfolio/holding.ts';
 import { holdingPriceText, priceLive, RepriceCache, settleHolding } from '../../src/portfolio/reprice.ts';
 import { addScaled, formatScaled, moveScaled, mulScaled, parseScaled, subScaled } from '../../src/portfolio/scaled-decimal.ts';
-import { applyLiveQuote, liveTotals, priceQuote, quoteAt, settlePrices, valuePortfolio } from '../../src/portfolio/valuation.ts';
+import { applyLiveQuote, applyLiveQuoteAt, liveSlot, liveTotals, priceQuote, quoteAt, settlePrices, valuePortfolio, type LiveSlot } from '../../src/portfolio/valuation.ts';
 import { accountsArb, baseCurrencyArb, fxArb, PRICE_KEYS, pricesArb } from './portfolio-arbitraries.ts';
 import { normalizeAlpacaPositions } from '../../src/portfolio/normalize-alpaca.ts';
 import { alpacaPosition, projection } from './provider-payloads.ts';
@@ -65,26 +65,40 @@ const liveTickArb = fc.record({
   settle: fc.boolean(),
   /** Made as the market-data path makes it (`quoteAt`: a `TickQuote` with its numbers), not by `priceQuote`. */
   fromTick: fc.boolean(),
+  /** Applied through the key's live slot (as the worker does), not through the portfolio's maps. */
+  viaSlot: fc.boolean(),
 });
 
 describe('live price ticks (each newer than every other price of its security)', () => {
   it('move numbers on the fast path, and after 1,000 of them the portfolio equals a full recomputation', () => {
     let fastTicks = 0;
+    let slotTicks = 0;
     fc.assert(
       fc.property(accountsArb, pricesArb, fxArb, baseCurrencyArb, fc.array(liveTickArb, { minLength: 1000, maxLength: 1000 }), (accounts, prices, fx, base, ticks) => {
         const context = { baseCurrency: base, fx };
         const lazy = aggregateHoldings(accounts, { baseCurrency: base, fx, prices: new Map(prices) });
         // The oracle: every holding a tick reaches is recomputed with computeHolding.
         const oracle = aggregateHoldings(accounts, { baseCurrency: base, fx, prices: new Map(prices) });
+        // One slot per key for the portfolio's life, found on its first tick through a slot.
+        const slots = new Map<string, LiveSlot | null>();
         let at = Date.parse('2026-06-02T16:00:00.000Z');
-        for (const { key, settle, fromTick, ...tick } of ticks) {
+        for (const { key, settle, fromTick, viaSlot, ...tick } of ticks) {
           at += 250;
           const quote = fromTick
             ? quoteAt(Number(tick.price), at, tick.previousClose === undefined ? undefined : Number(tick.previousClose))
             : priceQuote({ ...tick, asOf: new Date(at).toISOString() });
           const holdingKey = lazy.keyByFacet.get(key) ?? key;
           const before = lazy.holdings.get(holdingKey);
-          const text = applyLiveQuote(lazy, key, quote);
+          let text;
+          if (viaSlot) {
+            if (!slots.has(key)) slots.set(key, liveSlot(lazy, key));
+            const slot = slots.get(key)!;
+            // A key no holding has gets no slot; its quote is stored as applyLiveQuote stores it.
+            text = slot === null ? applyLiveQuote(lazy, key, quote) : applyLiveQuoteAt(slot, quote);
+            if (slot !== null) slotTicks++;
+          } else {
+            text = applyLiveQuote(lazy, key, quote);
+          }
 
           oracle.prices.set(key, quote);
           const previous = oracle.holdings.get(holdingKey);
@@ -112,6 +126,27 @@ describe('live price ticks (each newer than every other price of its security)',
       { numRuns: 25, endOnFailure: true },
     );
     expect(fastTicks).toBeGreaterThan(1_000);
+    expect(slotTicks).toBeGreaterThan(1_000);
+  });
+
+  it('reach through a live slot the holding a full recomputation left, not the one it was found with', () => {
+    const positions = normalizeAlpacaPositions([
+      alpacaPosition({ symbol: 'AAPL', qty: '20', avg_entry_price: '180', current_price: '202', lastday_price: '198', exchange: 'NASDAQ' }),
+    ]);
+    const state = aggregateHoldings(new Map([['alpaca', { institution: 'Alpaca', currency: 'USD', asOf: '2026-06-02T15:00:00Z', positions }]]), { baseCurrency: 'USD', fx: createFxTable([]) });
+    const key = 'listing:AAPL@XNAS:USD';
+    const slot = liveSlot(state, key)!;
+    expect(applyLiveQuoteAt(slot, priceQuote({ price: '205', asOf: '2026-06-02T15:01:00Z' }))).toMatchObject({ marketValue: '4100' });
+    // A newer quote in another currency does not win outright: the holding is recomputed.
+    const slow = applyLiveQuote(state, key, priceQuote({ price: '210', asOf: '2026-06-02T15:01:30Z', currency: 'CAD' }));
+    const recomputed = state.holdings.get(key)!;
+    expect(slow).toEqual(holdingPriceText(recomputed));
+    expect(applyLiveQuoteAt(slot, priceQuote({ price: '206', asOf: '2026-06-02T15:02:00Z' }))).toMatchObject({ price: '206', marketValue: '4120', dayChange: '160' });
+    settlePrices(state);
+    expect(state.holdings.get(key)).not.toBe(recomputed);
+    expect(state.holdings.get(key)).toMatchObject({ price: '206', marketValue: '4120', unrealizedPnl: '520' });
+    expect(state.totals).toEqual(valuePortfolio(state));
+    expect(liveSlot(state, 'listing:MSFT@XNAS:USD')).toBeNull();
   });
 
   it('leave a quote that is not newer than every other price, or is in another currency, to the full computation', () => {
