@@ -118,7 +118,7 @@ export interface HoldingRepricing {
  * their names. About half the bytes of the object form, and every delta of a live portfolio is
  * mostly repricings, serialized by the worker and carried by Redis, the web node and the browser.
  */
-export type RepricingTuple = [
+export type FullRepricingTuple = [
   id: string,
   price: string | null,
   priceAsOf: string | null,
@@ -133,24 +133,91 @@ export type RepricingTuple = [
   accountValuesBase: (string | null)[],
 ];
 
-export function repricingTuple(r: HoldingRepricing): RepricingTuple {
+/** Every base figure equals the listing one (`marketValueBase` = `marketValue`, each account's base value = its value, ...). */
+export type SameInBaseRepricingTuple = [
+  id: string,
+  price: string | null,
+  priceAsOf: string | null,
+  marketValue: string | null,
+  unrealizedPl: string | null,
+  dayChange: string | null,
+  dayChangeMissing: DayChangeMissing | null,
+  accountValues: (string | null)[],
+];
+
+/** The same, and one account holds it all (`accountValues` = `[marketValue]`). */
+export type SoleAccountRepricingTuple = [
+  id: string,
+  price: string | null,
+  priceAsOf: string | null,
+  marketValue: string | null,
+  unrealizedPl: string | null,
+  dayChange: string | null,
+  dayChangeMissing: DayChangeMissing | null,
+];
+
+/**
+ * The wire's repricing, told apart by its length (12, 8 or 7). Most holdings are listed in the base
+ * currency and held in one account: their base figures and their account's value are the very
+ * figures already in the array, so the shorter forms leave them out instead of repeating each two
+ * to four times.
+ */
+export type RepricingTuple = FullRepricingTuple | SameInBaseRepricingTuple | SoleAccountRepricingTuple;
+
+/** Every field, whatever repeats (the form before the shorter ones, and any repricing's fallback). */
+export function fullRepricingTuple(r: HoldingRepricing): FullRepricingTuple {
   return [r.id, r.price, r.priceAsOf, r.marketValue, r.marketValueBase, r.unrealizedPl, r.dayChange, r.unrealizedPlBase, r.dayChangeBase, r.dayChangeMissing, r.accountValues, r.accountValuesBase];
 }
 
-export function repricingOf(t: RepricingTuple): HoldingRepricing {
+function sameInBase(r: HoldingRepricing): boolean {
+  if (r.marketValueBase !== r.marketValue || r.unrealizedPlBase !== r.unrealizedPl || r.dayChangeBase !== r.dayChange) return false;
+  const values = r.accountValues;
+  const base = r.accountValuesBase;
+  if (values.length !== base.length) return false;
+  for (let i = 0; i < values.length; i++) if (values[i] !== base[i]) return false;
+  return true;
+}
+
+/** The shortest form that says all of `r` (`repricingOf` reads it back equal). */
+export function repricingTuple(r: HoldingRepricing): RepricingTuple {
+  if (!sameInBase(r)) return fullRepricingTuple(r);
+  if (r.accountValues.length === 1 && r.accountValues[0] === r.marketValue) return [r.id, r.price, r.priceAsOf, r.marketValue, r.unrealizedPl, r.dayChange, r.dayChangeMissing];
+  return [r.id, r.price, r.priceAsOf, r.marketValue, r.unrealizedPl, r.dayChange, r.dayChangeMissing, r.accountValues];
+}
+
+/** The repricing an array of any of the three forms says; `null` when it is of none of them. */
+export function repricingOf(t: RepricingTuple): HoldingRepricing | null {
+  if (t.length === 12) {
+    return {
+      id: t[0],
+      price: t[1],
+      priceAsOf: t[2],
+      marketValue: t[3],
+      marketValueBase: t[4],
+      unrealizedPl: t[5],
+      dayChange: t[6],
+      unrealizedPlBase: t[7],
+      dayChangeBase: t[8],
+      dayChangeMissing: t[9],
+      accountValues: t[10],
+      accountValuesBase: t[11],
+    };
+  }
+  if (t.length !== 7 && t.length !== 8) return null;
+  const accountValues = t.length === 8 ? t[7] : [t[3]];
   return {
     id: t[0],
     price: t[1],
     priceAsOf: t[2],
     marketValue: t[3],
-    marketValueBase: t[4],
-    unrealizedPl: t[5],
-    dayChange: t[6],
-    unrealizedPlBase: t[7],
-    dayChangeBase: t[8],
-    dayChangeMissing: t[9],
-    accountValues: t[10],
-    accountValuesBase: t[11],
+    marketValueBase: t[3],
+    unrealizedPl: t[4],
+    dayChange: t[5],
+    unrealizedPlBase: t[4],
+    dayChangeBase: t[5],
+    dayChangeMissing: t[6],
+    accountValues,
+    accountValuesBase: accountValues,
   };
 }
 

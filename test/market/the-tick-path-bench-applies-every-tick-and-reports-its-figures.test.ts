@@ -7,7 +7,7 @@ import { runBenchScript } from '../support/bench-script.ts';
  * the benchmark's business; this proves that it hands every tick over in batches of the read
  * interval, that the product's path turns them into actor tasks and published deltas, and that it
  * reports CPU per tick for each variant with the ratio to the first, and one delta's serialization
- * as arrays and as objects.
+ * in the wire's shortest forms and as full arrays.
  */
 describe('bench:tick-path', () => {
   it('applies every tick in batches of each read interval and reports CPU per tick with its ratio', async () => {
@@ -44,13 +44,13 @@ describe('bench:tick-path', () => {
     }
     expect(output).toContain('## Live prices, the tick path with fixed work (bench:tick-path)');
     expect(output).toMatch(/Median µs per tick by read interval: 20 ms: [0-9.]+ µs \(1\.00\), 100 ms: [0-9.]+ µs \([0-9.]+\)\./);
-    // One delta's serialization, arrays against objects: the arrays are the smaller text.
+    // One delta's serialization, short forms against full arrays: the short forms are the smaller text.
     const serialized = output.split('\n').filter((l) => l.startsWith('{"serialization"')).map((l) => (JSON.parse(l) as { serialization: Record<string, number> }).serialization);
     expect(serialized.map((r) => r.repricings), output).toEqual([3, 10]);
     for (const row of serialized) {
-      expect(row.tupleUs).toBeGreaterThan(0);
-      expect(row.objectUs).toBeGreaterThan(0);
-      expect(row.tupleBytes).toBeLessThan(row.objectBytes!);
+      expect(row.shortUs).toBeGreaterThan(0);
+      expect(row.fullUs).toBeGreaterThan(0);
+      expect(row.shortBytes).toBeLessThan(row.fullBytes!);
     }
   });
 });

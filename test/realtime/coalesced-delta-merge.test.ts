@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyRepricing, repricingOf, type HoldingRepricing, type HoldingView, type PortfolioTotals } from '../../src/realtime/events.ts';
+import { applyRepricing, fullRepricingTuple, repricingOf, repricingTuple, type HoldingRepricing, type HoldingView, type PortfolioTotals, type RepricingTuple } from '../../src/realtime/events.ts';
 import { mergeChange, mergePending, toDelta, type PortfolioChange } from '../../src/realtime/pending-delta.ts';
 import { holding, oneHoldingTotals } from './realtime-harness.ts';
 
@@ -188,7 +188,7 @@ describe('coalescing changes into one delta', () => {
         expect(new Set(ids).size).toBe(ids.length);
         const coalesced = new Map<string, HoldingView>(initial.map((h) => [h.id, h]));
         // As the client reads it: each repricing from its wire tuple.
-        const received = { upserted: delta.upserted, repriced: delta.repriced.map(repricingOf), removed: delta.removed };
+        const received = { upserted: delta.upserted, repriced: delta.repriced.map((t) => repricingOf(t)!), removed: delta.removed };
         applyTo(coalesced, received);
         expect(coalesced).toEqual(oneByOne);
         expect(delta.totals).toEqual(lastTotals);
@@ -198,5 +198,61 @@ describe('coalescing changes into one delta', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('a repricing on the wire', () => {
+  const text = fc.option(fc.constantFrom('0', '1.5', '-2.25', '1000', '1000.00', '33.3333'), { nil: null });
+  // Fields drawn from few values, so that base and listing figures are often the same text.
+  const repricingArb = fc
+    .record({
+      price: text,
+      marketValue: text,
+      marketValueBase: text,
+      unrealizedPl: text,
+      dayChange: text,
+      unrealizedPlBase: text,
+      dayChangeBase: text,
+      dayChangeMissing: fc.constantFrom(null, 'no-previous-close' as const, 'no-fx-rate' as const),
+      accountValues: fc.array(text, { minLength: 1, maxLength: 3 }),
+      sameInBase: fc.boolean(),
+      soleAccount: fc.boolean(),
+    })
+    .map(({ sameInBase, soleAccount, ...r }): HoldingRepricing => {
+      const accountValues = soleAccount ? [r.marketValue] : r.accountValues;
+      return {
+        id: 'u/AAPL',
+        priceAsOf: T0,
+        ...r,
+        ...(sameInBase ? { marketValueBase: r.marketValue, unrealizedPlBase: r.unrealizedPl, dayChangeBase: r.dayChange } : {}),
+        accountValues,
+        accountValuesBase: sameInBase ? [...accountValues] : accountValues.map((v) => (v === null ? '1' : null)),
+      };
+    });
+
+  it('is read back equal to the repricing, in the shortest of its three forms', () => {
+    const lengths = new Set<number>();
+    fc.assert(
+      fc.property(repricingArb, (r) => {
+        const tuple = repricingTuple(r);
+        lengths.add(tuple.length);
+        expect(repricingOf(tuple)).toEqual(r);
+        // Through JSON, as Redis, the web node and the browser carry it.
+        expect(repricingOf(JSON.parse(JSON.stringify(tuple)) as RepricingTuple)).toEqual(r);
+        const sameInBase = r.marketValueBase === r.marketValue && r.unrealizedPlBase === r.unrealizedPl && r.dayChangeBase === r.dayChange && r.accountValuesBase.every((v, i) => v === r.accountValues[i]);
+        const sole = r.accountValues.length === 1 && r.accountValues[0] === r.marketValue;
+        expect(tuple.length).toBe(!sameInBase ? 12 : sole ? 7 : 8);
+        // The full form is read back equal too (a worker of the previous release sends it).
+        expect(repricingOf(fullRepricingTuple(r))).toEqual(r);
+      }),
+      { numRuns: 2_000 },
+    );
+    expect([...lengths].sort()).toEqual([12, 7, 8]);
+  });
+
+  it('of no known form is read as nothing, not as a wrong repricing', () => {
+    for (const t of [[], ['u/AAPL'], ['u/AAPL', '1', T0, '1', '1', '1', null, [], 'extra'], new Array(11).fill(null)]) {
+      expect(repricingOf(t as unknown as RepricingTuple)).toBeNull();
+    }
   });
 });

@@ -253,10 +253,11 @@ export function createPortfolioStore(socket: PortfolioSocket, options: Portfolio
       if (holding.accounts.some((a) => !current.accounts.some((known) => known.id === a.accountId))) unknownAccount = true;
     }
     for (const tuple of delta.repriced) {
+      // An array of no known form is a repricing this page cannot apply: like one that does not fit.
       const repricing = repricingOf(tuple);
-      const holding = current.holdings.get(repricing.id);
-      const repriced = holding ? applyRepricing(holding, repricing) : null;
-      if (repriced) current.holdings.set(repricing.id, repriced);
+      const holding = repricing ? current.holdings.get(repricing.id) : undefined;
+      const repriced = holding ? applyRepricing(holding, repricing!) : null;
+      if (repriced) current.holdings.set(repriced.id, repriced);
       else fits = false;
     }
     for (const id of delta.removed) current.holdings.delete(id);
