@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortfolioStore, type StoreEvent } from '../../src/realtime/client/portfolio-store.ts';
-import { repricingTuple, type HoldingView, type PortfolioDelta } from '../../src/realtime/events.ts';
+import { fullRepricingTuple, repricingTuple, type HoldingView, type PortfolioDelta, type RepricingTuple } from '../../src/realtime/events.ts';
 import {
   connected,
   createRealtimeHarness,
@@ -148,6 +148,15 @@ describe('the browser portfolio store', () => {
     await until(() => store.stats().snapshots === 2, 'the snapshot that replaces the diverged copy');
     expect(store.stats()).toMatchObject({ mismatches: 1, snapshotRequests: 1 });
     expect(prices(store.holdings())).toEqual({ AAPL: '192.00', TSLA: '250.00' });
+
+    // A repricing in a form this page does not know (another release's, say) is not guessed at: resync.
+    const later = holding(user, 'AAPL', '193.00');
+    h.book.set(user, [later, unknown]);
+    const unknownForm = [...fullRepricingTuple(repricing(later)), 'a field this page does not know'] as unknown as RepricingTuple;
+    await h.worker.emitter.delta(user, { ...deltaOf(await h.worker.sequence.next(user), []), totals: totalsOf([later, unknown]), repriced: [unknownForm] });
+    await until(() => store.stats().snapshots === 3, 'the snapshot after a repricing of an unknown form');
+    expect(store.stats()).toMatchObject({ mismatches: 2, snapshotRequests: 2 });
+    expect(prices(store.holdings())).toEqual({ AAPL: '193.00', TSLA: '250.00' });
     store.dispose();
   });
 
