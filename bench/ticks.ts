@@ -34,14 +34,13 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { profileKind } from './lib/step-profiler.ts';
 import { symbolOf } from './lib/synthetic-portfolios.ts';
-import { deleteNamespace, freshDatabase, machineDescription, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
+import { deleteNamespace, freshDatabase, loadAverage, machineDescription, startBenchServices, writeBenchmarkSection } from './lib/bench-support.ts';
 import { issueUserToken } from '../src/auth/user-tokens.ts';
 import { type Knex } from '../src/db/knex.ts';
 import { createPriceWriter } from '../src/market/price-writer.ts';
@@ -609,7 +608,7 @@ function table(results: StepResult[]): string {
 }
 
 async function main() {
-  const loadStart = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadStart = loadAverage();
   const services = await startBenchServices(log);
   const db = await freshDatabase(services.databaseUrl, { prefix: 'bench_ticks', applicationName: 'bench-ticks' });
   const all: StepResult[] = [];
@@ -643,7 +642,7 @@ async function main() {
   const best = (mode: string) => Math.max(0, ...all.filter((r) => r.mode === mode && r.sustained).map((r) => r.target));
   const inc = best('incremental');
   const naive = best('naive');
-  const loadEnd = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadEnd = loadAverage();
   const common = all.filter((r) => r.mode === 'incremental').find((r) => all.some((n) => n.mode === 'naive' && n.target === r.target));
   const naiveCommon = common ? all.find((n) => n.mode === 'naive' && n.target === common.target) : undefined;
   const perTick = all

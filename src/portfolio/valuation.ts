@@ -3,7 +3,7 @@ import type { FxTable } from './currency.ts';
 import { canonical } from './decimal.ts';
 import { computeHolding, quotesFor, type Holding, type PriceQuote } from './holding.ts';
 import { isoTimestamp } from './normalized.ts';
-import { entryFor, holdingPriceText, moveBy, priceEntry, priceLive, quoteTime, RepriceCache, settleHolding, type Entry, type HoldingPriceText, type Repricing } from './reprice.ts';
+import { entryFor, holdingPriceText, moveBy, priceEntry, quoteTime, RepriceCache, settleHolding, type Entry, type HoldingPriceText, type Repricing } from './reprice.ts';
 import { addScaled, formatScaled, parseScaled } from './scaled-decimal.ts';
 import {
   combine,
@@ -114,21 +114,13 @@ export function applyQuote(state: PortfolioState, identityKey: string, quote: Pr
  * `null` when nothing held changed (an older quote, or a security not held).
  */
 export function applyLiveQuote(state: PortfolioState, identityKey: string, quote: PriceQuote): HoldingPriceText | null {
-  const stored = state.prices.get(identityKey);
-  if (stored !== undefined && quoteTime(stored) > quoteTime(quote)) return null;
-  state.prices.set(identityKey, quote);
+  if (!storeQuote(state, identityKey, quote)) return null;
   const key = state.keyByFacet.get(identityKey) ?? identityKey;
-  const current = state.holdings.get(key);
-  if (current === undefined) return null;
-
-  const context = { baseCurrency: state.baseCurrency, fx: state.fx };
+  const holding = state.holdings.get(key);
+  if (holding === undefined) return null;
   const cache = repriceCacheOf(state);
-  const repricing = priceLive(cache, key, current, identityKey, quote, state.prices, context);
-  if (repricing) {
-    moveTotals(cache, state.totals, current, repricing);
-    return repricing.text;
-  }
-  return recomputeHolding(state, key);
+  const entry = entryFor(cache, key, holding, { baseCurrency: state.baseCurrency, fx: state.fx });
+  return repriceAt(state, identityKey, key, entry, cache, quote);
 }
 
 /**
@@ -162,16 +154,29 @@ export function liveSlot(state: PortfolioState, identityKey: string): LiveSlot |
 
 /** `applyLiveQuote(slot.state, slot.facet, quote)`, reaching the holding through its slot. */
 export function applyLiveQuoteAt(slot: LiveSlot, quote: PriceQuote): HoldingPriceText | null {
-  const { state, facet, entry } = slot;
+  const { state, facet } = slot;
+  return storeQuote(state, facet, quote) ? repriceAt(state, facet, slot.key, slot.entry, slot.cache, quote) : null;
+}
+
+/** Stores `quote` under `facet` unless the quote stored there is newer (out-of-order ticks are ignored). */
+function storeQuote(state: PortfolioState, facet: string, quote: PriceQuote): boolean {
   const stored = state.prices.get(facet);
-  if (stored !== undefined && quoteTime(stored) > quoteTime(quote)) return null;
+  if (stored !== undefined && quoteTime(stored) > quoteTime(quote)) return false;
   state.prices.set(facet, quote);
+  return true;
+}
+
+/**
+ * The holding under `key` (its entry) at the quote just stored under `facet`: in numbers when the
+ * quote wins outright, else recomputed. Parameters rather than a slot: `applyLiveQuote` makes none.
+ */
+function repriceAt(state: PortfolioState, facet: string, key: string, entry: Entry, cache: RepriceCache, quote: PriceQuote): HoldingPriceText {
   const repricing = priceEntry(entry, facet, quote, state.prices);
   if (repricing) {
-    moveTotals(slot.cache, state.totals, entry.holding, repricing);
+    moveTotals(cache, state.totals, entry.holding, repricing);
     return repricing.text;
   }
-  return recomputeHolding(state, slot.key);
+  return recomputeHolding(state, key);
 }
 
 /** The holding under `key` recomputed from its positions and the stored quotes (the slow path of a tick). */

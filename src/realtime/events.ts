@@ -133,19 +133,7 @@ export type FullRepricingTuple = [
   accountValuesBase: (string | null)[],
 ];
 
-/** Every base figure equals the listing one (`marketValueBase` = `marketValue`, each account's base value = its value, ...). */
-export type SameInBaseRepricingTuple = [
-  id: string,
-  price: string | null,
-  priceAsOf: string | null,
-  marketValue: string | null,
-  unrealizedPl: string | null,
-  dayChange: string | null,
-  dayChangeMissing: DayChangeMissing | null,
-  accountValues: (string | null)[],
-];
-
-/** The same, and one account holds it all (`accountValues` = `[marketValue]`). */
+/** One account holds it all and every base figure equals the listing one (`accountValues` = `[marketValue]`). */
 export type SoleAccountRepricingTuple = [
   id: string,
   price: string | null,
@@ -155,6 +143,9 @@ export type SoleAccountRepricingTuple = [
   dayChange: string | null,
   dayChangeMissing: DayChangeMissing | null,
 ];
+
+/** Every base figure equals the listing one (`marketValueBase` = `marketValue`, each account's base value = its value, ...). */
+export type SameInBaseRepricingTuple = [...SoleAccountRepricingTuple, accountValues: (string | null)[]];
 
 /**
  * The wire's repricing, told apart by its length (12, 8 or 7). Most holdings are listed in the base
