@@ -17,10 +17,11 @@
  * prices of what it holds (as an actor's load does); uniform ticks at BENCH_RATE (5000: at 20,000
  * one process on a 2-core machine falls behind the clock, the windows then fold more and the work
  * is no longer fixed) per second for BENCH_SECONDS (10), handed over in read batches every BENCH_READ_MS
- * (`20,100`: each value is a variant of the same run; 20 ms was the worker's read clock before
- * issue 18's fifth pass, 100 ms, the coalescing window, after it), in real time, so the coalescer's
- * 100 ms window (BENCH_WINDOW_MS) folds as it does in the worker. Variants alternate BENCH_REPEATS
- * (2) times on the same portfolios. BENCH_WRITE=0 leaves docs/BENCHMARKS.md alone.
+ * (100, the worker's read clock since issue 18's fifth pass; a list such as `20,100` makes each a
+ * variant) in real time, so the coalescer's 100 ms window (BENCH_WINDOW_MS) folds as it does in the
+ * worker. Each read interval runs with each way of sending the deltas in BENCH_SENDERS
+ * (`commands,script`, see `Sending`). Variants alternate BENCH_REPEATS (2) times on the same
+ * portfolios. BENCH_WRITE=0 leaves docs/BENCHMARKS.md alone.
  *
  * Before the variants, one delta's serialization as the room emitter publishes it, with its
  * repricings in the wire's shortest forms and all as full arrays, as before, alternated in one loop.
@@ -42,6 +43,7 @@ import { TickerHolders } from '../actors/portfolio/ticker-holders.ts';
 import { createTickBatchHandler, revalueIncremental, type PriceRevaluationStats } from '../src/app/price-revaluation.ts';
 import type { StoredPriceTick } from '../src/market/price-tick.ts';
 import { createDeltaCoalescer } from '../src/realtime/delta-coalescer.ts';
+import { commandDeltaSender, scriptedDeltaSender } from '../src/realtime/delta-sender.ts';
 import { createPortfolioSequence } from '../src/realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../src/realtime/realtime-keys.ts';
 import { createRoomEmitter } from '../src/realtime/room-emitter.ts';
@@ -56,7 +58,8 @@ const SECURITIES = Number(process.env.BENCH_SECURITIES ?? 5_000);
 const WATCHED = Number(process.env.BENCH_WATCHED ?? 1_000);
 const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const READ_MS = (process.env.BENCH_READ_MS ?? '20,100').split(',').map(Number);
+const READ_MS = (process.env.BENCH_READ_MS ?? '100').split(',').map(Number);
+const SENDINGS = (process.env.BENCH_SENDERS ?? 'commands,script').split(',') as Sending[];
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 100);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
 const WRITE_DOCS = process.env.BENCH_WRITE !== '0';
@@ -68,8 +71,16 @@ for (const [name, value] of Object.entries({ USERS, HOLDINGS, SECURITIES, WATCHE
   if (!Number.isInteger(value) || value <= 0) throw new Error(`BENCH_${name} must be a positive integer, not ${String(value)}`);
 }
 if (READ_MS.some((ms) => !Number.isInteger(ms) || ms <= 0)) throw new Error(`BENCH_READ_MS must be positive integers, not ${process.env.BENCH_READ_MS}`);
+if (SENDINGS.some((s) => s !== 'commands' && s !== 'script')) throw new Error(`BENCH_SENDERS must name commands or script, not ${process.env.BENCH_SENDERS}`);
 if (HOLDINGS > SECURITIES) throw new Error('BENCH_HOLDINGS cannot exceed BENCH_SECURITIES');
 if (WATCHED > USERS) throw new Error('BENCH_WATCHED cannot exceed BENCH_USERS');
+
+/**
+ * How deltas leave: `commands`, an INCR and a PUBLISH per delta (a worker on a Redis Cluster, and
+ * every worker before issue 18's seventh pass); `script`, one script call per clock step (a worker
+ * on a single Redis).
+ */
+type Sending = 'commands' | 'script';
 
 interface Market {
   states: Map<string, UserPortfolioState>;
@@ -119,6 +130,7 @@ function runOn(market: Market, userId: string, task: (state: UserPortfolioState)
 
 interface VariantResult {
   readMs: number;
+  sending: Sending;
   repeat: number;
   ticks: number;
   batches: number;
@@ -132,18 +144,28 @@ interface VariantResult {
   gcLongestMs: number;
 }
 
-async function runVariant(market: Market, redis: Redis, pauses: PauseMonitor, readMs: number, repeat: number, seed: number, profileFile?: string): Promise<VariantResult> {
+async function runVariant(market: Market, redis: Redis, pauses: PauseMonitor, readMs: number, sending: Sending, repeat: number, seed: number, profileFile?: string): Promise<VariantResult> {
   const namespace = `bench-tick-path-${randomUUID().slice(0, 8)}`;
   const keys = realtimeKeys(namespace);
   const emitter = createRoomEmitter(redis, { namespace });
+  const sender =
+    sending === 'script'
+      ? scriptedDeltaSender(redis, keys)
+      : commandDeltaSender(createPortfolioSequence(redis, keys), (userId, delta) => emitter.delta(userId, delta));
   let deltas = 0;
   let repricings = 0;
+  let failures = 0;
   const coalescer = createDeltaCoalescer({
-    sequence: createPortfolioSequence(redis, keys),
-    emit: (userId, delta) => {
-      deltas++;
-      repricings += delta.repriced.length;
-      return emitter.delta(userId, delta);
+    sender: {
+      async send(outgoing) {
+        const outcomes = await sender.send(outgoing);
+        outgoing.forEach(({ pending }, i) => {
+          if (typeof outcomes[i] !== 'number') failures++;
+          deltas++;
+          repricings += pending.repriced.size;
+        });
+        return outcomes;
+      },
     },
     windowMs: WINDOW_MS,
   });
@@ -192,9 +214,11 @@ async function runVariant(market: Market, redis: Redis, pauses: PauseMonitor, re
   const gc = pauses.read();
   if (profileFile) await stopProfile(profileFile);
   await deleteNamespace(redis, namespace);
+  if (failures > 0) throw new Error(`${failures} deltas were not sent (${sending})`);
   const cpuUs = cpu.user + cpu.system;
   return {
     readMs,
+    sending,
     repeat,
     ticks: ticks.length,
     batches: stats.batches,
@@ -299,16 +323,18 @@ async function main(): Promise<void> {
     const market = buildMarket();
     console.log(`built ${USERS} portfolios × ${HOLDINGS} holdings over ${SECURITIES} securities in ${((Date.now() - builtAt) / 1000).toFixed(1)} s`);
     // A warm-up of the first variant, not reported: the JIT and the heap settle.
-    await runVariant(market, redis, pauses, READ_MS[0]!, 0, 1);
+    for (const sending of SENDINGS) await runVariant(market, redis, pauses, READ_MS[0]!, sending, 0, 1);
     const serialization = [await measureSerialization(market, 3), await measureSerialization(market, 10)];
     for (const row of serialization) console.log(JSON.stringify({ serialization: row }));
     const results: VariantResult[] = [];
     for (let repeat = 1; repeat <= REPEATS; repeat++) {
       for (const readMs of READ_MS) {
-        const profileFile = PROFILE_DIR ? `${PROFILE_DIR}/tick-path-${readMs}ms-${repeat}.${PROFILE_KIND === 'cpu' ? 'cpuprofile' : 'heapprofile'}` : undefined;
-        const result = await runVariant(market, redis, pauses, readMs, repeat, 1 + repeat * 100 + readMs, profileFile);
-        results.push(result);
-        console.log(JSON.stringify(result));
+        for (const sending of SENDINGS) {
+          const profileFile = PROFILE_DIR ? `${PROFILE_DIR}/tick-path-${readMs}ms-${sending}-${repeat}.${PROFILE_KIND === 'cpu' ? 'cpuprofile' : 'heapprofile'}` : undefined;
+          const result = await runVariant(market, redis, pauses, readMs, sending, repeat, 1 + repeat * 100 + readMs, profileFile);
+          results.push(result);
+          console.log(JSON.stringify(result));
+        }
       }
     }
     const lines = report(results, serialization, loadAtStart, loadAverage());
@@ -321,14 +347,16 @@ async function main(): Promise<void> {
 }
 
 function report(results: VariantResult[], serialization: Serialization[], loadAtStart: string, loadAtEnd: string): string[] {
-  const baseline = median(results.filter((r) => r.readMs === READ_MS[0]).map((r) => r.cpuUsPerTick));
+  const variants = READ_MS.flatMap((readMs) => SENDINGS.map((sending) => ({ readMs, sending })));
+  const medianOf = (v: { readMs: number; sending: Sending }) => median(results.filter((r) => r.readMs === v.readMs && r.sending === v.sending).map((r) => r.cpuUsPerTick));
+  const baseline = medianOf(variants[0]!);
   const rows = results.map(
     (r) =>
-      `| ${r.readMs} ms | ${r.repeat} | ${r.ticks} | ${r.batches} | ${r.tasks} | ${r.deltas} | ${(r.repricings / Math.max(1, r.deltas)).toFixed(1)} | **${r.cpuUsPerTick.toFixed(1)}** | ${(r.cpuUsPerTick / baseline).toFixed(2)} | ${r.cores.toFixed(2)} | ${r.lateMs} ms | ${Math.round(r.gcMs)} ms | ${r.gcLongestMs.toFixed(1)} ms |`,
+      `| ${r.readMs} ms | ${r.sending} | ${r.repeat} | ${r.ticks} | ${r.batches} | ${r.tasks} | ${r.deltas} | ${(r.repricings / Math.max(1, r.deltas)).toFixed(1)} | **${r.cpuUsPerTick.toFixed(1)}** | ${(r.cpuUsPerTick / baseline).toFixed(2)} | ${r.cores.toFixed(2)} | ${r.lateMs} ms | ${Math.round(r.gcMs)} ms | ${r.gcLongestMs.toFixed(1)} ms |`,
   );
-  const medians = READ_MS.map((ms) => {
-    const m = median(results.filter((r) => r.readMs === ms).map((r) => r.cpuUsPerTick));
-    return `${ms} ms: ${m.toFixed(1)} µs (${(m / baseline).toFixed(2)})`;
+  const medians = variants.map((v) => {
+    const m = medianOf(v);
+    return `read every ${v.readMs} ms, ${v.sending}: ${m.toFixed(1)} µs (${(m / baseline).toFixed(2)})`;
   });
   return [
     '## Live prices, the tick path with fixed work (bench:tick-path)',
@@ -337,14 +365,15 @@ function report(results: VariantResult[], serialization: Serialization[], loadAt
     '',
     `- Machine: ${machineDescription()}; load average ${loadAtStart} at the start, ${loadAtEnd} at the end.`,
     `- Workload: ${USERS} users × ${HOLDINGS} holdings over ${SECURITIES} securities, one USD account each, ${WATCHED} watched; uniform ticks at ${RATE}/s for ${SECONDS} s per run, in read batches every BENCH_READ_MS in real time; coalescing window ${WINDOW_MS} ms. Every tick is applied: the work is the same whatever the speed.`,
-    "- What runs: the product's code from a read batch on (`createTickBatchHandler`, `revalueIncremental`, the delta coalescer with the Redis sequence, the room emitter publishing on a real Redis), in one process; the price streams' reading and decoding and the actor mailbox are left out. Redis runs in its own process and is not counted.",
-    '- µs per tick: CPU time of the process (every thread, GC included) from the first batch until the last delta is sent, ÷ ticks. Ratio: against the median of the first read interval. Late: how far behind its schedule the last batch ran.',
+    "- What runs: the product's code from a read batch on (`createTickBatchHandler`, `revalueIncremental`, the delta coalescer and its sender on a real Redis), in one process; the price streams' reading and decoding and the actor mailbox are left out. Redis runs in its own process and is not counted.",
+    "- Sending: `commands`, an INCR of the user's seq and a PUBLISH through the room emitter per delta (a worker on a Redis Cluster); `script`, one script call per step of the coalescer's clock that numbers and publishes the deltas of every user due on it (a worker on a single Redis). The variants alternate on the same portfolios.",
+    '- µs per tick: CPU time of the process (every thread, GC included) from the first batch until the last delta is sent, ÷ ticks. Ratio: against the median of the first variant. Late: how far behind its schedule the last batch ran.',
     '',
-    '| read every | run | ticks | batches | actor tasks | deltas | repricings per delta | µs per tick | ratio | cores | late | GC time | longest GC pause |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| read every | sending | run | ticks | batches | actor tasks | deltas | repricings per delta | µs per tick | ratio | cores | late | GC time | longest GC pause |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
-    `Median µs per tick by read interval: ${medians.join(', ')}.`,
+    `Median µs per tick: ${medians.join('; ')}.`,
     '',
     "Serializing one delta as the room emitter publishes it (the adapter parser's JSON, then the UTF-8 length and bytes the Redis client takes), with its repricings in the wire's shortest forms (one USD account each: 7 fields) against every one as the full 12-field array (the wire before issue 18's sixth pass), alternated in one loop over the same deltas:",
     '',

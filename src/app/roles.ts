@@ -42,6 +42,7 @@ import { attachRealtimeGateway, type RealtimeGateway } from '../realtime/gateway
 import { dashboardRouter } from '../realtime/dashboard/dashboard-router.ts';
 import { devSignInRouter } from '../auth/dev-sign-in-routes.ts';
 import { createDeltaCoalescer } from '../realtime/delta-coalescer.ts';
+import { createDeltaSender } from '../realtime/delta-sender.ts';
 import { createPortfolioSequence } from '../realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../realtime/realtime-keys.ts';
 import { createRoomEmitter } from '../realtime/room-emitter.ts';
@@ -186,15 +187,14 @@ export async function startRoles(ctx: AppContext): Promise<RunningRoles> {
     }
 
     if (config.ROLES.includes('worker')) {
-      // Auto-pipelined: the deltas of users whose windows close together leave in one write.
+      // Auto-pipelined: what the coalescer and the notifier send around the same time leaves in one write.
       const publisher = createRedisClient(ctx.redisTarget, { name: 'foliostream-realtime-publisher', enableAutoPipelining: true });
       publisher.on('error', (err) => ctx.log.warn({ err }, 'realtime publisher connection error'));
       stops.push(['realtime publisher', async () => publisher.disconnect()]);
       const emitter = createRoomEmitter(publisher, { namespace: ctx.keys.namespace });
       const sequence = createPortfolioSequence(publisher, rtKeys);
       const coalescer = createDeltaCoalescer({
-        sequence,
-        emit: (userId, delta) => emitter.delta(userId, delta),
+        sender: createDeltaSender(publisher, rtKeys, sequence, emitter),
         windowMs: config.REALTIME_DELTA_WINDOW_MS,
         log: ctx.log,
       });

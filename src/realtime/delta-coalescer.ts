@@ -1,16 +1,13 @@
 import type { Logger } from '../logging/logger.ts';
-import type { PortfolioDelta } from './events.ts';
-import { mergeChange, mergePending, toDelta, type PendingDelta, type PortfolioChange } from './pending-delta.ts';
-import type { PortfolioSequence } from './portfolio-sequence.ts';
+import type { DeltaSender, OutgoingDelta } from './delta-sender.ts';
+import { mergeChange, mergePending, type PendingDelta, type PortfolioChange } from './pending-delta.ts';
 import type { RealtimeMetrics } from './realtime-metrics.ts';
 
 export const DEFAULT_DELTA_WINDOW_MS = 100;
 
 export interface DeltaCoalescerOptions {
-  /** Numbers the deltas (shared with the gateways' snapshots). */
-  sequence: PortfolioSequence;
-  /** Sends one delta (the room emitter's `delta`). */
-  emit: (userId: string, delta: PortfolioDelta) => Promise<unknown>;
+  /** Numbers the deltas (with the sequence the gateways' snapshots share) and publishes them. */
+  sender: DeltaSender;
   /**
    * At most one delta per user per window. A change to a user who was sent nothing in the last
    * window leaves at the next step of the clock (min(10 ms, window / 10)), with whatever else is
@@ -39,27 +36,28 @@ interface UserState {
   pending: PendingDelta | undefined;
   /** When the user's open window closes (a key of `closing`), if one is open. */
   closesAt: number | undefined;
-  /** The user's sends, one after another, so deltas leave in the order of their seq. */
-  chain: Promise<void>;
-  inFlight: number;
+  /** The user's delta being sent, if one is: the next one waits for it, so deltas leave in the order of their seq. */
+  sending: Promise<void> | undefined;
   /** No delta of the user may start before this (its last one's start + the window). */
   quietUntil: number;
 }
 
-const idle = (state: UserState): boolean => !state.pending && state.closesAt === undefined && state.inFlight === 0;
+const idle = (state: UserState): boolean => !state.pending && state.closesAt === undefined && state.sending === undefined;
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /**
  * Per-user delta coalescing: a throttle, leading on the clock's next step, then at most one delta
- * per window. A send takes the next seq from Redis, then publishes; if either fails, the changes
- * are merged back under newer ones and retried a window later (a seq taken but never delivered
- * shows up as a gap, and the client asks for a snapshot).
+ * per window. The users due on one step of the clock are sent together: the sender numbers each
+ * delta with the user's next seq in Redis and publishes it (on a single Redis, one script call for
+ * them all). A user's delta that fails is merged back under newer changes and retried a window
+ * later (a seq taken but never delivered shows up as a gap, and the client asks for a snapshot).
  * Memory is bounded by the active users times the holdings each changed.
  */
 export function createDeltaCoalescer(options: DeltaCoalescerOptions): DeltaCoalescer {
   const windowMs = options.windowMs ?? DEFAULT_DELTA_WINDOW_MS;
   // Windows close on a shared clock of `step` ms, so the users whose windows close together are
-  // sent in one timer callback: their INCRs and PUBLISHes leave in one pipelined write each
-  // (the publisher connection auto-pipelines) instead of one timer and two writes per user. A read
+  // sent in one timer callback and one sender call instead of a timer and a send per user. A read
   // batch of ticks pushes to every user it repriced in one run, so they all leave on one step.
   // The clock also forgets a user once a window has passed since their last send.
   const step = Math.max(1, Math.min(10, Math.floor(windowMs / 10)));
@@ -96,44 +94,83 @@ export function createDeltaCoalescer(options: DeltaCoalescerOptions): DeltaCoale
     setTimeout(() => {
       const closingNow = closing.get(at) ?? [];
       closing.delete(at);
+      const sendNow: string[] = [];
       for (const id of closingNow) {
         const user = users.get(id);
-        if (user?.closesAt === at) void send(id, user);
+        if (user?.closesAt === at) sendNow.push(id);
         else if (user && idle(user) && user.quietUntil <= at) users.delete(id);
       }
+      if (sendNow.length > 0) void sendUsers(sendNow);
     }, at - Date.now());
     return at;
   }
 
-  function send(userId: string, state: UserState): Promise<void> {
-    // A window closed early (flush) is forgotten; its clock entry finds closesAt changed and skips it.
-    state.closesAt = undefined;
-    const taken = state.pending;
-    state.pending = undefined;
-    if (!taken) return state.chain;
-    state.quietUntil = Date.now() + windowMs;
-    state.inFlight += 1;
-    state.chain = state.chain.then(async () => {
-      try {
-        const seq = await options.sequence.next(userId);
-        await options.emit(userId, toDelta(taken, seq));
-        options.metrics?.deltas.inc();
-      } catch (err) {
-        options.metrics?.deltaFailures.inc();
-        options.log?.warn({ err, userId }, 'portfolio delta not sent; retrying with the next window');
-        state.pending = mergePending(taken, state.pending);
-        if (closed) options.log?.error({ userId }, 'portfolio delta dropped at shutdown');
-        else schedule(userId, state);
-      } finally {
-        state.inFlight -= 1;
-        if (idle(state)) {
-          // Kept until its window has passed, so that its next change waits for it.
-          if (closed || state.quietUntil <= Date.now()) users.delete(userId);
-          else onClock(userId, state.quietUntil);
-        }
+  /**
+   * Sends the pending changes of `ids` as one sender call; a user whose previous delta is still
+   * being sent goes right after it. Resolves when all of them have been sent or put back.
+   */
+  function sendUsers(ids: Iterable<string>): Promise<void> {
+    const batch: OutgoingDelta[] = [];
+    const states: UserState[] = [];
+    const waits: Promise<void>[] = [];
+    const now = Date.now();
+    for (const id of ids) {
+      const state = users.get(id);
+      if (!state) continue;
+      // A window closed early (flush) is forgotten; its clock entry finds closesAt changed and skips it.
+      state.closesAt = undefined;
+      if (state.sending) {
+        waits.push(state.sending.then(() => sendUsers([id])));
+        continue;
       }
-    });
-    return state.chain;
+      if (!state.pending) continue;
+      batch.push({ userId: id, pending: state.pending });
+      states.push(state);
+      state.pending = undefined;
+      state.quietUntil = now + windowMs;
+    }
+    if (batch.length > 0) {
+      const sending = sendBatch(batch, states);
+      for (const state of states) state.sending = sending;
+      waits.push(sending);
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  async function sendBatch(batch: readonly OutgoingDelta[], states: readonly UserState[]): Promise<void> {
+    let outcomes: ReadonlyArray<number | Error>;
+    try {
+      outcomes = await options.sender.send(batch);
+    } catch (err) {
+      outcomes = batch.map(() => asError(err));
+    }
+    let sent = 0;
+    let firstFailure: Error | undefined;
+    const failedUsers: string[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const { userId, pending } = batch[i]!;
+      const state = states[i]!;
+      state.sending = undefined;
+      const outcome = outcomes[i] ?? new Error('the sender reported nothing for this delta');
+      if (typeof outcome === 'number') sent++;
+      else {
+        firstFailure ??= outcome;
+        failedUsers.push(userId);
+        state.pending = mergePending(pending, state.pending);
+        if (!closed) schedule(userId, state);
+      }
+      if (idle(state)) {
+        // Kept until its window has passed, so that its next change waits for it.
+        if (closed || state.quietUntil <= Date.now()) users.delete(userId);
+        else onClock(userId, state.quietUntil);
+      }
+    }
+    if (sent > 0) options.metrics?.deltas.inc(sent);
+    if (firstFailure) {
+      options.metrics?.deltaFailures.inc(failedUsers.length);
+      if (closed) options.log?.error({ err: firstFailure, users: failedUsers }, 'portfolio deltas dropped at shutdown');
+      else options.log?.warn({ err: firstFailure, users: failedUsers.length, firstUser: failedUsers[0] }, 'portfolio deltas not sent; retrying with the next window');
+    }
   }
 
   return {
@@ -141,16 +178,15 @@ export function createDeltaCoalescer(options: DeltaCoalescerOptions): DeltaCoale
       if (closed) throw new Error('delta coalescer is closed');
       let state = users.get(userId);
       if (!state) {
-        state = { pending: undefined, closesAt: undefined, chain: Promise.resolve(), inFlight: 0, quietUntil: 0 };
+        state = { pending: undefined, closesAt: undefined, sending: undefined, quietUntil: 0 };
         users.set(userId, state);
       }
       state.pending = mergeChange(state.pending, change, nowIso());
       options.metrics?.changesCoalesced.inc();
       schedule(userId, state);
     },
-    async flush(userId) {
-      const targets = userId === undefined ? [...users.entries()] : [[userId, users.get(userId)] as const];
-      await Promise.all(targets.map(([id, state]) => (state ? send(id, state) : undefined)));
+    flush(userId) {
+      return sendUsers(userId === undefined ? [...users.keys()] : [userId]);
     },
     activeUsers: () => users.size,
     async close() {

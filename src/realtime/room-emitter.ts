@@ -13,7 +13,7 @@ import type {
   SyncStatus,
 } from './events.ts';
 import { userRoom } from './events.ts';
-import { realtimeAdapterParser } from './adapter-parser.ts';
+import { RawJson, realtimeAdapterParser } from './adapter-parser.ts';
 import { realtimeKeys } from './realtime-keys.ts';
 import { shardedRoomPublisher } from './sharded-channels.ts';
 
@@ -87,6 +87,36 @@ function roomEmitterOf(publisher: RoomPublisher): RoomEmitter {
       await publisher.disconnect(userRoom(userId));
       return told;
     },
+  };
+}
+
+/** Where a broadcast of one event to one room goes, and its message up to the payload's JSON. */
+export interface RoomFrame {
+  channel: string;
+  /** The adapter's header and its separator: the message is `head` + the payload's JSON. */
+  head: string;
+}
+
+/**
+ * The frames of single-event broadcasts on the classic adapter's channels, as
+ * `createRoomEmitter` publishes them (taken from the same socket.io emitter, so they cannot
+ * drift): a sender that writes the payload's text itself (the delta sender's script) publishes
+ * exactly the message the emitter would.
+ */
+export function classicRoomFrames(prefix: string): (room: string, event: string) => RoomFrame {
+  let published: RoomFrame | undefined;
+  const capture = {
+    publish(channel: string, message: string): void {
+      published = { channel, head: message };
+    },
+  };
+  const emitter = new Emitter<Record<string, (payload: unknown) => void>>(capture, { key: prefix, parser: realtimeAdapterParser });
+  return (room, event) => {
+    published = undefined;
+    emitter.to(room).emit(event, new RawJson(''));
+    const frame = published as RoomFrame | undefined;
+    if (frame === undefined || !frame.head.endsWith('\n')) throw new Error(`socket.io emitter did not frame ${event}`);
+    return frame;
   };
 }
 

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeltaCoalescer } from '../../src/realtime/delta-coalescer.ts';
+import { commandDeltaSender } from '../../src/realtime/delta-sender.ts';
 import type { PortfolioDelta } from '../../src/realtime/events.ts';
 import { createPortfolioSequence } from '../../src/realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../../src/realtime/realtime-keys.ts';
@@ -32,7 +33,7 @@ describe('per-user delta coalescing over a window', () => {
   it('changes pushed within one window leave as one delta numbered from the shared counter', async () => {
     const sequence = createPortfolioSequence(redis.client, keys);
     const { sent, emit } = collector();
-    const coalescer = createDeltaCoalescer({ sequence, emit, windowMs: 40 });
+    const coalescer = createDeltaCoalescer({ sender: commandDeltaSender(sequence, emit), windowMs: 40 });
     const [ann, bob] = [uniqueUser('ann'), uniqueUser('bob')];
     for (let i = 1; i <= 10; i++) coalescer.push(ann, change(ann, 'AAPL', `${190 + i}`));
     coalescer.push(ann, change(ann, 'MSFT', '400'));
@@ -57,7 +58,7 @@ describe('per-user delta coalescing over a window', () => {
   it("stamps a delta with the time of its window's last change, not of the first", async () => {
     const sequence = createPortfolioSequence(redis.client, keys);
     const { sent, emit } = collector();
-    const coalescer = createDeltaCoalescer({ sequence, emit, windowMs: 80 });
+    const coalescer = createDeltaCoalescer({ sender: commandDeltaSender(sequence, emit), windowMs: 80 });
     const ann = uniqueUser('ann');
     coalescer.push(ann, change(ann, 'AAPL', '189'));
     await until(() => sent.length === 1, 'the first change to leave');
@@ -78,7 +79,7 @@ describe('per-user delta coalescing over a window', () => {
     const sequence = createPortfolioSequence(redis.client, keys);
     const { sent, emit } = collector();
     const windowMs = 300;
-    const coalescer = createDeltaCoalescer({ sequence, emit, windowMs });
+    const coalescer = createDeltaCoalescer({ sender: commandDeltaSender(sequence, emit), windowMs });
     const user = uniqueUser('lone');
     const pushedAt = Date.now();
     coalescer.push(user, change(user, 'AAPL', '100'));
@@ -103,7 +104,7 @@ describe('per-user delta coalescing over a window', () => {
     const sequence = createPortfolioSequence(redis.client, keys);
     const { sent, emit } = collector();
     const windowMs = 100;
-    const coalescer = createDeltaCoalescer({ sequence, emit, windowMs });
+    const coalescer = createDeltaCoalescer({ sender: commandDeltaSender(sequence, emit), windowMs });
     const user = uniqueUser('busy');
     const started = Date.now();
     let price = 100;
@@ -129,7 +130,7 @@ describe('per-user delta coalescing over a window', () => {
     const flaky = new Redis(redis.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     try {
       const { sent, emit } = collector();
-      const coalescer = createDeltaCoalescer({ sequence: createPortfolioSequence(flaky, keys), emit, windowMs: 30 });
+      const coalescer = createDeltaCoalescer({ sender: commandDeltaSender(createPortfolioSequence(flaky, keys), emit), windowMs: 30 });
       const user = uniqueUser('offline');
       coalescer.push(user, change(user, 'AAPL', '101'));
       coalescer.push(user, change(user, 'MSFT', '401'));
@@ -154,7 +155,7 @@ describe('per-user delta coalescing over a window', () => {
 
   it('close() sends what is pending without waiting for the window', async () => {
     const { sent, emit } = collector();
-    const coalescer = createDeltaCoalescer({ sequence: createPortfolioSequence(redis.client, keys), emit, windowMs: 60_000 });
+    const coalescer = createDeltaCoalescer({ sender: commandDeltaSender(createPortfolioSequence(redis.client, keys), emit), windowMs: 60_000 });
     const user = uniqueUser('closing');
     coalescer.push(user, change(user, 'AAPL', '5'));
     await coalescer.close();

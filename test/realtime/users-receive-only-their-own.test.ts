@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeltaCoalescer, type DeltaCoalescer } from '../../src/realtime/delta-coalescer.ts';
+import { commandDeltaSender, scriptedDeltaSender } from '../../src/realtime/delta-sender.ts';
 import { createPortfolioSequence } from '../../src/realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../../src/realtime/realtime-keys.ts';
 import { createRoomEmitter } from '../../src/realtime/room-emitter.ts';
@@ -35,16 +36,19 @@ afterAll(async () => {
   await h.close();
 });
 
-/** A worker process as far as realtime goes: its own Redis connection, emitter, seq counter and coalescer. */
-function startWorker(): DeltaCoalescer {
+/**
+ * A worker process as far as realtime goes: its own Redis connection, emitter, seq counter and
+ * coalescer, sending as a worker on a single Redis does (one script per clock step) or as one on a
+ * Cluster does (an INCR and a publish per delta).
+ */
+function startWorker(sending: 'script' | 'commands'): DeltaCoalescer {
   const redis = new Redis(h.redis.url, { maxRetriesPerRequest: 1 });
   workerConnections.push(redis);
+  const keys = realtimeKeys(h.namespace);
+  const sequence = createPortfolioSequence(redis, keys);
   const emitter = createRoomEmitter(redis, { namespace: h.namespace });
-  return createDeltaCoalescer({
-    sequence: createPortfolioSequence(redis, realtimeKeys(h.namespace)),
-    emit: (userId, delta) => emitter.delta(userId, delta),
-    windowMs: 40,
-  });
+  const sender = sending === 'script' ? scriptedDeltaSender(redis, keys) : commandDeltaSender(sequence, (userId, delta) => emitter.delta(userId, delta));
+  return createDeltaCoalescer({ sender, windowMs: 40 });
 }
 
 const priceOf = (userIndex: number, symbolIndex: number, round: number) =>
@@ -68,8 +72,9 @@ describe('many users on shared workers and web nodes', () => {
     await until(() => clients.every((c) => c.received.snapshots.length === 1), 'every connect snapshot');
 
     // Two workers, each owning half of the users (as partitions would split them), pushing
-    // interleaved changes: three per user per round, all within one coalescing window.
-    const workers = [startWorker(), startWorker()];
+    // interleaved changes: three per user per round, all within one coalescing window. The two
+    // send differently, and the clients must not be able to tell.
+    const workers = [startWorker('script'), startWorker('commands')];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [symbolIndex, symbol] of SYMBOLS.entries()) {
         for (const [i, user] of users.entries()) {

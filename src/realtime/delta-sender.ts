@@ -1,0 +1,134 @@
+import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from '../runtime/redis-client.ts';
+import type { PortfolioDelta } from './events.ts';
+import { toDelta, type PendingDelta } from './pending-delta.ts';
+import type { PortfolioSequence } from './portfolio-sequence.ts';
+import type { RealtimeKeys } from './realtime-keys.ts';
+import { classicRoomFrames, type RoomEmitter, type RoomFrame } from './room-emitter.ts';
+import { userRoom } from './events.ts';
+
+/** One user's pending changes, to be numbered and sent as one delta. */
+export interface OutgoingDelta {
+  userId: string;
+  pending: PendingDelta;
+}
+
+/**
+ * How the delta coalescer numbers and publishes the deltas of the users whose windows close on
+ * one step of its clock.
+ */
+export interface DeltaSender {
+  /**
+   * Numbers each user's delta with their next seq (`PortfolioSequence.next`) and publishes it.
+   * Resolves with one outcome per item, in order: the seq it was sent with, or why it was not
+   * sent (its seq may have been taken: the client sees a gap and asks for a snapshot). Rejects
+   * when Redis could not be asked at all; some of the deltas may have been sent anyway (a delta
+   * carries absolute values, so sending one again is harmless).
+   */
+  send(deltas: readonly OutgoingDelta[]): Promise<Array<number | Error>>;
+}
+
+/**
+ * The sender of a worker: one script per clock step on a single Redis (`scriptedDeltaSender`); on
+ * a Redis Cluster, where one script cannot reach every user's key and sharded channel, two
+ * commands per delta (`commandDeltaSender`).
+ */
+export function createDeltaSender(redis: RedisClient, keys: RealtimeKeys, sequence: PortfolioSequence, emitter: Pick<RoomEmitter, 'delta'>): DeltaSender {
+  if (isCluster(redis)) return commandDeltaSender(sequence, (userId, delta) => emitter.delta(userId, delta));
+  return scriptedDeltaSender(redis, keys);
+}
+
+/** Each delta on its own: INCR of the user's seq, then the room emitter's publish. */
+export function commandDeltaSender(sequence: PortfolioSequence, emit: (userId: string, delta: PortfolioDelta) => Promise<unknown>): DeltaSender {
+  return {
+    send: (deltas) =>
+      Promise.all(
+        deltas.map(async ({ userId, pending }) => {
+          try {
+            const seq = await sequence.next(userId);
+            await emit(userId, toDelta(pending, seq));
+            return seq;
+          } catch (err) {
+            return err instanceof Error ? err : new Error(String(err));
+          }
+        }),
+      ),
+  };
+}
+
+/**
+ * For each user (KEYS[i]; ARGV: channel, the message up to the seq, the rest): INCR the seq and
+ * PUBLISH the message with the seq spliced in. A key that cannot be incremented (not an integer)
+ * costs only its own delta: its outcome is the error's text instead of the seq.
+ */
+const SEND_DELTAS_LUA = `
+local sent = {}
+for i = 1, #KEYS do
+  local seq = redis.pcall('INCR', KEYS[i])
+  if type(seq) == 'number' then
+    local a = 3 * i
+    redis.call('PUBLISH', ARGV[a - 2], ARGV[a - 1] .. string.format('%d', seq) .. ARGV[a])
+    sent[i] = seq
+  else
+    sent[i] = tostring(seq.err)
+  end
+end
+return sent
+`;
+
+/** At most this many deltas per script call, so that one call holds Redis for about a millisecond at most. */
+const SCRIPT_BATCH = 256;
+/** Users whose channel and message head are kept; past it the cache starts over. */
+const FRAME_CACHE_LIMIT = 50_000;
+/** What `JSON.stringify(toDelta(pending, 0))` starts with: `seq` is the delta's first key. */
+const SEQ_ZERO = '{"seq":0';
+
+type SendDeltas = (numKeys: number, ...args: string[]) => Promise<Array<number | string>>;
+
+/**
+ * One Redis call per clock step (up to SCRIPT_BATCH deltas): a Lua script INCRs each user's seq
+ * and publishes their message with that seq spliced in, instead of an INCR and a PUBLISH per
+ * delta, each with its own command object, promise and reply. The message is exactly what the room
+ * emitter would publish (its channel and head are taken from the emitter itself); only a single
+ * Redis can run it, not a Cluster.
+ */
+export function scriptedDeltaSender(redis: Redis, keys: RealtimeKeys): DeltaSender {
+  const name = 'foliostreamSendDeltas';
+  if (!(name in redis)) redis.defineCommand(name, { lua: SEND_DELTAS_LUA });
+  const sendDeltas = (redis as unknown as Record<string, SendDeltas>)[name]!.bind(redis);
+  const frameOf = classicRoomFrames(keys.channelPrefix);
+  const frames = new Map<string, RoomFrame & { seqHead: string }>();
+  const frame = (userId: string) => {
+    let found = frames.get(userId);
+    if (found === undefined) {
+      if (frames.size >= FRAME_CACHE_LIMIT) frames.clear();
+      const room = frameOf(userRoom(userId), 'portfolio:delta');
+      found = { ...room, seqHead: `${room.head}{"seq":` };
+      frames.set(userId, found);
+    }
+    return found;
+  };
+  const sendChunk = async (chunk: readonly OutgoingDelta[]): Promise<Array<number | Error>> => {
+    const args: string[] = new Array(chunk.length * 4);
+    for (let i = 0; i < chunk.length; i++) {
+      const { userId, pending } = chunk[i]!;
+      const { channel, seqHead } = frame(userId);
+      const text = JSON.stringify(toDelta(pending, 0));
+      if (!text.startsWith(SEQ_ZERO)) throw new Error('a delta must serialize with seq first');
+      args[i] = keys.seq(userId);
+      args[chunk.length + 3 * i] = channel;
+      args[chunk.length + 3 * i + 1] = seqHead;
+      args[chunk.length + 3 * i + 2] = text.slice(SEQ_ZERO.length);
+    }
+    const sent = await sendDeltas(chunk.length, ...args);
+    return sent.map((outcome) => (typeof outcome === 'number' ? outcome : new Error(`delta not numbered: ${outcome}`)));
+  };
+  return {
+    async send(deltas) {
+      if (deltas.length <= SCRIPT_BATCH) return sendChunk(deltas);
+      const chunks: Promise<Array<number | Error>>[] = [];
+      for (let first = 0; first < deltas.length; first += SCRIPT_BATCH) chunks.push(sendChunk(deltas.slice(first, first + SCRIPT_BATCH)));
+      return (await Promise.all(chunks)).flat();
+    },
+  };
+}
