@@ -1,0 +1,97 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeltaCoalescer } from '../../src/realtime/delta-coalescer.ts';
+import { scriptedDeltaSender, type OutgoingDelta } from '../../src/realtime/delta-sender.ts';
+import { userRoom } from '../../src/realtime/events.ts';
+import { mergeChange, toDelta } from '../../src/realtime/pending-delta.ts';
+import { createPortfolioSequence } from '../../src/realtime/portfolio-sequence.ts';
+import { realtimeKeys } from '../../src/realtime/realtime-keys.ts';
+import { classicRoomFrames, createRoomEmitter } from '../../src/realtime/room-emitter.ts';
+import { createTestRedis, type TestRedis } from '../support/redis.ts';
+import { holding, totalsOf, uniqueUser, until } from './realtime-harness.ts';
+
+let redis: TestRedis;
+let keys: ReturnType<typeof realtimeKeys>;
+let namespace: string;
+let subscriber: Redis;
+/** Messages heard on the room channels of this test's namespace, by channel. */
+const heard = new Map<string, string[]>();
+
+beforeAll(async () => {
+  redis = await createTestRedis();
+  namespace = redis.prefix.replace(/:$/, '');
+  keys = realtimeKeys(namespace);
+  subscriber = new Redis(redis.url);
+  subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {
+    const list = heard.get(channel) ?? [];
+    list.push(message);
+    heard.set(channel, list);
+  });
+  await subscriber.psubscribe(`${keys.channelPrefix}#*`);
+});
+afterAll(async () => {
+  subscriber.disconnect();
+  await redis.cleanup();
+});
+
+const channelOf = (userId: string) => classicRoomFrames(keys.channelPrefix)(userRoom(userId), 'portfolio:delta').channel;
+
+const change = (userId: string, price: string) => {
+  const h = holding(userId, 'AAPL', price);
+  return { totals: totalsOf([h]), upserted: [h] };
+};
+const outgoing = (userId: string, price: string): OutgoingDelta => ({ userId, pending: mergeChange(undefined, change(userId, price), new Date().toISOString()) });
+
+describe('deltas numbered and published by one script per clock step', () => {
+  it("publishes exactly the message the room emitter would, with the user's next seq spliced in", async () => {
+    const sender = scriptedDeltaSender(redis.client, keys);
+    const user = uniqueUser('framed');
+    const delta = outgoing(user, '190.25');
+    expect(await sender.send([delta])).toEqual([1]);
+    expect(await sender.send([delta])).toEqual([2]);
+    const channel = channelOf(user);
+    await until(() => (heard.get(channel)?.length ?? 0) === 2, 'both scripted messages');
+    // The emitter's own publish of the same delta, numbered 2, on the same channel.
+    const emitter = createRoomEmitter(redis.client, { namespace });
+    await emitter.delta(user, toDelta(delta.pending, 2));
+    await until(() => heard.get(channel)?.length === 3, "the emitter's message");
+    const [, scripted, emitted] = heard.get(channel)!;
+    expect(scripted).toBe(emitted);
+    expect(JSON.parse(scripted!.slice(scripted!.indexOf('\n') + 1))).toEqual(toDelta(delta.pending, 2));
+    expect(await createPortfolioSequence(redis.client, keys).current(user)).toBe(2);
+  });
+
+  it('numbers every delta of a step larger than one script call, each from its own user\'s counter, in order', async () => {
+    const sender = scriptedDeltaSender(redis.client, keys);
+    // 600 deltas: three script calls; one user twice, so its second delta takes seq 2.
+    const users = Array.from({ length: 599 }, (_, i) => uniqueUser(`many${i}`));
+    const deltas = [...users.map((u) => outgoing(u, '10')), outgoing(users[0]!, '11')];
+    const outcomes = await sender.send(deltas);
+    expect(outcomes).toEqual([...users.map(() => 1), 2]);
+    await until(() => heard.get(channelOf(users[0]!))?.length === 2, "the first user's two messages");
+    const seqs = heard.get(channelOf(users[0]!))!.map((m) => (JSON.parse(m.slice(m.indexOf('\n') + 1)) as { seq: number }).seq);
+    expect(seqs).toEqual([1, 2]);
+  });
+
+  it("a user whose seq key is not a counter loses only their own delta, and the coalescer retries it while the others' leave", async () => {
+    const sender = scriptedDeltaSender(redis.client, keys);
+    const [good, broken] = [uniqueUser('good'), uniqueUser('broken')];
+    await redis.client.set(keys.seq(broken), 'not a number');
+    const outcomes = await sender.send([outgoing(broken, '1'), outgoing(good, '2')]);
+    expect(outcomes[0]).toBeInstanceOf(Error);
+    expect(String(outcomes[0])).toMatch(/not an integer/);
+    expect(outcomes[1]).toBe(1);
+
+    const coalescer = createDeltaCoalescer({ sender, windowMs: 30 });
+    coalescer.push(broken, change(broken, '3'));
+    coalescer.push(good, change(good, '4'));
+    await until(() => heard.get(channelOf(good))?.length === 2, "the good user's second delta");
+    expect(heard.get(channelOf(broken))).toBeUndefined();
+    // Repaired, the broken user's change goes out on a retry, numbered from the counter.
+    await redis.client.set(keys.seq(broken), '41');
+    await until(() => heard.get(channelOf(broken))?.length === 1, "the repaired user's delta", 3_000);
+    const message = heard.get(channelOf(broken))![0]!;
+    expect((JSON.parse(message.slice(message.indexOf('\n') + 1)) as { seq: number }).seq).toBe(42);
+    await coalescer.close();
+  });
+});
