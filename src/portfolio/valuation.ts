@@ -3,7 +3,7 @@ import type { FxTable } from './currency.ts';
 import { canonical } from './decimal.ts';
 import { computeHolding, quotesFor, type Holding, type PriceQuote } from './holding.ts';
 import { isoTimestamp } from './normalized.ts';
-import { entryFor, holdingPriceText, moveBy, priceEntry, quoteTime, RepriceCache, settleHolding, type Entry, type HoldingPriceText, type Repricing } from './reprice.ts';
+import { entryFor, holdingPriceText, moveBy, priceEntry, quoteTime, RepriceCache, settleHolding, TickQuote, type Entry, type HoldingPriceText, type Repricing } from './reprice.ts';
 import { addScaled, formatScaled, parseScaled } from './scaled-decimal.ts';
 import {
   combine,
@@ -77,9 +77,7 @@ export function priceQuote(tick: PriceTick): PriceQuote {
  * than `priceQuote` for the tick path; throws RangeError on a negative or non-finite price or time.
  */
 export function quoteAt(price: number, atMs: number, previousClose?: number): PriceQuote {
-  const quote: PriceQuote = { price: numberText(price), asOf: new Date(atMs).toISOString() };
-  if (previousClose !== undefined) quote.previousClose = numberText(previousClose);
-  return quote;
+  return new TickQuote(numberText(price), new Date(atMs), previousClose === undefined ? undefined : numberText(previousClose));
 }
 
 function numberText(value: number): string {
