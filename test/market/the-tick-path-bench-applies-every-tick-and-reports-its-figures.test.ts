@@ -6,7 +6,7 @@ import { runBenchScript } from '../support/bench-script.ts';
  * against the suite's Redis (the bench uses a key namespace of its own and deletes it). Speed is
  * the benchmark's business; this proves that it hands every tick over in batches of the read
  * interval, that the product's path turns them into actor tasks and published deltas, and that it
- * reports CPU per tick for each variant with the ratio to the first, and one delta's serialization
+ * reports CPU per tick for each read interval and way of sending with the ratio to the first, and one delta's serialization
  * in the wire's shortest forms and as full arrays.
  */
 describe('bench:tick-path', () => {
@@ -19,6 +19,7 @@ describe('bench:tick-path', () => {
       BENCH_RATE: '1000',
       BENCH_SECONDS: '1',
       BENCH_READ_MS: '20,100',
+      BENCH_SENDERS: 'commands,script',
       BENCH_REPEATS: '1',
       BENCH_WRITE: '0',
     };
@@ -28,8 +29,9 @@ describe('bench:tick-path', () => {
     const runs = output
       .split('\n')
       .filter((l) => l.startsWith('{"readMs"'))
-      .map((l) => JSON.parse(l) as Record<string, number>);
-    expect(runs.map((r) => r.readMs), output).toEqual([20, 100]);
+      .map((l) => JSON.parse(l) as Record<string, number> & { sending: string });
+    // Each read interval runs with each way of sending, on the same portfolios.
+    expect(runs.map((r) => `${r.readMs} ${r.sending}`), output).toEqual(['20 commands', '20 script', '100 commands', '100 script']);
     for (const run of runs) {
       expect(run.ticks).toBe(1000);
       // 1,000 ticks a second in batches of the interval's share.
@@ -43,7 +45,9 @@ describe('bench:tick-path', () => {
       expect(Number.isFinite(run.cpuUsPerTick)).toBe(true);
     }
     expect(output).toContain('## Live prices, the tick path with fixed work (bench:tick-path)');
-    expect(output).toMatch(/Median µs per tick by read interval: 20 ms: [0-9.]+ µs \(1\.00\), 100 ms: [0-9.]+ µs \([0-9.]+\)\./);
+    expect(output).toMatch(
+      /Median µs per tick: read every 20 ms, commands: [0-9.]+ µs \(1\.00\); read every 20 ms, script: [0-9.]+ µs \([0-9.]+\); read every 100 ms, commands: [0-9.]+ µs \([0-9.]+\); read every 100 ms, script: [0-9.]+ µs \([0-9.]+\)\./,
+    );
     // One delta's serialization, short forms against full arrays: the short forms are the smaller text.
     const serialized = output.split('\n').filter((l) => l.startsWith('{"serialization"')).map((l) => (JSON.parse(l) as { serialization: Record<string, number> }).serialization);
     expect(serialized.map((r) => r.repricings), output).toEqual([3, 10]);
