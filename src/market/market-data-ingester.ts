@@ -10,6 +10,7 @@ import { createPriceWriter } from './price-writer.ts';
 import { StalenessTracker } from './staleness.ts';
 import { loadSymbolSnapshot, parseSymbolChange } from './symbol-changes.ts';
 import { trackedSockets } from './market-data-sockets.ts';
+import { asError } from '../runtime/as-error.ts';
 
 /**
  * The `market` role: one Alpaca market-data connection (the SDK's stock stream) subscribed to
@@ -336,7 +337,7 @@ export async function startMarketIngester(ctx: AppContext, options: MarketIngest
         },
         (err: unknown) => {
           stopping.signal.removeEventListener('abort', onStop);
-          reject(err instanceof Error ? err : new Error(String(err)));
+          reject(asError(err));
         },
       );
     });

@@ -2,6 +2,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { DeltaSender, OutgoingDelta } from './delta-sender.ts';
 import { mergeChange, mergePending, type PendingDelta, type PortfolioChange } from './pending-delta.ts';
 import type { RealtimeMetrics } from './realtime-metrics.ts';
+import { asError } from '../runtime/as-error.ts';
 
 export const DEFAULT_DELTA_WINDOW_MS = 100;
 
@@ -43,8 +44,6 @@ interface UserState {
 }
 
 const idle = (state: UserState): boolean => !state.pending && state.closesAt === undefined && state.sending === undefined;
-
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /**
  * Per-user delta coalescing: a throttle, leading on the clock's next step, then at most one delta

@@ -4,8 +4,9 @@ import type { PortfolioDelta } from './events.ts';
 import { toDelta, type PendingDelta } from './pending-delta.ts';
 import type { PortfolioSequence } from './portfolio-sequence.ts';
 import type { RealtimeKeys } from './realtime-keys.ts';
-import { classicRoomFrames, type RoomEmitter, type RoomFrame } from './room-emitter.ts';
+import { classicRoomFrames, type RoomEmitter } from './room-emitter.ts';
 import { userRoom } from './events.ts';
+import { asError } from '../runtime/as-error.ts';
 
 /** One user's pending changes, to be numbered and sent as one delta. */
 export interface OutgoingDelta {
@@ -49,7 +50,7 @@ export function commandDeltaSender(sequence: PortfolioSequence, emit: (userId: s
             await emit(userId, toDelta(pending, seq));
             return seq;
           } catch (err) {
-            return err instanceof Error ? err : new Error(String(err));
+            return asError(err);
           }
         }),
       ),
@@ -78,12 +79,19 @@ return sent
 
 /** At most this many deltas per script call, so that one call holds Redis for about a millisecond at most. */
 const SCRIPT_BATCH = 256;
-/** Users whose channel and message head are kept; past it the cache starts over. */
+/** Users whose seq key, channel and message head are kept; past it the cache starts over. */
 const FRAME_CACHE_LIMIT = 50_000;
 /** What `JSON.stringify(toDelta(pending, 0))` starts with: `seq` is the delta's first key. */
 const SEQ_ZERO = '{"seq":0';
 
 type SendDeltas = (numKeys: number, ...args: string[]) => Promise<Array<number | string>>;
+
+/** A user's seq key, room channel, and message up to the seq's digits. */
+interface UserFrame {
+  seqKey: string;
+  channel: string;
+  seqHead: string;
+}
 
 /**
  * One Redis call per clock step (up to SCRIPT_BATCH deltas): a Lua script INCRs each user's seq
@@ -97,13 +105,14 @@ export function scriptedDeltaSender(redis: Redis, keys: RealtimeKeys): DeltaSend
   if (!(name in redis)) redis.defineCommand(name, { lua: SEND_DELTAS_LUA });
   const sendDeltas = (redis as unknown as Record<string, SendDeltas>)[name]!.bind(redis);
   const frameOf = classicRoomFrames(keys.channelPrefix);
-  const frames = new Map<string, RoomFrame & { seqHead: string }>();
-  const frame = (userId: string) => {
+  // Per user, what every delta of theirs repeats: built once, not per delta on the clock's steps.
+  const frames = new Map<string, UserFrame>();
+  const frame = (userId: string): UserFrame => {
     let found = frames.get(userId);
     if (found === undefined) {
       if (frames.size >= FRAME_CACHE_LIMIT) frames.clear();
       const room = frameOf(userRoom(userId), 'portfolio:delta');
-      found = { ...room, seqHead: `${room.head}{"seq":` };
+      found = { seqKey: keys.seq(userId), channel: room.channel, seqHead: `${room.head}{"seq":` };
       frames.set(userId, found);
     }
     return found;
@@ -112,10 +121,10 @@ export function scriptedDeltaSender(redis: Redis, keys: RealtimeKeys): DeltaSend
     const args: string[] = new Array(chunk.length * 4);
     for (let i = 0; i < chunk.length; i++) {
       const { userId, pending } = chunk[i]!;
-      const { channel, seqHead } = frame(userId);
+      const { seqKey, channel, seqHead } = frame(userId);
       const text = JSON.stringify(toDelta(pending, 0));
       if (!text.startsWith(SEQ_ZERO)) throw new Error('a delta must serialize with seq first');
-      args[i] = keys.seq(userId);
+      args[i] = seqKey;
       args[chunk.length + 3 * i] = channel;
       args[chunk.length + 3 * i + 1] = seqHead;
       args[chunk.length + 3 * i + 2] = text.slice(SEQ_ZERO.length);

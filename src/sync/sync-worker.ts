@@ -15,6 +15,7 @@ import type { Knex } from '../db/knex.ts';
 import type { SnapTradeClient } from '../providers/snaptrade/client.ts';
 import { fxTableFromSnapTrade } from '../portfolio/index.ts';
 import { storeFxRates } from '../market/fx-rate-store.ts';
+import { asError } from '../runtime/as-error.ts';
 
 /** Activities per `activities.synced` event (one SnapTrade page): bounds an event's size. */
 export const ACTIVITIES_PER_EVENT = 1000;
@@ -341,7 +342,7 @@ export class SyncWorker {
       if (!known) await this.options.producer.append(this.envelope(userId, 'sync.failed', { ...scope, ...failurePayload(err) }));
     }
     if (!retryable) return new UnrecoverableError(err instanceof Error ? err.message : String(err));
-    return err instanceof Error ? err : new Error(String(err));
+    return asError(err);
   }
 
   async close(): Promise<void> {

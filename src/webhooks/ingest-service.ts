@@ -8,6 +8,7 @@ import type { WebhookRejectReason } from './webhook-metrics.ts';
 import { createReplicaAck } from './replica-ack.ts';
 import { validateWebhook, type ValidWebhook } from './webhook-schemas.ts';
 import { verifyWebhookSignature } from './verify-signature.ts';
+import { asError } from '../runtime/as-error.ts';
 
 /** How long a webhookId is remembered: far longer than SnapTrade's retries (30 min, then 3 times). */
 export const DEFAULT_SEEN_TTL_SECONDS = 7 * 24 * 3600;
@@ -184,7 +185,7 @@ export function createWebhookIngest(options: WebhookIngestOptions): WebhookInges
         );
         return { kind: stored.duplicate ? 'duplicate' : 'accepted', streamId: stored.streamId, webhook, partition };
       } catch (err) {
-        const error = err instanceof Error ? err : new Error(String(err));
+        const error = asError(err);
         return {
           kind: 'failed',
           code: 'FS_STORAGE_UNAVAILABLE',
