@@ -2,7 +2,7 @@ import { fxRate, type FxTable } from './currency.ts';
 import { str, type DecimalString } from './decimal.ts';
 import { choosePrice, dayChangeMissing, type DayChangeMissing, type Holding, type HoldingAccountShare, type PriceQuote, type ValuationContext } from './holding.ts';
 import type { PortfolioTotals } from './portfolio-totals.ts';
-import { formatScaled, moveScaled, mulScaled, parseScaled, SCALED_ZERO, subScaled, type Scaled } from './scaled-decimal.ts';
+import { formatScaled, mulScaled, parseScaled, SCALED_ZERO, ScaledSum, subScaled, type Scaled } from './scaled-decimal.ts';
 
 /**
  * The price-tick fast path: a holding revalued with a new quote in scaled-integer arithmetic, with
@@ -12,24 +12,15 @@ import { formatScaled, moveScaled, mulScaled, parseScaled, SCALED_ZERO, subScale
  * It applies when the tick's quote wins the price choice outright: in the listing currency and
  * strictly newer than every other candidate (the quotes under the holding's other facets and the
  * prices its accounts reported), which is every live tick of a held security. In any other case
- * `priceLive` returns `null` and the caller runs `computeHolding`.
+ * `priceEntry` returns `null` and the caller runs `computeHolding`.
  *
- * Numbers first, objects when read: `priceLive` only moves numbers (the holding's live price, its
+ * Numbers first, objects when read: `priceEntry` only moves numbers (the holding's live price, its
  * figures and its contribution to the totals) and marks the holding unsettled; `settleHolding`
  * builds the holding object from them, the same object `computeHolding` would build, digit for
  * digit (property-tested). A tick thus allocates little that outlives it: rebuilding each holding
  * on every tick made objects that lived about a second, which the GC then copied and promoted
  * (a fifth of a worker's CPU in bench:ticks).
  */
-
-/** A holding's contribution to the totals' price-dependent sums (base currency; 0 when unknown). */
-export interface PricedContribution {
-  marketValue: Scaled;
-  unrealizedPnl: Scaled;
-  dayChange: Scaled;
-  /** 1 when the holding has no day change in the base currency (counted, never silently left out). */
-  withoutDayChange: 0 | 1;
-}
 
 /** A holding's figures at a live quote, as numbers. */
 interface LivePrice {
@@ -61,15 +52,6 @@ export interface HoldingPriceText {
   accountMarketValues: (string | null)[];
   /** The same in the base currency. */
   accountBaseMarketValues: (string | null)[];
-}
-
-export interface Repricing {
-  text: HoldingPriceText;
-  /** What the holding adds to the totals now, and what it added before the tick. */
-  contribution: PricedContribution;
-  previousContribution: PricedContribution;
-  /** The holding had no price before (so it was counted unpriced in the totals). */
-  wasUnpriced: boolean;
 }
 
 /** What the other price candidates say, for ticks on one facet. */
@@ -121,9 +103,26 @@ export interface Entry {
   // memory, for a figure read once per load or settle.
   /** A live quote newer than `holding`, not built into a holding object yet. */
   liveQuote: PriceQuote | undefined;
+  /** Its time (`quoteTime`), kept here: the quote itself is cold by the security's next tick. */
+  liveAsOfMs: number;
   /** Its price, and the previous close it is valued against (meaningful with `liveQuote`). */
   livePrice: Scaled;
   livePreviousClose: Scaled | null;
+  /**
+   * Whether the fields below are known: what the holding adds to the totals' sums (base currency,
+   * 0 when unknown) at its live price, or as its object says when it has none. Read from the
+   * object's text when a tick first needs them; numbers in the entry rather than an object, so a
+   * tick neither recomputes the figures at the previous quote nor leaves an object here.
+   */
+  contributes: boolean;
+  marketValueN: number | bigint;
+  marketValueS: number;
+  unrealizedPnlN: number | bigint;
+  unrealizedPnlS: number;
+  dayChangeN: number | bigint;
+  dayChangeS: number;
+  /** 1 when the holding has no day change in the base currency (counted, never silently left out). */
+  withoutDayChange: 0 | 1;
 }
 
 /**
@@ -137,32 +136,58 @@ export class RepriceCache {
    * about 700 bytes, for a walk of a few dozen entries when the actor next applies events).
    */
   readonly holdings = new Map<string, Entry>();
-  /** The totals' sums as the live prices moved them, from the totals object `of`. */
-  totals:
-    | { of: PortfolioTotals; sums: TotalsSums; unpricedHoldings: number; holdingsWithoutDayChange: number; moved: boolean; view: PortfolioTotals | undefined }
-    | undefined;
+  /** The totals as the live prices moved them, from the totals object `of`. */
+  totals: LiveTotals | undefined;
 }
 
-/** The price-dependent sums of a portfolio's totals, and its cash. */
-export interface TotalsSums {
-  investedValue: Scaled;
-  cashEquivalentValue: Scaled;
-  unrealizedPnl: Scaled;
-  dayChange: Scaled;
-  cash: Scaled;
+/**
+ * A portfolio's totals as live prices move them: its price-dependent sums, changed in place per
+ * tick, and the counts that move with prices, from the settled totals object `of`.
+ */
+export class LiveTotals {
+  of: PortfolioTotals;
+  readonly investedValue: ScaledSum;
+  readonly cashEquivalentValue: ScaledSum;
+  readonly unrealizedPnl: ScaledSum;
+  readonly dayChange: ScaledSum;
+  readonly cash: Scaled;
+  unpricedHoldings: number;
+  holdingsWithoutDayChange: number;
+  /** Whether a tick moved them since `of`. */
+  moved = false;
+  /** Their text (`liveTotals`), made once per move when first read. */
+  view: PortfolioTotals | undefined = undefined;
+
+  constructor(of: PortfolioTotals) {
+    this.of = of;
+    this.investedValue = new ScaledSum(parseScaled(of.investedValue));
+    this.cashEquivalentValue = new ScaledSum(parseScaled(of.cashEquivalentValue));
+    this.unrealizedPnl = new ScaledSum(parseScaled(of.unrealizedPnl));
+    this.dayChange = new ScaledSum(parseScaled(of.dayChange));
+    this.cash = parseScaled(of.cash);
+    this.unpricedHoldings = of.unpricedHoldings;
+    this.holdingsWithoutDayChange = of.holdingsWithoutDayChange;
+  }
 }
 
 const scaledOrNull = (text: string | null): Scaled | null => (text === null ? null : parseScaled(text));
 const orZero = (value: Scaled | null): Scaled => value ?? SCALED_ZERO;
 const textOrNull = (value: Scaled | null): string | null => (value === null ? null : formatScaled(value));
 
-function contributionOf(holding: Holding): PricedContribution {
-  return {
-    marketValue: orZero(scaledOrNull(holding.base.marketValue)),
-    unrealizedPnl: orZero(scaledOrNull(holding.base.unrealizedPnl)),
-    dayChange: orZero(scaledOrNull(holding.base.dayChange)),
-    withoutDayChange: holding.base.dayChange === null ? 1 : 0,
-  };
+/** The entry's contribution as its holding object says (the figures its text was printed from). */
+function contributeAsHolding(entry: Entry): void {
+  const { base } = entry.holding;
+  const marketValue = orZero(scaledOrNull(base.marketValue));
+  const unrealizedPnl = orZero(scaledOrNull(base.unrealizedPnl));
+  const dayChange = orZero(scaledOrNull(base.dayChange));
+  entry.marketValueN = marketValue.n;
+  entry.marketValueS = marketValue.s;
+  entry.unrealizedPnlN = unrealizedPnl.n;
+  entry.unrealizedPnlS = unrealizedPnl.s;
+  entry.dayChangeN = dayChange.n;
+  entry.dayChangeS = dayChange.s;
+  entry.withoutDayChange = base.dayChange === null ? 1 : 0;
+  entry.contributes = true;
 }
 
 /**
@@ -184,9 +209,25 @@ export function entryFor(cache: RepriceCache, key: string, holding: Holding, con
     known.liveQuote = undefined;
     known.livePrice = SCALED_ZERO;
     known.livePreviousClose = null;
+    known.contributes = false;
     return known;
   }
-  const entry: Entry = { holding, fixed, liveQuote: undefined, livePrice: SCALED_ZERO, livePreviousClose: null };
+  const entry: Entry = {
+    holding,
+    fixed,
+    liveQuote: undefined,
+    liveAsOfMs: 0,
+    livePrice: SCALED_ZERO,
+    livePreviousClose: null,
+    contributes: false,
+    marketValueN: 0,
+    marketValueS: 0,
+    unrealizedPnlN: 0,
+    unrealizedPnlS: 0,
+    dayChangeN: 0,
+    dayChangeS: 0,
+    withoutDayChange: 0,
+  };
   cache.holdings.set(key, entry);
   return entry;
 }
@@ -289,27 +330,15 @@ function toBase(amount: Scaled | null, rate: Fixed['baseRate']): Scaled | null {
 }
 
 /**
- * Prices `holding` (the object under `key`) with `quote` stored under `facet` (one of its facets),
- * in numbers: the holding is marked unsettled until `settleHolding`. `null` when the quote does not
- * win the price choice outright and `computeHolding` must decide (nothing is changed then).
- * `prices` is the price book the quote was stored in; `cache` the portfolio's. The quote must be
+ * Prices the holding an entry describes (its `holding`, in the valuation it was made for) with
+ * `quote`, stored under `facet` (one of its facets), in numbers, and moves `totals` by what its
+ * contribution to them changed: the holding is marked unsettled until `settleHolding`. Returns what
+ * moved, as text; `null` when the quote does not win the price choice outright and
+ * `computeHolding` must decide (nothing is changed then). `prices` is the price book the quote was
+ * stored in; `totals` the portfolio's (`LiveTotals` of its settled totals). The quote must be
  * canonical (as `priceQuote` and `quoteAt` make it).
  */
-export function priceLive(
-  cache: RepriceCache,
-  key: string,
-  holding: Holding,
-  facet: string,
-  quote: PriceQuote,
-  prices: ReadonlyMap<string, PriceQuote>,
-  context: ValuationContext,
-): Repricing | null {
-  if (quote.currency !== undefined && quote.currency !== holding.currency) return null;
-  return priceEntry(entryFor(cache, key, holding, context), facet, quote, prices);
-}
-
-/** `priceLive` on the holding an entry describes (its `holding`, in the valuation it was made for). */
-export function priceEntry(entry: Entry, facet: string, quote: PriceQuote, prices: ReadonlyMap<string, PriceQuote>): Repricing | null {
+export function priceEntry(entry: Entry, facet: string, quote: PriceQuote, prices: ReadonlyMap<string, PriceQuote>, totals: LiveTotals): HoldingPriceText | null {
   const { fixed, holding } = entry;
   if (quote.currency !== undefined && quote.currency !== holding.currency) return null;
   const others = othersFor(holding, fixed, facet, prices);
@@ -318,13 +347,38 @@ export function priceEntry(entry: Entry, facet: string, quote: PriceQuote, price
   const price = (parsed.price ??= parseScaled(quote.price));
 
   const previousClose = quote.previousClose === undefined ? others.previousClose : (parsed.previousClose ??= parseScaled(quote.previousClose));
-  const wasUnpriced = entry.liveQuote === undefined && holding.price === null;
-  const previousContribution = entry.liveQuote === undefined ? contributionOf(holding) : contributionAt(figuresAt(fixed, entry.liveQuote, entry.livePrice, entry.livePreviousClose));
+  // A holding priced for the first time is no longer unpriced.
+  if (entry.liveQuote === undefined && holding.price === null) totals.unpricedHoldings -= 1;
+  if (!entry.contributes) contributeAsHolding(entry);
   const live = figuresAt(fixed, quote, price, previousClose);
+  moveTotals(totals, entry, live, holding.cashEquivalent);
   entry.liveQuote = quote;
+  entry.liveAsOfMs = parsed.asOfMs;
   entry.livePrice = price;
   entry.livePreviousClose = previousClose;
-  return { text: liveText(holding, fixed, live), contribution: contributionAt(live), previousContribution, wasUnpriced };
+  return liveText(holding, fixed, live);
+}
+
+/** Moves `totals` from the entry's contribution to the one at `live`, which the entry then keeps. */
+function moveTotals(totals: LiveTotals, entry: Entry, live: LivePrice, cashEquivalent: boolean): void {
+  const marketValue = orZero(live.baseMarketValue);
+  const unrealizedPnl = orZero(live.baseUnrealizedPnl);
+  const dayChange = orZero(live.baseDayChange);
+  const withoutDayChange = live.baseDayChange === null ? 1 : 0;
+  totals.investedValue.move(marketValue.n, marketValue.s, entry.marketValueN, entry.marketValueS);
+  if (cashEquivalent) totals.cashEquivalentValue.move(marketValue.n, marketValue.s, entry.marketValueN, entry.marketValueS);
+  totals.unrealizedPnl.move(unrealizedPnl.n, unrealizedPnl.s, entry.unrealizedPnlN, entry.unrealizedPnlS);
+  totals.dayChange.move(dayChange.n, dayChange.s, entry.dayChangeN, entry.dayChangeS);
+  totals.holdingsWithoutDayChange += withoutDayChange - entry.withoutDayChange;
+  totals.moved = true;
+  totals.view = undefined;
+  entry.marketValueN = marketValue.n;
+  entry.marketValueS = marketValue.s;
+  entry.unrealizedPnlN = unrealizedPnl.n;
+  entry.unrealizedPnlS = unrealizedPnl.s;
+  entry.dayChangeN = dayChange.n;
+  entry.dayChangeS = dayChange.s;
+  entry.withoutDayChange = withoutDayChange;
 }
 
 /** A holding's figures at a price (and previous close). */
@@ -342,15 +396,6 @@ function figuresAt(fixed: Fixed, quote: PriceQuote, price: Scaled, previousClose
     baseMarketValue: toBase(marketValue, fixed.baseRate),
     baseUnrealizedPnl: toBase(unrealizedPnl, fixed.baseRate),
     baseDayChange: toBase(dayChange, fixed.baseRate),
-  };
-}
-
-function contributionAt(live: LivePrice): PricedContribution {
-  return {
-    marketValue: orZero(live.baseMarketValue),
-    unrealizedPnl: orZero(live.baseUnrealizedPnl),
-    dayChange: orZero(live.baseDayChange),
-    withoutDayChange: live.baseDayChange === null ? 1 : 0,
   };
 }
 
@@ -487,9 +532,4 @@ export function settleHolding(cache: RepriceCache, key: string): Holding | undef
   entry.holding = holding;
   entry.liveQuote = undefined;
   return holding;
-}
-
-/** `total + (now - before)`, exactly. */
-export function moveBy(total: Scaled, now: Scaled, before: Scaled): Scaled {
-  return moveScaled(total, now, before);
 }

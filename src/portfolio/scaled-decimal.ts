@@ -89,19 +89,6 @@ export function mulScaled(a: Scaled, b: Scaled): Scaled {
   return fromBig(big(an) * big(bn), a.s + b.s);
 }
 
-/** `total + (now - before)`, exactly, without the intermediate values when all three share a scale. */
-export function moveScaled(total: Scaled, now: Scaled, before: Scaled): Scaled {
-  const t = total.n;
-  const a = now.n;
-  const b = before.n;
-  if (typeof t === 'number' && typeof a === 'number' && typeof b === 'number' && total.s === now.s && now.s === before.s) {
-    const d = a - b;
-    const r = t + d;
-    if (safe(d) && safe(r)) return { n: r, s: total.s };
-  }
-  return addSigned(total, addSigned(now, before, -1), 1);
-}
-
 /** Canonical text, the same as decimal.ts `str` prints for the same number. */
 export function formatScaled(a: Scaled): DecimalString {
   const n = a.n;
@@ -116,4 +103,43 @@ export function formatScaled(a: Scaled): DecimalString {
   while (end > point && digits.charCodeAt(end - 1) === 48) end--;
   const body = end === point ? digits.slice(0, point) : `${digits.slice(0, point)}.${digits.slice(point, end)}`;
   return negative ? `-${body}` : body;
+}
+
+/**
+ * A running exact sum, changed in place (a `Scaled` itself, read as one): a portfolio's totals
+ * under live ticks. `move` makes no object while the numbers stay safe integers, so a tick leaves
+ * no new sum behind, and the sum, kept as long as its portfolio state, never points at an object
+ * younger than itself (each such pointer is an entry the scavenger walks, and the object it holds
+ * survives to be promoted).
+ */
+export class ScaledSum implements Scaled {
+  n: number | bigint;
+  s: number;
+
+  constructor(start: Scaled) {
+    this.n = start.n;
+    this.s = start.s;
+  }
+
+  /** `this += now - before`, exactly (each as its scaled integer and scale, as `Scaled` holds them). */
+  move(nowN: number | bigint, nowS: number, beforeN: number | bigint, beforeS: number): void {
+    const t = this.n;
+    if (typeof t === 'number' && typeof nowN === 'number' && typeof beforeN === 'number') {
+      const s = Math.max(this.s, nowS, beforeS);
+      const x = s === this.s ? t : t * (POW10_NUMBER[s - this.s] ?? Infinity);
+      const y = s === nowS ? nowN : nowN * (POW10_NUMBER[s - nowS] ?? Infinity);
+      const z = s === beforeS ? beforeN : beforeN * (POW10_NUMBER[s - beforeS] ?? Infinity);
+      const d = y - z;
+      const r = x + d;
+      // Each step exact: every operand and result a safe integer (see the module's comment).
+      if (safe(x) && safe(y) && safe(z) && safe(d) && safe(r)) {
+        this.n = r + 0;
+        this.s = s;
+        return;
+      }
+    }
+    const r = addSigned({ n: t, s: this.s }, addSigned({ n: nowN, s: nowS }, { n: beforeN, s: beforeS }, -1), 1);
+    this.n = r.n;
+    this.s = r.s;
+  }
 }

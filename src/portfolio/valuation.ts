@@ -3,7 +3,7 @@ import type { FxTable } from './currency.ts';
 import { canonical } from './decimal.ts';
 import { computeHolding, quotesFor, type Holding, type PriceQuote } from './holding.ts';
 import { isoTimestamp } from './normalized.ts';
-import { entryFor, holdingPriceText, moveBy, priceEntry, quoteTime, RepriceCache, settleHolding, TickQuote, type Entry, type HoldingPriceText, type Repricing } from './reprice.ts';
+import { entryFor, holdingPriceText, LiveTotals, priceEntry, quoteTime, RepriceCache, settleHolding, TickQuote, type Entry, type HoldingPriceText } from './reprice.ts';
 import { addScaled, formatScaled, parseScaled } from './scaled-decimal.ts';
 import {
   combine,
@@ -152,14 +152,18 @@ export function liveSlot(state: PortfolioState, identityKey: string): LiveSlot |
 
 /** `applyLiveQuote(slot.state, slot.facet, quote)`, reaching the holding through its slot. */
 export function applyLiveQuoteAt(slot: LiveSlot, quote: PriceQuote): HoldingPriceText | null {
-  const { state, facet } = slot;
-  return storeQuote(state, facet, quote) ? repriceAt(state, facet, slot.key, slot.entry, slot.cache, quote) : null;
+  const { state, facet, entry } = slot;
+  return storeQuote(state, facet, quote, entry) ? repriceAt(state, facet, slot.key, entry, slot.cache, quote) : null;
 }
 
-/** Stores `quote` under `facet` unless the quote stored there is newer (out-of-order ticks are ignored). */
-function storeQuote(state: PortfolioState, facet: string, quote: PriceQuote): boolean {
+/**
+ * Stores `quote` under `facet` unless the quote stored there is newer (out-of-order ticks are
+ * ignored). The stored quote is usually the live quote of `entry` (the holding's), whose time the
+ * entry keeps: reading it from the quote would reach an object no longer in the CPU's caches.
+ */
+function storeQuote(state: PortfolioState, facet: string, quote: PriceQuote, entry?: Entry): boolean {
   const stored = state.prices.get(facet);
-  if (stored !== undefined && quoteTime(stored) > quoteTime(quote)) return false;
+  if (stored !== undefined && (stored === entry?.liveQuote ? entry.liveAsOfMs : quoteTime(stored)) > quoteTime(quote)) return false;
   state.prices.set(facet, quote);
   return true;
 }
@@ -169,12 +173,7 @@ function storeQuote(state: PortfolioState, facet: string, quote: PriceQuote): bo
  * quote wins outright, else recomputed. Parameters rather than a slot: `applyLiveQuote` makes none.
  */
 function repriceAt(state: PortfolioState, facet: string, key: string, entry: Entry, cache: RepriceCache, quote: PriceQuote): HoldingPriceText {
-  const repricing = priceEntry(entry, facet, quote, state.prices);
-  if (repricing) {
-    moveTotals(cache, state.totals, entry.holding, repricing);
-    return repricing.text;
-  }
-  return recomputeHolding(state, key);
+  return priceEntry(entry, facet, quote, state.prices, liveTotalsOf(cache, state.totals)) ?? recomputeHolding(state, key);
 }
 
 /** The holding under `key` recomputed from its positions and the stored quotes (the slow path of a tick). */
@@ -203,15 +202,11 @@ export function settlePrices(state: PortfolioState): void {
   }
   const totals = cache.totals;
   if (totals?.moved && totals.of === state.totals) {
+    // The sums are the settled totals' own: they go on from the new object.
     state.totals = liveTotals(state);
-    cache.totals = {
-      of: state.totals,
-      sums: totals.sums,
-      unpricedHoldings: totals.unpricedHoldings,
-      holdingsWithoutDayChange: totals.holdingsWithoutDayChange,
-      moved: false,
-      view: undefined,
-    };
+    totals.of = state.totals;
+    totals.moved = false;
+    totals.view = undefined;
   }
 }
 
@@ -220,16 +215,16 @@ export function liveTotals(state: PortfolioState): PortfolioTotals {
   const moved = repriceCaches.get(state)?.totals;
   if (!moved?.moved || moved.of !== state.totals) return state.totals;
   const totals = state.totals;
-  const { sums, unpricedHoldings, holdingsWithoutDayChange } = moved;
+  const { unpricedHoldings, holdingsWithoutDayChange } = moved;
   moved.view ??= {
     baseCurrency: totals.baseCurrency,
-    totalValue: formatScaled(addScaled(sums.investedValue, sums.cash)),
-    investedValue: formatScaled(sums.investedValue),
+    totalValue: formatScaled(addScaled(moved.investedValue, moved.cash)),
+    investedValue: formatScaled(moved.investedValue),
     cash: totals.cash,
-    cashEquivalentValue: formatScaled(sums.cashEquivalentValue),
+    cashEquivalentValue: formatScaled(moved.cashEquivalentValue),
     costBasis: totals.costBasis,
-    unrealizedPnl: formatScaled(sums.unrealizedPnl),
-    dayChange: formatScaled(sums.dayChange),
+    unrealizedPnl: formatScaled(moved.unrealizedPnl),
+    dayChange: formatScaled(moved.dayChange),
     holdingsCount: totals.holdingsCount,
     unpricedHoldings,
     holdingsWithoutDayChange,
@@ -262,37 +257,11 @@ function repriceCacheOf(state: PortfolioState): RepriceCache {
   return cache;
 }
 
-/** Moves the totals' sums by a live repricing (from `totals`, the settled object, on the first move). */
-function moveTotals(cache: RepriceCache, totals: PortfolioTotals, holding: Holding, repricing: Repricing): void {
-  let moved = cache.totals;
-  if (!moved || moved.of !== totals) {
-    moved = cache.totals = {
-      of: totals,
-      sums: {
-        investedValue: parseScaled(totals.investedValue),
-        cashEquivalentValue: parseScaled(totals.cashEquivalentValue),
-        unrealizedPnl: parseScaled(totals.unrealizedPnl),
-        dayChange: parseScaled(totals.dayChange),
-        cash: parseScaled(totals.cash),
-      },
-      unpricedHoldings: totals.unpricedHoldings,
-      holdingsWithoutDayChange: totals.holdingsWithoutDayChange,
-      moved: false,
-      view: undefined,
-    };
-  }
-  const now = repricing.contribution;
-  const before = repricing.previousContribution;
-  const sums = moved.sums;
-  sums.investedValue = moveBy(sums.investedValue, now.marketValue, before.marketValue);
-  if (holding.cashEquivalent) sums.cashEquivalentValue = moveBy(sums.cashEquivalentValue, now.marketValue, before.marketValue);
-  sums.unrealizedPnl = moveBy(sums.unrealizedPnl, now.unrealizedPnl, before.unrealizedPnl);
-  sums.dayChange = moveBy(sums.dayChange, now.dayChange, before.dayChange);
-  // A holding priced for the first time is no longer unpriced.
-  if (repricing.wasUnpriced) moved.unpricedHoldings -= 1;
-  moved.holdingsWithoutDayChange += now.withoutDayChange - before.withoutDayChange;
-  moved.moved = true;
-  moved.view = undefined;
+/** The live totals of `totals`, the state's settled object (new ones when the state has new totals). */
+function liveTotalsOf(cache: RepriceCache, totals: PortfolioTotals): LiveTotals {
+  let live = cache.totals;
+  if (!live || live.of !== totals) live = cache.totals = new LiveTotals(totals);
+  return live;
 }
 
 /** The same portfolio valued with a new FX table (a full recomputation: every base figure moves). */

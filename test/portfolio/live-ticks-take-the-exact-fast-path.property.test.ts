@@ -4,8 +4,8 @@ import { aggregateHoldings } from '../../src/portfolio/aggregate-holdings.ts';
 import { createFxTable } from '../../src/portfolio/currency.ts';
 import { dec, str } from '../../src/portfolio/decimal.ts';
 import { computeHolding, quotesFor } from '../../src/portfolio/holding.ts';
-import { holdingPriceText, priceLive, RepriceCache, settleHolding } from '../../src/portfolio/reprice.ts';
-import { addScaled, formatScaled, moveScaled, mulScaled, parseScaled, subScaled } from '../../src/portfolio/scaled-decimal.ts';
+import { entryFor, holdingPriceText, LiveTotals, priceEntry, RepriceCache, settleHolding } from '../../src/portfolio/reprice.ts';
+import { addScaled, formatScaled, mulScaled, parseScaled, ScaledSum, subScaled } from '../../src/portfolio/scaled-decimal.ts';
 import { applyLiveQuote, applyLiveQuoteAt, liveSlot, liveTotals, priceQuote, quoteAt, settlePrices, valuePortfolio, type LiveSlot } from '../../src/portfolio/valuation.ts';
 import { accountsArb, baseCurrencyArb, fxArb, PRICE_KEYS, pricesArb } from './portfolio-arbitraries.ts';
 import { normalizeAlpacaPositions } from '../../src/portfolio/normalize-alpaca.ts';
@@ -44,7 +44,12 @@ describe('scaled-integer decimals', () => {
         expect(formatScaled(addScaled(x, y))).toBe(str(dec(a).plus(b)));
         expect(formatScaled(subScaled(x, y))).toBe(str(dec(a).minus(b)));
         expect(formatScaled(mulScaled(x, y))).toBe(str(dec(a).times(b)));
-        expect(formatScaled(moveScaled(x, y, z))).toBe(str(dec(a).plus(dec(b).minus(c))));
+        const sum = new ScaledSum(x);
+        sum.move(y.n, y.s, z.n, z.s);
+        expect(formatScaled(sum)).toBe(str(dec(a).plus(dec(b).minus(c))));
+        // Moved again, in place, from wherever the first move left it (number or BigInt, any scale).
+        sum.move(z.n, z.s, x.n, x.s);
+        expect(formatScaled(sum)).toBe(str(dec(a).plus(dec(b).minus(c)).plus(dec(c).minus(a))));
         // Results fed back in (a BigInt result that shrinks again, a number that grows past 2^53).
         expect(formatScaled(mulScaled(addScaled(x, y), z))).toBe(str(dec(a).plus(b).times(c)));
         expect(formatScaled(subScaled(mulScaled(x, y), mulScaled(x, y)))).toBe('0');
@@ -162,12 +167,13 @@ describe('live price ticks (each newer than every other price of its security)',
     const context = { baseCurrency: state.baseCurrency, fx: state.fx };
     const at = (asOf: string, extra: object = {}) => priceQuote({ price: '205', asOf, ...extra });
     // Same time as the reported price: the tie rule decides, not the fast path.
-    expect(priceLive(new RepriceCache(), key, aapl, key, at('2026-06-02T15:00:00Z'), state.prices, context)).toBeNull();
-    expect(priceLive(new RepriceCache(), key, aapl, key, at('2026-06-02T15:01:00Z', { currency: 'CAD' }), state.prices, context)).toBeNull();
+    const priceLive = (cache: RepriceCache, quote: ReturnType<typeof at>) => priceEntry(entryFor(cache, key, aapl, context), key, quote, state.prices, new LiveTotals(state.totals));
+    expect(priceLive(new RepriceCache(), at('2026-06-02T15:00:00Z'))).toBeNull();
+    expect(priceLive(new RepriceCache(), at('2026-06-02T15:01:00Z', { currency: 'CAD' }))).toBeNull();
     const cache = new RepriceCache();
-    const live = priceLive(cache, key, aapl, key, at('2026-06-02T15:01:00Z'), state.prices, context);
+    const live = priceLive(cache, at('2026-06-02T15:01:00Z'));
     // A tick without a previous close keeps the reported one: 20 x (205 - 198) = 140 USD = 175 CAD.
-    expect(live?.text).toMatchObject({ price: '205', dayChange: '140', baseMarketValue: '5125' });
+    expect(live).toMatchObject({ price: '205', dayChange: '140', baseMarketValue: '5125' });
     expect(settleHolding(cache, key)).toMatchObject({ price: '205', previousClose: '198', dayChange: '140', base: { dayChange: '175', marketValue: '5125' } });
   });
 });
