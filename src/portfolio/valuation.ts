@@ -4,7 +4,7 @@ import { canonical } from './decimal.ts';
 import { computeHolding, quotesFor, type Holding, type PriceQuote } from './holding.ts';
 import { isoTimestamp } from './normalized.ts';
 import { entryFor, holdingPriceText, LiveTotals, priceEntry, quoteTime, RepriceCache, settleHolding, TickQuote, type Entry, type HoldingPriceText } from './reprice.ts';
-import { addScaled, formatScaled, parseScaled } from './scaled-decimal.ts';
+import { addScaled, formatScaled } from './scaled-decimal.ts';
 import {
   combine,
   computeTotals,
