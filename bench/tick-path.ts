@@ -47,7 +47,7 @@ import { commandDeltaSender, scriptedDeltaSender } from '../src/realtime/delta-s
 import { createPortfolioSequence } from '../src/realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../src/realtime/realtime-keys.ts';
 import { createRoomEmitter } from '../src/realtime/room-emitter.ts';
-import { fullRepricingTuple, repricingOf, type HoldingRepricing, type PortfolioDelta } from '../src/realtime/events.ts';
+import { fullRepricingTuple, PreparedRepricing, repricingOf, type HoldingRepricing, type PortfolioDelta } from '../src/realtime/events.ts';
 import { mergeChange, toDelta } from '../src/realtime/pending-delta.ts';
 import type { RedisClient } from '../src/runtime/redis-client.ts';
 import { createRandom } from '../sandbox/market/seeded-random.ts';
@@ -256,7 +256,7 @@ async function measureSerialization(market: Market, repricingsPerDelta: number):
   const onBatch = createTickBatchHandler({
     runtime: { tell: (userId, task) => runOn(market, userId, task) },
     holders: market.holders,
-    coalescer: { push: (_userId, change) => void samples.push(...(change.repriced ?? [])) },
+    coalescer: { push: (_userId, change) => void samples.push(...(change.repriced ?? []).map((r) => (r instanceof PreparedRepricing ? r.repricing() : r))) },
     revalue: revalueIncremental,
     stats: { batches: 0, revaluations: 0, lastEntryMs: 0 },
     closes: market.closes,

@@ -6,7 +6,7 @@ import { followPrices } from '../market/price-reader.ts';
 import type { StoredPriceTick } from '../market/price-tick.ts';
 import { aggregateHoldings, applyLiveQuoteAt, holdingPriceText, liveSlot, liveTotals, quoteAt, quoteTime, type Holding, type LiveSlot, type PriceQuote } from '../portfolio/index.ts';
 import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
-import type { HoldingRepricing } from '../realtime/events.ts';
+import { PreparedRepricing, type ChangedPrice } from '../realtime/events.ts';
 import type { PresenceView } from '../realtime/presence.ts';
 import { readLastPrices } from '../market/price-reader.ts';
 import { PreviousCloseBook } from '../market/previous-closes.ts';
@@ -170,7 +170,7 @@ export interface TickBatchDeps {
   runtime: Pick<WorkerRuntime<UserPortfolioState>, 'tell'>;
   holders: TickerHolders;
   coalescer: Pick<DeltaCoalescer, 'push'>;
-  revalue: (state: UserPortfolioState, ticks: readonly QuotedTick[]) => HoldingRepricing[];
+  revalue: (state: UserPortfolioState, ticks: readonly QuotedTick[]) => ChangedPrice[];
   stats: Pick<PriceRevaluationStats, 'batches' | 'revaluations' | 'lastEntryMs'>;
   /** Previous closes by symbol (the day change a tick's quote carries). */
   closes: Pick<PreviousCloseBook, 'get'>;
@@ -233,13 +233,13 @@ function quotedTick(tick: Pick<StoredPriceTick, 'symbol' | 'price' | 'at'>, clos
   return { symbol: tick.symbol, quote: quoteAt(tick.price, tick.at, closes.get(tick.symbol)) };
 }
 
-export function revalueIncremental(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingRepricing[] {
-  const repriced: HoldingRepricing[] = [];
+export function revalueIncremental(state: UserPortfolioState, ticks: readonly QuotedTick[]): ChangedPrice[] {
+  const repriced: ChangedPrice[] = [];
   for (const tick of ticks) {
     const slot = liveSlotOf(state, tick.symbol);
     if (slot === null) continue;
     const moved = applyLiveQuoteAt(slot, tick.quote);
-    if (moved) repriced.push(repricingView(moved));
+    if (moved) repriced.push(PreparedRepricing.of(repricingView(moved)));
   }
   return repriced;
 }
@@ -261,7 +261,7 @@ export function liveSlotOf(state: UserPortfolioState, symbol: string): LiveSlot 
 }
 
 /** The baseline: every tick stores its quote and recomputes the whole portfolio. */
-export function revalueNaive(state: UserPortfolioState, ticks: readonly QuotedTick[]): HoldingRepricing[] {
+export function revalueNaive(state: UserPortfolioState, ticks: readonly QuotedTick[]): ChangedPrice[] {
   const changed: string[] = [];
   for (const { symbol, quote } of ticks) {
     const key = state.tickers.get(symbol);
@@ -275,7 +275,7 @@ export function revalueNaive(state: UserPortfolioState, ticks: readonly QuotedTi
     state.portfolio = aggregateHoldings(state.portfolio.accounts, { baseCurrency: state.baseCurrency, fx: state.portfolio.fx, prices });
     changed.push(key);
   }
-  const repriced: HoldingRepricing[] = [];
+  const repriced: ChangedPrice[] = [];
   for (const key of new Set(changed)) {
     const holding: Holding | undefined = state.portfolio.holdings.get(state.portfolio.keyByFacet.get(key) ?? key);
     if (holding) repriced.push(repricingView(holdingPriceText(holding)));

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from '../runtime/redis-client.ts';
 import type { PortfolioDelta } from './events.ts';
-import { toDelta, type PendingDelta } from './pending-delta.ts';
+import { deltaJsonAfterSeq, toDelta, type PendingDelta } from './pending-delta.ts';
 import type { PortfolioSequence } from './portfolio-sequence.ts';
 import type { RealtimeKeys } from './realtime-keys.ts';
 import { classicRoomFrames, type RoomEmitter } from './room-emitter.ts';
@@ -81,9 +81,6 @@ return sent
 const SCRIPT_BATCH = 256;
 /** Users whose seq key, channel and message head are kept; past it the cache starts over. */
 const FRAME_CACHE_LIMIT = 50_000;
-/** What `JSON.stringify(toDelta(pending, 0))` starts with: `seq` is the delta's first key. */
-const SEQ_ZERO = '{"seq":0';
-
 type SendDeltas = (numKeys: number, ...args: string[]) => Promise<Array<number | string>>;
 
 /** A user's seq key, room channel, and message up to the seq's digits. */
@@ -122,12 +119,10 @@ export function scriptedDeltaSender(redis: Redis, keys: RealtimeKeys): DeltaSend
     for (let i = 0; i < chunk.length; i++) {
       const { userId, pending } = chunk[i]!;
       const { seqKey, channel, seqHead } = frame(userId);
-      const text = JSON.stringify(toDelta(pending, 0));
-      if (!text.startsWith(SEQ_ZERO)) throw new Error('a delta must serialize with seq first');
       args[i] = seqKey;
       args[chunk.length + 3 * i] = channel;
       args[chunk.length + 3 * i + 1] = seqHead;
-      args[chunk.length + 3 * i + 2] = text.slice(SEQ_ZERO.length);
+      args[chunk.length + 3 * i + 2] = deltaJsonAfterSeq(pending);
     }
     const sent = await sendDeltas(chunk.length, ...args);
     return sent.map((outcome) => (typeof outcome === 'number' ? outcome : new Error(`delta not numbered: ${outcome}`)));

@@ -213,6 +213,34 @@ export function repricingOf(t: RepricingTuple): HoldingRepricing | null {
 }
 
 /**
+ * A repricing with its wire form already written (`JSON.stringify(repricingTuple(r))`): what the
+ * tick path pushes to the delta coalescer. A pending repricing waits up to a window, and in a busy
+ * worker past a scavenge or two: as one string it is a third of the bytes the objects it replaces
+ * took (the holding's price text, its view, their account arrays), and the delta is written by
+ * joining such strings rather than by serializing the objects.
+ */
+export class PreparedRepricing {
+  constructor(
+    readonly id: string,
+    readonly json: string,
+  ) {}
+
+  static of(r: HoldingRepricing): PreparedRepricing {
+    return new PreparedRepricing(r.id, JSON.stringify(repricingTuple(r)));
+  }
+
+  /** The repricing it says (read back from its text: when it must be folded into an upserted holding). */
+  repricing(): HoldingRepricing {
+    const repricing = repricingOf(JSON.parse(this.json) as RepricingTuple);
+    if (repricing === null) throw new Error(`not a repricing: ${this.json}`);
+    return repricing;
+  }
+}
+
+/** A repricing as a change carries it: as an object, or with its wire form written. */
+export type ChangedPrice = HoldingRepricing | PreparedRepricing;
+
+/**
  * `holding` with `repricing` applied; `null` when the repricing does not fit it (another id, or
  * another number of accounts), i.e. the holder's copy is not the one the server priced.
  */

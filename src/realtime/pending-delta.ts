@@ -1,4 +1,4 @@
-import { applyRepricing, repricingTuple, type HoldingRepricing, type HoldingView, type PortfolioDelta, type PortfolioTotals } from './events.ts';
+import { applyRepricing, PreparedRepricing, repricingTuple, type ChangedPrice, type HoldingView, type PortfolioDelta, type PortfolioTotals, type RepricingTuple } from './events.ts';
 
 /**
  * The pure half of delta coalescing: folding a user's portfolio changes into one pending delta.
@@ -16,7 +16,7 @@ export interface PortfolioChange {
   /** Holdings whose values changed, with their new absolute values. */
   upserted?: readonly HoldingView[];
   /** Holdings whose price (and what moves with it) changed and nothing else: price ticks. */
-  repriced?: readonly HoldingRepricing[];
+  repriced?: readonly ChangedPrice[];
   /** Holding ids no longer held. Within one change, a removal wins over an upsert of the same id. */
   removed?: readonly string[];
 }
@@ -30,7 +30,7 @@ export interface PendingDelta {
   /** Per holding id, its last whole value (`null` = removed). */
   holdings: Map<string, HoldingView | null>;
   /** Per holding id not in `holdings`, its last repricing. */
-  repriced: Map<string, HoldingRepricing>;
+  repriced: Map<string, ChangedPrice>;
   /** How many changes were merged (for metrics). */
   changes: number;
 }
@@ -88,9 +88,29 @@ export function toDelta(pending: PendingDelta, seq: number): PortfolioDelta {
     ...(pending.baseCurrency !== undefined ? { baseCurrency: pending.baseCurrency } : {}),
     totals: pending.totals,
     upserted,
-    repriced: Array.from(pending.repriced.values(), repricingTuple),
+    repriced: Array.from(pending.repriced.values(), (r) => (r instanceof PreparedRepricing ? (JSON.parse(r.json) as RepricingTuple) : repricingTuple(r))),
     removed,
   };
+}
+
+/**
+ * `JSON.stringify(toDelta(pending, seq))` without the leading `{"seq":<seq>`: the same text, with
+ * each prepared repricing's text spliced in as it is (a sender writes the seq itself).
+ */
+export function deltaJsonAfterSeq(pending: PendingDelta): string {
+  const upserted: HoldingView[] = [];
+  const removed: string[] = [];
+  for (const [id, value] of pending.holdings) {
+    if (value === null) removed.push(id);
+    else upserted.push(value);
+  }
+  let repriced = '';
+  for (const r of pending.repriced.values()) {
+    const json = r instanceof PreparedRepricing ? r.json : JSON.stringify(repricingTuple(r));
+    repriced = repriced === '' ? json : `${repriced},${json}`;
+  }
+  const baseCurrency = pending.baseCurrency === undefined ? '' : `,"baseCurrency":${JSON.stringify(pending.baseCurrency)}`;
+  return `,"asOf":${JSON.stringify(pending.asOf)}${baseCurrency},"totals":${JSON.stringify(pending.totals)},"upserted":${JSON.stringify(upserted)},"repriced":[${repriced}],"removed":${JSON.stringify(removed)}}`;
 }
 
 function setWhole(target: PendingDelta, id: string, value: HoldingView | null): void {
@@ -98,7 +118,7 @@ function setWhole(target: PendingDelta, id: string, value: HoldingView | null): 
   setLast(target.holdings, id, value);
 }
 
-function setRepricing(target: PendingDelta, repricing: HoldingRepricing): void {
+function setRepricing(target: PendingDelta, repricing: ChangedPrice): void {
   const whole = target.holdings.get(repricing.id);
   if (whole === undefined) {
     setLast(target.repriced, repricing.id, repricing);
@@ -106,7 +126,7 @@ function setRepricing(target: PendingDelta, repricing: HoldingRepricing): void {
   }
   if (whole === null) return;
   // The repricing was computed over the holding as upserted, so it fits it.
-  setLast(target.holdings, repricing.id, applyRepricing(whole, repricing) ?? whole);
+  setLast(target.holdings, repricing.id, applyRepricing(whole, repricing instanceof PreparedRepricing ? repricing.repricing() : repricing) ?? whole);
 }
 
 /** Sets a key so that it also moves to the end of the iteration order (the latest change last). */

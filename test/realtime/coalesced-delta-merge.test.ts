@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyRepricing, fullRepricingTuple, repricingOf, repricingTuple, type HoldingRepricing, type HoldingView, type PortfolioTotals, type RepricingTuple } from '../../src/realtime/events.ts';
-import { mergeChange, mergePending, toDelta, type PortfolioChange } from '../../src/realtime/pending-delta.ts';
+import { applyRepricing, fullRepricingTuple, PreparedRepricing, repricingOf, repricingTuple, type HoldingRepricing, type HoldingView, type PortfolioTotals, type RepricingTuple } from '../../src/realtime/events.ts';
+import { deltaJsonAfterSeq, mergeChange, mergePending, toDelta, type PortfolioChange } from '../../src/realtime/pending-delta.ts';
 import { holding, oneHoldingTotals } from './realtime-harness.ts';
 
 const T0 = '2026-06-02T14:30:00.000Z';
@@ -150,7 +150,10 @@ describe('coalescing changes into one delta', () => {
         { maxLength: 3 },
       ),
       repriced: fc.array(
-        fc.record({ id: fc.constantFrom(...ids), price: fc.integer({ min: 1, max: 500 }) }).map(({ id, price }) => repricing(`u/${id}`, String(price))),
+        // As objects, or prepared as the tick path pushes them (their wire text written).
+        fc
+          .record({ id: fc.constantFrom(...ids), price: fc.integer({ min: 1, max: 500 }), prepared: fc.boolean() })
+          .map(({ id, price, prepared }) => (prepared ? PreparedRepricing.of(repricing(`u/${id}`, String(price))) : repricing(`u/${id}`, String(price)))),
         { maxLength: 3 },
       ),
       removed: fc.array(fc.constantFrom(...ids.map((id) => `u/${id}`)), { maxLength: 2 }),
@@ -163,7 +166,7 @@ describe('coalescing changes into one delta', () => {
       for (const h of change.upserted ?? []) held.set(h.id, h);
       for (const r of change.repriced ?? []) {
         const current = held.get(r.id);
-        if (current) held.set(r.id, applyRepricing(current, r)!);
+        if (current) held.set(r.id, applyRepricing(current, r instanceof PreparedRepricing ? r.repricing() : r)!);
       }
       for (const id of change.removed ?? []) held.delete(id);
     };
@@ -183,7 +186,10 @@ describe('coalescing changes into one delta', () => {
           applyTo(oneByOne, change);
           lastTotals = change.totals;
         }
-        const delta = toDelta(mergeAll(changes), 1);
+        const pending = mergeAll(changes);
+        const delta = toDelta(pending, 1);
+        // The text a sender writes is the delta's JSON, whatever form its repricings came in.
+        expect(`{"seq":1${deltaJsonAfterSeq(pending)}`).toBe(JSON.stringify(delta));
         const ids = [...delta.upserted.map((h) => h.id), ...delta.repriced.map((r) => r[0]), ...delta.removed];
         expect(new Set(ids).size).toBe(ids.length);
         const coalesced = new Map<string, HoldingView>(initial.map((h) => [h.id, h]));
