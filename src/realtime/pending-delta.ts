@@ -104,13 +104,19 @@ export function deltaJsonAfterSeq(pending: PendingDelta): string {
     if (value === null) removed.push(id);
     else upserted.push(value);
   }
-  let repriced = '';
+  // One join, so the text is one flat string: concatenation would leave a rope of every piece,
+  // held with its pieces until the Redis client has written it and had its reply.
+  const parts: string[] = [',"asOf":', JSON.stringify(pending.asOf)];
+  if (pending.baseCurrency !== undefined) parts.push(',"baseCurrency":', JSON.stringify(pending.baseCurrency));
+  parts.push(',"totals":', JSON.stringify(pending.totals), ',"upserted":', JSON.stringify(upserted), ',"repriced":[');
+  let first = true;
   for (const r of pending.repriced.values()) {
-    const json = r instanceof PreparedRepricing ? r.json : JSON.stringify(repricingTuple(r));
-    repriced = repriced === '' ? json : `${repriced},${json}`;
+    if (!first) parts.push(',');
+    first = false;
+    parts.push(r instanceof PreparedRepricing ? r.json : JSON.stringify(repricingTuple(r)));
   }
-  const baseCurrency = pending.baseCurrency === undefined ? '' : `,"baseCurrency":${JSON.stringify(pending.baseCurrency)}`;
-  return `,"asOf":${JSON.stringify(pending.asOf)}${baseCurrency},"totals":${JSON.stringify(pending.totals)},"upserted":${JSON.stringify(upserted)},"repriced":[${repriced}],"removed":${JSON.stringify(removed)}}`;
+  parts.push('],"removed":', JSON.stringify(removed), '}');
+  return parts.join('');
 }
 
 function setWhole(target: PendingDelta, id: string, value: HoldingView | null): void {
