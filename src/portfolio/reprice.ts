@@ -180,14 +180,19 @@ function contributeAsHolding(entry: Entry): void {
   const marketValue = orZero(scaledOrNull(base.marketValue));
   const unrealizedPnl = orZero(scaledOrNull(base.unrealizedPnl));
   const dayChange = orZero(scaledOrNull(base.dayChange));
+  setContribution(entry, marketValue, unrealizedPnl, dayChange, base.dayChange === null ? 1 : 0);
+  entry.contributes = true;
+}
+
+/** Keeps a contribution in the entry's own number fields (see `Entry.contributes`). */
+function setContribution(entry: Entry, marketValue: Scaled, unrealizedPnl: Scaled, dayChange: Scaled, withoutDayChange: 0 | 1): void {
   entry.marketValueN = marketValue.n;
   entry.marketValueS = marketValue.s;
   entry.unrealizedPnlN = unrealizedPnl.n;
   entry.unrealizedPnlS = unrealizedPnl.s;
   entry.dayChangeN = dayChange.n;
   entry.dayChangeS = dayChange.s;
-  entry.withoutDayChange = base.dayChange === null ? 1 : 0;
-  entry.contributes = true;
+  entry.withoutDayChange = withoutDayChange;
 }
 
 /**
@@ -372,13 +377,7 @@ function moveTotals(totals: LiveTotals, entry: Entry, live: LivePrice, cashEquiv
   totals.holdingsWithoutDayChange += withoutDayChange - entry.withoutDayChange;
   totals.moved = true;
   totals.view = undefined;
-  entry.marketValueN = marketValue.n;
-  entry.marketValueS = marketValue.s;
-  entry.unrealizedPnlN = unrealizedPnl.n;
-  entry.unrealizedPnlS = unrealizedPnl.s;
-  entry.dayChangeN = dayChange.n;
-  entry.dayChangeS = dayChange.s;
-  entry.withoutDayChange = withoutDayChange;
+  setContribution(entry, marketValue, unrealizedPnl, dayChange, withoutDayChange);
 }
 
 /** A holding's figures at a price (and previous close). */

@@ -76,12 +76,7 @@ export function mergePending(older: PendingDelta, newer: PendingDelta | undefine
 
 /** The wire delta of a pending one, numbered `seq`. */
 export function toDelta(pending: PendingDelta, seq: number): PortfolioDelta {
-  const upserted: HoldingView[] = [];
-  const removed: string[] = [];
-  for (const [id, value] of pending.holdings) {
-    if (value === null) removed.push(id);
-    else upserted.push(value);
-  }
+  const { upserted, removed } = wholeChanges(pending);
   return {
     seq,
     asOf: pending.asOf,
@@ -93,17 +88,23 @@ export function toDelta(pending: PendingDelta, seq: number): PortfolioDelta {
   };
 }
 
-/**
- * `JSON.stringify(toDelta(pending, seq))` without the leading `{"seq":<seq>`: the same text, with
- * each prepared repricing's text spliced in as it is (a sender writes the seq itself).
- */
-export function deltaJsonAfterSeq(pending: PendingDelta): string {
+/** The pending holdings as a delta lists them: the upserted values, and the ids removed. */
+function wholeChanges(pending: PendingDelta): { upserted: HoldingView[]; removed: string[] } {
   const upserted: HoldingView[] = [];
   const removed: string[] = [];
   for (const [id, value] of pending.holdings) {
     if (value === null) removed.push(id);
     else upserted.push(value);
   }
+  return { upserted, removed };
+}
+
+/**
+ * `JSON.stringify(toDelta(pending, seq))` without the leading `{"seq":<seq>`: the same text, with
+ * each prepared repricing's text spliced in as it is (a sender writes the seq itself).
+ */
+export function deltaJsonAfterSeq(pending: PendingDelta): string {
+  const { upserted, removed } = wholeChanges(pending);
   // One join, so the text is one flat string: concatenation would leave a rope of every piece,
   // held with its pieces until the Redis client has written it and had its reply.
   const parts: string[] = [',"asOf":', JSON.stringify(pending.asOf)];
