@@ -27,8 +27,11 @@ export interface PendingDelta {
   totals: PortfolioTotals;
   /** The latest new base currency merged in (its change upserted every holding in it). */
   baseCurrency?: string;
-  /** Per holding id, its last whole value (`null` = removed). */
-  holdings: Map<string, HoldingView | null>;
+  /**
+   * Per holding id, its last whole value (`null` = removed); none until a change upserts or
+   * removes one (price ticks never do, and a pending delta lives up to a window).
+   */
+  holdings: Map<string, HoldingView | null> | undefined;
   /** Per holding id not in `holdings`, its last repricing. */
   repriced: Map<string, ChangedPrice>;
   /** How many changes were merged (for metrics). */
@@ -42,7 +45,7 @@ export interface PendingDelta {
  * held has no price to move). The totals and `asOf` are the latest change's.
  */
 export function mergeChange(pending: PendingDelta | undefined, change: PortfolioChange, asOf: string): PendingDelta {
-  const target: PendingDelta = pending ?? { asOf, totals: change.totals, holdings: new Map(), repriced: new Map(), changes: 0 };
+  const target: PendingDelta = pending ?? { asOf, totals: change.totals, holdings: undefined, repriced: new Map(), changes: 0 };
   for (const holding of change.upserted ?? []) setWhole(target, holding.id, holding);
   for (const repricing of change.repriced ?? []) setRepricing(target, repricing);
   for (const id of change.removed ?? []) setWhole(target, id, null);
@@ -62,14 +65,14 @@ export function mergePending(older: PendingDelta, newer: PendingDelta | undefine
   const merged: PendingDelta = {
     asOf: newer.asOf,
     totals: newer.totals,
-    holdings: new Map(older.holdings),
+    holdings: older.holdings && new Map(older.holdings),
     repriced: new Map(older.repriced),
     changes: older.changes + newer.changes,
   };
   const baseCurrency = newer.baseCurrency ?? older.baseCurrency;
   if (baseCurrency !== undefined) merged.baseCurrency = baseCurrency;
   // Within one pending delta an id is either whole or repriced, so the order of the two loops is free.
-  for (const [id, value] of newer.holdings) setWhole(merged, id, value);
+  for (const [id, value] of newer.holdings ?? []) setWhole(merged, id, value);
   for (const repricing of newer.repriced.values()) setRepricing(merged, repricing);
   return merged;
 }
@@ -92,7 +95,7 @@ export function toDelta(pending: PendingDelta, seq: number): PortfolioDelta {
 function wholeChanges(pending: PendingDelta): { upserted: HoldingView[]; removed: string[] } {
   const upserted: HoldingView[] = [];
   const removed: string[] = [];
-  for (const [id, value] of pending.holdings) {
+  for (const [id, value] of pending.holdings ?? []) {
     if (value === null) removed.push(id);
     else upserted.push(value);
   }
@@ -122,18 +125,19 @@ export function deltaJsonAfterSeq(pending: PendingDelta): string {
 
 function setWhole(target: PendingDelta, id: string, value: HoldingView | null): void {
   target.repriced.delete(id);
-  setLast(target.holdings, id, value);
+  setLast((target.holdings ??= new Map()), id, value);
 }
 
 function setRepricing(target: PendingDelta, repricing: ChangedPrice): void {
-  const whole = target.holdings.get(repricing.id);
-  if (whole === undefined) {
+  const holdings = target.holdings;
+  const whole = holdings?.get(repricing.id);
+  if (holdings === undefined || whole === undefined) {
     setLast(target.repriced, repricing.id, repricing);
     return;
   }
   if (whole === null) return;
   // The repricing was computed over the holding as upserted, so it fits it.
-  setLast(target.holdings, repricing.id, applyRepricing(whole, repricing instanceof PreparedRepricing ? repricing.repricing() : repricing) ?? whole);
+  setLast(holdings, repricing.id, applyRepricing(whole, repricing instanceof PreparedRepricing ? repricing.repricing() : repricing) ?? whole);
 }
 
 /** Sets a key so that it also moves to the end of the iteration order (the latest change last). */
