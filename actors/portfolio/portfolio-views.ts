@@ -1,7 +1,7 @@
 import { dayChangeMissing, type Holding, type HoldingPriceText, type PortfolioTotals } from '../../src/portfolio/index.ts';
 import { assetClassOf } from '../../src/portfolio/asset-class.ts';
 import { alpacaTicker } from './us-listings.ts';
-import type { HoldingRepricing, HoldingView, PortfolioTotals as TotalsView } from '../../src/realtime/events.ts';
+import { PreparedRepricing, type HoldingRepricing, type HoldingView, type PortfolioTotals as TotalsView, type SoleAccountRepricingTuple } from '../../src/realtime/events.ts';
 import type { PurchaseDateCost } from '../../src/portfolio/purchase-cost.ts';
 import { purchaseFxAt, type PurchaseFxView } from '../../src/realtime/purchase-fx.ts';
 
@@ -67,6 +67,22 @@ export function repricingView(t: HoldingPriceText): HoldingRepricing {
     accountValues: t.accountMarketValues,
     accountValuesBase: t.accountBaseMarketValues,
   };
+}
+
+/**
+ * `PreparedRepricing.of(repricingView(t))`, the tick path's repricing. The usual holding (listed in
+ * the base currency, held in one account) is written in the wire's shortest form straight from
+ * `t`, without the view it would otherwise make per repriced holding.
+ */
+export function preparedRepricing(t: HoldingPriceText): PreparedRepricing {
+  const values = t.accountMarketValues;
+  const baseValues = t.accountBaseMarketValues;
+  const { marketValue, unrealizedPnl, dayChange } = t;
+  if (values.length === 1 && baseValues.length === 1 && values[0] === marketValue && baseValues[0] === marketValue && t.baseMarketValue === marketValue && t.baseUnrealizedPnl === unrealizedPnl && t.baseDayChange === dayChange) {
+    const tuple: SoleAccountRepricingTuple = [t.identityKey, t.price, t.priceAsOf, marketValue, unrealizedPnl, dayChange, t.dayChangeMissing];
+    return new PreparedRepricing(t.identityKey, JSON.stringify(tuple));
+  }
+  return PreparedRepricing.of(repricingView(t));
 }
 
 /** Totals in the base currency; a figure that could not be completed is still the sum of what was valued. */

@@ -1,12 +1,12 @@
 import type { TickerHolders } from '../../actors/portfolio/ticker-holders.ts';
 import type { UserPortfolioState } from '../../actors/portfolio/user-portfolio-behavior.ts';
-import { repricingView, totalsView } from '../../actors/portfolio/portfolio-views.ts';
+import { preparedRepricing, repricingView, totalsView } from '../../actors/portfolio/portfolio-views.ts';
 import type { WorkerRuntime } from '../../actors/worker-runtime.ts';
 import { followPrices } from '../market/price-reader.ts';
 import type { StoredPriceTick } from '../market/price-tick.ts';
 import { aggregateHoldings, applyLiveQuoteAt, holdingPriceText, liveSlot, liveTotals, quoteAt, quoteTime, type Holding, type LiveSlot, type PriceQuote } from '../portfolio/index.ts';
 import type { DeltaCoalescer } from '../realtime/delta-coalescer.ts';
-import { PreparedRepricing, type ChangedPrice } from '../realtime/events.ts';
+import type { ChangedPrice } from '../realtime/events.ts';
 import type { PresenceView } from '../realtime/presence.ts';
 import { readLastPrices } from '../market/price-reader.ts';
 import { PreviousCloseBook } from '../market/previous-closes.ts';
@@ -239,7 +239,7 @@ export function revalueIncremental(state: UserPortfolioState, ticks: readonly Qu
     const slot = liveSlotOf(state, tick.symbol);
     if (slot === null) continue;
     const moved = applyLiveQuoteAt(slot, tick.quote);
-    if (moved) repriced.push(PreparedRepricing.of(repricingView(moved)));
+    if (moved) repriced.push(preparedRepricing(moved));
   }
   return repriced;
 }

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { applyRepricing, fullRepricingTuple, PreparedRepricing, repricingOf, repricingTuple, type HoldingRepricing, type HoldingView, type PortfolioTotals, type RepricingTuple } from '../../src/realtime/events.ts';
 import { deltaJsonAfterSeq, mergeChange, mergePending, toDelta, type PortfolioChange } from '../../src/realtime/pending-delta.ts';
 import { holding, oneHoldingTotals } from './realtime-harness.ts';
+import { preparedRepricing, repricingView } from '../../actors/portfolio/portfolio-views.ts';
+import type { HoldingPriceText } from '../../src/portfolio/reprice.ts';
 
 const T0 = '2026-06-02T14:30:00.000Z';
 const totals = oneHoldingTotals;
@@ -250,6 +252,35 @@ describe('a repricing on the wire', () => {
         expect(tuple.length).toBe(!sameInBase ? 12 : sole ? 7 : 8);
         // The full form is read back equal too (a worker of the previous release sends it).
         expect(repricingOf(fullRepricingTuple(r))).toEqual(r);
+      }),
+      { numRuns: 2_000 },
+    );
+    expect([...lengths].sort()).toEqual([12, 7, 8]);
+  });
+
+  it("prepared from a holding's price text (the tick path), is the text of that text's view", () => {
+    const lengths = new Set<number>();
+    fc.assert(
+      fc.property(repricingArb, (r) => {
+        const text: HoldingPriceText = {
+          identityKey: r.id,
+          price: r.price,
+          priceAsOf: r.priceAsOf,
+          marketValue: r.marketValue,
+          baseMarketValue: r.marketValueBase,
+          unrealizedPnl: r.unrealizedPl,
+          dayChange: r.dayChange,
+          baseUnrealizedPnl: r.unrealizedPlBase,
+          baseDayChange: r.dayChangeBase,
+          dayChangeMissing: r.dayChangeMissing,
+          accountMarketValues: r.accountValues,
+          accountBaseMarketValues: r.accountValuesBase,
+        };
+        const prepared = preparedRepricing(text);
+        const expected = repricingTuple(repricingView(text));
+        lengths.add(expected.length);
+        expect(prepared.id).toBe(r.id);
+        expect(prepared.json).toBe(JSON.stringify(expected));
       }),
       { numRuns: 2_000 },
     );
