@@ -1,7 +1,7 @@
 import { duplicateClient, type RedisClient as Redis } from '../runtime/redis-client.ts';
 import type { StreamKeys } from '../../streams/keys.ts';
 import { decodePreviousClose } from './previous-closes.ts';
-import { decodeLastPrice, decodeTickFields, type LastPrice, type StoredPriceTick } from './price-tick.ts';
+import { decodeLastPrice, decodeStoredTick, type LastPrice, type StoredPriceTick } from './price-tick.ts';
 
 /**
  * Reading prices, for the market role's consumers (the actors' workers revalue from it):
@@ -121,8 +121,8 @@ export async function* tailPrices(redis: Redis, keys: StreamKeys, options: TailP
         entriesRead += entries.length;
         for (const [id, fields] of entries) {
           ids[shard] = id;
-          const tick = decodeTickFields(fields);
-          if (tick) into.push({ ...tick, shard, id });
+          const tick = decodeStoredTick(fields, shard, id);
+          if (tick) into.push(tick);
         }
       }
       options.onRead?.(entriesRead);

@@ -50,6 +50,15 @@ export function decodeLastPrice(json: string): LastPrice | undefined {
 
 /** Decodes a price-stream entry's fields; `undefined` when it is not a tick. */
 export function decodeTickFields(fields: readonly string[]): PriceTick | undefined {
+  const tick = decodeStoredTick(fields, 0, '');
+  return tick && { symbol: tick.symbol, price: tick.price, at: tick.at, size: tick.size, source: tick.source };
+}
+
+/**
+ * Decodes the fields of the entry `id` of price stream `shard`; `undefined` when it is not a tick.
+ * The reader's object is made once, with where it was read, rather than copied from the tick's.
+ */
+export function decodeStoredTick(fields: readonly string[], shard: number, id: string): StoredPriceTick | undefined {
   let symbol: string | undefined;
   let price = Number.NaN;
   let at = Number.NaN;
@@ -76,5 +85,5 @@ export function decodeTickFields(fields: readonly string[]): PriceTick | undefin
     }
   }
   if (!symbol || !Number.isFinite(price) || !Number.isFinite(at)) return undefined;
-  return { symbol, price, at, size, source };
+  return { symbol, price, at, size, source, shard, id };
 }
