@@ -93,9 +93,9 @@ export function mulScaled(a: Scaled, b: Scaled): Scaled {
 export function formatScaled(a: Scaled): DecimalString {
   const n = a.n;
   if (n === 0 || n === 0n) return '0';
+  if (typeof n === 'number' && a.s <= 22) return formatSafe(n, a.s);
   const negative = n < 0;
-  // A safe integer prints as plain digits (exponents start at 10^21).
-  let digits = typeof n === 'number' ? String(negative ? -n : n) : (negative ? -n : n).toString();
+  let digits = (negative ? -n : n).toString();
   if (a.s === 0) return negative ? `-${digits}` : digits;
   if (digits.length <= a.s) digits = '0'.repeat(a.s - digits.length + 1) + digits;
   const point = digits.length - a.s;
@@ -103,6 +103,30 @@ export function formatScaled(a: Scaled): DecimalString {
   while (end > point && digits.charCodeAt(end - 1) === 48) end--;
   const body = end === point ? digits.slice(0, point) : `${digits.slice(0, point)}.${digits.slice(point, end)}`;
   return negative ? `-${body}` : body;
+}
+
+/**
+ * `n / 10^s` for a non-zero safe integer `n` and a power of ten that is a double: the whole and
+ * fractional parts are split in doubles, each step exact (a remainder of doubles is exact, and the
+ * whole part is an integer below 2^53 divided out of an exact multiple of 10^s), so the digits are
+ * printed once each instead of printed whole and then sliced around the point.
+ */
+function formatSafe(n: number, s: number): DecimalString {
+  const sign = n < 0 ? '-' : '';
+  if (s === 0) return sign + String(n < 0 ? -n : n);
+  const magnitude = n < 0 ? -n : n;
+  const unit = POW10_NUMBER[s]!;
+  let fraction = magnitude % unit;
+  const whole = (magnitude - fraction) / unit;
+  if (fraction === 0) return sign + String(whole);
+  let places = s;
+  while (fraction % 10 === 0) {
+    fraction /= 10;
+    places--;
+  }
+  let text = String(fraction);
+  if (text.length < places) text = '0'.repeat(places - text.length) + text;
+  return sign + String(whole) + '.' + text;
 }
 
 /**

@@ -30,6 +30,16 @@ describe('scaled-integer decimals', () => {
     );
   });
 
+  it('print any safe integer at any scale as big.js does, the largest ones and scales past 10^22 included', () => {
+    const safeInteger = fc.oneof(fc.maxSafeInteger(), fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.constantFrom(Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 10 ** 15, -(10 ** 15)));
+    fc.assert(
+      fc.property(safeInteger, fc.integer({ min: 0, max: 26 }), (n, s) => {
+        expect(formatScaled({ n, s })).toBe(str(dec(`${n}e-${s}`)));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
   it('stay exact across 2^53, where doubles stop being exact and BigInt takes over', () => {
     // Digits within 2^20 of ±2^53 (sums cross it), and near 2^26.5 (products cross it).
     const near = (centre: bigint, spread: bigint) =>
