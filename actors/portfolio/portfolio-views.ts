@@ -1,4 +1,4 @@
-import { dayChangeMissing, type Holding, type HoldingPriceText, type PortfolioTotals } from '../../src/portfolio/index.ts';
+import { dayChangeMissing, SoleAccountPriceText, type Holding, type HoldingPriceText, type PortfolioTotals, type PriceText } from '../../src/portfolio/index.ts';
 import { assetClassOf } from '../../src/portfolio/asset-class.ts';
 import { alpacaTicker } from './us-listings.ts';
 import { PreparedRepricing, type HoldingRepricing, type HoldingView, type PortfolioTotals as TotalsView, type SoleAccountRepricingTuple } from '../../src/realtime/events.ts';
@@ -70,19 +70,23 @@ export function repricingView(t: HoldingPriceText): HoldingRepricing {
 }
 
 /**
- * `PreparedRepricing.of(repricingView(t))`, the tick path's repricing. The usual holding (listed in
- * the base currency, held in one account) is written in the wire's shortest form straight from
- * `t`, without the view it would otherwise make per repriced holding.
+ * `PreparedRepricing.of(repricingView(holdingPriceTextOf(t)))`, the tick path's repricing. The usual
+ * holding (listed in the base currency, held in one account) is written in the wire's shortest form
+ * straight from its own figures, without the view it would otherwise make per repriced holding.
  */
-export function preparedRepricing(t: HoldingPriceText): PreparedRepricing {
+export function preparedRepricing(t: PriceText): PreparedRepricing {
+  if (t instanceof SoleAccountPriceText) return soleAccountRepricing(t.identityKey, t.price, t.priceAsOf, t.marketValue, t.unrealizedPnl, t.dayChange, t.dayChangeMissing);
   const values = t.accountMarketValues;
   const baseValues = t.accountBaseMarketValues;
   const { marketValue, unrealizedPnl, dayChange } = t;
   if (values.length === 1 && baseValues.length === 1 && values[0] === marketValue && baseValues[0] === marketValue && t.baseMarketValue === marketValue && t.baseUnrealizedPnl === unrealizedPnl && t.baseDayChange === dayChange) {
-    const tuple: SoleAccountRepricingTuple = [t.identityKey, t.price, t.priceAsOf, marketValue, unrealizedPnl, dayChange, t.dayChangeMissing];
-    return new PreparedRepricing(t.identityKey, JSON.stringify(tuple));
+    return soleAccountRepricing(t.identityKey, t.price, t.priceAsOf, marketValue, unrealizedPnl, dayChange, t.dayChangeMissing);
   }
   return PreparedRepricing.of(repricingView(t));
+}
+
+function soleAccountRepricing(...tuple: SoleAccountRepricingTuple): PreparedRepricing {
+  return new PreparedRepricing(tuple[0], JSON.stringify(tuple));
 }
 
 /** Totals in the base currency; a figure that could not be completed is still the sum of what was valued. */

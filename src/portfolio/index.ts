@@ -65,4 +65,4 @@ export {
   type PriceChange,
   type PriceTick,
 } from './valuation.ts';
-export { holdingPriceText, quoteTime, type HoldingPriceText } from './reprice.ts';
+export { holdingPriceText, holdingPriceTextOf, quoteTime, SoleAccountPriceText, type HoldingPriceText, type PriceText } from './reprice.ts';

@@ -2,7 +2,7 @@ import { fxRate, type FxTable } from './currency.ts';
 import { str, type DecimalString } from './decimal.ts';
 import { choosePrice, dayChangeMissing, type DayChangeMissing, type Holding, type HoldingAccountShare, type PriceQuote, type ValuationContext } from './holding.ts';
 import type { PortfolioTotals } from './portfolio-totals.ts';
-import { formatScaled, mulScaled, parseScaled, SCALED_ZERO, ScaledSum, subScaled, type Scaled } from './scaled-decimal.ts';
+import { addExact, exact, formatParts, formatScaled, mulExact, mulScaled, parseScaled, SCALED_ZERO, ScaledSum, subScaled, type Scaled } from './scaled-decimal.ts';
 
 /**
  * The price-tick fast path: a holding revalued with a new quote in scaled-integer arithmetic, with
@@ -52,6 +52,45 @@ export interface HoldingPriceText {
   accountMarketValues: (string | null)[];
   /** The same in the base currency. */
   accountBaseMarketValues: (string | null)[];
+}
+
+/**
+ * The price text of a holding listed in the base currency and held in one account, the usual
+ * holding: its base figures and its one account's value are its own figures, so a tick neither
+ * repeats them nor puts them in arrays (`holdingPriceTextOf` spells them out).
+ */
+export class SoleAccountPriceText {
+  constructor(
+    readonly identityKey: string,
+    readonly price: string,
+    readonly priceAsOf: string,
+    readonly marketValue: string,
+    readonly unrealizedPnl: string | null,
+    readonly dayChange: string | null,
+    readonly dayChangeMissing: DayChangeMissing | null,
+  ) {}
+}
+
+/** What a live price changed in a holding: every figure, or the usual holding's own (`SoleAccountPriceText`). */
+export type PriceText = HoldingPriceText | SoleAccountPriceText;
+
+/** Every figure of a price text. */
+export function holdingPriceTextOf(t: PriceText): HoldingPriceText {
+  if (!(t instanceof SoleAccountPriceText)) return t;
+  return {
+    identityKey: t.identityKey,
+    price: t.price,
+    priceAsOf: t.priceAsOf,
+    marketValue: t.marketValue,
+    baseMarketValue: t.marketValue,
+    unrealizedPnl: t.unrealizedPnl,
+    dayChange: t.dayChange,
+    baseUnrealizedPnl: t.unrealizedPnl,
+    baseDayChange: t.dayChange,
+    dayChangeMissing: t.dayChangeMissing,
+    accountMarketValues: [t.marketValue],
+    accountBaseMarketValues: [t.marketValue],
+  };
 }
 
 /** What the other price candidates say, for ticks on one facet. */
@@ -180,18 +219,18 @@ function contributeAsHolding(entry: Entry): void {
   const marketValue = orZero(scaledOrNull(base.marketValue));
   const unrealizedPnl = orZero(scaledOrNull(base.unrealizedPnl));
   const dayChange = orZero(scaledOrNull(base.dayChange));
-  setContribution(entry, marketValue, unrealizedPnl, dayChange, base.dayChange === null ? 1 : 0);
+  setContribution(entry, marketValue.n, marketValue.s, unrealizedPnl.n, unrealizedPnl.s, dayChange.n, dayChange.s, base.dayChange === null ? 1 : 0);
   entry.contributes = true;
 }
 
 /** Keeps a contribution in the entry's own number fields (see `Entry.contributes`). */
-function setContribution(entry: Entry, marketValue: Scaled, unrealizedPnl: Scaled, dayChange: Scaled, withoutDayChange: 0 | 1): void {
-  entry.marketValueN = marketValue.n;
-  entry.marketValueS = marketValue.s;
-  entry.unrealizedPnlN = unrealizedPnl.n;
-  entry.unrealizedPnlS = unrealizedPnl.s;
-  entry.dayChangeN = dayChange.n;
-  entry.dayChangeS = dayChange.s;
+function setContribution(entry: Entry, marketValueN: number | bigint, marketValueS: number, unrealizedPnlN: number | bigint, unrealizedPnlS: number, dayChangeN: number | bigint, dayChangeS: number, withoutDayChange: 0 | 1): void {
+  entry.marketValueN = marketValueN;
+  entry.marketValueS = marketValueS;
+  entry.unrealizedPnlN = unrealizedPnlN;
+  entry.unrealizedPnlS = unrealizedPnlS;
+  entry.dayChangeN = dayChangeN;
+  entry.dayChangeS = dayChangeS;
   entry.withoutDayChange = withoutDayChange;
 }
 
@@ -343,7 +382,7 @@ function toBase(amount: Scaled | null, rate: Fixed['baseRate']): Scaled | null {
  * stored in; `totals` the portfolio's (`LiveTotals` of its settled totals). The quote must be
  * canonical (as `priceQuote` and `quoteAt` make it).
  */
-export function priceEntry(entry: Entry, facet: string, quote: PriceQuote, prices: ReadonlyMap<string, PriceQuote>, totals: LiveTotals): HoldingPriceText | null {
+export function priceEntry(entry: Entry, facet: string, quote: PriceQuote, prices: ReadonlyMap<string, PriceQuote>, totals: LiveTotals): PriceText | null {
   const { fixed, holding } = entry;
   if (quote.currency !== undefined && quote.currency !== holding.currency) return null;
   const others = othersFor(holding, fixed, facet, prices);
@@ -355,13 +394,58 @@ export function priceEntry(entry: Entry, facet: string, quote: PriceQuote, price
   // A holding priced for the first time is no longer unpriced.
   if (entry.liveQuote === undefined && holding.price === null) totals.unpricedHoldings -= 1;
   if (!entry.contributes) contributeAsHolding(entry);
-  const live = figuresAt(fixed, quote, price, previousClose);
-  moveTotals(totals, entry, live, holding.cashEquivalent);
+  let text: PriceText | null = fixed.baseRate === 'identity' && fixed.shareQuantities === null ? priceSoleAccount(entry, holding, fixed, quote, price, previousClose, totals) : null;
+  if (text === null) {
+    const live = figuresAt(fixed, quote, price, previousClose);
+    moveTotals(totals, entry, live, holding.cashEquivalent);
+    text = liveText(holding, fixed, live);
+  }
   entry.liveQuote = quote;
   entry.liveAsOfMs = parsed.asOfMs;
   entry.livePrice = price;
   entry.livePreviousClose = previousClose;
-  return liveText(holding, fixed, live);
+  return text;
+}
+
+/**
+ * `figuresAt`, `moveTotals` and `liveText` for the usual holding (listed in the base currency, one
+ * account), in numbers held in locals: no figure objects, no arrays. `null`, having changed
+ * nothing, when a step leaves the safe integers (the general path then does it in BigInt).
+ */
+function priceSoleAccount(entry: Entry, holding: Holding, fixed: Fixed, quote: PriceQuote, price: Scaled, previousClose: Scaled | null, totals: LiveTotals): SoleAccountPriceText | null {
+  const { quantity, quantityWithCost, costBasis } = fixed;
+  const qn = quantity.n;
+  const pn = price.n;
+  if (typeof qn !== 'number' || typeof pn !== 'number' || !mulExact(qn, quantity.s, pn, price.s)) return null;
+  const valueN = exact.n;
+  const valueS = exact.s;
+  let pnlN = 0;
+  let pnlS = 0;
+  if (costBasis !== null) {
+    const wn = quantityWithCost.n;
+    const cn = costBasis.n;
+    if (typeof wn !== 'number' || typeof cn !== 'number' || !mulExact(wn, quantityWithCost.s, pn, price.s) || !addExact(exact.n, exact.s, cn, costBasis.s, -1)) return null;
+    pnlN = exact.n;
+    pnlS = exact.s;
+  }
+  let dayN = 0;
+  let dayS = 0;
+  if (previousClose !== null) {
+    const cn = previousClose.n;
+    if (typeof cn !== 'number' || !addExact(pn, price.s, cn, previousClose.s, -1) || !mulExact(qn, quantity.s, exact.n, exact.s)) return null;
+    dayN = exact.n;
+    dayS = exact.s;
+  }
+  moveTotalsBy(totals, entry, valueN, valueS, pnlN, pnlS, dayN, dayS, previousClose === null ? 1 : 0, holding.cashEquivalent);
+  return new SoleAccountPriceText(
+    holding.identityKey,
+    quote.price,
+    quote.asOf,
+    formatParts(valueN, valueS),
+    costBasis === null ? null : formatParts(pnlN, pnlS),
+    previousClose === null ? null : formatParts(dayN, dayS),
+    previousClose === null ? 'no-previous-close' : null,
+  );
 }
 
 /** Moves `totals` from the entry's contribution to the one at `live`, which the entry then keeps. */
@@ -369,15 +453,19 @@ function moveTotals(totals: LiveTotals, entry: Entry, live: LivePrice, cashEquiv
   const marketValue = orZero(live.baseMarketValue);
   const unrealizedPnl = orZero(live.baseUnrealizedPnl);
   const dayChange = orZero(live.baseDayChange);
-  const withoutDayChange = live.baseDayChange === null ? 1 : 0;
-  totals.investedValue.move(marketValue.n, marketValue.s, entry.marketValueN, entry.marketValueS);
-  if (cashEquivalent) totals.cashEquivalentValue.move(marketValue.n, marketValue.s, entry.marketValueN, entry.marketValueS);
-  totals.unrealizedPnl.move(unrealizedPnl.n, unrealizedPnl.s, entry.unrealizedPnlN, entry.unrealizedPnlS);
-  totals.dayChange.move(dayChange.n, dayChange.s, entry.dayChangeN, entry.dayChangeS);
+  moveTotalsBy(totals, entry, marketValue.n, marketValue.s, unrealizedPnl.n, unrealizedPnl.s, dayChange.n, dayChange.s, live.baseDayChange === null ? 1 : 0, cashEquivalent);
+}
+
+/** `moveTotals` with the new contribution (base currency, 0 when unknown) as numbers. */
+function moveTotalsBy(totals: LiveTotals, entry: Entry, valueN: number | bigint, valueS: number, pnlN: number | bigint, pnlS: number, dayN: number | bigint, dayS: number, withoutDayChange: 0 | 1, cashEquivalent: boolean): void {
+  totals.investedValue.move(valueN, valueS, entry.marketValueN, entry.marketValueS);
+  if (cashEquivalent) totals.cashEquivalentValue.move(valueN, valueS, entry.marketValueN, entry.marketValueS);
+  totals.unrealizedPnl.move(pnlN, pnlS, entry.unrealizedPnlN, entry.unrealizedPnlS);
+  totals.dayChange.move(dayN, dayS, entry.dayChangeN, entry.dayChangeS);
   totals.holdingsWithoutDayChange += withoutDayChange - entry.withoutDayChange;
   totals.moved = true;
   totals.view = undefined;
-  setContribution(entry, marketValue, unrealizedPnl, dayChange, withoutDayChange);
+  setContribution(entry, valueN, valueS, pnlN, pnlS, dayN, dayS, withoutDayChange);
 }
 
 /** A holding's figures at a price (and previous close). */

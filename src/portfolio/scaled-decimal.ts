@@ -50,24 +50,55 @@ export function parseScaled(text: DecimalString): Scaled {
 function addSigned(a: Scaled, b: Scaled, sign: 1 | -1): Scaled {
   const an = a.n;
   const bn = b.n;
-  if (typeof an === 'number' && typeof bn === 'number') {
-    if (a.s === b.s) {
-      const r = an + sign * bn;
-      if (safe(r)) return { n: r, s: a.s };
-    } else if (a.s > b.s) {
-      const x = bn * (POW10_NUMBER[a.s - b.s] ?? Infinity);
-      const r = an + sign * x;
-      if (safe(x) && safe(r)) return { n: r, s: a.s };
-    } else {
-      const x = an * (POW10_NUMBER[b.s - a.s] ?? Infinity);
-      const r = x + sign * bn;
-      if (safe(x) && safe(r)) return { n: r, s: b.s };
-    }
-  }
+  if (typeof an === 'number' && typeof bn === 'number' && addExact(an, a.s, bn, b.s, sign)) return { n: exact.n, s: exact.s };
   const x = big(an);
   const y = sign === 1 ? big(bn) : -big(bn);
   if (a.s === b.s) return fromBig(x + y, a.s);
   return a.s > b.s ? fromBig(x + y * pow10(a.s - b.s), a.s) : fromBig(x * pow10(b.s - a.s) + y, b.s);
+}
+
+/**
+ * Where `addExact` and `mulExact` leave their result: one object for the module, so a caller that
+ * chains them (the tick path's figures) makes no object per step. Read it before the next call.
+ */
+export const exact = { n: 0, s: 0 };
+
+/**
+ * `an/10^as + sign * bn/10^bs` into `exact` when every step is a safe integer (see the module's
+ * comment); false, leaving `exact` as it was, when it is not and BigInt must do it (`addScaled`).
+ */
+export function addExact(an: number, as: number, bn: number, bs: number, sign: 1 | -1): boolean {
+  if (as === bs) {
+    const r = an + sign * bn;
+    if (!safe(r)) return false;
+    exact.n = r;
+    exact.s = as;
+    return true;
+  }
+  if (as > bs) {
+    const x = bn * (POW10_NUMBER[as - bs] ?? Infinity);
+    const r = an + sign * x;
+    if (!safe(x) || !safe(r)) return false;
+    exact.n = r;
+    exact.s = as;
+    return true;
+  }
+  const x = an * (POW10_NUMBER[bs - as] ?? Infinity);
+  const r = x + sign * bn;
+  if (!safe(x) || !safe(r)) return false;
+  exact.n = r;
+  exact.s = bs;
+  return true;
+}
+
+/** `an/10^as * bn/10^bs` into `exact` when the product is a safe integer; false otherwise (`mulScaled`). */
+export function mulExact(an: number, as: number, bn: number, bs: number): boolean {
+  const r = an * bn;
+  if (!safe(r)) return false;
+  // `+ 0` turns the -0 of a negative times zero into 0.
+  exact.n = r + 0;
+  exact.s = as + bs;
+  return true;
 }
 
 export function addScaled(a: Scaled, b: Scaled): Scaled {
@@ -81,24 +112,24 @@ export function subScaled(a: Scaled, b: Scaled): Scaled {
 export function mulScaled(a: Scaled, b: Scaled): Scaled {
   const an = a.n;
   const bn = b.n;
-  if (typeof an === 'number' && typeof bn === 'number') {
-    const r = an * bn;
-    // `+ 0` turns the -0 of a negative times zero into 0.
-    if (safe(r)) return { n: r + 0, s: a.s + b.s };
-  }
+  if (typeof an === 'number' && typeof bn === 'number' && mulExact(an, a.s, bn, b.s)) return { n: exact.n, s: exact.s };
   return fromBig(big(an) * big(bn), a.s + b.s);
 }
 
 /** Canonical text, the same as decimal.ts `str` prints for the same number. */
 export function formatScaled(a: Scaled): DecimalString {
-  const n = a.n;
+  return formatParts(a.n, a.s);
+}
+
+/** `formatScaled({ n, s })` without the object (the tick path keeps its figures as numbers). */
+export function formatParts(n: number | bigint, s: number): DecimalString {
   if (n === 0 || n === 0n) return '0';
-  if (typeof n === 'number' && a.s <= 22) return formatSafe(n, a.s);
+  if (typeof n === 'number' && s <= 22) return formatSafe(n, s);
   const negative = n < 0;
   let digits = (negative ? -n : n).toString();
-  if (a.s === 0) return negative ? `-${digits}` : digits;
-  if (digits.length <= a.s) digits = '0'.repeat(a.s - digits.length + 1) + digits;
-  const point = digits.length - a.s;
+  if (s === 0) return negative ? `-${digits}` : digits;
+  if (digits.length <= s) digits = '0'.repeat(s - digits.length + 1) + digits;
+  const point = digits.length - s;
   let end = digits.length;
   while (end > point && digits.charCodeAt(end - 1) === 48) end--;
   const body = end === point ? digits.slice(0, point) : `${digits.slice(0, point)}.${digits.slice(point, end)}`;

@@ -3,7 +3,7 @@ import type { FxTable } from './currency.ts';
 import { canonical } from './decimal.ts';
 import { computeHolding, quotesFor, type Holding, type PriceQuote } from './holding.ts';
 import { isoTimestamp } from './normalized.ts';
-import { entryFor, holdingPriceText, LiveTotals, priceEntry, quoteTime, RepriceCache, settleHolding, TickQuote, type Entry, type HoldingPriceText } from './reprice.ts';
+import { entryFor, holdingPriceText, LiveTotals, priceEntry, quoteTime, RepriceCache, settleHolding, TickQuote, type Entry, type HoldingPriceText, type PriceText } from './reprice.ts';
 import { addScaled, formatScaled } from './scaled-decimal.ts';
 import {
   combine,
@@ -111,7 +111,7 @@ export function applyQuote(state: PortfolioState, identityKey: string, quote: Pr
  * quote settles the state and is applied in full. Returns what moved with the price, as text;
  * `null` when nothing held changed (an older quote, or a security not held).
  */
-export function applyLiveQuote(state: PortfolioState, identityKey: string, quote: PriceQuote): HoldingPriceText | null {
+export function applyLiveQuote(state: PortfolioState, identityKey: string, quote: PriceQuote): PriceText | null {
   if (!storeQuote(state, identityKey, quote)) return null;
   const key = state.keyByFacet.get(identityKey) ?? identityKey;
   const holding = state.holdings.get(key);
@@ -151,7 +151,7 @@ export function liveSlot(state: PortfolioState, identityKey: string): LiveSlot |
 }
 
 /** `applyLiveQuote(slot.state, slot.facet, quote)`, reaching the holding through its slot. */
-export function applyLiveQuoteAt(slot: LiveSlot, quote: PriceQuote): HoldingPriceText | null {
+export function applyLiveQuoteAt(slot: LiveSlot, quote: PriceQuote): PriceText | null {
   const { state, facet, entry } = slot;
   return storeQuote(state, facet, quote, entry) ? repriceAt(state, facet, slot.key, entry, slot.cache, quote) : null;
 }
@@ -172,7 +172,7 @@ function storeQuote(state: PortfolioState, facet: string, quote: PriceQuote, ent
  * The holding under `key` (its entry) at the quote just stored under `facet`: in numbers when the
  * quote wins outright, else recomputed. Parameters rather than a slot: `applyLiveQuote` makes none.
  */
-function repriceAt(state: PortfolioState, facet: string, key: string, entry: Entry, cache: RepriceCache, quote: PriceQuote): HoldingPriceText {
+function repriceAt(state: PortfolioState, facet: string, key: string, entry: Entry, cache: RepriceCache, quote: PriceQuote): PriceText {
   return priceEntry(entry, facet, quote, state.prices, liveTotalsOf(cache, state.totals)) ?? recomputeHolding(state, key);
 }
 

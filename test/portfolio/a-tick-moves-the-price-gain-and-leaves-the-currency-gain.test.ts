@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { holdingView, repricingView } from '../../actors/portfolio/portfolio-views.ts';
 import { aggregateHoldings } from '../../src/portfolio/aggregate-holdings.ts';
-import { holdingPriceText } from '../../src/portfolio/reprice.ts';
+import { holdingPriceText, holdingPriceTextOf } from '../../src/portfolio/reprice.ts';
 import { applyLiveQuote, quoteAt } from '../../src/portfolio/valuation.ts';
 import { applyRepricing } from '../../src/realtime/events.ts';
 import { cadUsdOn, costOf, todayCadUsd, trade, XIU } from './purchase-cost-scenarios.ts';
@@ -33,7 +33,7 @@ describe('a tick moves the price gain and leaves the currency gain', () => {
 
   it('moves the price gain and the P/L with a repricing, not the currency gain', () => {
     const text = applyLiveQuote(state, key, quoteAt(34, Date.parse('2026-06-02T15:01:00Z')))!;
-    const repriced = applyRepricing(view, repricingView(text ?? holdingPriceText(state.holdings.get(key)!)))!;
+    const repriced = applyRepricing(view, repricingView(holdingPriceTextOf(text ?? holdingPriceText(state.holdings.get(key)!))))!;
     expect(repriced.unrealizedPlBase).toBe('28');
     expect(repriced.purchaseFx).toEqual({ costBasisFx: 'purchase-date', costBasisBase: '240', currencyGainBase: '-30', priceGainBase: '28', plBase: '-2', atTodaysRate: [] });
   });

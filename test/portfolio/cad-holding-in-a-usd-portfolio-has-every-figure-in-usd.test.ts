@@ -6,6 +6,7 @@ import { normalizeSnapTradeAccount } from '../../src/portfolio/normalize-snaptra
 import { accountCashBase } from '../../src/portfolio/portfolio-totals.ts';
 import { applyLiveQuote, quoteAt, settlePrices } from '../../src/portfolio/valuation.ts';
 import { applyRepricing } from '../../src/realtime/events.ts';
+import { holdingPriceTextOf } from '../../src/portfolio/reprice.ts';
 import { snapBalance, snapPosition, snapPositionsBody, snapRate } from './provider-payloads.ts';
 
 /*
@@ -70,7 +71,7 @@ describe('a CAD holding in a USD portfolio', () => {
   it('a tick sent as a repricing gives the client the same holding as the full view', () => {
     // (A repricing comes from the market feed, so it marks the price live; the feed has no TSX
     // listings, so the full view calls SHOP's price stale: the one field this made-up tick cannot agree on.)
-    expect({ ...applyRepricing(before, repricingView(text))!, priceStale: view.priceStale }).toEqual(view);
+    expect({ ...applyRepricing(before, repricingView(holdingPriceTextOf(text)))!, priceStale: view.priceStale }).toEqual(view);
   });
 
   it("sums each account's cash in USD, and says unknown rather than a partial sum", () => {

@@ -4,7 +4,7 @@ import { aggregateHoldings } from '../../src/portfolio/aggregate-holdings.ts';
 import { createFxTable } from '../../src/portfolio/currency.ts';
 import { dec, str } from '../../src/portfolio/decimal.ts';
 import { computeHolding, quotesFor } from '../../src/portfolio/holding.ts';
-import { entryFor, holdingPriceText, LiveTotals, priceEntry, RepriceCache, settleHolding } from '../../src/portfolio/reprice.ts';
+import { entryFor, holdingPriceText, holdingPriceTextOf, LiveTotals, priceEntry, RepriceCache, settleHolding, SoleAccountPriceText } from '../../src/portfolio/reprice.ts';
 import { addScaled, formatScaled, mulScaled, parseScaled, ScaledSum, subScaled } from '../../src/portfolio/scaled-decimal.ts';
 import { applyLiveQuote, applyLiveQuoteAt, liveSlot, liveTotals, priceQuote, quoteAt, settlePrices, valuePortfolio, type LiveSlot } from '../../src/portfolio/valuation.ts';
 import { accountsArb, baseCurrencyArb, fxArb, PRICE_KEYS, pricesArb } from './portfolio-arbitraries.ts';
@@ -88,6 +88,9 @@ describe('live price ticks (each newer than every other price of its security)',
   it('move numbers on the fast path, and after 1,000 of them the portfolio equals a full recomputation', () => {
     let fastTicks = 0;
     let slotTicks = 0;
+    // Ticks priced as the usual holding's own figures (`SoleAccountPriceText`), and with every figure.
+    let soleTicks = 0;
+    let fullTicks = 0;
     fc.assert(
       fc.property(accountsArb, pricesArb, fxArb, baseCurrencyArb, fc.array(liveTickArb, { minLength: 1000, maxLength: 1000 }), (accounts, prices, fx, base, ticks) => {
         const context = { baseCurrency: base, fx };
@@ -120,7 +123,9 @@ describe('live price ticks (each newer than every other price of its security)',
           if (previous) {
             const next = computeHolding(previous.security, previous.facets, previous.accounts, quotesFor(previous.facets, oracle.prices), context);
             oracle.holdings.set(holdingKey, next);
-            expect(text).toEqual(holdingPriceText(next));
+            if (text instanceof SoleAccountPriceText) soleTicks++;
+            else if (text !== null) fullTicks++;
+            expect(text && holdingPriceTextOf(text)).toEqual(holdingPriceText(next));
             // The fast path leaves the holding object as it was until settled.
             if (lazy.holdings.get(holdingKey) === before) fastTicks++;
           } else {
@@ -142,6 +147,8 @@ describe('live price ticks (each newer than every other price of its security)',
     );
     expect(fastTicks).toBeGreaterThan(1_000);
     expect(slotTicks).toBeGreaterThan(1_000);
+    expect(soleTicks).toBeGreaterThan(100);
+    expect(fullTicks).toBeGreaterThan(100);
   });
 
   it('reach through a live slot the holding a full recomputation left, not the one it was found with', () => {

@@ -4,7 +4,7 @@ import { applyRepricing, fullRepricingTuple, PreparedRepricing, repricingOf, rep
 import { deltaJsonAfterSeq, mergeChange, mergePending, toDelta, type PortfolioChange } from '../../src/realtime/pending-delta.ts';
 import { holding, oneHoldingTotals } from './realtime-harness.ts';
 import { preparedRepricing, repricingView } from '../../actors/portfolio/portfolio-views.ts';
-import type { HoldingPriceText } from '../../src/portfolio/reprice.ts';
+import { holdingPriceTextOf, SoleAccountPriceText, type HoldingPriceText } from '../../src/portfolio/reprice.ts';
 
 const T0 = '2026-06-02T14:30:00.000Z';
 const totals = oneHoldingTotals;
@@ -260,6 +260,7 @@ describe('a repricing on the wire', () => {
 
   it("prepared from a holding's price text (the tick path), is the text of that text's view", () => {
     const lengths = new Set<number>();
+    let soleForms = 0;
     fc.assert(
       fc.property(repricingArb, (r) => {
         const text: HoldingPriceText = {
@@ -281,10 +282,18 @@ describe('a repricing on the wire', () => {
         lengths.add(expected.length);
         expect(prepared.id).toBe(r.id);
         expect(prepared.json).toBe(JSON.stringify(expected));
+        // The same holding as the tick path prices it when it is the usual one (its own figures only).
+        if (expected.length === 7 && r.price !== null && r.priceAsOf !== null && r.marketValue !== null) {
+          const own = new SoleAccountPriceText(r.id, r.price, r.priceAsOf, r.marketValue, r.unrealizedPl, r.dayChange, r.dayChangeMissing);
+          expect(holdingPriceTextOf(own)).toEqual(text);
+          expect(preparedRepricing(own).json).toBe(prepared.json);
+          soleForms++;
+        }
       }),
       { numRuns: 2_000 },
     );
     expect([...lengths].sort()).toEqual([12, 7, 8]);
+    expect(soleForms).toBeGreaterThan(50);
   });
 
   it('of no known form is read as nothing, not as a wrong repricing', () => {
