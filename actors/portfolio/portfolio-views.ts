@@ -70,23 +70,14 @@ export function repricingView(t: HoldingPriceText): HoldingRepricing {
 }
 
 /**
- * `PreparedRepricing.of(repricingView(holdingPriceTextOf(t)))`, the tick path's repricing. The usual
- * holding (listed in the base currency, held in one account) is written in the wire's shortest form
- * straight from its own figures, without the view it would otherwise make per repriced holding.
+ * `PreparedRepricing.of(repricingView(holdingPriceTextOf(t)))`, the tick path's repricing: the usual
+ * holding's own figures are written in the wire's shortest form as they are, without the view and
+ * the arrays it would otherwise make per repriced holding.
  */
 export function preparedRepricing(t: PriceText): PreparedRepricing {
-  if (t instanceof SoleAccountPriceText) return soleAccountRepricing(t.identityKey, t.price, t.priceAsOf, t.marketValue, t.unrealizedPnl, t.dayChange, t.dayChangeMissing);
-  const values = t.accountMarketValues;
-  const baseValues = t.accountBaseMarketValues;
-  const { marketValue, unrealizedPnl, dayChange } = t;
-  if (values.length === 1 && baseValues.length === 1 && values[0] === marketValue && baseValues[0] === marketValue && t.baseMarketValue === marketValue && t.baseUnrealizedPnl === unrealizedPnl && t.baseDayChange === dayChange) {
-    return soleAccountRepricing(t.identityKey, t.price, t.priceAsOf, marketValue, unrealizedPnl, dayChange, t.dayChangeMissing);
-  }
-  return PreparedRepricing.of(repricingView(t));
-}
-
-function soleAccountRepricing(...tuple: SoleAccountRepricingTuple): PreparedRepricing {
-  return new PreparedRepricing(tuple[0], JSON.stringify(tuple));
+  if (!(t instanceof SoleAccountPriceText)) return PreparedRepricing.of(repricingView(t));
+  const tuple: SoleAccountRepricingTuple = [t.identityKey, t.price, t.priceAsOf, t.marketValue, t.unrealizedPnl, t.dayChange, t.dayChangeMissing];
+  return new PreparedRepricing(t.identityKey, JSON.stringify(tuple));
 }
 
 /** Totals in the base currency; a figure that could not be completed is still the sum of what was valued. */

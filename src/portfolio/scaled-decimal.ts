@@ -68,26 +68,13 @@ export const exact = { n: 0, s: 0 };
  * comment); false, leaving `exact` as it was, when it is not and BigInt must do it (`addScaled`).
  */
 export function addExact(an: number, as: number, bn: number, bs: number, sign: 1 | -1): boolean {
-  if (as === bs) {
-    const r = an + sign * bn;
-    if (!safe(r)) return false;
-    exact.n = r;
-    exact.s = as;
-    return true;
-  }
-  if (as > bs) {
-    const x = bn * (POW10_NUMBER[as - bs] ?? Infinity);
-    const r = an + sign * x;
-    if (!safe(x) || !safe(r)) return false;
-    exact.n = r;
-    exact.s = as;
-    return true;
-  }
-  const x = an * (POW10_NUMBER[bs - as] ?? Infinity);
-  const r = x + sign * bn;
-  if (!safe(x) || !safe(r)) return false;
+  const s = as > bs ? as : bs;
+  const x = s === as ? an : an * (POW10_NUMBER[s - as] ?? Infinity);
+  const y = s === bs ? bn : bn * (POW10_NUMBER[s - bs] ?? Infinity);
+  const r = x + sign * y;
+  if (!safe(x) || !safe(y) || !safe(r)) return false;
   exact.n = r;
-  exact.s = bs;
+  exact.s = s;
   return true;
 }
 
@@ -179,19 +166,11 @@ export class ScaledSum implements Scaled {
   /** `this += now - before`, exactly (each as its scaled integer and scale, as `Scaled` holds them). */
   move(nowN: number | bigint, nowS: number, beforeN: number | bigint, beforeS: number): void {
     const t = this.n;
-    if (typeof t === 'number' && typeof nowN === 'number' && typeof beforeN === 'number') {
-      const s = Math.max(this.s, nowS, beforeS);
-      const x = s === this.s ? t : t * (POW10_NUMBER[s - this.s] ?? Infinity);
-      const y = s === nowS ? nowN : nowN * (POW10_NUMBER[s - nowS] ?? Infinity);
-      const z = s === beforeS ? beforeN : beforeN * (POW10_NUMBER[s - beforeS] ?? Infinity);
-      const d = y - z;
-      const r = x + d;
-      // Each step exact: every operand and result a safe integer (see the module's comment).
-      if (safe(x) && safe(y) && safe(z) && safe(d) && safe(r)) {
-        this.n = r + 0;
-        this.s = s;
-        return;
-      }
+    // Each step exact: every operand and result a safe integer (see the module's comment).
+    if (typeof t === 'number' && typeof nowN === 'number' && typeof beforeN === 'number' && addExact(nowN, nowS, beforeN, beforeS, -1) && addExact(t, this.s, exact.n, exact.s, 1)) {
+      this.n = exact.n + 0;
+      this.s = exact.s;
+      return;
     }
     const r = addSigned({ n: t, s: this.s }, addSigned({ n: nowN, s: nowS }, { n: beforeN, s: beforeS }, -1), 1);
     this.n = r.n;
