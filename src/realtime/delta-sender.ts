@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from '../runtime/redis-client.ts';
 import type { PortfolioDelta } from './events.ts';
@@ -7,6 +8,7 @@ import type { RealtimeKeys } from './realtime-keys.ts';
 import { classicRoomFrames, type RoomEmitter } from './room-emitter.ts';
 import { userRoom } from './events.ts';
 import { asError } from '../runtime/as-error.ts';
+import { EncodedCommand, RespWriter } from '../runtime/resp-command.ts';
 
 /** One user's pending changes, to be numbered and sent as one delta. */
 export interface OutgoingDelta {
@@ -81,13 +83,17 @@ return sent
 const SCRIPT_BATCH = 256;
 /** Users whose seq key, channel and message head are kept; past it the cache starts over. */
 const FRAME_CACHE_LIMIT = 50_000;
-type SendDeltas = (numKeys: number, ...args: string[]) => Promise<Array<number | string>>;
+const SEND_DELTAS_SHA = createHash('sha1').update(SEND_DELTAS_LUA).digest('hex');
+/** A call's buffer to begin with (it grows when a step's deltas need more). */
+const FIRST_BUFFER_BYTES = 256 * 1024;
+/** Buffers kept for the next calls: about as many as are in flight at once, none grown huge. */
+const SPARE_BUFFERS = 4;
+const SPARE_BUFFER_MAX_BYTES = 4 * 1024 * 1024;
 
-/** A user's seq key, room channel, and message up to the seq's digits. */
+/** A user's seq key, and room channel and message head up to the seq's digits, as RESP bulk strings. */
 interface UserFrame {
-  seqKey: string;
-  channel: string;
-  seqHead: string;
+  seqKey: Buffer;
+  channelAndHead: Buffer;
 }
 
 /**
@@ -95,36 +101,53 @@ interface UserFrame {
  * and publishes their message with that seq spliced in, instead of an INCR and a PUBLISH per
  * delta, each with its own command object, promise and reply. The message is exactly what the room
  * emitter would publish (its channel and head are taken from the emitter itself); only a single
- * Redis can run it, not a Cluster.
+ * Redis can run it, not a Cluster. The call is written as RESP bytes here (`RespWriter`): each
+ * delta's text is encoded once into the call's buffer and dies young, instead of being held, with
+ * ioredis's concatenation of the call and the socket's flat copy of that, until Redis replies.
  */
 export function scriptedDeltaSender(redis: Redis, keys: RealtimeKeys): DeltaSender {
-  const name = 'foliostreamSendDeltas';
-  if (!(name in redis)) redis.defineCommand(name, { lua: SEND_DELTAS_LUA });
-  const sendDeltas = (redis as unknown as Record<string, SendDeltas>)[name]!.bind(redis);
   const frameOf = classicRoomFrames(keys.channelPrefix);
-  // Per user, what every delta of theirs repeats: built once, not per delta on the clock's steps.
+  // Per user, what every delta of theirs repeats: encoded once, not per delta on the clock's steps.
   const frames = new Map<string, UserFrame>();
   const frame = (userId: string): UserFrame => {
     let found = frames.get(userId);
     if (found === undefined) {
       if (frames.size >= FRAME_CACHE_LIMIT) frames.clear();
       const room = frameOf(userRoom(userId), 'portfolio:delta');
-      found = { seqKey: keys.seq(userId), channel: room.channel, seqHead: `${room.head}{"seq":` };
+      found = { seqKey: RespWriter.encode(keys.seq(userId)), channelAndHead: RespWriter.encode(room.channel, `${room.head}{"seq":`) };
       frames.set(userId, found);
     }
     return found;
   };
-  const sendChunk = async (chunk: readonly OutgoingDelta[]): Promise<Array<number | Error>> => {
-    const args: string[] = new Array(chunk.length * 4);
+  // Buffers of calls that have had their reply (Redis read them whole), for the next calls.
+  const spare: Buffer[] = [];
+  const call = async (command: 'EVALSHA' | 'EVAL', chunk: readonly OutgoingDelta[], userFrames: readonly UserFrame[]): Promise<Array<number | string>> => {
+    const out = new RespWriter(spare.pop() ?? FIRST_BUFFER_BYTES);
+    out.array(3 + 4 * chunk.length);
+    out.bulk(command);
+    out.bulk(command === 'EVALSHA' ? SEND_DELTAS_SHA : SEND_DELTAS_LUA);
+    out.bulk(String(chunk.length));
+    for (const f of userFrames) out.raw(f.seqKey);
     for (let i = 0; i < chunk.length; i++) {
-      const { userId, pending } = chunk[i]!;
-      const { seqKey, channel, seqHead } = frame(userId);
-      args[i] = seqKey;
-      args[chunk.length + 3 * i] = channel;
-      args[chunk.length + 3 * i + 1] = seqHead;
-      args[chunk.length + 3 * i + 2] = deltaJsonAfterSeq(pending);
+      out.raw(userFrames[i]!.channelAndHead);
+      out.bulk(deltaJsonAfterSeq(chunk[i]!.pending));
     }
-    const sent = await sendDeltas(chunk.length, ...args);
+    try {
+      return (await redis.sendCommand(new EncodedCommand(command.toLowerCase(), out.bytes()))) as Array<number | string>;
+    } finally {
+      if (spare.length < SPARE_BUFFERS && out.buffer.length <= SPARE_BUFFER_MAX_BYTES) spare.push(out.buffer);
+    }
+  };
+  const sendChunk = async (chunk: readonly OutgoingDelta[]): Promise<Array<number | Error>> => {
+    const userFrames = chunk.map((d) => frame(d.userId));
+    let sent: Array<number | string>;
+    try {
+      sent = await call('EVALSHA', chunk, userFrames);
+    } catch (err) {
+      // Redis lost its script cache (a restart, SCRIPT FLUSH): EVAL loads it again.
+      if (!asError(err).message.startsWith('NOSCRIPT')) throw err;
+      sent = await call('EVAL', chunk, userFrames);
+    }
     return sent.map((outcome) => (typeof outcome === 'number' ? outcome : new Error(`delta not numbered: ${outcome}`)));
   };
   return {

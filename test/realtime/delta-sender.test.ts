@@ -61,6 +61,29 @@ describe('deltas numbered and published by one script per clock step', () => {
     expect(await createPortfolioSequence(redis.client, keys).current(user)).toBe(2);
   });
 
+  it('publishes text beyond ASCII byte for byte, as the emitter would', async () => {
+    const sender = scriptedDeltaSender(redis.client, keys);
+    const user = uniqueUser('unicode');
+    const h = { ...holding(user, 'GLE', '41.05'), description: 'Société Générale — € ordinary shares 😀' };
+    const delta: OutgoingDelta = { userId: user, pending: mergeChange(undefined, { totals: totalsOf([h]), upserted: [h] }, new Date().toISOString()) };
+    expect(await sender.send([delta])).toEqual([1]);
+    const channel = channelOf(user);
+    await createRoomEmitter(redis.client, { namespace }).delta(user, toDelta(delta.pending, 1));
+    await until(() => heard.get(channel)?.length === 2, 'the scripted and the emitted message');
+    const [scripted, emitted] = heard.get(channel)!;
+    expect(scripted).toBe(emitted);
+    expect((JSON.parse(scripted!.slice(scripted!.indexOf('\n') + 1)) as { upserted: Array<{ description: string }> }).upserted[0]!.description).toBe(h.description);
+  });
+
+  it('loads the script again when Redis has forgotten it, and numbers that step as usual', async () => {
+    const sender = scriptedDeltaSender(redis.client, keys);
+    const user = uniqueUser('flushed');
+    expect(await sender.send([outgoing(user, '1')])).toEqual([1]);
+    await redis.client.script('FLUSH');
+    expect(await sender.send([outgoing(user, '2'), outgoing(user, '3')])).toEqual([2, 3]);
+    await until(() => heard.get(channelOf(user))?.length === 3, 'all three messages');
+  });
+
   it('numbers every delta of a step larger than one script call, each from its own user\'s counter, in order', async () => {
     const sender = scriptedDeltaSender(redis.client, keys);
     // 600 deltas: three script calls; one user twice, so its second delta takes seq 2.
