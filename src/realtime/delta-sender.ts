@@ -84,8 +84,12 @@ const SCRIPT_BATCH = 256;
 /** Users whose seq key, channel and message head are kept; past it the cache starts over. */
 const FRAME_CACHE_LIMIT = 50_000;
 const SEND_DELTAS_SHA = createHash('sha1').update(SEND_DELTAS_LUA).digest('hex');
-/** A call's buffer to begin with (it grows when a step's deltas need more). */
-const FIRST_BUFFER_BYTES = 256 * 1024;
+/**
+ * A new buffer's bytes per delta of its call (it grows when the deltas need more). By the call's
+ * size, not a fixed large size: a user whose last delta is still in flight is sent on their own
+ * when it lands, so a busy worker makes many calls of one delta.
+ */
+const BUFFER_BYTES_PER_DELTA = 1536;
 /** Buffers kept for the next calls: about as many as are in flight at once, none grown huge. */
 const SPARE_BUFFERS = 4;
 const SPARE_BUFFER_MAX_BYTES = 4 * 1024 * 1024;
@@ -122,7 +126,7 @@ export function scriptedDeltaSender(redis: Redis, keys: RealtimeKeys): DeltaSend
   // Buffers of calls that have had their reply (Redis read them whole), for the next calls.
   const spare: Buffer[] = [];
   const call = async (command: 'EVALSHA' | 'EVAL', chunk: readonly OutgoingDelta[], userFrames: readonly UserFrame[]): Promise<Array<number | string>> => {
-    const out = new RespWriter(spare.pop() ?? FIRST_BUFFER_BYTES);
+    const out = new RespWriter(spare.pop() ?? chunk.length * BUFFER_BYTES_PER_DELTA);
     out.array(3 + 4 * chunk.length);
     out.bulk(command);
     out.bulk(command === 'EVALSHA' ? SEND_DELTAS_SHA : SEND_DELTAS_LUA);
