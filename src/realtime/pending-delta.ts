@@ -107,19 +107,19 @@ function wholeChanges(pending: PendingDelta): { upserted: HoldingView[]; removed
  * each prepared repricing's text spliced in as it is (a sender writes the seq itself).
  */
 export function deltaJsonAfterSeq(pending: PendingDelta): string {
-  const { upserted, removed } = wholeChanges(pending);
-  // One join, so the text is one flat string: concatenation would leave a rope of every piece,
-  // held with its pieces until the Redis client has written it and had its reply.
+  // One join, so the text is one flat string: concatenation would leave a rope of every piece.
   const parts: string[] = [',"asOf":', JSON.stringify(pending.asOf)];
   if (pending.baseCurrency !== undefined) parts.push(',"baseCurrency":', JSON.stringify(pending.baseCurrency));
-  parts.push(',"totals":', JSON.stringify(pending.totals), ',"upserted":', JSON.stringify(upserted), ',"repriced":[');
+  // A delta of price ticks alone (the tick path's) upserts and removes nothing: no lists to make.
+  const whole = pending.holdings === undefined ? undefined : wholeChanges(pending);
+  parts.push(',"totals":', JSON.stringify(pending.totals), ',"upserted":', whole === undefined ? '[]' : JSON.stringify(whole.upserted), ',"repriced":[');
   let first = true;
   for (const r of pending.repriced.values()) {
     if (!first) parts.push(',');
     first = false;
     parts.push(r instanceof PreparedRepricing ? r.json : JSON.stringify(repricingTuple(r)));
   }
-  parts.push('],"removed":', JSON.stringify(removed), '}');
+  parts.push('],"removed":', whole === undefined ? '[]' : JSON.stringify(whole.removed), '}');
   return parts.join('');
 }
 
