@@ -71,13 +71,28 @@ export function repricingView(t: HoldingPriceText): HoldingRepricing {
 
 /**
  * `PreparedRepricing.of(repricingView(holdingPriceTextOf(t)))`, the tick path's repricing: the usual
- * holding's own figures are written in the wire's shortest form as they are, without the view and
- * the arrays it would otherwise make per repriced holding.
+ * holding's own figures wait as the numbers they are, and are written in the wire's shortest form
+ * when the delta is, without the view and the arrays it would otherwise make per repriced holding.
  */
 export function preparedRepricing(t: PriceText): PreparedRepricing {
   if (!(t instanceof SoleAccountPriceText)) return PreparedRepricing.of(repricingView(t));
-  const tuple: SoleAccountRepricingTuple = [t.identityKey, t.price, t.priceAsOf, t.marketValue, t.unrealizedPnl, t.dayChange, t.dayChangeMissing];
-  return new PreparedRepricing(t.identityKey, JSON.stringify(tuple));
+  return new SoleAccountRepricing(t);
+}
+
+class SoleAccountRepricing extends PreparedRepricing {
+  constructor(private readonly text: SoleAccountPriceText) {
+    super();
+  }
+
+  get id(): string {
+    return this.text.identityKey;
+  }
+
+  get json(): string {
+    const t = this.text;
+    const tuple: SoleAccountRepricingTuple = [t.identityKey, t.price, t.priceAsOf, t.marketValue, t.unrealizedPnl, t.dayChange, t.dayChangeMissing];
+    return JSON.stringify(tuple);
+  }
 }
 
 /** Totals in the base currency; a figure that could not be completed is still the sum of what was valued. */

@@ -213,27 +213,37 @@ export function repricingOf(t: RepricingTuple): HoldingRepricing | null {
 }
 
 /**
- * A repricing with its wire form already written (`JSON.stringify(repricingTuple(r))`): what the
- * tick path pushes to the delta coalescer. A pending repricing waits up to a window, and in a busy
- * worker past a scavenge or two: as one string it is a third of the bytes the objects it replaces
- * took (the holding's price text, its view, their account arrays), and the delta is written by
- * joining such strings rather than by serializing the objects.
+ * A repricing that writes its own wire form (`json`, equal to `JSON.stringify(repricingTuple(r))`):
+ * what the tick path pushes to the delta coalescer. A pending repricing waits up to a window, and
+ * in a busy worker past a scavenge or two, so it is kept small: written text (`of`), a third of the
+ * bytes of the objects it replaces (the holding's price text, its view, their account arrays), or
+ * the usual holding's figures as numbers, printed when the delta is written
+ * (`preparedRepricing`, actors/portfolio/portfolio-views.ts). The delta is written by joining such
+ * texts rather than by serializing the objects.
  */
-export class PreparedRepricing {
-  constructor(
-    readonly id: string,
-    readonly json: string,
-  ) {}
+export abstract class PreparedRepricing {
+  abstract readonly id: string;
+  abstract readonly json: string;
 
   static of(r: HoldingRepricing): PreparedRepricing {
-    return new PreparedRepricing(r.id, JSON.stringify(repricingTuple(r)));
+    return new WrittenRepricing(r.id, JSON.stringify(repricingTuple(r)));
   }
 
   /** The repricing it says (read back from its text: when it must be folded into an upserted holding). */
   repricing(): HoldingRepricing {
-    const repricing = repricingOf(JSON.parse(this.json) as RepricingTuple);
-    if (repricing === null) throw new Error(`not a repricing: ${this.json}`);
+    const json = this.json;
+    const repricing = repricingOf(JSON.parse(json) as RepricingTuple);
+    if (repricing === null) throw new Error(`not a repricing: ${json}`);
     return repricing;
+  }
+}
+
+class WrittenRepricing extends PreparedRepricing {
+  constructor(
+    readonly id: string,
+    readonly json: string,
+  ) {
+    super();
   }
 }
 

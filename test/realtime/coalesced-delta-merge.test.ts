@@ -5,6 +5,9 @@ import { deltaJsonAfterSeq, mergeChange, mergePending, toDelta, type PortfolioCh
 import { holding, oneHoldingTotals } from './realtime-harness.ts';
 import { preparedRepricing, repricingView } from '../../actors/portfolio/portfolio-views.ts';
 import { holdingPriceTextOf, SoleAccountPriceText, type HoldingPriceText } from '../../src/portfolio/reprice.ts';
+import { formatScaled, parseScaled } from '../../src/portfolio/scaled-decimal.ts';
+
+const scaledOrNull = (v: string | null) => (v === null ? null : parseScaled(v));
 
 const T0 = '2026-06-02T14:30:00.000Z';
 const totals = oneHoldingTotals;
@@ -283,8 +286,11 @@ describe('a repricing on the wire', () => {
         expect(prepared.id).toBe(r.id);
         expect(prepared.json).toBe(JSON.stringify(expected));
         // The same holding as the tick path prices it when it is the usual one (its own figures only).
-        if (expected.length === 7 && r.price !== null && r.priceAsOf !== null && r.marketValue !== null) {
-          const own = new SoleAccountPriceText(r.id, r.price, r.priceAsOf, r.marketValue, r.unrealizedPl, r.dayChange, r.dayChangeMissing);
+        // Its figures are numbers, printed canonically: drawn texts such as "1000.00" cannot be one.
+        const canonical = [r.marketValue, r.unrealizedPl, r.dayChange].every((v) => v === null || formatScaled(parseScaled(v)) === v);
+        if (expected.length === 7 && r.price !== null && r.priceAsOf !== null && r.marketValue !== null && canonical) {
+          const [value, pnl, day] = [parseScaled(r.marketValue), scaledOrNull(r.unrealizedPl), scaledOrNull(r.dayChange)];
+          const own = new SoleAccountPriceText(r.id, r.price, r.priceAsOf, Number(value.n), value.s, pnl && Number(pnl.n), pnl?.s ?? 0, day && Number(day.n), day?.s ?? 0, r.dayChangeMissing);
           expect(holdingPriceTextOf(own)).toEqual(text);
           expect(preparedRepricing(own).json).toBe(prepared.json);
           soleForms++;
