@@ -59,9 +59,9 @@ export interface HoldingPriceText {
  * holding: its base figures and its one account's value are its own figures, so a tick neither
  * repeats them nor puts them in arrays (`holdingPriceTextOf` spells them out). Its three figures
  * are kept as the scaled integers they were computed as (`n / 10^s`, safe integers) and printed
- * when read: a tick's text waits in a pending delta for up to a window, often past a scavenge, and
- * as numbers it is about half the bytes of the printed figures, which are then made when the delta
- * is written and die young.
+ * when read: a tick's text waits in a pending delta for up to a window, often past a scavenge, so
+ * it holds numbers and references to strings it shares (key, price, time) rather than three new
+ * strings, and the printed figures are made when the delta is written and die young.
  */
 export class SoleAccountPriceText {
   constructor(
