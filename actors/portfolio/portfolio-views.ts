@@ -3,6 +3,8 @@ import { assetClassOf } from '../../src/portfolio/asset-class.ts';
 import { alpacaTicker } from './us-listings.ts';
 import { PreparedRepricing, type HoldingRepricing, type HoldingView, type PortfolioTotals as TotalsView, type SoleAccountRepricingTuple } from '../../src/realtime/events.ts';
 import type { PurchaseDateCost } from '../../src/portfolio/purchase-cost.ts';
+import { writeJsonByte, writeJsonDecimal, writeJsonNullableString, writeJsonString } from '../../src/realtime/json-bytes.ts';
+import type { RespWriter } from '../../src/runtime/resp-command.ts';
 import { purchaseFxAt, type PurchaseFxView } from '../../src/realtime/purchase-fx.ts';
 
 /**
@@ -79,6 +81,10 @@ export function preparedRepricing(t: PriceText): PreparedRepricing {
   return new SoleAccountRepricing(t);
 }
 
+const OPEN = 91; // '['
+const COMMA = 44;
+const CLOSE = 93; // ']'
+
 class SoleAccountRepricing extends PreparedRepricing {
   constructor(private readonly text: SoleAccountPriceText) {
     super();
@@ -92,6 +98,26 @@ class SoleAccountRepricing extends PreparedRepricing {
     const t = this.text;
     const tuple: SoleAccountRepricingTuple = [t.identityKey, t.price, t.priceAsOf, t.marketValue, t.unrealizedPnl, t.dayChange, t.dayChangeMissing];
     return JSON.stringify(tuple);
+  }
+
+  /** `json`'s bytes, with each figure's digits written from its number (no string per figure, none for the tuple). */
+  override writeJson(out: RespWriter): void {
+    const t = this.text;
+    writeJsonByte(out, OPEN);
+    writeJsonString(out, t.identityKey);
+    writeJsonByte(out, COMMA);
+    writeJsonString(out, t.price);
+    writeJsonByte(out, COMMA);
+    writeJsonString(out, t.priceAsOf);
+    writeJsonByte(out, COMMA);
+    writeJsonDecimal(out, t.marketValueN, t.marketValueS);
+    writeJsonByte(out, COMMA);
+    writeJsonDecimal(out, t.unrealizedPnlN, t.unrealizedPnlS);
+    writeJsonByte(out, COMMA);
+    writeJsonDecimal(out, t.dayChangeN, t.dayChangeS);
+    writeJsonByte(out, COMMA);
+    writeJsonNullableString(out, t.dayChangeMissing);
+    writeJsonByte(out, CLOSE);
   }
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from '../runtime/redis-client.ts';
 import type { PortfolioDelta } from './events.ts';
-import { deltaJsonAfterSeq, toDelta, type PendingDelta } from './pending-delta.ts';
+import { toDelta, writeDeltaAfterSeq, type PendingDelta } from './pending-delta.ts';
 import type { PortfolioSequence } from './portfolio-sequence.ts';
 import type { RealtimeKeys } from './realtime-keys.ts';
 import { classicRoomFrames, type RoomEmitter } from './room-emitter.ts';
@@ -134,7 +134,9 @@ export function scriptedDeltaSender(redis: Redis, keys: RealtimeKeys): DeltaSend
     for (const f of userFrames) out.raw(f.seqKey);
     for (let i = 0; i < chunk.length; i++) {
       out.raw(userFrames[i]!.channelAndHead);
-      out.bulk(deltaJsonAfterSeq(chunk[i]!.pending));
+      out.beginBulk();
+      writeDeltaAfterSeq(chunk[i]!.pending, out);
+      out.endBulk();
     }
     try {
       return (await redis.sendCommand(new EncodedCommand(command.toLowerCase(), out.bytes()))) as Array<number | string>;

@@ -12,6 +12,7 @@ import type { DayChangeMissing } from '../portfolio/holding.ts';
 import type { OrderRecord } from '../trading/order-types.ts';
 import type { ActivitiesUpdate } from '../activities/activity.ts';
 import { purchaseFxAt, type PurchaseFxView } from './purchase-fx.ts';
+import type { RespWriter } from '../runtime/resp-command.ts';
 
 export type { PurchaseFxView } from './purchase-fx.ts';
 
@@ -227,6 +228,11 @@ export abstract class PreparedRepricing {
 
   static of(r: HoldingRepricing): PreparedRepricing {
     return new WrittenRepricing(r.id, JSON.stringify(repricingTuple(r)));
+  }
+
+  /** Its text written into a call being encoded (a form that keeps numbers writes their digits there). */
+  writeJson(out: RespWriter): void {
+    out.text(this.json);
   }
 
   /** The repricing it says (read back from its text: when it must be folded into an upserted holding). */

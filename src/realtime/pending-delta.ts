@@ -1,3 +1,5 @@
+import type { RespWriter } from '../runtime/resp-command.ts';
+import { writeJsonByte, writeJsonString } from './json-bytes.ts';
 import { applyRepricing, PreparedRepricing, repricingTuple, type ChangedPrice, type HoldingView, type PortfolioDelta, type PortfolioTotals, type RepricingTuple } from './events.ts';
 
 /**
@@ -103,25 +105,34 @@ function wholeChanges(pending: PendingDelta): { upserted: HoldingView[]; removed
 }
 
 /**
- * `JSON.stringify(toDelta(pending, seq))` without the leading `{"seq":<seq>`: the same text, with
- * each prepared repricing's text spliced in as it is (a sender writes the seq itself).
+ * `JSON.stringify(toDelta(pending, seq))` without the leading `{"seq":<seq>`, written as bytes into
+ * the bulk string a sender has open (the sender writes the seq itself): each repricing writes its
+ * own (`PreparedRepricing.writeJson`), so the tick path's figures go from numbers to bytes with no
+ * string per figure, per repricing or per delta.
  */
-export function deltaJsonAfterSeq(pending: PendingDelta): string {
-  // One join, so the text is one flat string: concatenation would leave a rope of every piece.
-  const parts: string[] = [',"asOf":', JSON.stringify(pending.asOf)];
-  if (pending.baseCurrency !== undefined) parts.push(',"baseCurrency":', JSON.stringify(pending.baseCurrency));
+export function writeDeltaAfterSeq(pending: PendingDelta, out: RespWriter): void {
+  out.text(',"asOf":');
+  writeJsonString(out, pending.asOf);
+  if (pending.baseCurrency !== undefined) {
+    out.text(',"baseCurrency":');
+    writeJsonString(out, pending.baseCurrency);
+  }
   // A delta of price ticks alone (the tick path's) upserts and removes nothing: no lists to make.
   const whole = pending.holdings === undefined ? undefined : wholeChanges(pending);
-  parts.push(',"totals":', JSON.stringify(pending.totals), ',"upserted":', whole === undefined ? '[]' : JSON.stringify(whole.upserted), ',"repriced":[');
+  out.text(',"totals":');
+  out.text(JSON.stringify(pending.totals));
+  out.text(whole === undefined ? ',"upserted":[],"repriced":[' : `,"upserted":${JSON.stringify(whole.upserted)},"repriced":[`);
   let first = true;
   for (const r of pending.repriced.values()) {
-    if (!first) parts.push(',');
+    if (!first) writeJsonByte(out, COMMA);
     first = false;
-    parts.push(r instanceof PreparedRepricing ? r.json : JSON.stringify(repricingTuple(r)));
+    if (r instanceof PreparedRepricing) r.writeJson(out);
+    else out.text(JSON.stringify(repricingTuple(r)));
   }
-  parts.push('],"removed":', whole === undefined ? '[]' : JSON.stringify(whole.removed), '}');
-  return parts.join('');
+  out.text(whole === undefined ? '],"removed":[]}' : `],"removed":${JSON.stringify(whole.removed)}}`);
 }
+
+const COMMA = 44;
 
 function setWhole(target: PendingDelta, id: string, value: HoldingView | null): void {
   target.repriced.delete(id);

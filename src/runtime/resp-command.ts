@@ -39,6 +39,8 @@ const LF = 10;
 export class RespWriter {
   #buffer: Buffer;
   #at = 0;
+  /** Where the open bulk string's header goes (`beginBulk`). */
+  #header = 0;
 
   /** Into `start` (a buffer to reuse) or a new buffer of `start` bytes. */
   constructor(start: Buffer | number) {
@@ -59,17 +61,60 @@ export class RespWriter {
 
   /** One bulk string: `$<UTF-8 byte length>\r\n<text>\r\n`. */
   bulk(text: string): void {
-    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4).
-    this.#reserve(HEADER_ROOM + text.length * 3 + 2);
-    const start = this.#at + HEADER_ROOM;
-    const length = this.#buffer.write(text, start, 'utf8');
+    this.beginBulk();
+    this.text(text);
+    this.endBulk();
+  }
+
+  /**
+   * Opens a bulk string whose bytes the next writes make (`text`, `room`), for a caller that
+   * writes its parts straight into the call instead of joining them into one string first;
+   * `endBulk` closes it.
+   */
+  beginBulk(): void {
+    this.#reserve(HEADER_ROOM);
+    this.#header = this.#at;
+    // The bytes go past the most room a header takes; `endBulk` moves them back behind the header.
+    this.#at += HEADER_ROOM;
+  }
+
+  /** Closes the bulk string `beginBulk` opened: its header says the length of what was written since. */
+  endBulk(): void {
+    const start = this.#header + HEADER_ROOM;
+    const length = this.#at - start;
+    this.#at = this.#header;
     this.#buffer[this.#at++] = 36; // '$'
     this.#decimalLine(length);
-    // The text was written past the most room a header takes; it moves back behind this one.
     if (this.#at !== start) this.#buffer.copyWithin(this.#at, start, start + length);
     this.#at += length;
+    this.#reserve(2);
     this.#buffer[this.#at++] = CR;
     this.#buffer[this.#at++] = LF;
+  }
+
+  /** The UTF-8 of `text`, inside a bulk string (`beginBulk`). */
+  text(text: string): void {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4).
+    this.#reserve(text.length * 3);
+    this.#at += this.#buffer.write(text, this.#at, 'utf8');
+  }
+
+  /**
+   * Room for `bytes` more: the buffer to write them into from `at`, after which the caller moves
+   * `at` to where its bytes end (a pure writer of bytes, like a number's digits, writes there).
+   */
+  room(bytes: number): Buffer {
+    this.#reserve(bytes);
+    return this.#buffer;
+  }
+
+  /** Where the next byte goes. */
+  get at(): number {
+    return this.#at;
+  }
+
+  set at(end: number) {
+    this.#at = end;
   }
 
   /** Bytes already in RESP (bulk strings encoded once and kept, `RespWriter.encode`). */

@@ -5,7 +5,7 @@ import { createFxTable } from '../../src/portfolio/currency.ts';
 import { dec, str } from '../../src/portfolio/decimal.ts';
 import { computeHolding, quotesFor } from '../../src/portfolio/holding.ts';
 import { entryFor, holdingPriceText, holdingPriceTextOf, LiveTotals, priceEntry, RepriceCache, settleHolding, SoleAccountPriceText } from '../../src/portfolio/reprice.ts';
-import { addScaled, formatScaled, mulScaled, parseScaled, ScaledSum, subScaled } from '../../src/portfolio/scaled-decimal.ts';
+import { addScaled, formatScaled, mulScaled, parseScaled, SAFE_PARTS_MAX_BYTES, ScaledSum, subScaled, writeSafeParts } from '../../src/portfolio/scaled-decimal.ts';
 import { applyLiveQuote, applyLiveQuoteAt, liveSlot, liveTotals, priceQuote, quoteAt, settlePrices, valuePortfolio, type LiveSlot } from '../../src/portfolio/valuation.ts';
 import { accountsArb, baseCurrencyArb, fxArb, PRICE_KEYS, pricesArb } from './portfolio-arbitraries.ts';
 import { normalizeAlpacaPositions } from '../../src/portfolio/normalize-alpaca.ts';
@@ -30,11 +30,27 @@ describe('scaled-integer decimals', () => {
     );
   });
 
+  const safeInteger = fc.oneof(fc.maxSafeInteger(), fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.constantFrom(Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 10 ** 15, -(10 ** 15)));
+
   it('print any safe integer at any scale as big.js does, the largest ones and scales past 10^22 included', () => {
-    const safeInteger = fc.oneof(fc.maxSafeInteger(), fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.constantFrom(Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 10 ** 15, -(10 ** 15)));
     fc.assert(
       fc.property(safeInteger, fc.integer({ min: 0, max: 26 }), (n, s) => {
         expect(formatScaled({ n, s })).toBe(str(dec(`${n}e-${s}`)));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('write as bytes the very text they print, at any offset and in at most the bytes promised', () => {
+    const into = new Uint8Array(SAFE_PARTS_MAX_BYTES + 8);
+    fc.assert(
+      fc.property(safeInteger, fc.integer({ min: 0, max: 22 }), fc.nat(8), (n, s, at) => {
+        into.fill(0xff);
+        const end = writeSafeParts(into, at, n, s);
+        expect(end - at).toBeLessThanOrEqual(SAFE_PARTS_MAX_BYTES);
+        expect(Buffer.from(into.subarray(at, end)).toString('latin1')).toBe(formatScaled({ n, s }));
+        // Nothing written around them.
+        expect(into.subarray(0, at).every((b) => b === 0xff) && into.subarray(end).every((b) => b === 0xff)).toBe(true);
       }),
       { numRuns: 5_000 },
     );

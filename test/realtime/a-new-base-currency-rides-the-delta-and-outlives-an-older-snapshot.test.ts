@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPortfolioStore } from '../../src/realtime/client/portfolio-store.ts';
 import type { PortfolioDelta } from '../../src/realtime/events.ts';
-import { deltaJsonAfterSeq, mergeChange, mergePending, toDelta } from '../../src/realtime/pending-delta.ts';
-import { connected, createRealtimeHarness, holding, totalsOf, uniqueUser, until, type RealtimeHarness, type WebNode, oneHoldingTotals } from './realtime-harness.ts';
+import { mergeChange, mergePending, toDelta } from '../../src/realtime/pending-delta.ts';
+import { connected, createRealtimeHarness, deltaTextAfterSeq, holding, totalsOf, uniqueUser, until, type RealtimeHarness, type WebNode, oneHoldingTotals } from './realtime-harness.ts';
 
 /**
  * When a user changes their base currency, the actor's change carries the new base with every
@@ -38,7 +38,7 @@ describe('a new base currency', () => {
     const later = mergeChange(switched, { totals: totals('2604.00'), upserted: [holding(user, 'AAPL', '260.40')] }, T2);
     expect(toDelta(later, 2)).toMatchObject({ seq: 2, baseCurrency: 'CAD', totals: totals('2604.00') });
     // The text a sender writes carries it too, where JSON.stringify puts it.
-    expect(`{"seq":2${deltaJsonAfterSeq(later)}`).toBe(JSON.stringify(toDelta(later, 2)));
+    expect(`{"seq":2${deltaTextAfterSeq(later)}`).toBe(JSON.stringify(toDelta(later, 2)));
 
     // A send that failed is put back under the changes that came meanwhile: the base stays.
     const meanwhile = mergeChange(undefined, { totals: totals('2605.00'), upserted: [holding(user, 'AAPL', '260.50')] }, T2);

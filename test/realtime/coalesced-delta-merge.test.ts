@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyRepricing, fullRepricingTuple, PreparedRepricing, repricingOf, repricingTuple, type HoldingRepricing, type HoldingView, type PortfolioTotals, type RepricingTuple } from '../../src/realtime/events.ts';
-import { deltaJsonAfterSeq, mergeChange, mergePending, toDelta, type PortfolioChange } from '../../src/realtime/pending-delta.ts';
-import { holding, oneHoldingTotals } from './realtime-harness.ts';
+import { mergeChange, mergePending, toDelta, type PortfolioChange } from '../../src/realtime/pending-delta.ts';
+import { deltaTextAfterSeq, holding, oneHoldingTotals } from './realtime-harness.ts';
+import { RespWriter } from '../../src/runtime/resp-command.ts';
 import { preparedRepricing, repricingView } from '../../actors/portfolio/portfolio-views.ts';
 import { holdingPriceTextOf, SoleAccountPriceText, type HoldingPriceText } from '../../src/portfolio/reprice.ts';
 import { formatScaled, parseScaled } from '../../src/portfolio/scaled-decimal.ts';
@@ -194,7 +195,7 @@ describe('coalescing changes into one delta', () => {
         const pending = mergeAll(changes);
         const delta = toDelta(pending, 1);
         // The text a sender writes is the delta's JSON, whatever form its repricings came in.
-        expect(`{"seq":1${deltaJsonAfterSeq(pending)}`).toBe(JSON.stringify(delta));
+        expect(`{"seq":1${deltaTextAfterSeq(pending)}`).toBe(JSON.stringify(delta));
         const ids = [...delta.upserted.map((h) => h.id), ...delta.repriced.map((r) => r[0]), ...delta.removed];
         expect(new Set(ids).size).toBe(ids.length);
         const coalesced = new Map<string, HoldingView>(initial.map((h) => [h.id, h]));
@@ -228,11 +229,13 @@ describe('a repricing on the wire', () => {
       accountValues: fc.array(text, { minLength: 1, maxLength: 3 }),
       sameInBase: fc.boolean(),
       soleAccount: fc.boolean(),
+      // Ids are the user's and the security's: JSON must escape some of what they can hold.
+      id: fc.constantFrom('u/AAPL', 'u/"quoted"', 'u/back\\slash', 'u/é€', 'u/😀', 'u/tab\t', 'u/\u007f'),
     })
-    .map(({ sameInBase, soleAccount, ...r }): HoldingRepricing => {
+    .map(({ sameInBase, soleAccount, id, ...r }): HoldingRepricing => {
       const accountValues = soleAccount ? [r.marketValue] : r.accountValues;
       return {
-        id: 'u/AAPL',
+        id,
         priceAsOf: T0,
         ...r,
         ...(sameInBase ? { marketValueBase: r.marketValue, unrealizedPlBase: r.unrealizedPl, dayChangeBase: r.dayChange } : {}),
@@ -293,6 +296,10 @@ describe('a repricing on the wire', () => {
           const own = new SoleAccountPriceText(r.id, r.price, r.priceAsOf, Number(value.n), value.s, pnl && Number(pnl.n), pnl?.s ?? 0, day && Number(day.n), day?.s ?? 0, r.dayChangeMissing);
           expect(holdingPriceTextOf(own)).toEqual(text);
           expect(preparedRepricing(own).json).toBe(prepared.json);
+          // As the sender writes it: the figures' digits straight from their numbers.
+          const out = new RespWriter(1);
+          preparedRepricing(own).writeJson(out);
+          expect(out.bytes().toString('utf8')).toBe(prepared.json);
           soleForms++;
         }
       }),

@@ -29,6 +29,8 @@ import type {
 import { attachRealtimeGateway, type RealtimeGateway } from '../../src/realtime/gateway.ts';
 import { createPortfolioSequence, type PortfolioSequence } from '../../src/realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../../src/realtime/realtime-keys.ts';
+import { writeDeltaAfterSeq, type PendingDelta } from '../../src/realtime/pending-delta.ts';
+import { RespWriter } from '../../src/runtime/resp-command.ts';
 import { createRoomEmitter, type RoomEmitter } from '../../src/realtime/room-emitter.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
 import { createRedisClient, singleRedis, type RedisClient } from '../../src/runtime/redis-client.ts';
@@ -246,3 +248,10 @@ export async function until(predicate: () => boolean, what: string, timeoutMs = 
 }
 
 export const uniqueUser = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
+
+/** What a delta sender writes of `pending` after `{"seq":<seq>`, as text (from a buffer too small at first, so it grows). */
+export function deltaTextAfterSeq(pending: PendingDelta): string {
+  const out = new RespWriter(1);
+  writeDeltaAfterSeq(pending, out);
+  return out.bytes().toString('utf8');
+}
