@@ -75,10 +75,12 @@ export function repricingView(t: HoldingPriceText): HoldingRepricing {
  * `PreparedRepricing.of(repricingView(holdingPriceTextOf(t)))`, the tick path's repricing: the usual
  * holding's own figures wait as the numbers they are, and are written in the wire's shortest form
  * when the delta is, without the view and the arrays it would otherwise make per repriced holding.
+ * Like its text, it says the holding's latest tick when it is written.
  */
 export function preparedRepricing(t: PriceText): PreparedRepricing {
   if (!(t instanceof SoleAccountPriceText)) return PreparedRepricing.of(repricingView(t));
-  return new SoleAccountRepricing(t);
+  // One per text, as the text is one per holding: a tick makes neither.
+  return (t.wire as SoleAccountRepricing | undefined) ?? (t.wire = new SoleAccountRepricing(t));
 }
 
 const OPEN = 91; // '['

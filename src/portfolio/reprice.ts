@@ -59,25 +59,58 @@ export interface HoldingPriceText {
  * holding: its base figures and its one account's value are its own figures, so a tick neither
  * repeats them nor puts them in arrays (`holdingPriceTextOf` spells them out). Its three figures
  * are kept as the scaled integers they were computed as (`n / 10^s`, safe integers) and printed
- * when read: a tick's text waits in a pending delta for up to a window, often past a scavenge, so
- * it holds numbers and references to strings it shares (key, price, time) rather than three new
- * strings, and the printed figures are made when the delta is written and die young.
+ * when read.
+ *
+ * The tick path keeps one per holding (`Entry.soleText`) and moves it to each tick's figures
+ * (`moveTo`): it says the holding's latest tick, not the tick that returned it. A tick's text waits
+ * in a pending delta for a window and the user's previous send, and one made per tick was most of
+ * what the worker's scavenges copied and promoted at 20,000 ticks/s. Every tick of a holding is
+ * pushed to the same pending delta, so the figures read when the delta is written are the ones it
+ * must carry; a reader that keeps a text past the next tick takes a copy (`holdingPriceTextOf`).
  */
 export class SoleAccountPriceText {
+  /** The realtime layer's wrapper of this text, made once with it (`preparedRepricing`). */
+  wire: object | undefined = undefined;
+
   constructor(
-    readonly identityKey: string,
-    readonly price: string,
-    readonly priceAsOf: string,
-    readonly marketValueN: number,
-    readonly marketValueS: number,
+    public identityKey: string,
+    public price: string,
+    public priceAsOf: string,
+    public marketValueN: number,
+    public marketValueS: number,
     /** `null` when the holding has no cost basis. */
-    readonly unrealizedPnlN: number | null,
-    readonly unrealizedPnlS: number,
+    public unrealizedPnlN: number | null,
+    public unrealizedPnlS: number,
     /** `null` when there is no previous close (`dayChangeMissing` says so). */
-    readonly dayChangeN: number | null,
-    readonly dayChangeS: number,
-    readonly dayChangeMissing: DayChangeMissing | null,
+    public dayChangeN: number | null,
+    public dayChangeS: number,
+    public dayChangeMissing: DayChangeMissing | null,
   ) {}
+
+  /** The same fields as the constructor's, in place. */
+  moveTo(
+    identityKey: string,
+    price: string,
+    priceAsOf: string,
+    marketValueN: number,
+    marketValueS: number,
+    unrealizedPnlN: number | null,
+    unrealizedPnlS: number,
+    dayChangeN: number | null,
+    dayChangeS: number,
+    dayChangeMissing: DayChangeMissing | null,
+  ): void {
+    this.identityKey = identityKey;
+    this.price = price;
+    this.priceAsOf = priceAsOf;
+    this.marketValueN = marketValueN;
+    this.marketValueS = marketValueS;
+    this.unrealizedPnlN = unrealizedPnlN;
+    this.unrealizedPnlS = unrealizedPnlS;
+    this.dayChangeN = dayChangeN;
+    this.dayChangeS = dayChangeS;
+    this.dayChangeMissing = dayChangeMissing;
+  }
 
   get marketValue(): string {
     return formatParts(this.marketValueN, this.marketValueS);
@@ -184,6 +217,8 @@ export interface Entry {
   dayChangeS: number;
   /** 1 when the holding has no day change in the base currency (counted, never silently left out). */
   withoutDayChange: 0 | 1;
+  /** The usual holding's tick text, moved to each tick's figures (see `SoleAccountPriceText`). */
+  soleText: SoleAccountPriceText | undefined;
 }
 
 /**
@@ -293,6 +328,7 @@ export function entryFor(cache: RepriceCache, key: string, holding: Holding, con
     dayChangeN: 0,
     dayChangeS: 0,
     withoutDayChange: 0,
+    soleText: undefined,
   };
   cache.holdings.set(key, entry);
   return entry;
@@ -459,18 +495,13 @@ function priceSoleAccount(entry: Entry, holding: Holding, fixed: Fixed, quote: P
     dayS = exact.s;
   }
   moveTotalsBy(totals, entry, valueN, valueS, pnlN, pnlS, dayN, dayS, previousClose === null ? 1 : 0, holding.cashEquivalent);
-  return new SoleAccountPriceText(
-    holding.identityKey,
-    quote.price,
-    quote.asOf,
-    valueN,
-    valueS,
-    costBasis === null ? null : pnlN,
-    pnlS,
-    previousClose === null ? null : dayN,
-    dayS,
-    previousClose === null ? 'no-previous-close' : null,
-  );
+  const missing = previousClose === null ? 'no-previous-close' : null;
+  const text = entry.soleText;
+  if (text === undefined) {
+    return (entry.soleText = new SoleAccountPriceText(holding.identityKey, quote.price, quote.asOf, valueN, valueS, costBasis === null ? null : pnlN, pnlS, previousClose === null ? null : dayN, dayS, missing));
+  }
+  text.moveTo(holding.identityKey, quote.price, quote.asOf, valueN, valueS, costBasis === null ? null : pnlN, pnlS, previousClose === null ? null : dayN, dayS, missing);
+  return text;
 }
 
 /** Moves `totals` from the entry's contribution to the one at `live`, which the entry then keeps. */

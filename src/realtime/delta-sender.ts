@@ -48,9 +48,11 @@ export function commandDeltaSender(sequence: PortfolioSequence, emit: (userId: s
       Promise.all(
         deltas.map(async ({ userId, pending }) => {
           try {
-            const seq = await sequence.next(userId);
-            await emit(userId, toDelta(pending, seq));
-            return seq;
+            // Read before the wait: a tick's text is its holding's, and a later tick moves it.
+            const delta = toDelta(pending, 0);
+            delta.seq = await sequence.next(userId);
+            await emit(userId, delta);
+            return delta.seq;
           } catch (err) {
             return asError(err);
           }
@@ -125,11 +127,12 @@ export function scriptedDeltaSender(redis: Redis, keys: RealtimeKeys): DeltaSend
   };
   // Buffers of calls that have had their reply (Redis read them whole), for the next calls.
   const spare: Buffer[] = [];
-  const call = async (command: 'EVALSHA' | 'EVAL', chunk: readonly OutgoingDelta[], userFrames: readonly UserFrame[]): Promise<Array<number | string>> => {
+  /** The step's EVALSHA call, its deltas written when it is made (a later tick may move their texts). */
+  const encode = (chunk: readonly OutgoingDelta[], userFrames: readonly UserFrame[]): RespWriter => {
     const out = new RespWriter(spare.pop() ?? chunk.length * BUFFER_BYTES_PER_DELTA);
     out.array(3 + 4 * chunk.length);
-    out.bulk(command);
-    out.bulk(command === 'EVALSHA' ? SEND_DELTAS_SHA : SEND_DELTAS_LUA);
+    out.bulk('EVALSHA');
+    out.bulk(SEND_DELTAS_SHA);
     out.bulk(String(chunk.length));
     for (const f of userFrames) out.raw(f.seqKey);
     for (let i = 0; i < chunk.length; i++) {
@@ -138,21 +141,21 @@ export function scriptedDeltaSender(redis: Redis, keys: RealtimeKeys): DeltaSend
       writeDeltaAfterSeq(chunk[i]!.pending, out);
       out.endBulk();
     }
-    try {
-      return (await redis.sendCommand(new EncodedCommand(command.toLowerCase(), out.bytes()))) as Array<number | string>;
-    } finally {
-      if (spare.length < SPARE_BUFFERS && out.buffer.length <= SPARE_BUFFER_MAX_BYTES) spare.push(out.buffer);
-    }
+    return out;
   };
+  const evalsha = async (out: RespWriter): Promise<Array<number | string>> => (await redis.sendCommand(new EncodedCommand('evalsha', out.bytes()))) as Array<number | string>;
   const sendChunk = async (chunk: readonly OutgoingDelta[]): Promise<Array<number | Error>> => {
-    const userFrames = chunk.map((d) => frame(d.userId));
+    const out = encode(chunk, chunk.map((d) => frame(d.userId)));
     let sent: Array<number | string>;
     try {
-      sent = await call('EVALSHA', chunk, userFrames);
+      sent = await evalsha(out);
     } catch (err) {
-      // Redis lost its script cache (a restart, SCRIPT FLUSH): EVAL loads it again.
+      // Redis lost its script cache (a restart, SCRIPT FLUSH): load it, and send the same bytes again.
       if (!asError(err).message.startsWith('NOSCRIPT')) throw err;
-      sent = await call('EVAL', chunk, userFrames);
+      await redis.script('LOAD', SEND_DELTAS_LUA);
+      sent = await evalsha(out);
+    } finally {
+      if (spare.length < SPARE_BUFFERS && out.buffer.length <= SPARE_BUFFER_MAX_BYTES) spare.push(out.buffer);
     }
     return sent.map((outcome) => (typeof outcome === 'number' ? outcome : new Error(`delta not numbered: ${outcome}`)));
   };

@@ -187,6 +187,21 @@ describe('live price ticks (each newer than every other price of its security)',
     expect(liveSlot(state, 'listing:MSFT@XNAS:USD')).toBeNull();
   });
 
+  it("keep one text per usual holding, moved to each tick's figures, while a copy keeps the tick it was taken at", () => {
+    const positions = normalizeAlpacaPositions([
+      alpacaPosition({ symbol: 'AAPL', qty: '20', avg_entry_price: '180', current_price: '202', lastday_price: '198', exchange: 'NASDAQ' }),
+    ]);
+    const state = aggregateHoldings(new Map([['alpaca', { institution: 'Alpaca', currency: 'USD', asOf: '2026-06-02T15:00:00Z', positions }]]), { baseCurrency: 'USD', fx: createFxTable([]) });
+    const slot = liveSlot(state, 'listing:AAPL@XNAS:USD')!;
+    const first = applyLiveQuoteAt(slot, priceQuote({ price: '205', asOf: '2026-06-02T15:01:00Z' }));
+    expect(first).toBeInstanceOf(SoleAccountPriceText);
+    const copy = holdingPriceTextOf(first!);
+    const second = applyLiveQuoteAt(slot, priceQuote({ price: '206', asOf: '2026-06-02T15:02:00Z' }));
+    expect(second).toBe(first);
+    expect(holdingPriceTextOf(second!)).toMatchObject({ price: '206', priceAsOf: '2026-06-02T15:02:00.000Z', marketValue: '4120', dayChange: '160' });
+    expect(copy).toMatchObject({ price: '205', priceAsOf: '2026-06-02T15:01:00.000Z', marketValue: '4100', dayChange: '140' });
+  });
+
   it('leave a quote that is not newer than every other price, or is in another currency, to the full computation', () => {
     const positions = normalizeAlpacaPositions([
       alpacaPosition({ symbol: 'AAPL', qty: '20', avg_entry_price: '180', current_price: '202', lastday_price: '198', exchange: 'NASDAQ' }),

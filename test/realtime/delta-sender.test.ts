@@ -1,14 +1,16 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeltaCoalescer } from '../../src/realtime/delta-coalescer.ts';
-import { scriptedDeltaSender, type OutgoingDelta } from '../../src/realtime/delta-sender.ts';
-import { userRoom } from '../../src/realtime/events.ts';
+import { commandDeltaSender, scriptedDeltaSender, type OutgoingDelta } from '../../src/realtime/delta-sender.ts';
+import { userRoom, type PortfolioDelta } from '../../src/realtime/events.ts';
+import { SoleAccountPriceText } from '../../src/portfolio/reprice.ts';
+import { preparedRepricing } from '../../actors/portfolio/portfolio-views.ts';
 import { mergeChange, toDelta } from '../../src/realtime/pending-delta.ts';
 import { createPortfolioSequence } from '../../src/realtime/portfolio-sequence.ts';
 import { realtimeKeys } from '../../src/realtime/realtime-keys.ts';
 import { classicRoomFrames, createRoomEmitter } from '../../src/realtime/room-emitter.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
-import { holding, totalsOf, uniqueUser, until } from './realtime-harness.ts';
+import { holding, oneHoldingTotals, totalsOf, uniqueUser, until } from './realtime-harness.ts';
 
 let redis: TestRedis;
 let keys: ReturnType<typeof realtimeKeys>;
@@ -41,6 +43,30 @@ const change = (userId: string, price: string) => {
   return { totals: totalsOf([h]), upserted: [h] };
 };
 const outgoing = (userId: string, price: string): OutgoingDelta => ({ userId, pending: mergeChange(undefined, change(userId, price), new Date().toISOString()) });
+
+const T0 = '2026-06-02T14:30:00.000Z';
+/** A delta of one tick of the usual holding (10 shares at 190), and that holding's text, which its next tick moves. */
+const tickDelta = (userId: string) => {
+  const text = new SoleAccountPriceText(`${userId}/AAPL`, '190', T0, 1900, 0, null, 0, null, 0, 'no-previous-close');
+  const pending = mergeChange(undefined, { totals: oneHoldingTotals('1900'), repriced: [preparedRepricing(text)] }, T0);
+  return { delta: { userId, pending }, text };
+};
+
+describe('deltas sent one command at a time (a Redis Cluster)', () => {
+  it('send what a delta said when its send began, though a later tick moves its texts before its seq comes back', async () => {
+    const user = uniqueUser('moved-commands');
+    const { delta, text } = tickDelta(user);
+    const emitted: PortfolioDelta[] = [];
+    const sender = commandDeltaSender(createPortfolioSequence(redis.client, keys), async (_userId, d) => {
+      emitted.push(d);
+    });
+    const sending = sender.send([delta]);
+    text.moveTo(text.identityKey, '191', text.priceAsOf, 1910, 0, null, 0, null, 0, 'no-previous-close');
+    expect(await sending).toEqual([1]);
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]!.repriced[0]!.slice(1, 4)).toEqual(['190', T0, '1900']);
+  });
+});
 
 describe('deltas numbered and published by one script per clock step', () => {
   it("publishes exactly the message the room emitter would, with the user's next seq spliced in", async () => {
@@ -82,6 +108,20 @@ describe('deltas numbered and published by one script per clock step', () => {
     await redis.client.script('FLUSH');
     expect(await sender.send([outgoing(user, '2'), outgoing(user, '3')])).toEqual([2, 3]);
     await until(() => heard.get(channelOf(user))?.length === 3, 'all three messages');
+  });
+
+  it('sends what a delta said when its send began, though a later tick moves its texts before the script is loaded again', async () => {
+    const sender = scriptedDeltaSender(redis.client, keys);
+    const user = uniqueUser('moved-scripted');
+    const { delta, text } = tickDelta(user);
+    await redis.client.script('FLUSH');
+    const sending = sender.send([delta]);
+    // The holding's next tick, while the first call waits for NOSCRIPT.
+    text.moveTo(text.identityKey, '191', text.priceAsOf, 1910, 0, null, 0, null, 0, 'no-previous-close');
+    expect(await sending).toEqual([1]);
+    await until(() => heard.get(channelOf(user))?.length === 1, 'the message');
+    const sent = heard.get(channelOf(user))![0]!;
+    expect((JSON.parse(sent.slice(sent.indexOf('\n') + 1)) as { repriced: string[][] }).repriced[0]!.slice(1, 4)).toEqual(['190', T0, '1900']);
   });
 
   it('numbers every delta of a step larger than one script call, each from its own user\'s counter, in order', async () => {
