@@ -495,12 +495,12 @@ function priceSoleAccount(entry: Entry, holding: Holding, fixed: Fixed, quote: P
     dayS = exact.s;
   }
   moveTotalsBy(totals, entry, valueN, valueS, pnlN, pnlS, dayN, dayS, previousClose === null ? 1 : 0, holding.cashEquivalent);
+  const pnl = costBasis === null ? null : pnlN;
+  const day = previousClose === null ? null : dayN;
   const missing = previousClose === null ? 'no-previous-close' : null;
   const text = entry.soleText;
-  if (text === undefined) {
-    return (entry.soleText = new SoleAccountPriceText(holding.identityKey, quote.price, quote.asOf, valueN, valueS, costBasis === null ? null : pnlN, pnlS, previousClose === null ? null : dayN, dayS, missing));
-  }
-  text.moveTo(holding.identityKey, quote.price, quote.asOf, valueN, valueS, costBasis === null ? null : pnlN, pnlS, previousClose === null ? null : dayN, dayS, missing);
+  if (text === undefined) return (entry.soleText = new SoleAccountPriceText(holding.identityKey, quote.price, quote.asOf, valueN, valueS, pnl, pnlS, day, dayS, missing));
+  text.moveTo(holding.identityKey, quote.price, quote.asOf, valueN, valueS, pnl, pnlS, day, dayS, missing);
   return text;
 }
 

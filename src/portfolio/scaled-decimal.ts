@@ -23,6 +23,8 @@ const LIMIT = 2 ** 53;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** 10^0 .. 10^22: every one of them is a double exactly. */
 const POW10_NUMBER: number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
+/** The largest scale `formatSafe` and `writeSafeParts` print in doubles (the last power of ten above). */
+export const SAFE_PARTS_MAX_SCALE = 22;
 const POW10: bigint[] = Array.from({ length: 80 }, (_, i) => 10n ** BigInt(i));
 const pow10 = (k: number): bigint => POW10[k] ?? 10n ** BigInt(k);
 
@@ -111,7 +113,7 @@ export function formatScaled(a: Scaled): DecimalString {
 /** `formatScaled({ n, s })` without the object (the tick path keeps its figures as numbers). */
 export function formatParts(n: number | bigint, s: number): DecimalString {
   if (n === 0 || n === 0n) return '0';
-  if (typeof n === 'number' && s <= 22) return formatSafe(n, s);
+  if (typeof n === 'number' && s <= SAFE_PARTS_MAX_SCALE) return formatSafe(n, s);
   const negative = n < 0;
   let digits = (negative ? -n : n).toString();
   if (s === 0) return negative ? `-${digits}` : digits;
@@ -147,12 +149,12 @@ function formatSafe(n: number, s: number): DecimalString {
   return sign + String(whole) + '.' + text;
 }
 
-/** The most bytes `writeSafeParts` writes: a sign, 16 digits, a point and 22 places. */
+/** The most bytes `writeSafeParts` writes: a sign, 16 digits, a point and `SAFE_PARTS_MAX_SCALE` places. */
 export const SAFE_PARTS_MAX_BYTES = 40;
 
 /**
  * `formatParts(n, s)`'s bytes (ASCII) written into `into` at `at`, for a safe integer `n` and
- * `s <= 22` (the tick path's figures); returns where they end. The same split as `formatSafe`,
+ * `s <= SAFE_PARTS_MAX_SCALE` (the tick path's figures); returns where they end. The same split as `formatSafe`,
  * with the digits stored as they are found instead of printed into strings and joined: a delta
  * writer puts a figure straight into the bytes it sends.
  */

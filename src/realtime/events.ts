@@ -219,8 +219,8 @@ export function repricingOf(t: RepricingTuple): HoldingRepricing | null {
  * in a busy worker past a scavenge or two, so it is kept small: written text (`of`), a third of the
  * bytes of the objects it replaces (the holding's price text, its view, their account arrays), or
  * the usual holding's figures as numbers, printed when the delta is written
- * (`preparedRepricing`, actors/portfolio/portfolio-views.ts). The delta is written by joining such
- * texts rather than by serializing the objects.
+ * (`preparedRepricing`, actors/portfolio/portfolio-views.ts). A sender writes each one into the
+ * call's bytes (`writeJson`) rather than serializing the objects.
  */
 export abstract class PreparedRepricing {
   abstract readonly id: string;

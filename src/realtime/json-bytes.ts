@@ -1,4 +1,4 @@
-import { formatParts, SAFE_PARTS_MAX_BYTES, writeSafeParts } from '../portfolio/scaled-decimal.ts';
+import { formatParts, SAFE_PARTS_MAX_BYTES, SAFE_PARTS_MAX_SCALE, writeSafeParts } from '../portfolio/scaled-decimal.ts';
 import type { RespWriter } from '../runtime/resp-command.ts';
 
 /**
@@ -8,7 +8,6 @@ import type { RespWriter } from '../runtime/resp-command.ts';
  */
 
 const QUOTE = 34;
-const NULL = [110, 117, 108, 108];
 
 /** One byte of JSON's punctuation. */
 export function writeJsonByte(out: RespWriter, byte: number): void {
@@ -46,7 +45,7 @@ export function writeJsonDecimal(out: RespWriter, n: number | null, s: number): 
     writeNull(out);
     return;
   }
-  if (s > 22 || !Number.isSafeInteger(n)) {
+  if (s > SAFE_PARTS_MAX_SCALE || !Number.isSafeInteger(n)) {
     writeJsonString(out, formatParts(n, s));
     return;
   }
@@ -61,6 +60,9 @@ export function writeJsonDecimal(out: RespWriter, n: number | null, s: number): 
 function writeNull(out: RespWriter): void {
   const into = out.room(4);
   const at = out.at;
-  for (let i = 0; i < 4; i++) into[at + i] = NULL[i]!;
+  into[at] = 110; // 'n'
+  into[at + 1] = 117; // 'u'
+  into[at + 2] = 108; // 'l'
+  into[at + 3] = 108;
   out.at = at + 4;
 }
