@@ -162,7 +162,7 @@ async function runVariant(market: Market, redis: Redis, pauses: PauseMonitor, re
         outgoing.forEach(({ pending }, i) => {
           if (typeof outcomes[i] !== 'number') failures++;
           deltas++;
-          repricings += pending.repriced.size;
+          repricings += pending.onlyRepriced?.length ?? pending.repriced?.size ?? 0;
         });
         return outcomes;
       },

@@ -102,6 +102,31 @@ describe('coalescing changes into one delta', () => {
     expect(replaced.upserted.map((h) => [h.price, h.quantity])).toEqual([['200', '12']]);
   });
 
+  it('a change that reprices one holding twice (two of its tickers ticked) sends it once, at its last price', () => {
+    const twice = mergeAll([{ totals: totals('1'), repriced: [repricing('u/AAPL', '190'), repricing('u/MSFT', '400'), repricing('u/AAPL', '191')] }]);
+    const delta = toDelta(twice, 1);
+    expect(delta.repriced.map((r) => [r[0], r[1]])).toEqual([
+      ['u/MSFT', '400'],
+      ['u/AAPL', '191'],
+    ]);
+    expect(deltaTextAfterSeq(twice)).toBe(JSON.stringify(delta).slice(`{"seq":1`.length));
+  });
+
+  it("a tick-only delta that could not be sent keeps its repricings under the next change's", () => {
+    const failed = mergeAll([{ totals: totals('1'), repriced: [repricing('u/AAPL', '190'), repricing('u/MSFT', '400')] }]);
+    const meanwhile = mergeAll([{ totals: totals('2'), repriced: [repricing('u/AAPL', '191')] }]);
+    const merged = mergePending(failed, meanwhile);
+    expect(toDelta(merged, 2).repriced.map((r) => [r[0], r[1]])).toEqual([
+      ['u/MSFT', '400'],
+      ['u/AAPL', '191'],
+    ]);
+    // The failed delta is unchanged by the merge (the coalescer may still hold it).
+    expect(toDelta(failed, 1).repriced.map((r) => [r[0], r[1]])).toEqual([
+      ['u/AAPL', '190'],
+      ['u/MSFT', '400'],
+    ]);
+  });
+
   it('a removal after an upsert removes the holding; an upsert after a removal brings it back', () => {
     const removedLast = toDelta(
       mergeAll([
